@@ -1,0 +1,3 @@
+from irsa_explorer.cli import main
+
+raise SystemExit(main())

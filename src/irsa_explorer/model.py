@@ -1,0 +1,343 @@
+"""The domain's plain data: what the data sources return and what the analysis reads.
+
+Nothing here imports Textual, kubernetes or boto3. Everything is a frozen dataclass so it can
+be shared between worker threads and the UI without copies or locks.
+
+A value that could not be fetched is an `Unavailable` carrying the reason (and, when known,
+the missing permission) — never a default that would read as "none" or "ok".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+AUDIENCE_ANNOTATION = "eks.amazonaws.com/audience"
+STS_REGIONAL_ANNOTATION = "eks.amazonaws.com/sts-regional-endpoints"
+TOKEN_EXPIRATION_ANNOTATION = "eks.amazonaws.com/token-expiration"
+SKIP_CONTAINERS_ANNOTATION = "eks.amazonaws.com/skip-containers"
+SKIP_WEBHOOK_LABEL = "eks.amazonaws.com/skip-pod-identity-webhook"
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
+POD_IDENTITY_AUDIENCE = "pods.eks.amazonaws.com"
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+IRSA_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
+IRSA_TOKEN_PATH = IRSA_TOKEN_DIR + "/token"
+IRSA_VOLUME = "aws-iam-token"
+POD_IDENTITY_TOKEN_PATH = (
+    "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"
+)
+POD_IDENTITY_VOLUME = "eks-pod-identity-token"
+POD_IDENTITY_URI = "http://169.254.170.23/v1/credentials"
+DEFAULT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+class Mechanism(StrEnum):
+    """How a pod gets its AWS identity, in the SDK's order of precedence."""
+
+    STATIC_KEYS = "static-keys"
+    IRSA = "irsa"
+    POD_IDENTITY = "pod-identity"
+    NODE_ROLE = "node-role"
+    NONE = "none"
+
+
+class Verdict(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    BROKEN = "broken"
+    UNKNOWN = "unknown"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class LinkStatus(StrEnum):
+    """The state of one link of an identity chain."""
+
+    OK = "ok"
+    BROKEN = "broken"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"  # does not apply to this pod's mechanism
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A value we could not fetch. Shown as "unknown" with `reason`, never as a verdict."""
+
+    reason: str
+    permission: str | None = None  # e.g. "iam:GetRole" when the call was denied
+
+    def __str__(self) -> str:
+        if self.permission:
+            return f"unknown: {self.reason} (needs {self.permission})"
+        return f"unknown: {self.reason}"
+
+
+# --- Kubernetes objects ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """Points at one object anywhere: the target of a cross-link and of finding evidence."""
+
+    kind: str  # "Pod", "ServiceAccount", "Node", "Role", "OidcProvider", "Namespace", ...
+    name: str  # for IAM objects, the ARN
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str | None = None  # literal value
+    value_from: str | None = None  # e.g. "secret my-secret/key" when set through valueFrom
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[str, ...] = ()  # e.g. "secret aws-creds", "configMap settings"
+    volume_mounts: tuple[tuple[str, str], ...] = ()  # (volume name, mount path)
+    init: bool = False
+
+    def env_value(self, name: str) -> str | None:
+        for var in self.env:
+            if var.name == name:
+                return var.value
+        return None
+
+    def has_env(self, name: str) -> bool:
+        return any(var.name == name for var in self.env)
+
+
+@dataclass(frozen=True)
+class ProjectedToken:
+    """A projected serviceAccountToken source of a pod volume."""
+
+    volume: str
+    audience: str | None  # None: the API server's default audience
+    expiration_seconds: int | None
+    path: str
+
+
+@dataclass(frozen=True)
+class Pod:
+    uid: str
+    namespace: str
+    name: str
+    service_account: str
+    node_name: str | None
+    phase: str  # Pending, Running, Succeeded, Failed, Unknown
+    status: str  # what kubectl's STATUS column says: Running, Error, Completed, ...
+    created: datetime | None
+    containers: tuple[Container, ...] = ()  # init containers included, with init=True
+    projected_tokens: tuple[ProjectedToken, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    host_network: bool = False
+    fs_group: int | None = None
+    run_as_user: int | None = None
+    resource_version: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Pod", self.name, self.namespace)
+
+    @property
+    def service_account_ref(self) -> ObjectRef:
+        return ObjectRef("ServiceAccount", self.service_account, self.namespace)
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    uid: str
+    namespace: str
+    name: str
+    annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    automount_token: bool | None = None
+    created: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("ServiceAccount", self.name, self.namespace)
+
+    @property
+    def role_arn(self) -> str | None:
+        return self.annotations.get(ROLE_ARN_ANNOTATION)
+
+    @property
+    def subject(self) -> str:
+        return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+
+@dataclass(frozen=True)
+class Node:
+    uid: str
+    name: str
+    provider_id: str | None  # aws:///us-east-2a/i-0123456789abcdef0
+    created: datetime | None = None
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def instance_id(self) -> str | None:
+        if self.provider_id and self.provider_id.startswith("aws://"):
+            tail = self.provider_id.rsplit("/", 1)[-1]
+            return tail if tail.startswith("i-") else None
+        return None
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Node", self.name)
+
+
+@dataclass(frozen=True)
+class IssuerInfo:
+    """What the API server publishes about its service-account token issuer."""
+
+    issuer: str  # https://oidc.eks.REGION.amazonaws.com/id/ID
+    jwks: dict[str, Any] = field(hash=False, compare=False)
+
+
+# --- AWS objects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    arn: str
+    region: str
+    account: str
+    issuer: str | None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    arn: str
+    url: str  # without https://, as IAM returns it
+    client_ids: tuple[str, ...] = ()
+    thumbprints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttachedPolicy:
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class Role:
+    arn: str
+    name: str
+    account: str
+    trust_policy: Any  # the document as IAM returned it: a dict, or a str that may not parse
+    path: str = "/"
+    max_session_duration: int | None = None
+    permissions_boundary: str | None = None
+    last_used: datetime | None = None
+    last_used_region: str | None = None
+    created: datetime | None = None
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("Role", self.arn)
+
+
+@dataclass(frozen=True)
+class RolePolicies:
+    """Fetched only when a user opens a role: one call per policy is too many for a list."""
+
+    role_arn: str
+    attached: tuple[AttachedPolicy, ...] = ()
+    inline: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class PodIdentityAssociation:
+    association_id: str
+    cluster: str
+    namespace: str
+    service_account: str
+    role_arn: str
+    association_arn: str | None = None
+
+
+# --- Analysis results ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Which field of which object shows a finding."""
+
+    ref: ObjectRef
+    field: str  # e.g. "metadata.annotations[eks.amazonaws.com/role-arn]"
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str  # stable, e.g. "IRSA_NOT_INJECTED"
+    severity: Severity
+    title: str  # one line
+    explanation: str  # what a trainee needs to understand it
+    evidence: tuple[Evidence, ...] = ()
+    fix: str | None = None  # a command, or a corrected policy snippet
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One step of pod → service account → token → OIDC provider → role → trust → identity."""
+
+    step: str  # "pod", "service-account", "token", "oidc-provider", "role", "trust-policy", "identity"
+    label: str
+    status: LinkStatus
+    detail: str = ""
+    ref: ObjectRef | None = None
+
+
+@dataclass(frozen=True)
+class IdentityChain:
+    pod: ObjectRef
+    mechanism: Mechanism
+    intended_role_arn: str | None
+    effective_identity: str | None  # a role ARN, "static keys AKIA…", or None when unknown
+    verdict: Verdict
+    links: tuple[ChainLink, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass
+class Inventory:
+    """Everything fetched for one view of one cluster. Filled in stages by the loader."""
+
+    context: str
+    namespace: str | None  # None: all namespaces
+    pods: dict[str, Pod] = field(default_factory=dict)  # by uid
+    service_accounts: dict[tuple[str, str], ServiceAccount] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)  # by name
+    issuer: IssuerInfo | Unavailable | None = None
+    cluster: Cluster | Unavailable | None = None
+    oidc_providers: list[OidcProvider] | Unavailable | None = None
+    roles: dict[str, Role | Unavailable] = field(default_factory=dict)  # by ARN
+    node_roles: dict[str, str | Unavailable] = field(default_factory=dict)  # node name → role ARN
+    associations: list[PodIdentityAssociation] | Unavailable | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. "cluster-wide list forbidden: …"
