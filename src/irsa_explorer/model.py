@@ -72,6 +72,9 @@ class Unavailable:
 
     reason: str
     permission: str | None = None  # e.g. "iam:GetRole" when the call was denied
+    # Why, as a class: "forbidden" (denied), "not-found" (the object does not exist),
+    # "not-available" (the API does not answer here), or None (any other failure).
+    kind: str | None = None
 
     def __str__(self) -> str:
         if self.permission:
