@@ -1,0 +1,651 @@
+"""The Kubernetes side: pods, service accounts, nodes and the token issuer, as model objects.
+
+Only the official `kubernetes` client is used, so whatever the user's kubeconfig does to
+authenticate (the `aws eks get-token` exec plugin on EKS, client certificates, bearer tokens)
+works exactly as it does for the client everywhere else. Each `KubeSource` owns its own
+`ApiClient`; nothing touches the client's global default configuration, because one process
+may talk to several clusters (tests run several labs at once).
+
+List responses are read as raw JSON (`_preload_content=False`) and converted straight into
+model objects: the generated client's deserialisation of every field of every pod costs more
+than the whole request on large clusters, and we need only a handful of fields.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Generic, Iterator, TypeVar
+
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+from kubernetes.stream import stream
+
+from irsa_explorer.model import (
+    Container,
+    EnvVar,
+    IssuerInfo,
+    Node,
+    Pod,
+    ProjectedToken,
+    ServiceAccount,
+    Unavailable,
+)
+
+T = TypeVar("T")
+
+PAGE_SIZE = 500  # what kubectl asks for; the API server caps pages anyway
+
+
+class ClusterError(Exception):
+    """The cluster could not be asked at all (unreachable, not authenticated, bad kubeconfig).
+
+    Distinct from a forbidden lookup, which is an `Unavailable` value inside a result.
+    """
+
+
+@dataclass
+class Listing(Generic[T]):
+    """One list of objects, with the version to resume a watch from and notes for the user."""
+
+    items: list[T]
+    resource_version: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run inside a container printed, and how it exited."""
+
+    stdout: str
+    stderr: str
+    exit_code: int | None  # None: the API server sent no exit status (connection cut, timeout)
+
+
+# --- kubeconfig ---------------------------------------------------------------------------
+
+_ESKCTL_CONTEXT = re.compile(r"^[^@]+@(?P<name>[^.]+)\.(?P<region>[a-z0-9-]+)\.eksctl\.io$")
+_EKS_CLUSTER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:eks:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):cluster/(?P<name>[^/]+)$"
+)
+
+
+def parse_eks_context(context_name: str | None) -> tuple[str | None, str | None]:
+    """(cluster name, region) read from an eksctl or `aws eks update-kubeconfig` context name."""
+    if not context_name:
+        return None, None
+    for pattern in (_ESKCTL_CONTEXT, _EKS_CLUSTER_ARN):
+        match = pattern.match(context_name)
+        if match:
+            return match.group("name"), match.group("region")
+    return None, None
+
+
+def _exec_arg(args: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == flag and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+class KubeSource:
+    """Reads one cluster through one kubeconfig context."""
+
+    def __init__(self, context: str | None = None, kubeconfig: str | None = None) -> None:
+        try:
+            contexts, active = config.list_kube_config_contexts(kubeconfig)
+        except (config.ConfigException, OSError) as error:
+            raise ClusterError(f"cannot read kubeconfig: {error}") from error
+        self._contexts = contexts or []
+        chosen = context or (active or {}).get("name")
+        entry = next((c for c in self._contexts if c.get("name") == chosen), None)
+        if entry is None:
+            raise ClusterError(f"context {chosen!r} not found in kubeconfig")
+        self.context: str = chosen
+        self._context_entry: dict[str, Any] = entry.get("context") or {}
+        self._kubeconfig = kubeconfig
+        try:
+            # persist_config=False: a refreshed token must never be written back to disk.
+            self._api_client = config.new_client_from_config(
+                config_file=kubeconfig, context=chosen, persist_config=False
+            )
+        except (config.ConfigException, OSError) as error:
+            raise ClusterError(f"cannot use context {chosen!r}: {error}") from error
+        self._user_exec_args = self._read_exec_args(kubeconfig, self._context_entry.get("user"))
+        self.core = client.CoreV1Api(self._api_client)
+
+    # -- kubeconfig facts ----------------------------------------------------------------
+
+    @staticmethod
+    def _read_exec_args(kubeconfig: str | None, user_name: str | None) -> list[str]:
+        """The exec plugin's args of the context's user (`aws eks get-token --cluster-name X`)."""
+        try:
+            loader = config.kube_config._get_kube_config_loader(filename=kubeconfig)
+            for user in loader._config.value.get("users") or []:
+                if user.get("name") == user_name:
+                    exec_cfg = (user.get("user") or {}).get("exec") or {}
+                    return [str(a) for a in exec_cfg.get("args") or []]
+        except Exception:  # only a hint for naming the cluster; never fatal
+            pass
+        return []
+
+    def contexts(self) -> list[str]:
+        """Every context name of the kubeconfig."""
+        return [c["name"] for c in self._contexts if c.get("name")]
+
+    @property
+    def default_namespace(self) -> str:
+        """The context's namespace, as kubectl uses it when none is given."""
+        return self._context_entry.get("namespace") or "default"
+
+    def default_cluster_name(self) -> str | None:
+        """The EKS cluster name guessed from the context (eksctl / aws-cli forms, exec args)."""
+        for candidate in (self.context, self._context_entry.get("cluster")):
+            name, _ = parse_eks_context(candidate)
+            if name:
+                return name
+        return _exec_arg(self._user_exec_args, "--cluster-name")
+
+    def default_region(self) -> str | None:
+        """The AWS region guessed from the context, its cluster entry or the exec plugin args."""
+        for candidate in (self.context, self._context_entry.get("cluster")):
+            _, region = parse_eks_context(candidate)
+            if region:
+                return region
+        return _exec_arg(self._user_exec_args, "--region")
+
+    # -- lists -----------------------------------------------------------------------------
+
+    def _paged(self, call: Callable[..., Any], **kwargs: Any) -> tuple[list[dict], str]:
+        """Every item of a list call, following `continue` tokens page by page."""
+        items: list[dict] = []
+        token: str | None = None
+        resource_version = ""
+        while True:
+            page_kwargs = dict(kwargs, limit=PAGE_SIZE, _preload_content=False)
+            if token:
+                page_kwargs["_continue"] = token
+            response = call(**page_kwargs)
+            body = json.loads(response.data)
+            items.extend(body.get("items") or [])
+            metadata = body.get("metadata") or {}
+            resource_version = metadata.get("resourceVersion") or resource_version
+            token = metadata.get("continue")
+            if not token:
+                return items, resource_version
+
+    def _list(
+        self,
+        kind: str,
+        all_call: Callable[..., Any],
+        ns_call: Callable[..., Any],
+        namespace: str | None,
+        convert: Callable[[dict], T],
+        **kwargs: Any,
+    ) -> Listing[T]:
+        try:
+            if namespace:
+                raw, version = self._paged(ns_call, namespace=namespace, **kwargs)
+                return Listing([convert(o) for o in raw], version)
+            try:
+                raw, version = self._paged(all_call, **kwargs)
+                return Listing([convert(o) for o in raw], version)
+            except ApiException as error:
+                if error.status != 403:
+                    raise
+            return self._list_per_namespace(kind, ns_call, convert, **kwargs)
+        except ApiException as error:
+            raise _cluster_error(f"list {kind}", error) from error
+        except Exception as error:  # urllib3 connection errors, TLS errors, exec plugin failures
+            if isinstance(error, ClusterError):
+                raise
+            raise ClusterError(f"cannot list {kind}: {error}") from error
+
+    def _list_per_namespace(
+        self, kind: str, ns_call: Callable[..., Any], convert: Callable[[dict], T], **kwargs: Any
+    ) -> Listing[T]:
+        """Cluster-wide list forbidden: gather what the user may read, and say so."""
+        notes = [f"listing {kind} in all namespaces is forbidden"]
+        namespaces = self.readable_namespaces()
+        if isinstance(namespaces, Unavailable):
+            namespaces = [self.default_namespace]
+            notes.append(
+                f"listing namespaces is forbidden too: showing only the context's namespace "
+                f"{self.default_namespace!r}"
+            )
+        else:
+            notes.append(f"showing the {len(namespaces)} namespaces that could be read one by one")
+        items: list[T] = []
+        versions: list[str] = []
+        for ns in namespaces:
+            try:
+                raw, version = self._paged(ns_call, namespace=ns, **kwargs)
+            except ApiException as error:
+                if error.status != 403:
+                    raise
+                notes.append(f"listing {kind} in namespace {ns!r} is forbidden: not shown")
+                continue
+            items.extend(convert(o) for o in raw)
+            versions.append(version)
+        # Resource versions are opaque, but on every real API server they are etcd revisions:
+        # the highest one is where a watch of these namespaces can resume.
+        newest = max(versions, key=lambda v: int(v) if v.isdigit() else -1, default="")
+        return Listing(items, newest, notes)
+
+    def readable_namespaces(self) -> list[str] | Unavailable:
+        """Namespace names, or Unavailable when listing namespaces is forbidden."""
+        try:
+            raw, _ = self._paged(self.core.list_namespace)
+        except ApiException as error:
+            if error.status == 403:
+                return Unavailable("listing namespaces is forbidden", "list namespaces")
+            raise
+        return [o["metadata"]["name"] for o in raw]
+
+    def list_pods(
+        self,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Listing[Pod]:
+        """Pods of one namespace, or of all (None), paginated; falls back to readable namespaces."""
+        return self._list(
+            "pods",
+            self.core.list_pod_for_all_namespaces,
+            self.core.list_namespaced_pod,
+            namespace,
+            pod_from_dict,
+            **_selectors(label_selector, field_selector),
+        )
+
+    def list_service_accounts(
+        self, namespace: str | None, label_selector: str | None = None
+    ) -> Listing[ServiceAccount]:
+        """Service accounts of one namespace, or of all (None), paginated."""
+        return self._list(
+            "serviceaccounts",
+            self.core.list_service_account_for_all_namespaces,
+            self.core.list_namespaced_service_account,
+            namespace,
+            service_account_from_dict,
+            **_selectors(label_selector, None),
+        )
+
+    def list_nodes(self) -> list[Node] | Unavailable:
+        """Every node, or Unavailable when the user may not list nodes (common for namespace users)."""
+        try:
+            raw, _ = self._paged(self.core.list_node)
+        except ApiException as error:
+            if error.status == 403:
+                return Unavailable("listing nodes is forbidden", "list nodes")
+            raise _cluster_error("list nodes", error) from error
+        except Exception as error:
+            raise ClusterError(f"cannot list nodes: {error}") from error
+        return [node_from_dict(o) for o in raw]
+
+    # -- issuer ----------------------------------------------------------------------------
+
+    def issuer(self) -> IssuerInfo | Unavailable:
+        """The service-account token issuer and its signing keys (OIDC discovery + JWKS)."""
+        try:
+            discovery = json.loads(
+                client.WellKnownApi(
+                    self._api_client
+                ).get_service_account_issuer_open_id_configuration(_preload_content=False).data
+            )
+            jwks = json.loads(
+                client.OpenidApi(self._api_client)
+                .get_service_account_issuer_open_id_keyset(_preload_content=False)
+                .data
+            )
+        except ApiException as error:
+            if error.status in (401, 403):
+                return Unavailable(
+                    "reading the issuer discovery document is forbidden",
+                    "get /.well-known/openid-configuration",
+                )
+            return Unavailable(f"issuer discovery failed: HTTP {error.status} {error.reason}")
+        except Exception as error:  # bad JSON, connection cut
+            return Unavailable(f"issuer discovery failed: {error}")
+        issuer = discovery.get("issuer")
+        if not issuer:
+            return Unavailable("the discovery document names no issuer")
+        return IssuerInfo(issuer=issuer, jwks=jwks)
+
+    # -- watch -----------------------------------------------------------------------------
+
+    def watch_pods(
+        self,
+        namespace: str | None,
+        resource_version: str,
+        stop: threading.Event,
+        poll_seconds: int = 5,
+    ) -> Iterator[tuple[str, Pod]]:
+        """Yield ("ADDED"|"MODIFIED"|"DELETED", pod) from `resource_version` until `stop` is set.
+
+        The server-side timeout is short so `stop` is noticed within `poll_seconds`; each
+        reconnect resumes from the last version seen. When that version is too old (410 Gone)
+        the pods are listed again and the differences are yielded as events.
+        """
+        known: dict[str, Pod] = {}
+        version = resource_version
+        while not stop.is_set():
+            watcher = watch.Watch()
+            kwargs: dict[str, Any] = {
+                "resource_version": version,
+                "timeout_seconds": poll_seconds,
+                "allow_watch_bookmarks": True,
+                "_request_timeout": poll_seconds + 10,
+            }
+            if namespace:
+                call, kwargs["namespace"] = self.core.list_namespaced_pod, namespace
+            else:
+                call = self.core.list_pod_for_all_namespaces
+            expired = False
+            try:
+                for event in watcher.stream(call, **kwargs):
+                    if stop.is_set():
+                        watcher.stop()
+                        return
+                    kind, raw = event["type"], event["raw_object"]
+                    if kind == "ERROR":
+                        if raw.get("code") == 410:
+                            expired = True
+                            break
+                        raise ClusterError(f"watch pods failed: {raw.get('message')}")
+                    version = (raw.get("metadata") or {}).get("resourceVersion") or version
+                    if kind == "BOOKMARK":
+                        continue
+                    pod = pod_from_dict(raw)
+                    if kind == "DELETED":
+                        known.pop(pod.uid, None)
+                    else:
+                        known[pod.uid] = pod
+                    yield kind, pod
+            except ApiException as error:
+                if error.status != 410:
+                    raise _cluster_error("watch pods", error) from error
+                expired = True
+            finally:
+                watcher.stop()
+            if expired and not stop.is_set():
+                listing = self.list_pods(namespace)
+                current = {p.uid: p for p in listing.items}
+                for uid, pod in list(known.items()):
+                    if uid not in current:
+                        yield "DELETED", pod
+                for pod in listing.items:
+                    yield ("MODIFIED" if pod.uid in known else "ADDED"), pod
+                known, version = current, listing.resource_version
+
+    # -- writes and exec (explicit user actions only) ----------------------------------------
+
+    def exec(
+        self, namespace: str, pod: str, container: str | None, argv: list[str], timeout: float = 30
+    ) -> ExecResult:
+        """Run argv (a list, never a shell string) in a container; stdout, stderr, exit code."""
+        # stream() swaps call_api on the ApiClient it is given: use a private one so concurrent
+        # lists on this source are not routed through the websocket transport.
+        api = client.CoreV1Api(client.ApiClient(self._api_client.configuration))
+        kwargs: dict[str, Any] = {
+            "command": list(argv),
+            "stderr": True,
+            "stdin": False,
+            "stdout": True,
+            "tty": False,
+            "_preload_content": False,
+        }
+        if container:
+            kwargs["container"] = container
+        try:
+            ws = stream(api.connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
+        except ApiException as error:
+            raise _cluster_error(f"exec in pod {namespace}/{pod}", error) from error
+        except Exception as error:  # the websocket handshake failed (e.g. pod not found → 404)
+            raise ClusterError(f"exec in pod {namespace}/{pod} failed: {error}") from error
+        try:
+            ws.run_forever(timeout=timeout)
+            stdout, stderr = ws.read_stdout() or "", ws.read_stderr() or ""
+            status_text = ws.read_channel(3)
+        finally:
+            ws.close()
+        return ExecResult(stdout, stderr, _exit_code(status_text))
+
+    def create_token(
+        self, namespace: str, sa: str, audience: str, expiration_seconds: int = 600
+    ) -> str:
+        """Mint a service-account token (TokenRequest). Writes to the cluster: explicit action only."""
+        body = {"spec": {"audiences": [audience], "expirationSeconds": expiration_seconds}}
+        try:
+            response = self.core.create_namespaced_service_account_token(
+                sa, namespace, body, _preload_content=False
+            )
+        except ApiException as error:
+            raise _cluster_error(f"create token for {namespace}/{sa}", error) from error
+        token = (json.loads(response.data).get("status") or {}).get("token")
+        if not token:
+            raise ClusterError(f"the API server returned no token for {namespace}/{sa}")
+        return token
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._api_client.close()
+
+
+def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
+    out = {}
+    if label_selector:
+        out["label_selector"] = label_selector
+    if field_selector:
+        out["field_selector"] = field_selector
+    return out
+
+
+def _cluster_error(what: str, error: ApiException) -> ClusterError:
+    reason = error.reason or ""
+    try:
+        reason = json.loads(error.body).get("message") or reason
+    except Exception:
+        pass
+    return ClusterError(f"{what}: HTTP {error.status} {reason}".strip())
+
+
+def _exit_code(status_text: str | None) -> int | None:
+    """The exit code from the channel-3 Status object (`Success`, or causes[ExitCode].message)."""
+    if not status_text:
+        return None
+    try:
+        status = json.loads(status_text)
+    except ValueError:
+        return None
+    if status.get("status") == "Success":
+        return 0
+    for cause in (status.get("details") or {}).get("causes") or []:
+        if cause.get("reason") == "ExitCode":
+            try:
+                return int(cause.get("message"))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+# --- conversion from the API's JSON --------------------------------------------------------
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _describe_value_from(source: dict) -> str:
+    """valueFrom in words, e.g. "secret aws-creds/key" — never the value itself."""
+    if ref := source.get("secretKeyRef"):
+        return f"secret {ref.get('name')}/{ref.get('key')}"
+    if ref := source.get("configMapKeyRef"):
+        return f"configMap {ref.get('name')}/{ref.get('key')}"
+    if ref := source.get("fieldRef"):
+        return f"field {ref.get('fieldPath')}"
+    if ref := source.get("resourceFieldRef"):
+        return f"resource {ref.get('resource')}"
+    return "valueFrom " + ",".join(sorted(source))
+
+
+def _describe_env_from(source: dict) -> str:
+    prefix = f" (prefix {source['prefix']})" if source.get("prefix") else ""
+    if ref := source.get("secretRef"):
+        return f"secret {ref.get('name')}{prefix}"
+    if ref := source.get("configMapRef"):
+        return f"configMap {ref.get('name')}{prefix}"
+    return "envFrom " + ",".join(sorted(source))
+
+
+def _container(raw: dict, init: bool) -> Container:
+    env = tuple(
+        EnvVar(
+            name=e.get("name", ""),
+            value=e.get("value") if "valueFrom" not in e else None,
+            value_from=_describe_value_from(e["valueFrom"]) if "valueFrom" in e else None,
+        )
+        for e in raw.get("env") or []
+    )
+    return Container(
+        name=raw.get("name", ""),
+        image=raw.get("image", ""),
+        env=env,
+        env_from=tuple(_describe_env_from(s) for s in raw.get("envFrom") or []),
+        volume_mounts=tuple(
+            (m.get("name", ""), m.get("mountPath", "")) for m in raw.get("volumeMounts") or []
+        ),
+        init=init,
+    )
+
+
+def _projected_tokens(spec: dict) -> tuple[ProjectedToken, ...]:
+    """Every projected serviceAccountToken source; `path` is the file's path inside its volume."""
+    tokens = []
+    for volume in spec.get("volumes") or []:
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            sat = source.get("serviceAccountToken")
+            if sat is not None:
+                tokens.append(
+                    ProjectedToken(
+                        volume=volume.get("name", ""),
+                        audience=sat.get("audience"),
+                        expiration_seconds=sat.get("expirationSeconds"),
+                        path=sat.get("path", ""),
+                    )
+                )
+    return tuple(tokens)
+
+
+def pod_status_text(raw: dict) -> str:
+    """The STATUS column of `kubectl get pods`, following kubectl's printPod rules."""
+    status = raw.get("status") or {}
+    spec = raw.get("spec") or {}
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+
+    initializing = False
+    init_statuses = status.get("initContainerStatuses") or []
+    for i, cs in enumerate(init_statuses):
+        state = cs.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated and terminated.get("exitCode") == 0:
+            continue
+        if terminated:
+            if terminated.get("reason"):
+                reason = "Init:" + terminated["reason"]
+            elif terminated.get("signal"):
+                reason = f"Init:Signal:{terminated['signal']}"
+            else:
+                reason = f"Init:ExitCode:{terminated.get('exitCode')}"
+        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(spec.get('initContainers') or init_statuses)}"
+        initializing = True
+        break
+
+    if not initializing:
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            terminated, waiting = state.get("terminated"), state.get("waiting")
+            if waiting and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif terminated and terminated.get("reason"):
+                reason = terminated["reason"]
+            elif terminated:
+                if terminated.get("signal"):
+                    reason = f"Signal:{terminated['signal']}"
+                else:
+                    reason = f"ExitCode:{terminated.get('exitCode')}"
+            elif state.get("running") and cs.get("ready"):
+                has_running = True
+        if reason == "Completed" and has_running:
+            reason = "Running"
+
+    if (raw.get("metadata") or {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    return reason
+
+
+def pod_from_dict(raw: dict) -> Pod:
+    """A model Pod from the API's JSON for one pod."""
+    metadata, spec = raw.get("metadata") or {}, raw.get("spec") or {}
+    security = spec.get("securityContext") or {}
+    containers = tuple(_container(c, True) for c in spec.get("initContainers") or []) + tuple(
+        _container(c, False) for c in spec.get("containers") or []
+    )
+    return Pod(
+        uid=metadata.get("uid", ""),
+        namespace=metadata.get("namespace", ""),
+        name=metadata.get("name", ""),
+        service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
+        node_name=spec.get("nodeName"),
+        phase=(raw.get("status") or {}).get("phase") or "Unknown",
+        status=pod_status_text(raw),
+        created=_time(metadata.get("creationTimestamp")),
+        containers=containers,
+        projected_tokens=_projected_tokens(spec),
+        labels=dict(metadata.get("labels") or {}),
+        annotations=dict(metadata.get("annotations") or {}),
+        host_network=bool(spec.get("hostNetwork")),
+        fs_group=security.get("fsGroup"),
+        run_as_user=security.get("runAsUser"),
+        resource_version=metadata.get("resourceVersion", ""),
+    )
+
+
+def service_account_from_dict(raw: dict) -> ServiceAccount:
+    """A model ServiceAccount from the API's JSON."""
+    metadata = raw.get("metadata") or {}
+    return ServiceAccount(
+        uid=metadata.get("uid", ""),
+        namespace=metadata.get("namespace", ""),
+        name=metadata.get("name", ""),
+        annotations=dict(metadata.get("annotations") or {}),
+        labels=dict(metadata.get("labels") or {}),
+        automount_token=raw.get("automountServiceAccountToken"),
+        created=_time(metadata.get("creationTimestamp")),
+    )
+
+
+def node_from_dict(raw: dict) -> Node:
+    """A model Node from the API's JSON."""
+    metadata = raw.get("metadata") or {}
+    return Node(
+        uid=metadata.get("uid", ""),
+        name=metadata.get("name", ""),
+        provider_id=(raw.get("spec") or {}).get("providerID"),
+        created=_time(metadata.get("creationTimestamp")),
+        labels=dict(metadata.get("labels") or {}),
+    )
