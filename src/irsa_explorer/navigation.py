@@ -1,0 +1,116 @@
+"""Where the user is and where they have been: browser-like back/forward over locations.
+
+A `Location` names a view (pods, service accounts, roles, nodes, findings), the object it is
+focused on and, in the pods view, the pane that is open. History is plain data so it is easy to
+test on its own; the app turns a location into screen changes in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from irsa_explorer.model import ObjectRef
+
+VIEWS = ("pods", "sa", "roles", "nodes", "findings")
+VIEW_TITLES = {
+    "pods": "Pods",
+    "sa": "Service accounts",
+    "roles": "Roles",
+    "nodes": "Nodes",
+    "findings": "Findings",
+}
+# The pods view's panes, in the order the chain reads.
+PANES = ("service-account", "token", "role", "trust-policy", "live-identity")
+PANE_TITLES = {
+    "service-account": "Service account",
+    "token": "Token",
+    "role": "IAM role",
+    "trust-policy": "Trust policy",
+    "live-identity": "Live identity",
+}
+
+
+@dataclass(frozen=True)
+class Location:
+    """One place in the app: a view, the object it shows and (pods view) the open pane."""
+
+    view: str
+    ref: ObjectRef | None = None
+    pane: str | None = None
+
+    @property
+    def crumb(self) -> str:
+        """A short label for breadcrumbs."""
+        title = VIEW_TITLES.get(self.view, self.view)
+        if self.ref is None:
+            return title
+        name = self.ref.name
+        if self.ref.kind in ("Role", "TrustPolicy") and "/" in name:
+            name = name.rsplit("/", 1)[-1]
+        label = f"{title} › {name}"
+        if self.pane:
+            label += f" › {PANE_TITLES.get(self.pane, self.pane)}"
+        return label
+
+
+class History:
+    """Back/forward like a browser: going somewhere new drops the forward stack."""
+
+    def __init__(self, start: Location, limit: int = 200) -> None:
+        self._entries: list[Location] = [start]
+        self._index = 0
+        self._limit = limit
+
+    @property
+    def current(self) -> Location:
+        return self._entries[self._index]
+
+    @property
+    def can_back(self) -> bool:
+        return self._index > 0
+
+    @property
+    def can_forward(self) -> bool:
+        return self._index < len(self._entries) - 1
+
+    def visit(self, location: Location) -> bool:
+        """Record a new location; returns False when it is where we already are."""
+        if location == self.current:
+            return False
+        del self._entries[self._index + 1 :]
+        self._entries.append(location)
+        if len(self._entries) > self._limit:
+            del self._entries[0]
+        self._index = len(self._entries) - 1
+        return True
+
+    def replace(self, location: Location) -> None:
+        """Refine where we are (e.g. the cursor moved to another pod) without a new step."""
+        self._entries[self._index] = location
+
+    def back(self) -> Location | None:
+        if not self.can_back:
+            return None
+        self._index -= 1
+        return self.current
+
+    def forward(self) -> Location | None:
+        if not self.can_forward:
+            return None
+        self._index += 1
+        return self.current
+
+    def trail(self, length: int = 4) -> list[Location]:
+        """The last few locations up to the current one, for breadcrumbs."""
+        return self._entries[max(0, self._index - length + 1) : self._index + 1]
+
+
+class Navigate(Message):
+    """Posted by any link: go to this object. The app decides which view shows it."""
+
+    def __init__(self, ref: ObjectRef, pane: str | None = None) -> None:
+        super().__init__()
+        self.ref = ref
+        self.pane = pane

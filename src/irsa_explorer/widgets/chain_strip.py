@@ -1,0 +1,123 @@
+"""The selected pod's identity chain on one strip: pod → SA → token → provider → role → trust → identity.
+
+Focusable: ←/→ pick a link, enter opens the pane that explains it. Broken and unknown links
+say why in words underneath, followed by the chain's findings and their fixes.
+"""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.content import Content
+
+from irsa_explorer.model import IdentityChain, LinkStatus
+from irsa_explorer.navigation import Navigate
+from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, verdict_markup
+
+STEP_TITLES = {
+    "pod": "pod",
+    "service-account": "service account",
+    "token": "token",
+    "oidc-provider": "OIDC provider",
+    "role": "role",
+    "trust-policy": "trust policy",
+    "identity": "live identity",
+}
+# Which pane of the pods view explains each link.
+STEP_PANE = {
+    "pod": None,
+    "service-account": "service-account",
+    "token": "token",
+    "oidc-provider": "trust-policy",
+    "role": "role",
+    "trust-policy": "trust-policy",
+    "identity": "live-identity",
+}
+SEVERITY_MARK = {"error": "[$error]✗[/]", "warning": "[$warning]![/]", "info": "[$text-muted]i[/]"}
+
+
+class ChainStrip(Widget, can_focus=True):
+    DEFAULT_CSS = """
+    ChainStrip { height: auto; padding: 0 1; }
+    ChainStrip:focus { background: $boost; }
+    """
+    BINDINGS = [
+        Binding("left", "move(-1)", "Prev link", show=False, id="chain.prev"),
+        Binding("right", "move(1)", "Next link", show=False, id="chain.next"),
+        Binding("enter", "open", "Open link", id="chain.open", tooltip="Open the pane that explains this link"),
+    ]
+
+    cursor: reactive[int] = reactive(0)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.chain: IdentityChain | None = None
+        self.message_text = "Select a pod to see its identity chain."
+
+    def show(self, chain: IdentityChain | None, message: str | None = None) -> None:
+        if chain is None or self.chain is None or chain.pod != self.chain.pod:
+            self.cursor = 0
+        self.chain = chain
+        if message:
+            self.message_text = message
+        self.refresh(layout=True)
+
+    @property
+    def copy_text(self) -> str | None:
+        """`y` on the strip copies the first fix of the chain's findings."""
+        if self.chain:
+            for finding in self.chain.findings:
+                if finding.fix:
+                    return finding.fix
+        return None
+
+    def render(self) -> Content:
+        chain = self.chain
+        if chain is None:
+            return Content.from_markup(f"[$text-muted]{escape(self.message_text)}[/]")
+        parts = []
+        for index, link in enumerate(chain.links):
+            mark, style = LINK_STYLE[link.status]
+            title = STEP_TITLES.get(link.step, link.step)
+            text = f"[{style}]{mark}[/] {escape(title)}"
+            if index == self.cursor and self.has_focus:
+                text = f"[reverse]{text}[/reverse]"
+            elif index == self.cursor:
+                text = f"[underline]{text}[/underline]"
+            parts.append(f"[@click=select({index})]{text}[/]")
+        lines = [" › ".join(parts)]
+        mech = MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value)
+        effective = escape(chain.effective_identity or "unknown")
+        lines.append(
+            f"{verdict_markup(chain.verdict)}  [b]{escape(mech)}[/b] · gets [b]{effective}[/b]"
+        )
+        for index, link in enumerate(chain.links):
+            if link.status in (LinkStatus.BROKEN, LinkStatus.UNKNOWN) or index == self.cursor:
+                mark, style = LINK_STYLE[link.status]
+                title = STEP_TITLES.get(link.step, link.step)
+                detail = f" — {escape(link.detail)}" if link.detail else ""
+                lines.append(f"[{style}]{mark}[/] [b]{escape(title)}[/b] {escape(link.label)}{detail}")
+        for finding in chain.findings:
+            mark = SEVERITY_MARK.get(str(finding.severity), "")
+            lines.append(f"{mark} [b]{escape(finding.title)}[/b] [$text-muted]({escape(finding.code)})[/]")
+            if finding.explanation:
+                lines.append(f"   {escape(finding.explanation)}")
+            if finding.fix:
+                lines.append(f"   [$success]fix:[/] {escape(finding.fix)}")
+        return Content.from_markup("\n".join(lines))
+
+    def action_move(self, delta: int) -> None:
+        if self.chain and self.chain.links:
+            self.cursor = (self.cursor + delta) % len(self.chain.links)
+
+    def action_select(self, index: int) -> None:
+        self.cursor = index
+        self.action_open()
+
+    def action_open(self) -> None:
+        if not self.chain or not self.chain.links:
+            return
+        link = self.chain.links[self.cursor]
+        self.post_message(Navigate(self.chain.pod, STEP_PANE.get(link.step)))

@@ -1,0 +1,44 @@
+"""A focusable, clickable name: every pod, service account, role, node and ARN on screen."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.binding import Binding
+from textual.widgets import Static
+
+from irsa_explorer.model import ObjectRef
+from irsa_explorer.navigation import Navigate
+
+
+class Link(Static, can_focus=True):
+    """Posts `Navigate(ref)` on enter or click; `copy_text` is what `y` copies."""
+
+    DEFAULT_CSS = """
+    Link { width: auto; height: auto; color: $text-accent; text-style: underline; }
+    Link:hover { background: $boost; }
+    Link:focus { background: $accent 30%; text-style: bold underline; }
+    """
+    BINDINGS = [Binding("enter", "follow", "Open", id="link.follow", tooltip="Go to this object")]
+
+    def __init__(
+        self,
+        label: str,
+        ref: ObjectRef | None,
+        *,
+        pane: str | None = None,
+        copy_text: str | None = None,
+        prefix: str = "",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(prefix + escape(label), id=id, classes=classes, markup=True)
+        self.ref = ref
+        self.pane = pane
+        self.copy_text = copy_text if copy_text is not None else label
+
+    def action_follow(self) -> None:
+        if self.ref is not None:
+            self.post_message(Navigate(self.ref, self.pane))
+
+    def on_click(self) -> None:
+        self.action_follow()
