@@ -1,0 +1,508 @@
+"""The AWS side: the EKS cluster, IAM OIDC providers and roles, node roles, Pod Identity.
+
+boto3 only, with the usual credential chain, profile and region handling. The endpoint is
+whatever botocore resolves (it honours `AWS_ENDPOINT_URL`, which is how the lab points us at
+itself); `endpoint_url` is passed on only when a caller gives one explicitly.
+
+Every lookup that fails becomes a `model.Unavailable` whose `kind` keeps "forbidden"
+(with the IAM permission it needs) apart from "not-found" and "not-available": a role we may
+not read must never look like a role that does not exist, and neither may look fine.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from irsa_explorer.model import (
+    AttachedPolicy,
+    Cluster,
+    Node,
+    OidcProvider,
+    PodIdentityAssociation,
+    Role,
+    RolePolicies,
+    Unavailable,
+)
+
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not-found"
+NOT_AVAILABLE = "not-available"
+
+_DENIED_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedException",
+    "AuthorizationError",
+}
+_MISSING_CODES = {"NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"}
+_THROTTLE_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+
+DESCRIBE_INSTANCES_BATCH = 200  # filter values per DescribeInstances call (the API allows 200)
+
+
+def unavailable_from(error: Exception, permission: str | None) -> Unavailable:
+    """Turn a boto3 error into an Unavailable that says what happened in words."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "") or code
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in _DENIED_CODES:
+            return Unavailable(f"access denied: {message}", permission, FORBIDDEN)
+        if code in _MISSING_CODES:
+            return Unavailable(f"does not exist: {message}", None, NOT_FOUND)
+        if code in _THROTTLE_CODES:
+            return Unavailable(f"throttled by AWS even after retries: {message}", None)
+        if status == 404 or code in ("UnknownOperationException", "InvalidAction", "404"):
+            return Unavailable(f"not available: {code} {message}".strip(), None, NOT_AVAILABLE)
+        return Unavailable(f"{code}: {message}", permission)
+    if isinstance(error, NoCredentialsError):
+        return Unavailable("no AWS credentials found (profile, environment or instance role)")
+    if isinstance(error, NoRegionError):
+        return Unavailable("no AWS region: pass --region or set one in the profile")
+    if isinstance(error, BotoCoreError):
+        return Unavailable(f"AWS call failed: {error}")
+    return Unavailable(f"AWS call failed: {type(error).__name__}: {error}")
+
+
+def parse_role_arn(arn: str) -> tuple[str, str, str] | None:
+    """(account, path, name) of an IAM role ARN, or None when it is not one."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4].isdigit():
+        return None
+    resource = parts[5]
+    if not resource.startswith("role/"):
+        return None
+    path_and_name = resource[len("role/") :]
+    if not path_and_name or path_and_name.endswith("/"):
+        return None
+    path, _, name = path_and_name.rpartition("/")
+    return parts[4], ("/" + path + "/") if path else "/", name
+
+
+@dataclass(frozen=True)
+class StsResult:
+    """The answer of one STS call made for the opt-in check. Credentials never show in reprs."""
+
+    ok: bool
+    arn: str | None = None  # the assumed-role ARN on success
+    account: str | None = None
+    user_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    credentials: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def error(self) -> str | None:
+        if self.ok:
+            return None
+        return f"{self.error_code}: {self.error_message}" if self.error_code else self.error_message
+
+
+class AwsSource:
+    """Reads one AWS account through boto3."""
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        max_workers: int = 8,
+        list_roles_threshold: int = 200,
+    ) -> None:
+        self.session = boto3.session.Session(profile_name=profile, region_name=region)
+        self.region: str | None = self.session.region_name
+        self.endpoint_url = endpoint_url
+        self.max_workers = max_workers
+        # ListRoles returns up to 1000 roles a page, GetRole one: when we need this many
+        # roles (or more), paging the whole account is fewer calls than asking role by role
+        # for any account with fewer than ~threshold×1000 roles.
+        self.list_roles_threshold = list_roles_threshold
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": 8},
+            max_pool_connections=max(10, max_workers * 2),
+            connect_timeout=10,
+            read_timeout=30,
+        )
+        self._clients: dict[tuple[str, bool], Any] = {}
+        self._clients_lock = threading.Lock()
+        self._profile_roles: dict[str, str | Unavailable] = {}
+        self._caller: dict | Unavailable | None = None
+
+    def use_region(self, region: str | None) -> None:
+        """Adopt a region found elsewhere (the kubeconfig context) when none was configured."""
+        if region and not self.region:
+            with self._clients_lock:
+                self.session = boto3.session.Session(
+                    profile_name=self.session.profile_name, region_name=region
+                )
+                self.region = region
+                self._clients.clear()
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def client(self, service: str, unsigned: bool = False) -> Any:
+        """A shared client per service (botocore clients are thread-safe, sessions are not)."""
+        key = (service, unsigned)
+        with self._clients_lock:
+            if key not in self._clients:
+                config = self._config.merge(Config(signature_version=UNSIGNED)) if unsigned else self._config
+                kwargs: dict[str, Any] = {"config": config}
+                if self.endpoint_url:
+                    kwargs["endpoint_url"] = self.endpoint_url
+                if service in ("iam",) and not self.region:
+                    kwargs["region_name"] = "us-east-1"  # IAM is global
+                self._clients[key] = self.session.client(service, **kwargs)
+            return self._clients[key]
+
+    # -- identity of the caller ----------------------------------------------------------------
+
+    def caller_identity(self) -> dict | Unavailable:
+        """Who our own credentials are: {"Account", "Arn", "UserId"}."""
+        if self._caller is None:
+            try:
+                answer = self.client("sts").get_caller_identity()
+                self._caller = {k: answer[k] for k in ("Account", "Arn", "UserId")}
+            except Exception as error:
+                self._caller = unavailable_from(error, "sts:GetCallerIdentity")
+        return self._caller
+
+    # -- EKS ---------------------------------------------------------------------------------
+
+    def describe_cluster(self, name: str) -> Cluster | Unavailable:
+        """The EKS cluster: ARN, region, account, OIDC issuer, version."""
+        try:
+            raw = self.client("eks").describe_cluster(name=name)["cluster"]
+        except Exception as error:
+            result = unavailable_from(error, "eks:DescribeCluster")
+            if result.kind == NOT_FOUND:
+                return Unavailable(
+                    f"cluster {name!r} not found in {self.region}", None, NOT_FOUND
+                )
+            return result
+        arn = raw.get("arn", "")
+        arn_parts = arn.split(":")
+        return Cluster(
+            name=raw.get("name", name),
+            arn=arn,
+            region=arn_parts[3] if len(arn_parts) > 4 else (self.region or ""),
+            account=arn_parts[4] if len(arn_parts) > 4 else "",
+            issuer=((raw.get("identity") or {}).get("oidc") or {}).get("issuer"),
+            version=raw.get("version"),
+        )
+
+    def list_pod_identity_associations(
+        self, cluster: str
+    ) -> list[PodIdentityAssociation] | Unavailable:
+        """Every Pod Identity association of the cluster, with its role.
+
+        "Not available" (never an empty list) when this endpoint or botocore has no Pod
+        Identity API: an empty list would claim there are no associations.
+        """
+        eks = self.client("eks")
+        if not hasattr(eks, "list_pod_identity_associations"):
+            return Unavailable(
+                "not available: this botocore has no EKS Pod Identity API", None, NOT_AVAILABLE
+            )
+        summaries: list[dict] = []
+        try:
+            for page in eks.get_paginator("list_pod_identity_associations").paginate(
+                clusterName=cluster
+            ):
+                summaries.extend(page.get("associations") or [])
+        except Exception as error:
+            result = unavailable_from(error, "eks:ListPodIdentityAssociations")
+            if result.kind == NOT_FOUND and "cluster" not in result.reason.lower():
+                return Unavailable(f"not available: {result.reason}", None, NOT_AVAILABLE)
+            if result.kind is None and isinstance(error, ClientError):
+                return Unavailable(f"not available: {result.reason}", None, NOT_AVAILABLE)
+            return result
+
+        def full(summary: dict) -> PodIdentityAssociation | Unavailable:
+            # The list's summaries carry no role ARN: describe only those that lack one.
+            detail = summary
+            if not summary.get("roleArn"):
+                try:
+                    detail = eks.describe_pod_identity_association(
+                        clusterName=cluster, associationId=summary["associationId"]
+                    )["association"]
+                except Exception as error:
+                    return unavailable_from(error, "eks:DescribePodIdentityAssociation")
+            return PodIdentityAssociation(
+                association_id=detail.get("associationId", ""),
+                cluster=detail.get("clusterName", cluster),
+                namespace=detail.get("namespace", ""),
+                service_account=detail.get("serviceAccount", ""),
+                role_arn=detail.get("roleArn", ""),
+                association_arn=detail.get("associationArn"),
+            )
+
+        with ThreadPoolExecutor(self.max_workers) as pool:
+            results = list(pool.map(full, summaries))
+        for result in results:
+            if isinstance(result, Unavailable):
+                return result  # a partial list would hide associations: all or unknown
+        return results  # type: ignore[return-value]
+
+    # -- IAM ---------------------------------------------------------------------------------
+
+    def list_oidc_providers(self) -> list[OidcProvider] | Unavailable:
+        """Every IAM OIDC provider of the account, with client IDs and thumbprints."""
+        iam = self.client("iam")
+        try:
+            arns = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+        except Exception as error:
+            return unavailable_from(error, "iam:ListOpenIDConnectProviders")
+
+        def get(arn: str) -> OidcProvider | Unavailable:
+            try:
+                raw = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+            except Exception as error:
+                return unavailable_from(error, "iam:GetOpenIDConnectProvider")
+            return OidcProvider(
+                arn=arn,
+                url=raw.get("Url", "").removeprefix("https://"),
+                client_ids=tuple(raw.get("ClientIDList") or ()),
+                thumbprints=tuple(raw.get("ThumbprintList") or ()),
+            )
+
+        with ThreadPoolExecutor(self.max_workers) as pool:
+            providers = list(pool.map(get, arns))
+        for provider in providers:
+            if isinstance(provider, Unavailable):
+                return provider  # without every provider's client IDs we cannot judge audiences
+        return providers  # type: ignore[return-value]
+
+    def get_roles(self, arns: Iterable[str]) -> dict[str, Role | Unavailable]:
+        """Each distinct role by its ARN: GetRole per role (bounded concurrency, retries), or
+        ListRoles paging when that is cheaper (see `list_roles_threshold`)."""
+        wanted = sorted({a for a in arns if a})
+        results: dict[str, Role | Unavailable] = {}
+        lookups: list[tuple[str, str, str, str]] = []  # (arn, account, path, name)
+        caller = self.caller_identity()
+        own_account = caller.get("Account") if isinstance(caller, dict) else None
+        for arn in wanted:
+            parsed = parse_role_arn(arn)
+            if parsed is None:
+                results[arn] = Unavailable("not a valid IAM role ARN", None, NOT_FOUND)
+            elif own_account and parsed[0] != own_account:
+                results[arn] = Unavailable(
+                    f"role is in account {parsed[0]}, our credentials are for {own_account}",
+                    "sts:AssumeRole into that account",
+                )
+            else:
+                lookups.append((arn, *parsed))
+        if not lookups:
+            return results
+        if len(lookups) >= self.list_roles_threshold:
+            listed = self._roles_by_listing(lookups)
+            if listed is not None:
+                results.update(listed)
+                return results
+        with ThreadPoolExecutor(self.max_workers) as pool:
+            for arn, role in zip(
+                [l[0] for l in lookups], pool.map(lambda l: self._get_role(*l), lookups)
+            ):
+                results[arn] = role
+        return results
+
+    def _get_role(self, arn: str, account: str, path: str, name: str) -> Role | Unavailable:
+        try:
+            raw = self.client("iam").get_role(RoleName=name)["Role"]
+        except Exception as error:
+            result = unavailable_from(error, "iam:GetRole")
+            if result.kind == NOT_FOUND:
+                return Unavailable(f"role does not exist: {name}", None, NOT_FOUND)
+            return result
+        return _role_from(raw)
+
+    def _roles_by_listing(
+        self, lookups: list[tuple[str, str, str, str]]
+    ) -> dict[str, Role | Unavailable] | None:
+        """Page ListRoles until every wanted role is seen. None when ListRoles is denied."""
+        by_name = {name.lower(): arn for arn, _, _, name in lookups}  # role names are case-insensitive
+        found: dict[str, Role | Unavailable] = {}
+        try:
+            for page in self.client("iam").get_paginator("list_roles").paginate():
+                for raw in page.get("Roles") or []:
+                    arn = by_name.get(raw["RoleName"].lower())
+                    if arn:
+                        found[arn] = _role_from(raw)
+                if len(found) == len(by_name):
+                    break
+        except Exception:
+            return None  # e.g. iam:ListRoles denied while iam:GetRole is allowed: ask one by one
+        for arn, _, _, name in lookups:
+            found.setdefault(arn, Unavailable(f"role does not exist: {name}", None, NOT_FOUND))
+        return found
+
+    def role_policies(self, arn: str) -> RolePolicies | Unavailable:
+        """The role's attached and inline permission policies (only when a user opens a role)."""
+        parsed = parse_role_arn(arn)
+        if parsed is None:
+            return Unavailable("not a valid IAM role ARN", None, NOT_FOUND)
+        name = parsed[2]
+        iam = self.client("iam")
+        try:
+            attached = [
+                AttachedPolicy(p["PolicyName"], p["PolicyArn"])
+                for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+                for p in page.get("AttachedPolicies") or []
+            ]
+        except Exception as error:
+            return unavailable_from(error, "iam:ListAttachedRolePolicies")
+        try:
+            names = [
+                n
+                for page in iam.get_paginator("list_role_policies").paginate(RoleName=name)
+                for n in page.get("PolicyNames") or []
+            ]
+            inline = {
+                n: iam.get_role_policy(RoleName=name, PolicyName=n)["PolicyDocument"] for n in names
+            }
+        except Exception as error:
+            return unavailable_from(error, "iam:GetRolePolicy")
+        return RolePolicies(role_arn=arn, attached=tuple(attached), inline=inline)
+
+    # -- nodes -----------------------------------------------------------------------------------
+
+    def node_roles(self, nodes: list[Node]) -> dict[str, str | Unavailable]:
+        """Node name → the role ARN of its EC2 instance profile (the role un-injected pods get)."""
+        results: dict[str, str | Unavailable] = {}
+        by_instance: dict[str, list[str]] = {}
+        for node in nodes:
+            if node.instance_id:
+                by_instance.setdefault(node.instance_id, []).append(node.name)
+            else:
+                results[node.name] = Unavailable(
+                    f"not an EC2 node (providerID {node.provider_id or 'empty'})", None, NOT_FOUND
+                )
+        instance_ids = sorted(by_instance)
+        profiles: dict[str, str | None] = {}  # instance id → instance profile ARN
+        ec2 = self.client("ec2")
+        for start in range(0, len(instance_ids), DESCRIBE_INSTANCES_BATCH):
+            batch = instance_ids[start : start + DESCRIBE_INSTANCES_BATCH]
+            try:
+                # A filter (not InstanceIds) so one vanished instance does not fail the batch.
+                pages = ec2.get_paginator("describe_instances").paginate(
+                    Filters=[{"Name": "instance-id", "Values": batch}]
+                )
+                for page in pages:
+                    for reservation in page.get("Reservations") or []:
+                        for instance in reservation.get("Instances") or []:
+                            profile = instance.get("IamInstanceProfile") or {}
+                            profiles[instance["InstanceId"]] = profile.get("Arn")
+            except Exception as error:
+                failure = unavailable_from(error, "ec2:DescribeInstances")
+                for instance_id in batch:
+                    for name in by_instance[instance_id]:
+                        results[name] = failure
+                continue
+        profile_arns = {arn for arn in profiles.values() if arn}
+        with ThreadPoolExecutor(self.max_workers) as pool:
+            list(pool.map(self._profile_role, profile_arns))
+        for instance_id, names in by_instance.items():
+            for name in names:
+                if name in results:
+                    continue
+                if instance_id not in profiles:
+                    results[name] = Unavailable(
+                        f"EC2 instance {instance_id} not found in {self.region}", None, NOT_FOUND
+                    )
+                elif not profiles[instance_id]:
+                    results[name] = Unavailable(
+                        f"EC2 instance {instance_id} has no instance profile", None, NOT_FOUND
+                    )
+                else:
+                    results[name] = self._profile_role(profiles[instance_id])  # type: ignore[arg-type]
+        return results
+
+    def _profile_role(self, profile_arn: str) -> str | Unavailable:
+        """The role of an instance profile, cached: many nodes share one profile."""
+        if profile_arn in self._profile_roles:
+            return self._profile_roles[profile_arn]
+        name = profile_arn.rsplit("/", 1)[-1]
+        try:
+            roles = self.client("iam").get_instance_profile(InstanceProfileName=name)[
+                "InstanceProfile"
+            ].get("Roles") or []
+            result: str | Unavailable = (
+                roles[0]["Arn"]
+                if roles
+                else Unavailable(f"instance profile {name} has no role", None, NOT_FOUND)
+            )
+        except Exception as error:
+            result = unavailable_from(error, "iam:GetInstanceProfile")
+        self._profile_roles[profile_arn] = result
+        return result
+
+    # -- STS for the opt-in check -----------------------------------------------------------------
+
+    def assume_role_with_web_identity(
+        self, role_arn: str, token: str, session_name: str = "irsa-explorer-check"
+    ) -> StsResult:
+        """What STS answers for this token and role. Unsigned, as a pod's SDK calls it."""
+        try:
+            answer = self.client("sts", unsigned=True).assume_role_with_web_identity(
+                RoleArn=role_arn, RoleSessionName=session_name, WebIdentityToken=token
+            )
+        except ClientError as error:
+            err = error.response.get("Error", {})
+            return StsResult(False, error_code=err.get("Code"), error_message=err.get("Message"))
+        except Exception as error:
+            return StsResult(False, error_message=str(error))
+        assumed = answer.get("AssumedRoleUser") or {}
+        return StsResult(
+            True,
+            arn=assumed.get("Arn"),
+            user_id=assumed.get("AssumedRoleId"),
+            credentials=answer.get("Credentials"),
+        )
+
+    def caller_identity_with(self, credentials: dict[str, Any]) -> StsResult:
+        """GetCallerIdentity signed with the given temporary credentials."""
+        kwargs: dict[str, Any] = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials.get("SessionToken"),
+            "config": self._config,
+        }
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        try:
+            # A fresh session: these credentials must not leak into the shared clients.
+            sts = boto3.session.Session(region_name=self.region).client("sts", **kwargs)
+            answer = sts.get_caller_identity()
+        except ClientError as error:
+            err = error.response.get("Error", {})
+            return StsResult(False, error_code=err.get("Code"), error_message=err.get("Message"))
+        except Exception as error:
+            return StsResult(False, error_message=str(error))
+        return StsResult(
+            True, arn=answer.get("Arn"), account=answer.get("Account"), user_id=answer.get("UserId")
+        )
+
+
+def _role_from(raw: dict) -> Role:
+    last_used = raw.get("RoleLastUsed") or {}
+    arn = raw["Arn"]
+    return Role(
+        arn=arn,
+        name=raw["RoleName"],
+        account=arn.split(":")[4],
+        trust_policy=raw.get("AssumeRolePolicyDocument"),
+        path=raw.get("Path", "/"),
+        max_session_duration=raw.get("MaxSessionDuration"),
+        permissions_boundary=(raw.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+        last_used=last_used.get("LastUsedDate"),
+        last_used_region=last_used.get("Region"),
+        created=raw.get("CreateDate"),
+    )
