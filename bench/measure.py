@@ -1,0 +1,133 @@
+"""Measuring one process: wall time, exit status and peak memory, plus the lab's request counters.
+
+Peak memory is the kernel's own figure for the measured process (`ru_maxrss` from `wait4`
+on that child), so it is neither sampled nor polluted by the lab or by other children.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class Measured:
+    argv: list[str]
+    wall_s: float
+    peak_rss_mb: float
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, stdin: str | None = None) -> Measured:
+    """Run `argv` to completion; its wall time and its own peak RSS (not its children's)."""
+    # Output goes to files, not pipes: a 10,000-pod JSON report would fill a pipe and block.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=err,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        )
+        if stdin is not None:
+            assert proc.stdin is not None
+            proc.stdin.write(stdin.encode())
+            proc.stdin.close()
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.005)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            argv=argv,
+            wall_s=wall,
+            peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+            exit_code=proc.returncode,
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+        )
+
+
+# --- the lab's counters ------------------------------------------------------------------
+
+
+class LabStats:
+    """Reads `/_lab/stats` from both lab servers; `delta(before)` gives one phase's requests."""
+
+    def __init__(self, kubeconfig: str, aws_endpoint: str) -> None:
+        config = yaml.safe_load(Path(kubeconfig).read_text())
+        context_name = config.get("current-context")
+        context = next(c["context"] for c in config["contexts"] if c["name"] == context_name)
+        cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == context["cluster"])
+        user = next(u["user"] for u in config["users"] if u["name"] == context["user"])
+        self.kube_url = cluster["server"].rstrip("/")
+        self._token = user.get("token")
+        self._ssl = ssl.create_default_context()
+        ca = cluster.get("certificate-authority-data")
+        if ca:
+            import base64
+
+            self._ssl.load_verify_locations(cadata=base64.b64decode(ca).decode())
+        elif cluster.get("certificate-authority"):
+            self._ssl.load_verify_locations(cafile=cluster["certificate-authority"])
+        self.aws_endpoint = aws_endpoint.rstrip("/")
+
+    def _get(self, url: str, headers: dict[str, str], context: ssl.SSLContext | None) -> dict[str, Any]:
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, context=context, timeout=30) as response:
+            return json.loads(response.read())
+
+    def snapshot(self) -> dict[str, int]:
+        """Every counter of both servers, kube ones prefixed `kube:` (AWS ones are `service:Action`)."""
+        kube = self._get(
+            f"{self.kube_url}/_lab/stats",
+            {"Authorization": f"Bearer {self._token}"} if self._token else {},
+            self._ssl,
+        )
+        aws = self._get(f"{self.aws_endpoint}/_lab/stats", {}, None)
+        counts: Counter[str] = Counter()
+        for key, value in _counters_of(kube).items():
+            counts[f"kube:{key}"] += value
+        for key, value in _counters_of(aws).items():
+            counts[key] += value
+        return dict(counts)
+
+    def delta(self, before: dict[str, int]) -> dict[str, int]:
+        """Requests since `before`, minus the stats requests themselves."""
+        after = self.snapshot()
+        diff = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0) > 0}
+        return {k: v for k, v in sorted(diff.items()) if "_lab" not in k and "stats" not in k}
+
+
+def _counters_of(payload: dict[str, Any]) -> dict[str, int]:
+    # Tolerate both shapes the servers may answer: {"counters": {...}} or the counters themselves.
+    inner = payload.get("counters", payload) if isinstance(payload, dict) else {}
+    return {str(k): int(v) for k, v in inner.items() if isinstance(v, (int, float))}
+
+
+def summarize_requests(requests: dict[str, int]) -> dict[str, int]:
+    """Totals per service (kube, iam, sts, eks, ec2, …) for the table."""
+    totals: Counter[str] = Counter()
+    for key, value in requests.items():
+        totals[key.split(":", 1)[0]] += value
+    return dict(totals)
