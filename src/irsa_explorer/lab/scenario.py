@@ -376,6 +376,8 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
         yield where, value
     elif isinstance(value, dict):
         for key, item in value.items():
+            if isinstance(key, str):
+                yield f"{where} (key)", key
             yield from _strings(item, f"{where}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
@@ -626,7 +628,8 @@ def substitute(value: Any, variables: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         return _VARIABLE.sub(lambda m: str(variables[m.group(1)]), value)
     if isinstance(value, dict):
-        return {k: substitute(v, variables) for k, v in value.items()}
+        # Keys too: trust-policy condition keys and annotations carry ${issuer_host} and the like.
+        return {substitute(k, variables): substitute(v, variables) for k, v in value.items()}
     if isinstance(value, list):
         return [substitute(v, variables) for v in value]
     return value
