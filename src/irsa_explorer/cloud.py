@@ -117,8 +117,17 @@ class AwsSource:
         endpoint_url: str | None = None,
         max_workers: int = 8,
         list_roles_threshold: int = 200,
+        credentials: tuple[str, str, str | None] | None = None,
     ) -> None:
-        self.session = boto3.session.Session(profile_name=profile, region_name=region)
+        key, secret, session_token = credentials or (None, None, None)
+        self.session = boto3.session.Session(
+            profile_name=profile,
+            region_name=region,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=session_token,
+        )
+        self._credentials = credentials
         self.region: str | None = self.session.region_name
         self.endpoint_url = endpoint_url
         self.max_workers = max_workers
@@ -137,12 +146,30 @@ class AwsSource:
         self._profile_roles: dict[str, str | Unavailable] = {}
         self._caller: dict | Unavailable | None = None
 
+    @classmethod
+    def from_env(cls, env: dict[str, str], **kwargs: Any) -> "AwsSource":
+        """An AwsSource configured by an environment mapping (e.g. a lab's aws.env) instead of
+        os.environ, so several accounts can be used in one process."""
+        key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+        return cls(
+            profile=kwargs.pop("profile", None),
+            region=kwargs.pop("region", None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            endpoint_url=kwargs.pop("endpoint_url", None) or env.get("AWS_ENDPOINT_URL"),
+            credentials=(key, secret, env.get("AWS_SESSION_TOKEN")) if key and secret else None,
+            **kwargs,
+        )
+
     def use_region(self, region: str | None) -> None:
         """Adopt a region found elsewhere (the kubeconfig context) when none was configured."""
         if region and not self.region:
             with self._clients_lock:
+                key, secret, session_token = self._credentials or (None, None, None)
                 self.session = boto3.session.Session(
-                    profile_name=self.session.profile_name, region_name=region
+                    profile_name=self.session.profile_name,
+                    region_name=region,
+                    aws_access_key_id=key,
+                    aws_secret_access_key=secret,
+                    aws_session_token=session_token,
                 )
                 self.region = region
                 self._clients.clear()

@@ -1,0 +1,318 @@
+"""`irsa-explorer report`: the same diagnosis as the TUI, without it (table, JSON, Markdown).
+
+Exit codes: 0 every pod is ok; 1 at least one pod is not (broken, warning or unknown);
+2 the report could not run (the reason on stderr, no traceback). The JSON shape is
+documented in docs/report.md. No token is ever part of the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any, Iterator, TextIO
+
+from irsa_explorer.model import (
+    Cluster,
+    IdentityChain,
+    Inventory,
+    IssuerInfo,
+    Pod,
+    Unavailable,
+    Verdict,
+)
+
+SCHEMA = "irsa-explorer.report/v1"
+EXIT_OK, EXIT_NOT_OK, EXIT_CANNOT_RUN = 0, 1, 2
+
+
+class CannotRun(Exception):
+    """Something stops the report from running at all; the message is for the user."""
+
+
+# --- building the report document ------------------------------------------------------
+
+
+def _mask(text: Any) -> Any:
+    from irsa_explorer.livecheck import mask_tokens
+
+    return mask_tokens(text) if isinstance(text, str) else text
+
+
+def _unknown(value: Unavailable) -> dict[str, Any]:
+    out: dict[str, Any] = {"unknown": True, "reason": value.reason}
+    if value.permission:
+        out["permission"] = value.permission
+    if value.kind:
+        out["kind"] = value.kind
+    return out
+
+
+def _cluster_doc(cluster: Cluster | Unavailable | None) -> dict[str, Any] | None:
+    if cluster is None:
+        return None
+    if isinstance(cluster, Unavailable):
+        return _unknown(cluster)
+    return {
+        "name": cluster.name,
+        "arn": cluster.arn,
+        "region": cluster.region,
+        "account": cluster.account,
+        "issuer": cluster.issuer,
+        "version": cluster.version,
+    }
+
+
+def _pod_doc(pod: Pod, chain: IdentityChain) -> dict[str, Any]:
+    return {
+        "namespace": pod.namespace,
+        "name": pod.name,
+        "uid": pod.uid,
+        "status": pod.status,
+        "node": pod.node_name,
+        "service_account": pod.service_account,
+        "mechanism": str(chain.mechanism),
+        "verdict": str(chain.verdict),
+        "intended_role_arn": chain.intended_role_arn,
+        "effective_identity": _mask(chain.effective_identity),
+        "chain": [
+            {
+                "step": link.step,
+                "label": _mask(link.label),
+                "status": str(link.status),
+                "detail": _mask(link.detail),
+            }
+            for link in chain.links
+        ],
+        "findings": [
+            {
+                "code": f.code,
+                "severity": str(f.severity),
+                "title": _mask(f.title),
+                "explanation": _mask(f.explanation),
+                "fix": _mask(f.fix),
+                "evidence": [
+                    {"object": str(e.ref), "field": e.field, "value": _mask(e.value)}
+                    for e in f.evidence
+                ],
+            }
+            for f in chain.findings
+        ],
+    }
+
+
+def build_report(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict[str, Any]:
+    """The report document (docs/report.md) from an inventory and its identity chains."""
+    pods = []
+    for pod in sorted(inventory.pods.values(), key=lambda p: (p.namespace, p.name)):
+        chain = chains.get(pod.uid)
+        if chain is not None:
+            pods.append(_pod_doc(pod, chain))
+    verdicts = {v.value: 0 for v in Verdict}
+    mechanisms: dict[str, int] = {}
+    for doc in pods:
+        verdicts[doc["verdict"]] = verdicts.get(doc["verdict"], 0) + 1
+        mechanisms[doc["mechanism"]] = mechanisms.get(doc["mechanism"], 0) + 1
+    issuer = inventory.issuer
+    return {
+        "schema": SCHEMA,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "context": inventory.context,
+        "namespace": inventory.namespace,
+        "cluster": _cluster_doc(inventory.cluster),
+        "issuer": issuer.issuer
+        if isinstance(issuer, IssuerInfo)
+        else (_unknown(issuer) if isinstance(issuer, Unavailable) else None),
+        "notes": [_mask(n) for n in inventory.notes],
+        "summary": {
+            "pods": len(pods),
+            **verdicts,
+            "by_mechanism": mechanisms,
+            "findings": sum(len(p["findings"]) for p in pods),
+        },
+        "pods": pods,
+    }
+
+
+def exit_code_for(report: dict[str, Any]) -> int:
+    """0 when every pod is ok, 1 when any is broken, warning or unknown."""
+    return EXIT_OK if all(p["verdict"] == Verdict.OK for p in report["pods"]) else EXIT_NOT_OK
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def _cluster_line(report: dict[str, Any]) -> str:
+    cluster = report["cluster"]
+    if not cluster:
+        return "cluster: -"
+    if cluster.get("unknown"):
+        return f"cluster: unknown ({cluster['reason']})"
+    return f"cluster: {cluster['name']} ({cluster['region']}, account {cluster['account']})"
+
+
+def _summary_line(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    return (
+        f"{s['pods']} pods: {s['ok']} ok, {s['warning']} warning, {s['broken']} broken, "
+        f"{s['unknown']} unknown; {s['findings']} findings"
+    )
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """Plain-text columns for a terminal, then each finding with its fix."""
+    headers = ("NAMESPACE", "POD", "SERVICE ACCOUNT", "MECHANISM", "VERDICT", "IDENTITY", "FINDINGS")
+    rows = [
+        (
+            p["namespace"],
+            p["name"],
+            p["service_account"],
+            p["mechanism"],
+            p["verdict"],
+            p["effective_identity"] or "unknown",
+            ",".join(f["code"] for f in p["findings"]) or "-",
+        )
+        for p in report["pods"]
+    ]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = [f"context: {report['context']}    {_cluster_line(report)}"]
+    for note in report["notes"]:
+        lines.append(f"note: {note}")
+    lines.append("")
+    lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    findings = [(p, f) for p in report["pods"] for f in p["findings"]]
+    if findings:
+        lines.append("")
+        for pod, finding in findings:
+            lines.append(
+                f"{pod['namespace']}/{pod['name']}: [{finding['severity']}] {finding['code']} — {finding['title']}"
+            )
+            for i, fix_line in enumerate((finding["fix"] or "").splitlines()):
+                lines.append(("    fix: " if i == 0 else "         ") + fix_line)
+    lines.append("")
+    lines.append(_summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def _md_cell(text: str | None) -> str:
+    return (text or "—").replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """Markdown for a ticket: summary, one table, then each finding with explanation and fix."""
+    lines = [
+        f"## IRSA report — {_md_cell(report['context'])}",
+        "",
+        f"- {_cluster_line(report)}",
+        f"- namespace: {report['namespace'] or 'all'}",
+        f"- {_summary_line(report)}",
+    ]
+    lines += [f"- note: {_md_cell(n)}" for n in report["notes"]]
+    lines += [
+        "",
+        "| Namespace | Pod | Service account | Mechanism | Verdict | Identity | Findings |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in report["pods"]:
+        codes = ", ".join(f"`{f['code']}`" for f in p["findings"]) or "—"
+        lines.append(
+            f"| {_md_cell(p['namespace'])} | {_md_cell(p['name'])} | {_md_cell(p['service_account'])} "
+            f"| {p['mechanism']} | **{p['verdict']}** | {_md_cell(p['effective_identity'] or 'unknown')} | {codes} |"
+        )
+    for p in report["pods"]:
+        for f in p["findings"]:
+            lines += ["", f"### {p['namespace']}/{p['name']}: `{f['code']}` ({f['severity']})", "", f["title"]]
+            if f["explanation"]:
+                lines += ["", f["explanation"]]
+            if f["evidence"]:
+                lines.append("")
+                lines += [
+                    f"- {_md_cell(e['object'])} `{e['field']}`" + (f" = `{e['value']}`" if e["value"] else "")
+                    for e in f["evidence"]
+                ]
+            if f["fix"]:
+                lines += ["", "Fix:", "", "```", f["fix"], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report, indent=2) + "\n"
+    if fmt == "markdown":
+        return render_markdown(report)
+    return render_table(report)
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _sources(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """KubeSource and AwsSource for the options, on the embedded lab when --lab is given."""
+    from irsa_explorer.cloud import AwsSource
+    from irsa_explorer.cluster import KubeSource
+
+    if getattr(args, "lab", None):
+        try:
+            from irsa_explorer.lab.launcher import start_lab
+        except ImportError as error:
+            raise CannotRun(f"the embedded lab is not available: {error}") from error
+        try:
+            lab = start_lab(args.lab)
+        except Exception as error:
+            raise CannotRun(f"the lab did not start: {error}") from error
+        try:
+            kube = KubeSource(context=args.context, kubeconfig=str(lab.kubeconfig))
+            aws = AwsSource.from_env(dict(lab.aws_env), region=args.region)
+            yield kube, aws
+        finally:
+            lab.stop()
+        return
+    kube = KubeSource(context=args.context, kubeconfig=args.kubeconfig)
+    aws = AwsSource(profile=args.profile, region=args.region)
+    yield kube, aws
+
+
+def run_report(args: argparse.Namespace) -> dict[str, Any]:
+    """Load, analyse and build the report document. Raises CannotRun (or ClusterError)."""
+    from irsa_explorer.inventory import load_inventory
+
+    try:
+        from irsa_explorer.analysis.identity import resolve_all
+    except ImportError as error:
+        raise CannotRun(f"the analysis engine is not available: {error}") from error
+    with _sources(args) as (kube, aws):
+        inventory = load_inventory(kube, aws, args.namespace or None, cluster_name=args.cluster)
+        chains = resolve_all(inventory)
+    return build_report(inventory, chains)
+
+
+def main(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Entry point of `irsa-explorer report` (cli.py parses the options)."""
+    from botocore.exceptions import BotoCoreError
+
+    from irsa_explorer.cluster import ClusterError
+
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    fmt = getattr(args, "format", None) or ("table" if out.isatty() else "json")
+    try:
+        report = run_report(args)
+    except (CannotRun, ClusterError, BotoCoreError) as error:
+        print(f"irsa-explorer report: cannot run: {_mask(str(error))}", file=err)
+        return EXIT_CANNOT_RUN
+    except Exception as error:  # a bug must still end with a reason, not a traceback
+        print(
+            f"irsa-explorer report: cannot run: unexpected {type(error).__name__}: {_mask(str(error))}",
+            file=err,
+        )
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("irsa-explorer report: interrupted", file=err)
+        return EXIT_CANNOT_RUN
+    out.write(render(report, fmt))
+    out.flush()
+    return exit_code_for(report)
