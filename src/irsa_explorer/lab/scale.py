@@ -501,3 +501,153 @@ def node_manifest(node: PlannedNode, instance_id: str, version: str) -> dict:
 
 def trust_json(role: PlannedRole) -> str:
     return json.dumps(role.trust_policy, separators=(",", ":"))
+
+
+# --- seeding a running lab ---------------------------------------------------------------
+
+
+@dataclass
+class SeedReport:
+    """What `seed_lab` did and how long each half took (printed by `lab serve --scale`)."""
+
+    counts: dict[str, int]
+    aws_s: float = 0.0
+    kube_s: float = 0.0
+    instances: dict[str, str] = field(default_factory=dict)  # node name → EC2 instance id
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        c = self.counts
+        line = (
+            f"scale: {c['pods']} pods ({c['pods_irsa']} IRSA, {c['pods_pod_identity']} Pod Identity, "
+            f"{c['pods_node_role']} node role, {c['pods_not_injected']} annotated too late) in "
+            f"{c['namespaces']} namespaces, {c['serviceaccounts']} service accounts, {c['roles']} roles "
+            f"({c['broken_trust_roles']} with a broken trust, {c['missing_roles']} annotations naming a "
+            f"missing role), {c['nodes']} nodes; seeded in {self.aws_s + self.kube_s:.1f} s "
+            f"(AWS {self.aws_s:.1f} s, Kubernetes {self.kube_s:.1f} s)"
+        )
+        return "\n".join([line, *self.notes])
+
+
+def aws_supports_pod_identity(session: Any, endpoint_url: str, cluster: LabCluster) -> bool:
+    """True when the lab's EKS answers ListPodIdentityAssociations (moto alone does not)."""
+    eks = session.client("eks", endpoint_url=endpoint_url, region_name=cluster.region)
+    try:
+        eks.list_pod_identity_associations(clusterName=cluster.name, maxResults=1)
+        return True
+    except Exception:
+        return False
+
+
+def _boto_session(credentials: tuple[str, str], region: str) -> Any:
+    import boto3
+
+    access_key, secret = credentials
+    return boto3.session.Session(
+        aws_access_key_id=access_key, aws_secret_access_key=secret, region_name=region
+    )
+
+
+def seed_aws(plan: ScalePlan, *, endpoint_url: str, credentials: tuple[str, str],
+             register_node: Any = None, workers: int = 8) -> dict[str, str]:
+    """Create the plan's AWS side; returns node name → EC2 instance id.
+
+    The OIDC provider, the node role and its instance profile, the EC2 instances and the Pod
+    Identity associations go through boto3 like any client (a few hundred calls at most, run
+    concurrently); the hundreds of workload roles go straight into moto's IAM backend, which
+    lives in this process (see the module docstring).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.config import Config
+
+    cluster = plan.cluster
+    session = _boto_session(credentials, cluster.region)
+    config = Config(retries={"mode": "standard", "max_attempts": 10}, max_pool_connections=workers * 2)
+    iam = session.client("iam", endpoint_url=endpoint_url, config=config)
+    ec2 = session.client("ec2", endpoint_url=endpoint_url, config=config)
+    eks = session.client("eks", endpoint_url=endpoint_url, config=config)
+
+    # The cluster's IAM OIDC provider (the walkthrough scenario may have made it already).
+    existing = {p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]}
+    if cluster.oidc_provider_arn not in existing:
+        iam.create_open_id_connect_provider(
+            Url=cluster.issuer,
+            ClientIDList=[DEFAULT_AUDIENCE],
+            ThumbprintList=["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"],
+        )
+
+    # The node group's role and instance profile, as eksctl makes them.
+    ec2_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName=plan.node_role_name, AssumeRolePolicyDocument=json.dumps(ec2_trust))
+    for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"):
+        try:
+            iam.attach_role_policy(RoleName=plan.node_role_name, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
+        except iam.exceptions.NoSuchEntityException:
+            pass  # moto without its managed policies loaded: the role still works, without them
+    iam.create_instance_profile(InstanceProfileName=plan.instance_profile_name)
+    iam.add_role_to_instance_profile(InstanceProfileName=plan.instance_profile_name, RoleName=plan.node_role_name)
+
+    _create_roles_in_backend(plan)
+
+    def launch(node: PlannedNode) -> tuple[str, str]:
+        # The private IP makes EC2's private DNS name equal the node name, as on EKS.
+        ip = node.name.split(".", 1)[0].removeprefix("ip-").replace("-", ".")
+        reply = ec2.run_instances(
+            ImageId="ami-0c55b159cbfafe1f0",
+            InstanceType="m5.large",
+            MinCount=1,
+            MaxCount=1,
+            PrivateIpAddress=ip,
+            Placement={"AvailabilityZone": node.zone},
+            IamInstanceProfile={"Name": plan.instance_profile_name},
+            MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [
+                        {"Key": "Name", "Value": node.name},
+                        {"Key": "eks:cluster-name", "Value": cluster.name},
+                        {"Key": "eks:nodegroup-name", "Value": "scale"},
+                    ],
+                }
+            ],
+        )
+        return node.name, reply["Instances"][0]["InstanceId"]
+
+    def associate(sa: PlannedServiceAccount) -> None:
+        eks.create_pod_identity_association(
+            clusterName=cluster.name, namespace=sa.namespace, serviceAccount=sa.name,
+            roleArn=sa.pod_identity_role_arn,
+        )
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        instances = dict(pool.map(launch, plan.nodes))
+        if plan.pod_identity:
+            list(pool.map(associate, [sa for sa in plan.service_accounts if sa.pod_identity_role_arn]))
+    if register_node is not None:
+        for name, instance_id in instances.items():
+            register_node(name, instance_id)
+    return instances
+
+
+def _create_roles_in_backend(plan: ScalePlan) -> None:
+    """Write the workload roles into moto's IAM backend (lab-internal shortcut, in-process)."""
+    from irsa_explorer.lab import aws_moto
+
+    backend = aws_moto.iam(plan.cluster.account)
+    tags = [{"Key": "app.kubernetes.io/managed-by", "Value": "irsa-explorer-lab-scale"}]
+    for role in plan.roles:
+        backend.create_role(
+            role_name=role.name,
+            assume_role_policy_document=trust_json(role),
+            path="/",
+            permissions_boundary=None,
+            description=f"{role.kind} role for {', '.join(role.subjects)[:200]}",
+            tags=tags,
+            max_session_duration="3600",
+            linked_service=None,
+        )
