@@ -55,6 +55,8 @@ def unavailable_from(error: Exception, permission: str | None) -> Unavailable:
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", "") or code
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if "<html" in message.lower():  # an endpoint without this API answers with a web page
+            message = f"HTTP {status}"
         if code in _DENIED_CODES:
             return Unavailable(f"access denied: {message}", permission, FORBIDDEN)
         if code in _MISSING_CODES:
@@ -62,7 +64,11 @@ def unavailable_from(error: Exception, permission: str | None) -> Unavailable:
         if code in _THROTTLE_CODES:
             return Unavailable(f"throttled by AWS even after retries: {message}", None)
         if status == 404 or code in ("UnknownOperationException", "InvalidAction", "404"):
-            return Unavailable(f"not available: {code} {message}".strip(), None, NOT_AVAILABLE)
+            return Unavailable(
+                f"not available: the endpoint does not implement this call ({message})",
+                None,
+                NOT_AVAILABLE,
+            )
         return Unavailable(f"{code}: {message}", permission)
     if isinstance(error, NoCredentialsError):
         return Unavailable("no AWS credentials found (profile, environment or instance role)")

@@ -1,0 +1,106 @@
+"""The report document and its renderings, from hand-built model objects (no servers).
+
+The lab-backed tests (test_report_lab.py) check the diagnosis itself; these pin the output
+contract of docs/report.md: keys, exit codes, the unknown shape, and that no token leaks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from irsa_explorer.model import (
+    ChainLink,
+    Evidence,
+    Finding,
+    IdentityChain,
+    Inventory,
+    LinkStatus,
+    Mechanism,
+    ObjectRef,
+    Pod,
+    Severity,
+    Unavailable,
+    Verdict,
+)
+from irsa_explorer.report import build_report, exit_code_for, render
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
+
+
+def _inventory() -> tuple[Inventory, dict[str, IdentityChain]]:
+    inv = Inventory(context="lab@eks-oidc-demo.us-east-2.eksctl.io", namespace=None)
+    inv.cluster = Unavailable("access denied: no", "eks:DescribeCluster", "forbidden")
+    inv.notes.append("listing pods in all namespaces is forbidden")
+    pods = [
+        Pod("u1", "default", "eks-iam-test1", "default", "n1", "Failed", "Error", None),
+        Pod("u3", "default", "eks-iam-test3", "my-sa", "n1", "Running", "Running", None),
+    ]
+    inv.pods = {p.uid: p for p in pods}
+    finding = Finding(
+        code="NODE_ROLE_FALLBACK",
+        severity=Severity.WARNING,
+        title="No IRSA: the pod uses the node's role",
+        explanation=f"token was {TOKEN}",
+        evidence=(Evidence(ObjectRef("Pod", "eks-iam-test1", "default"), "spec.containers[0].env", None),),
+        fix="kubectl annotate sa default eks.amazonaws.com/role-arn=ARN\nkubectl delete pod eks-iam-test1",
+    )
+    chains = {
+        "u1": IdentityChain(
+            pods[0].ref, Mechanism.NODE_ROLE, None, "arn:aws:iam::1:role/node", Verdict.WARNING,
+            (ChainLink("pod", "eks-iam-test1", LinkStatus.OK),), (finding,),
+        ),
+        "u3": IdentityChain(pods[1].ref, Mechanism.IRSA, "arn:aws:iam::1:role/r", "arn:aws:iam::1:role/r", Verdict.OK),
+    }
+    return inv, chains
+
+
+def test_json_document_has_the_documented_fields() -> None:
+    report = build_report(*_inventory())
+    text = render(report, "json")
+    doc = json.loads(text)
+    assert doc["schema"] == "irsa-explorer.report/v1"
+    assert doc["cluster"] == {"unknown": True, "reason": "access denied: no", "permission": "eks:DescribeCluster", "kind": "forbidden"}
+    assert doc["summary"]["pods"] == 2 and doc["summary"]["ok"] == 1 and doc["summary"]["warning"] == 1
+    assert doc["summary"]["by_mechanism"] == {"node-role": 1, "irsa": 1}
+    first = doc["pods"][0]
+    for key in ("namespace", "name", "service_account", "mechanism", "verdict", "intended_role_arn",
+                "effective_identity", "findings", "chain", "status", "node", "uid"):
+        assert key in first
+    assert first["findings"][0]["code"] == "NODE_ROLE_FALLBACK"
+    assert set(first["findings"][0]) >= {"code", "severity", "title", "fix", "explanation", "evidence"}
+    assert TOKEN not in text
+
+
+def test_exit_code_is_one_unless_every_pod_is_ok() -> None:
+    inv, chains = _inventory()
+    assert exit_code_for(build_report(inv, chains)) == 1
+    ok_only = {"u3": chains["u3"]}
+    del inv.pods["u1"]
+    assert exit_code_for(build_report(inv, ok_only)) == 0
+    unknown = {"u3": IdentityChain(inv.pods["u3"].ref, Mechanism.IRSA, "r", None, Verdict.UNKNOWN)}
+    assert exit_code_for(build_report(inv, unknown)) == 1
+
+
+def test_table_and_markdown_show_rows_findings_and_fixes() -> None:
+    report = build_report(*_inventory())
+    table = render(report, "table")
+    assert "eks-iam-test1" in table and "node-role" in table and "NODE_ROLE_FALLBACK" in table
+    assert "fix: kubectl annotate sa default" in table
+    assert "note: listing pods in all namespaces is forbidden" in table
+    markdown = render(report, "markdown")
+    assert "| default | eks-iam-test3 | my-sa | irsa | **ok** |" in markdown
+    assert "```\nkubectl annotate sa default" in markdown
+    assert TOKEN not in table and TOKEN not in markdown
+
+
+def test_cannot_run_is_exit_two_with_a_reason_and_no_traceback(tmp_path) -> None:
+    from irsa_explorer.cli import build_parser
+    from irsa_explorer.report import main
+
+    args = build_parser().parse_args(["report", "--kubeconfig", str(tmp_path / "missing"), "--format", "json"])
+    out, err = io.StringIO(), io.StringIO()
+    assert main(args, stdout=out, stderr=err) == 2
+    assert out.getvalue() == ""
+    assert err.getvalue().startswith("irsa-explorer report: cannot run:")
+    assert "Traceback" not in err.getvalue()
