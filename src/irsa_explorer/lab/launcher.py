@@ -1,0 +1,197 @@
+"""Start a lab in a subprocess (`irsa-explorer lab serve`) and hand back how to reach it.
+
+Used by the tests, the `lab` TUI, `report --lab` and the benchmark. The lab runs in its own
+process so its servers (and moto's global state) never share an interpreter with the code that
+explores it — exactly like a real cluster and account, reached only over the wire.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from irsa_explorer.lab.scenario import DEFAULT_SCENARIO
+
+READY_LINE = "ready"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class LabStartError(RuntimeError):
+    """`lab serve` exited or stayed silent before printing `ready`; carries its output."""
+
+
+def read_aws_env(path: Path) -> dict[str, str]:
+    """The variables of an aws.env file written by `lab serve` (`export NAME=value` lines)."""
+    env: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line.startswith("export "):
+            continue
+        name, _, value = line.removeprefix("export ").partition("=")
+        parsed = shlex.split(value)
+        env[name] = parsed[0] if parsed else ""
+    return env
+
+
+@dataclass
+class LabProcess:
+    """A running `lab serve`. Stop it with `stop()` or use it as a context manager."""
+
+    directory: Path
+    kubeconfig: Path
+    aws_env: dict[str, str]
+    kube_url: str
+    aws_endpoint: str
+    context: str
+    process: subprocess.Popen = field(repr=False)
+    ready_seconds: float = 0.0  # from spawn to `ready`
+    _owns_directory: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """An environment for kubectl / aws subprocesses pointed at this lab (not os.environ)."""
+        merged = dict(os.environ if base is None else base)
+        for name in [n for n in merged if n.startswith("AWS_")]:
+            del merged[name]  # no profile, region or key of the user's may leak in
+        merged.update(self.aws_env)
+        merged["KUBECONFIG"] = str(self.kubeconfig)
+        return merged
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM the server and wait for it; kill it if it does not stop in time."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+        if self._owns_directory is not None:
+            self._owns_directory.cleanup()
+            self._owns_directory = None
+        return self.process.returncode
+
+    def __enter__(self) -> LabProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_lab(
+    scenario: str | os.PathLike[str] = DEFAULT_SCENARIO,
+    directory: str | os.PathLike[str] | None = None,
+    extra_args: Sequence[str] = (),
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> LabProcess:
+    """Run `irsa-explorer lab serve` in a subprocess and wait until it prints `ready`.
+
+    `directory` receives kubeconfig and aws.env (a temporary folder, removed on stop, when
+    None). `extra_args` go to `lab serve` as they are (e.g. ["--latency", "iam=100ms"]).
+    Raises LabStartError with the server's stderr when it fails or takes longer than `timeout`.
+    """
+    owned = None
+    if directory is None:
+        owned = tempfile.TemporaryDirectory(prefix="irsa-lab-")
+        directory = owned.name
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable, "-m", "irsa_explorer", "lab", "serve",
+        "--scenario", str(scenario), "--dir", str(folder), *extra_args,
+    ]  # fmt: skip
+    started = time.monotonic()
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_server_env(),
+        start_new_session=True,  # a Ctrl-C in the caller's terminal is the caller's to forward
+    )
+    stderr_lines: list[str] = []
+    stderr_reader = threading.Thread(target=_drain, args=(process.stderr, stderr_lines), daemon=True)
+    stderr_reader.start()
+    stdout_lines: list[str] = []
+    answered = threading.Event()  # `ready` seen, or stdout closed
+    threading.Thread(target=_watch_stdout, args=(process.stdout, stdout_lines, answered), daemon=True).start()
+    answered.wait(timeout)
+    if READY_LINE not in (line.strip() for line in stdout_lines):
+        _give_up(process)
+        stderr_reader.join(2)
+        if owned:
+            owned.cleanup()
+        timed_out = not answered.is_set()
+        why = f"not ready after {timeout:g}s" if timed_out else f"exited with status {process.returncode}"
+        output = "".join(stderr_lines).strip() or "".join(stdout_lines).strip() or "(no output)"
+        raise LabStartError(f"lab serve {why}:\n{output}")
+    ready_seconds = time.monotonic() - started
+    aws_env = read_aws_env(folder / "aws.env")
+    info = _serve_info(stdout_lines)
+    return LabProcess(
+        directory=folder,
+        kubeconfig=folder / "kubeconfig",
+        aws_env=aws_env,
+        kube_url=info.get("kube", ""),
+        aws_endpoint=aws_env.get("AWS_ENDPOINT_URL", info.get("aws", "")),
+        context=info.get("context", ""),
+        process=process,
+        ready_seconds=ready_seconds,
+        _owns_directory=owned,
+    )
+
+
+def _server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _drain(stream, sink: list[str]) -> None:
+    for line in stream:
+        sink.append(line)
+
+
+def _watch_stdout(stream, sink: list[str], answered: threading.Event) -> None:
+    for line in stream:
+        sink.append(line)
+        if line.strip() == READY_LINE:
+            answered.set()
+    answered.set()  # EOF: the process ended; the caller checks whether it really said `ready`
+
+
+def _serve_info(lines: list[str]) -> dict[str, str]:
+    """`lab serve` prints `kube: URL`, `aws: URL` and `context: NAME` lines before `ready`."""
+    info: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.strip().partition(": ")
+        if sep and key in ("kube", "aws", "context"):
+            info[key] = value.strip()
+    return info
+
+
+def _give_up(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

@@ -1,0 +1,275 @@
+"""`irsa-explorer lab serve`: the simulated EKS cluster and AWS account, for real kubectl and aws.
+
+Starts the Kubernetes API server and the AWS endpoint on 127.0.0.1 (free ports), lets the AWS
+side trust the cluster's token issuer, replays the scenario through the real APIs, writes
+DIR/kubeconfig and DIR/aws.env, prints how to use them and a line `ready`, then serves until
+Ctrl-C or SIGTERM. Everything it started stops with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shlex
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from irsa_explorer.lab.scenario import Scenario, ScenarioApplyError, ScenarioError, apply_scenario, load_scenario
+from irsa_explorer.lab.spec import LabCluster
+
+KUBE_SERVICE = "kube"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+
+
+class OptionError(ValueError):
+    """A --latency/--throttle/--scale value that cannot be used."""
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+def parse_latency(text: str | None) -> dict[str, float]:
+    """`kube=40ms,iam=120ms,sts=0.06s` → {"kube": 0.04, "iam": 0.12, "sts": 0.06} (seconds)."""
+    result: dict[str, float] = {}
+    for service, value in _pairs(text, "--latency", "kube=40ms,iam=120ms"):
+        match = _DURATION.match(value)
+        if not match:
+            raise OptionError(f"--latency {service}={value}: write a duration like 40ms or 0.2s")
+        amount = float(match.group(1))
+        result[service] = amount / 1000 if match.group(2) in (None, "ms") else amount
+    return result
+
+
+def parse_throttle(text: str | None) -> dict[str, float]:
+    """`iam=20,sts=50` → requests per second each service accepts before Throttling."""
+    result: dict[str, float] = {}
+    for service, value in _pairs(text, "--throttle", "iam=20"):
+        try:
+            rate = float(value.removesuffix("/s"))
+        except ValueError:
+            raise OptionError(f"--throttle {service}={value}: write requests per second, e.g. iam=20") from None
+        if rate <= 0:
+            raise OptionError(f"--throttle {service}={value}: the rate must be positive")
+        result[service] = rate
+    return result
+
+
+def _pairs(text: str | None, option: str, example: str) -> Iterator[tuple[str, str]]:
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        service, sep, value = part.partition("=")
+        if not sep or not service.strip() or not value.strip():
+            raise OptionError(f"{option} {part!r}: write service=value pairs, e.g. {example}")
+        yield service.strip().lower(), value.strip()
+
+
+def eksctl_context(cluster: LabCluster, user: str = "lab") -> str:
+    """The context name eksctl writes: USER@CLUSTER.REGION.eksctl.io (tools parse the cluster from it)."""
+    return f"{user}@{cluster.name}.{cluster.region}.eksctl.io"
+
+
+# --- the running lab ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunningLab:
+    """Both servers of one lab, with the scenario applied."""
+
+    scenario: Scenario
+    kube: Any  # KubeApiServer
+    aws: Any  # AwsLab
+    variables: dict[str, str] = field(default_factory=dict)
+    ready_seconds: float = 0.0
+
+    @property
+    def cluster(self) -> LabCluster:
+        return self.scenario.cluster
+
+    @property
+    def context(self) -> str:
+        return eksctl_context(self.cluster)
+
+    def write_files(self, directory: Path) -> tuple[Path, Path]:
+        """DIR/kubeconfig and DIR/aws.env (+ empty AWS config files), readable by the owner only."""
+        directory.mkdir(parents=True, exist_ok=True)
+        kubeconfig = directory / "kubeconfig"
+        _write_private(kubeconfig, self.kube.kubeconfig(self.context, user=self.context))
+        config, credentials = directory / "aws-config", directory / "aws-credentials"
+        for empty in (config, credentials):
+            _write_private(empty, "")
+        key, secret = self.aws.admin_credentials
+        env = {
+            "AWS_ENDPOINT_URL": self.aws.endpoint_url,
+            "AWS_ACCESS_KEY_ID": key,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_DEFAULT_REGION": self.cluster.region,
+            "AWS_REGION": self.cluster.region,
+            # Empty files: a user's real profiles and SSO sessions cannot leak into the lab.
+            "AWS_CONFIG_FILE": str(config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+        }
+        aws_env = directory / "aws.env"
+        lines = ["# source this file: the aws CLI and boto3 then talk to the lab's AWS account"]
+        lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+        _write_private(aws_env, "\n".join(lines) + "\n")
+        return kubeconfig, aws_env
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (the kubeconfig and aws.env hold lab credentials)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def kube_api_client(kube: Any, directory: Path):
+    """A kubernetes ApiClient for the lab's API server, as its admin (for applying scenarios)."""
+    from kubernetes.client import ApiClient, Configuration
+
+    ca = directory / "ca.crt"  # the client reads the CA from a file; a CA certificate is public
+    ca.write_text(kube.ca_pem)
+    config = Configuration(host=kube.url)
+    config.ssl_ca_cert = str(ca)
+    config.api_key = {"authorization": kube.admin_token}
+    config.api_key_prefix = {"authorization": "Bearer"}
+    return ApiClient(config)
+
+
+def aws_session(aws: Any):
+    """A boto3 Session holding the lab admin's keys (nothing read from the environment)."""
+    import boto3
+
+    key, secret = aws.admin_credentials
+    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=aws.region)
+
+
+@contextlib.contextmanager
+def run_lab(
+    scenario: Scenario,
+    *,
+    latency: dict[str, float] | None = None,
+    throttle: dict[str, float] | None = None,
+    work_dir: Path | None = None,
+    log: TextIO | None = None,
+) -> Iterator[RunningLab]:
+    """Start both servers, trust the issuer, apply the scenario; stop everything on exit."""
+    from irsa_explorer.lab.aws import AwsLab
+    from irsa_explorer.lab.kube.server import KubeApiServer
+    from irsa_explorer.lab.runtime import Runtime
+    from irsa_explorer.lab.tokens import TokenSigner
+
+    began = time.monotonic()
+    latency = dict(latency or {})
+    kube_latency = latency.pop(KUBE_SERVICE, 0.0)
+    cluster = scenario.cluster
+    signer = TokenSigner(cluster.issuer)
+    aws = AwsLab(cluster, latency=latency, throttle=throttle)
+    kube = None
+    with contextlib.ExitStack() as stack:
+        aws.start()
+        stack.callback(aws.stop)
+        # AWS would fetch the keys from the issuer's discovery URL; the lab hands them over.
+        aws.register_issuer(cluster.issuer, signer.jwks())
+        runtime = Runtime(aws)
+        kube = KubeApiServer(
+            cluster, runtime, signer, latency_s=kube_latency, pod_identity_lookup=aws.pod_identity_role
+        )
+        kube.start_in_thread()
+        stack.callback(kube.stop_in_thread)
+        scratch = work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="irsa-lab-apply-")))
+        client = stack.enter_context(kube_api_client(kube, scratch))
+
+        def announce(step) -> None:
+            if log is not None:
+                print(f"  {step.describe()}", file=log, flush=True)
+
+        variables = apply_scenario(scenario, client, aws_session(aws), endpoint_url=aws.endpoint_url, on_step=announce)
+        _register_nodes(client, aws)
+        yield RunningLab(scenario, kube, aws, variables, ready_seconds=time.monotonic() - began)
+
+
+def _register_nodes(api_client: Any, aws: Any) -> None:
+    """Tell IMDS which EC2 instance backs each node (from the node's providerID)."""
+    from kubernetes.client import CoreV1Api
+
+    for node in CoreV1Api(api_client).list_node().items:
+        provider_id = (node.spec.provider_id if node.spec else None) or ""
+        instance = provider_id.rsplit("/", 1)[-1]
+        if provider_id.startswith("aws://") and instance.startswith("i-"):
+            aws.register_node(node.metadata.name, instance)
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) -> str:
+    return "\n".join(
+        [
+            f"lab: scenario {lab.scenario.name!r} — cluster {lab.cluster.name} in {lab.cluster.region}, account {lab.cluster.account}",
+            f"kube: {lab.kube.url}",
+            f"aws: {lab.aws.endpoint_url}",
+            f"context: {lab.context}",
+            f"dir: {directory}",
+            "",
+            "Use it from another shell:",
+            f"  export KUBECONFIG={shlex.quote(str(kubeconfig))}",
+            f"  source {shlex.quote(str(aws_env))}",
+            "  kubectl get pods -A",
+            "  aws sts get-caller-identity",
+            "  kubectl exec eks-iam-test2 -- aws sts get-caller-identity",
+            "  irsa-explorer        # the explorer on this lab",
+            "Stop with Ctrl-C.",
+            f"started in {lab.ready_seconds:.2f}s",
+        ]
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    """Entry point of `irsa-explorer lab serve` (cli.py parses the options)."""
+    out, err = sys.stdout, sys.stderr
+    if getattr(args, "scale", None):
+        print("lab serve: --scale is not implemented yet (use --scenario)", file=err)
+        return 2
+    try:
+        latency = parse_latency(getattr(args, "latency", None))
+        throttle = parse_throttle(getattr(args, "throttle", None))
+        scenario = load_scenario(args.scenario or "walkthrough")
+    except (OptionError, ScenarioError) as problem:
+        print(f"lab serve: {problem}", file=err)
+        return 2
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    owned = None
+    if getattr(args, "dir", None):
+        directory = Path(args.dir).expanduser().resolve()
+    else:
+        owned = tempfile.TemporaryDirectory(prefix="irsa-lab-")
+        directory = Path(owned.name)
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"starting the lab (scenario {scenario.name})…", file=err, flush=True)
+        with run_lab(scenario, latency=latency, throttle=throttle, work_dir=directory) as lab:
+            kubeconfig, aws_env = lab.write_files(directory)
+            print(_usage(lab, directory, kubeconfig, aws_env), file=out)
+            print("ready", file=out, flush=True)
+            while not stop.wait(0.5):
+                pass
+            print("stopping the lab", file=err, flush=True)
+        return 0
+    except ScenarioApplyError as problem:
+        print(f"lab serve: the scenario could not be applied: {problem}", file=err)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if owned is not None:
+            owned.cleanup()
