@@ -1,0 +1,299 @@
+"""The lab's AWS account: moto in server mode behind a WSGI middleware that adds what moto lacks.
+
+One HTTP endpoint on 127.0.0.1 serves every service (boto3 `endpoint_url`). moto answers
+IAM, STS, EC2, EKS and S3 with IAM enforcement on (every request must be signed by real lab
+credentials and allowed by their policies). The middleware in front of it:
+- counts requests by `service:Action`, adds per-service latency, answers `Throttling`
+  beyond a per-service rate (`GET /_lab/stats` shows the counters);
+- answers STS AssumeRoleWithWebIdentity with AWS's checks (aws_sts);
+- serves instance metadata per node (aws_imds) and EKS Pod Identity (aws_pod_identity);
+- makes EKS report the lab's OIDC issuer instead of moto's random one.
+
+moto keeps its state in process-wide backends, so one AwsLab runs per process at a time;
+`start()` resets moto's state.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http import HTTPStatus
+from typing import Any, Callable, Iterable
+
+from irsa_explorer.lab import aws_auth, aws_moto  # aws_moto sets MOTO_IAM_LOAD_MANAGED_POLICIES before moto loads
+from irsa_explorer.lab.aws_imds import PREFIX as IMDS_PREFIX
+from irsa_explorer.lab.aws_imds import InstanceMetadata
+from irsa_explorer.lab.aws_pod_identity import AGENT_PREFIX, PodIdentity
+from irsa_explorer.lab.aws_sts import IssuerKeys, WebIdentitySts
+from irsa_explorer.lab.aws_traffic import Traffic
+from irsa_explorer.lab.aws_wire import AwsRequest, Response, error_for, json_error, read_request
+from irsa_explorer.lab.spec import LabCluster
+
+ADMIN_USER = "lab-admin"
+ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+_STATS_PATH = "/_lab/stats"
+# Requests the lab answers without a signature, as AWS does.
+_UNSIGNED_OK = {"sts:AssumeRoleWithWebIdentity", "eks-auth:AssumeRoleForPodIdentity"}
+
+StartResponse = Callable[..., Any]
+
+
+class AwsLab:
+    """The simulated AWS account of one lab cluster. `start()` it, then point boto3 at
+    `endpoint_url` with `admin_credentials`."""
+
+    def __init__(
+        self,
+        cluster: LabCluster,
+        *,
+        latency: dict[str, float] | None = None,
+        throttle: dict[str, float] | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.account = cluster.account
+        self.region = cluster.region
+        self.traffic = Traffic(latency, throttle)
+        self.keys = IssuerKeys()
+        self.sts = WebIdentitySts(self.keys, self.region)
+        self.imds = InstanceMetadata(self.account, self.region)
+        self.cluster_issuers: dict[str, str] = {cluster.name: cluster.issuer}
+        self.pod_identity = PodIdentity(self.account, self.region, self.keys, self.cluster_issuers)
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._moto_app: Any = None
+        self._admin: tuple[str, str] | None = None
+        self._enforcing = False
+        self.startup_seconds: float | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve on a free 127.0.0.1 port, create the admin user and the EKS cluster, then
+        turn IAM enforcement on. Takes about a second (most of it loading AWS-managed policies)."""
+        began = time.monotonic()
+        from moto.moto_api._internal.models import moto_api_backend
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        moto_api_backend.reset()
+        self._moto_app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-lab", daemon=True)
+        self._thread.start()
+
+        self._bootstrap()
+        # From here on every request needs a valid signature and a policy that allows it.
+        self._enforcing = True
+        self.traffic.reset()
+        self.startup_seconds = time.monotonic() - began
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._enforcing = False
+
+    def __enter__(self) -> AwsLab:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _bootstrap(self) -> None:
+        import boto3
+
+        session = boto3.Session(aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap", region_name=self.region)
+        iam = session.client("iam", endpoint_url=self.endpoint_url)
+        iam.create_user(UserName=ADMIN_USER)
+        iam.attach_user_policy(UserName=ADMIN_USER, PolicyArn=ADMINISTRATOR_ACCESS)
+        key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+        self._admin = (key["AccessKeyId"], key["SecretAccessKey"])
+
+        eks = session.client("eks", endpoint_url=self.endpoint_url)
+        eks.create_cluster(
+            name=self.cluster.name,
+            version=self.cluster.version,
+            roleArn=f"arn:aws:iam::{self.account}:role/{self.cluster.name}-cluster-role",
+            resourcesVpcConfig={"subnetIds": []},
+        )
+        self._pin_issuer(self.cluster.name)
+
+    def _pin_issuer(self, name: str) -> None:
+        """moto gives each cluster a random issuer; the lab's tokens carry LabCluster.issuer."""
+        from moto.eks.models import eks_backends
+
+        cluster = eks_backends[self.account][self.region].clusters.get(name)
+        if cluster is not None and name in self.cluster_issuers:
+            cluster.identity = {"oidc": {"issuer": self.cluster_issuers[name]}}
+
+    # --- public API -----------------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        """One URL for every service (boto3 `endpoint_url`, aws CLI `--endpoint-url`)."""
+        if self._server is None:
+            raise RuntimeError("AwsLab is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def admin_credentials(self) -> tuple[str, str]:
+        """(access key id, secret) of an IAM user with AdministratorAccess in the lab account."""
+        if self._admin is None:
+            raise RuntimeError("AwsLab is not started")
+        return self._admin
+
+    def register_issuer(self, issuer_url: str, jwks: dict[str, Any]) -> None:
+        """Make STS and EKS Auth trust tokens of `issuer_url` signed by these keys (AWS would
+        fetch them from the issuer's discovery document)."""
+        self.keys.register(issuer_url, jwks)
+
+    def register_node(self, node_name: str, instance_id: str) -> None:
+        """Tie a Kubernetes node to its EC2 instance (the node's providerID). Without it, IMDS
+        looks for an instance whose private DNS name or Name tag is the node name."""
+        self.imds.register_node(node_name, instance_id)
+
+    def imds_url(self, node_name: str) -> str:
+        """Base URL of the instance metadata service as seen from `node_name`'s pods
+        (what AWS_EC2_METADATA_SERVICE_ENDPOINT would be; the SDK appends /latest/...)."""
+        return f"{self.endpoint_url}{IMDS_PREFIX}{node_name}"
+
+    @property
+    def pod_identity_agent_url(self) -> str:
+        """Base URL standing in for http://169.254.170.23 (the SDK calls .../v1/credentials)."""
+        return f"{self.endpoint_url}{AGENT_PREFIX}"
+
+    def pod_identity_role(self, namespace: str, service_account: str) -> str | None:
+        """The role ARN of the lab cluster's Pod Identity association for this SA, if any."""
+        return self.pod_identity.role_for(self.cluster.name, namespace, service_account)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Requests received by `service:Action` since start (throttled ones included)."""
+        return self.traffic.counters()
+
+    def reset_counters(self) -> None:
+        self.traffic.reset()
+
+    # --- WSGI -----------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_lab/"):
+            return _respond(start_response, self._lab_route(environ, path))
+
+        request = read_request(environ)
+        admitted = self.traffic.admit(request.service, request.kind)
+        self.traffic.delay(request.service)
+        if not admitted:
+            return _respond(start_response, error_for(request, 400, "Throttling", "Rate exceeded"))
+        # moto would otherwise put unsigned and unknown-key requests in its default account.
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
+
+        if request.kind == "sts:AssumeRoleWithWebIdentity":
+            return _respond(start_response, self.sts.handle(request))
+        if self._enforcing and request.kind not in _UNSIGNED_OK:
+            if not request.signed:
+                return _respond(
+                    start_response, error_for(request, 403, "MissingAuthenticationToken", "Missing Authentication Token")
+                )
+            refused = aws_auth.check(request, environ, self.account)
+            if refused is not None:
+                return _respond(start_response, refused)
+        if self.pod_identity.handles(request):
+            return _respond(start_response, self.pod_identity.handle(request))
+        if request.kind == "eks:CreateCluster":
+            return self._create_cluster(environ, start_response, request)
+        return self._moto_app(environ, start_response)
+
+    def _create_cluster(self, environ: dict[str, Any], start_response: StartResponse, request: AwsRequest) -> Iterable[bytes]:
+        status, headers, body = _call(self._moto_app, environ)
+        if status.startswith("200"):
+            name = request.json_body().get("name")
+            if name == self.cluster.name:
+                self._pin_issuer(name)
+                payload = json.loads(body)
+                payload["cluster"]["identity"] = {"oidc": {"issuer": self.cluster.issuer}}
+                body = json.dumps(payload).encode()
+                headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+                headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
+
+    def _lab_route(self, environ: dict[str, Any], path: str) -> Response:
+        method = environ.get("REQUEST_METHOD", "GET")
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if path == _STATS_PATH:
+            if method == "DELETE":
+                self.traffic.reset()
+            stats = {"counters": self.traffic.counters(), "throttled": self.traffic.throttled()}
+            return 200, {"Content-Type": "application/json"}, json.dumps(stats, indent=2).encode()
+        if path.startswith(IMDS_PREFIX):
+            rest = path[len(IMDS_PREFIX):]
+            kind = "imds:GetToken" if rest.endswith("/latest/api/token") else (
+                "imds:GetCredentials" if "/security-credentials/" in rest and not rest.endswith("/") else "imds:GetMetadata"
+            )
+            admitted = self.traffic.admit("imds", kind)
+            self.traffic.delay("imds")
+            if not admitted:
+                return 429, {"Content-Type": "text/plain"}, b"Too Many Requests"
+            return self.imds.handle(method, rest, headers)
+        if path.startswith(AGENT_PREFIX + "/") or path == AGENT_PREFIX:
+            self.traffic.admit("pod-identity-agent", "pod-identity-agent:GetCredentials")
+            admitted = self.traffic.admit("eks-auth", "eks-auth:AssumeRoleForPodIdentity")
+            self.traffic.delay("eks-auth")
+            if not admitted:
+                return json_error(400, "ThrottlingException", "Rate exceeded")
+            return self.pod_identity.agent(self.cluster.name, method, path[len(AGENT_PREFIX):], headers)
+        return 404, {"Content-Type": "text/plain"}, b"Not Found"
+
+
+def _respond(start_response: StartResponse, response: Response) -> Iterable[bytes]:
+    status, headers, body = response
+    headers = dict(headers)
+    headers["Content-Length"] = str(len(body))
+    start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+    return [body]
+
+
+def _call(app: Any, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Run a WSGI app and collect its whole answer (to adjust it before sending)."""
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"], captured["headers"] = status, headers
+        return lambda _data: None
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return captured["status"], list(captured["headers"]), body
+
+
+def _quiet_handler() -> type:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class QuietHandler(MotoRequestHandler):
+        """moto's handler without the per-request access log on stderr."""
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def log(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    return QuietHandler
+
+
+_QuietHandler = _quiet_handler()
+
+__all__ = ["ADMIN_USER", "AwsLab"]

@@ -1,0 +1,150 @@
+"""The few places the lab reads moto's state directly, in the server's own process.
+
+The lab answers some calls itself (STS web identity, IMDS, Pod Identity) and needs what IAM
+and EC2 hold: OIDC providers, roles and trust policies, instance profiles. Reading moto's
+backends in-process is what its own request handlers do; credentials are minted through
+moto's STS backend so they are real moto credentials that IAM enforcement and
+`get-caller-identity` recognise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+# Must be set before moto builds an IAM backend: the walkthrough attaches the AWS-managed
+# AmazonS3ReadOnlyAccess, which moto only has when asked to load managed policies.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.ec2.models import ec2_backends  # noqa: E402
+from moto.iam.models import iam_backends  # noqa: E402
+from moto.sts.models import sts_backends  # noqa: E402
+
+PARTITION = "aws"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+    assumed_role_arn: str  # arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION
+    assumed_role_id: str  # ROLEID:SESSION
+
+
+@dataclass(frozen=True)
+class Provider:
+    arn: str
+    url: str  # host/path, as IAM stores it
+    client_ids: tuple[str, ...]
+
+
+def iam(account: str) -> Any:
+    return iam_backends[account][PARTITION]
+
+
+def find_oidc_provider(account: str, issuer: str) -> Provider | None:
+    """The IAM OIDC provider whose Url equals `issuer` without https:// (IAM compares exactly)."""
+    wanted = issuer.removeprefix("https://")
+    for arn, provider in list(iam(account).open_id_providers.items()):
+        if provider.url == wanted:
+            return Provider(arn, provider.url, tuple(provider.client_id_list or ()))
+    return None
+
+
+def find_role(role_arn: str) -> Any | None:
+    """The moto Role for an ARN, or None (a missing role reads as AccessDenied in STS)."""
+    account = role_arn.split(":")[4]
+    try:
+        return iam(account).get_role_by_arn(role_arn)
+    except Exception:  # moto raises its own NotFound/IAMNotFound types
+        return None
+
+
+def assume(role_arn: str, session_name: str, region: str, duration: int = 3600) -> Credentials:
+    """Mint real moto session credentials for `role_arn` (the checks are the caller's job)."""
+    account = role_arn.split(":")[4]
+    backend = sts_backends[account][PARTITION]
+    assumed = backend.assume_role(
+        region_name=region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=None,
+        duration=duration,
+        external_id=None,
+    )
+    return Credentials(
+        access_key_id=assumed.access_key_id,
+        secret_access_key=assumed.secret_access_key,
+        session_token=assumed.session_token,
+        expiration=assumed.expiration,
+        assumed_role_arn=assumed.arn,
+        assumed_role_id=assumed.user_id,
+    )
+
+
+def find_role_by_name(account: str, name: str) -> Any | None:
+    try:
+        return iam(account).get_role(name)
+    except Exception:
+        return None
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    instance_id: str
+    availability_zone: str
+    role_name: str | None  # of the instance profile, None when the instance has none
+    role_arn: str | None
+    http_tokens: str  # "optional" | "required"
+    hop_limit: int
+
+
+def find_instance(account: str, region: str, instance_id: str) -> InstanceInfo | None:
+    """An EC2 instance and the role of its instance profile (what IMDS hands out)."""
+    backend = ec2_backends[account][region]
+    try:
+        instance = backend.get_instance(instance_id)
+    except Exception:
+        return None
+    role = None
+    association = backend.iam_instance_profile_associations.get(instance_id)
+    profile = association.iam_instance_profile if association else None
+    if profile is None and isinstance(instance.iam_instance_profile, dict):
+        profile = _profile_from_reference(account, instance.iam_instance_profile)
+    if profile is not None and profile.roles:
+        role = profile.roles[0]
+    options = instance.metadata_options
+    return InstanceInfo(
+        instance_id=instance_id,
+        availability_zone=instance.placement,
+        role_name=role.name if role else None,
+        role_arn=role.arn if role else None,
+        http_tokens=options.http_tokens,
+        hop_limit=options.http_put_response_hop_limit,
+    )
+
+
+def _profile_from_reference(account: str, reference: dict[str, str]) -> Any | None:
+    try:
+        if reference.get("Arn"):
+            return iam(account).get_instance_profile_by_arn(reference["Arn"])
+        if reference.get("Name"):
+            return iam(account).get_instance_profile(reference["Name"])
+    except Exception:
+        return None
+    return None
+
+
+def find_instance_by_node_name(account: str, region: str, node_name: str) -> str | None:
+    """An instance whose private DNS name (EKS's node name) or Name tag equals `node_name`."""
+    backend = ec2_backends[account][region]
+    for reservation in list(backend.reservations.values()):
+        for instance in reservation.instances:
+            tags = {tag["key"]: tag["value"] for tag in backend.describe_tags(filters={"resource-id": [instance.id]})}
+            if node_name in (instance.private_dns_name, tags.get("Name")):
+                return instance.id
+    return None
