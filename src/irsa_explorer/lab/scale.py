@@ -533,7 +533,7 @@ def aws_supports_pod_identity(session: Any, endpoint_url: str, cluster: LabClust
     """True when the lab's EKS answers ListPodIdentityAssociations (moto alone does not)."""
     eks = session.client("eks", endpoint_url=endpoint_url, region_name=cluster.region)
     try:
-        eks.list_pod_identity_associations(clusterName=cluster.name, maxResults=1)
+        eks.list_pod_identity_associations(clusterName=cluster.name)
         return True
     except Exception:
         return False
