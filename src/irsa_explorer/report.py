@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import json
+import re
 import sys
 from datetime import datetime, timezone
 from typing import Any, Iterator, TextIO
@@ -35,10 +37,34 @@ class CannotRun(Exception):
 # --- building the report document ------------------------------------------------------
 
 
+_SECRET_ENV = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE", re.IGNORECASE)
+_secrets: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("secrets", default=frozenset())
+
+
+def secret_values(inventory: Inventory) -> frozenset[str]:
+    """Literal values of secret-looking env vars (AWS_SECRET_ACCESS_KEY, …) in pod specs.
+
+    A pod spec may carry a secret in clear (the static-keys failure); the analysis may quote
+    env values as evidence, so the report redacts these exact strings wherever they appear.
+    """
+    found = set()
+    for pod in inventory.pods.values():
+        for container in pod.containers:
+            for var in container.env:
+                if var.value and len(var.value) >= 8 and _SECRET_ENV.search(var.name):
+                    found.add(var.value)
+    return frozenset(found)
+
+
 def _mask(text: Any) -> Any:
     from irsa_explorer.livecheck import mask_tokens
 
-    return mask_tokens(text) if isinstance(text, str) else text
+    if not isinstance(text, str):
+        return text
+    text = mask_tokens(text)
+    for secret in _secrets.get():
+        text = text.replace(secret, "<secret redacted>")
+    return text
 
 
 def _unknown(value: Unavailable) -> dict[str, Any]:
@@ -105,6 +131,14 @@ def _pod_doc(pod: Pod, chain: IdentityChain) -> dict[str, Any]:
 
 def build_report(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict[str, Any]:
     """The report document (docs/report.md) from an inventory and its identity chains."""
+    reset = _secrets.set(secret_values(inventory))
+    try:
+        return _build(inventory, chains)
+    finally:
+        _secrets.reset(reset)
+
+
+def _build(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict[str, Any]:
     pods = []
     for pod in sorted(inventory.pods.values(), key=lambda p: (p.namespace, p.name)):
         chain = chains.get(pod.uid)

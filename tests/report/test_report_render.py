@@ -72,6 +72,25 @@ def test_json_document_has_the_documented_fields() -> None:
     assert TOKEN not in text
 
 
+def test_secrets_from_pod_specs_are_redacted() -> None:
+    from irsa_explorer.model import Container, EnvVar
+
+    inv, chains = _inventory()
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    pod = inv.pods["u1"]
+    inv.pods["u1"] = Pod(
+        pod.uid, pod.namespace, pod.name, pod.service_account, pod.node_name, pod.phase, pod.status, None,
+        containers=(Container("c", "img", env=(EnvVar("AWS_SECRET_ACCESS_KEY", secret),)),),
+    )
+    chain = chains["u1"]
+    leaky = Finding("STATIC_KEYS_IN_ENV", Severity.ERROR, "keys", f"AWS_SECRET_ACCESS_KEY={secret}")
+    chains["u1"] = IdentityChain(chain.pod, Mechanism.STATIC_KEYS, None, None, Verdict.BROKEN, findings=(leaky,))
+    for fmt in ("json", "table", "markdown"):
+        text = render(build_report(inv, chains), fmt)
+        assert secret not in text
+    assert "<secret redacted>" in render(build_report(inv, chains), "json")
+
+
 def test_exit_code_is_one_unless_every_pod_is_ok() -> None:
     inv, chains = _inventory()
     assert exit_code_for(build_report(inv, chains)) == 1
