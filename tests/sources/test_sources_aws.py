@@ -1,0 +1,133 @@
+"""AwsSource against the walkthrough lab's AWS side: real boto3 over HTTP to moto + the lab's
+middleware (IAM enforcement, EKS extras, counters)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import requests
+
+from irsa_explorer.cloud import AwsSource
+from irsa_explorer.model import Cluster, Node, Role, Unavailable
+
+ACCOUNT = "113534181560"
+NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4"
+MY_SA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"
+ISSUER_HOST = "oidc.eks.us-east-2.amazonaws.com/id/8AF2D61DF335B97C72A2ADEA1614706B"
+
+
+@pytest.fixture(scope="module")
+def aws(lab) -> AwsSource:
+    return AwsSource.from_env(lab.aws_env)
+
+
+def aws_counters(lab) -> dict[str, int]:
+    response = requests.get(lab.aws_endpoint + "/_lab/stats", timeout=10)
+    response.raise_for_status()
+    return response.json()["counters"]
+
+
+def walkthrough_nodes(lab) -> list[Node]:
+    from irsa_explorer.cluster import KubeSource
+
+    source = KubeSource(kubeconfig=str(lab.kubeconfig))
+    try:
+        return source.list_nodes()
+    finally:
+        source.close()
+
+
+def test_cluster_and_its_issuer(aws) -> None:
+    cluster = aws.describe_cluster("eks-oidc-demo")
+    assert isinstance(cluster, Cluster)
+    assert cluster.issuer == "https://" + ISSUER_HOST
+    assert (cluster.account, cluster.region) == (ACCOUNT, "us-east-2")
+    missing = aws.describe_cluster("no-such-cluster")
+    assert isinstance(missing, Unavailable) and missing.kind == "not-found"
+
+
+def test_oidc_providers_with_client_ids(aws) -> None:
+    providers = aws.list_oidc_providers()
+    assert not isinstance(providers, Unavailable)
+    provider = next(p for p in providers if p.url == ISSUER_HOST)
+    assert provider.arn == f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER_HOST}"
+    assert provider.client_ids == ("sts.amazonaws.com",)
+
+
+def test_roles_one_get_role_per_distinct_role(lab, aws) -> None:
+    missing = f"arn:aws:iam::{ACCOUNT}:role/no-such-role"
+    before = aws_counters(lab).get("iam:GetRole", 0)
+    roles = aws.get_roles([MY_SA_ROLE, NODE_ROLE, MY_SA_ROLE, missing, NODE_ROLE])
+    after = aws_counters(lab).get("iam:GetRole", 0)
+    assert after - before == 3
+    role = roles[MY_SA_ROLE]
+    assert isinstance(role, Role) and role.name.endswith("Role1-4JIbFaEdQaXO")
+    statement = role.trust_policy["Statement"][0]
+    assert statement["Principal"]["Federated"] == f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER_HOST}"
+    assert isinstance(roles[NODE_ROLE], Role)
+    assert isinstance(roles[missing], Unavailable) and roles[missing].kind == "not-found"
+
+
+def test_roles_by_listing_when_many_are_needed(lab) -> None:
+    aws = AwsSource.from_env(lab.aws_env, list_roles_threshold=2)
+    before = aws_counters(lab)
+    roles = aws.get_roles([MY_SA_ROLE, NODE_ROLE])
+    after = aws_counters(lab)
+    assert after.get("iam:GetRole", 0) == before.get("iam:GetRole", 0)
+    assert after.get("iam:ListRoles", 0) > before.get("iam:ListRoles", 0)
+    assert isinstance(roles[MY_SA_ROLE], Role) and isinstance(roles[NODE_ROLE], Role)
+
+
+def test_node_roles_through_instance_profiles(lab, aws) -> None:
+    nodes = walkthrough_nodes(lab)
+    roles = aws.node_roles(nodes)
+    assert {roles[n.name] for n in nodes} == {NODE_ROLE}
+    fake = Node("x", "not-ec2", "kind://docker/kind/kind-control-plane")
+    assert isinstance(aws.node_roles([fake])["not-ec2"], Unavailable)
+
+
+def test_pod_identity_associations_are_a_list_not_a_guess(aws) -> None:
+    associations = aws.list_pod_identity_associations("eks-oidc-demo")
+    assert associations == [] or all(a.role_arn for a in associations)
+
+
+def test_role_policies_on_demand(aws) -> None:
+    policies = aws.role_policies(MY_SA_ROLE)
+    assert "AmazonS3ReadOnlyAccess" in {p.name for p in policies.attached}
+
+
+@pytest.fixture(scope="module")
+def no_get_role_env(lab) -> dict[str, str]:
+    """Credentials of a user that may do everything except iam:GetRole."""
+    import boto3
+
+    iam = boto3.Session(
+        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
+        region_name=lab.aws_env["AWS_REGION"],
+    ).client("iam", endpoint_url=lab.aws_endpoint)
+    name = f"no-get-role-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="everything-but-getrole",
+        PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
+            ],
+        }),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+
+
+def test_denied_get_role_is_unavailable_with_the_permission(no_get_role_env) -> None:
+    aws = AwsSource.from_env(no_get_role_env)
+    role = aws.get_roles([MY_SA_ROLE])[MY_SA_ROLE]
+    assert isinstance(role, Unavailable)
+    assert role.kind == "forbidden" and role.permission == "iam:GetRole"
+    assert "unknown" in str(role)
