@@ -1,0 +1,71 @@
+"""Findings view: every finding of every chain, worst first, with its evidence as links and its fix."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+
+from irsa_explorer.model import Finding, IdentityChain, ObjectRef
+from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.widgets.link import Link
+from irsa_explorer.widgets.pane import DetailPane, heading, note, row
+
+
+class FindingPane(DetailPane):
+    TITLE = "Finding"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.item: tuple[IdentityChain, Finding] | None = None
+
+    def show(self, item: tuple[IdentityChain, Finding] | None) -> None:
+        self.item = item
+        self.rebuild()
+
+    def compose(self):
+        if self.item is None:
+            yield note("No finding selected.")
+            return
+        chain, finding = self.item
+        yield row(str(finding.severity), f"[b]{escape(finding.title)}[/b] [$text-muted]({finding.code})[/]")
+        yield Link(f"{chain.pod.namespace}/{chain.pod.name}", chain.pod, prefix="[b]pod[/b] ")
+        yield heading("Why")
+        yield note(finding.explanation)
+        if finding.evidence:
+            yield heading("Evidence")
+            for evidence in finding.evidence:
+                value = f" = {evidence.value}" if evidence.value is not None else ""
+                yield Link(f"{evidence.ref} {evidence.field}{value}", evidence.ref, copy_text=evidence.value or evidence.ref.name)
+        if finding.fix:
+            yield heading("Fix (y copies)")
+            yield Link(finding.fix, None, copy_text=finding.fix, classes="fix")
+
+
+class FindingsScreen(ListScreen):
+    VIEW = "findings"
+    COLUMNS = (("severity", "Severity"), ("code", "Code"), ("pod", "Pod"), ("title", "Finding"))
+
+    def compose_detail(self) -> ComposeResult:
+        yield FindingPane(id="detail", classes="detail")
+
+    def _items(self) -> dict[str, tuple[IdentityChain, Finding]]:
+        return {f"{chain.pod}|{f.code}|{i}": (chain, f) for i, (chain, f) in enumerate(self.state.all_findings())}
+
+    def rows(self) -> dict[str, tuple]:
+        return {
+            key: (str(f.severity), f.code, f"{c.pod.namespace}/{c.pod.name}", f.title)
+            for key, (c, f) in self._items().items()
+        }
+
+    def key_for(self, ref: ObjectRef) -> str | None:
+        for key, (chain, finding) in self._items().items():
+            if finding.code == ref.name and (ref.namespace is None or str(chain.pod) == ref.namespace):
+                return key
+        return None
+
+    def ref_for(self, key: str) -> ObjectRef | None:
+        pod, code, _ = key.split("|", 2)
+        return ObjectRef("Finding", code, pod)
+
+    def detail(self, key: str | None) -> None:
+        self.query_one(FindingPane).show(self._items().get(key) if key else None)

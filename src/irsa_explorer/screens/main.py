@@ -1,0 +1,210 @@
+"""The pods view: pods table, the selected pod's identity chain and its five panes."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Tab, Tabs
+
+from irsa_explorer.model import Pod, Role
+from irsa_explorer.navigation import PANE_TITLES, PANES, Location
+from irsa_explorer.screens.state import ExplorerState
+from irsa_explorer.screens.trust_context import evaluate_for_pod
+from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
+from irsa_explorer.widgets.chain_strip import ChainStrip
+from irsa_explorer.widgets.live_identity_pane import LiveIdentityPane
+from irsa_explorer.widgets.pods_table import PodsTable
+from irsa_explorer.widgets.prompt_bar import PromptBar
+from irsa_explorer.widgets.role_pane import RolePane
+from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
+from irsa_explorer.widgets.token_pane import TokenPane
+from irsa_explorer.widgets.trust_policy_pane import TrustPolicyPane
+
+
+class PodsScreen(Screen):
+    """Mode "pods". The app calls `refresh_data` and `show_location`; the screen never fetches."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-medium"), (160, "-wide")]
+    BINDINGS = [
+        Binding("1", "pane('service-account')", "SA", show=False, id="pods.pane1", tooltip="Service account pane"),
+        Binding("2", "pane('token')", "Token", show=False, id="pods.pane2", tooltip="Token pane"),
+        Binding("3", "pane('role')", "Role", show=False, id="pods.pane3", tooltip="IAM role pane"),
+        Binding("4", "pane('trust-policy')", "Trust", show=False, id="pods.pane4", tooltip="Trust policy pane"),
+        Binding("5", "pane('live-identity')", "Live", show=False, id="pods.pane5", tooltip="Live identity pane"),
+    ]
+
+    def __init__(self, state: ExplorerState) -> None:
+        super().__init__(id="pods-screen")
+        self.state = state
+        self.needle = ""
+        self.pane = "service-account"
+        self._shown_uid: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Breadcrumbs(id="crumbs")
+        with Container(id="body"):
+            with Vertical(id="left"):
+                table = PodsTable(id="pods")
+                table.border_title = "Pods"
+                yield table
+                chain = ChainStrip(id="chain")
+                chain.border_title = "Identity chain"
+                yield chain
+            with Vertical(id="right"):
+                yield Tabs(*(Tab(PANE_TITLES[p], id=f"tab-{p}") for p in PANES), id="pane-tabs")
+                with Container(id="panes"):
+                    yield ServiceAccountPane(id="service-account", classes="pane")
+                    yield TokenPane(id="token", classes="pane")
+                    yield RolePane(id="role", classes="pane")
+                    yield TrustPolicyPane(id="trust-policy", classes="pane")
+                    yield LiveIdentityPane(id="live-identity", classes="pane")
+        yield PromptBar(id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._mark_active()
+        self.refresh_data()
+        self.query_one(PodsTable).focus()
+
+    # -- what the app calls -------------------------------------------------------------------
+
+    @property
+    def table(self) -> PodsTable:
+        return self.query_one(PodsTable)
+
+    @property
+    def selected_pod(self) -> Pod | None:
+        uid = self.table.selected_uid
+        return self.state.pods.get(uid) if uid else None
+
+    def refresh_data(self) -> None:
+        """Sync the table by diff and redraw the selected pod's chain and panes."""
+        if not self.is_mounted:
+            return
+        self.table.sync(self.state, self.needle)
+        self.table.border_subtitle = self._table_subtitle()
+        self.show_pod(self.selected_pod, force=True)
+
+    def show_location(self, location: Location) -> None:
+        """Select the location's pod (clearing a filter that hides it) and open its pane."""
+        if location.ref is not None and location.ref.kind == "Pod":
+            pod = self.state.pod_by_ref(location.ref.namespace, location.ref.name)
+            if pod is not None and not self.table.select_uid(pod.uid):
+                self.set_filter("")
+                self.table.select_uid(pod.uid)
+        if location.pane:
+            self.pane = location.pane
+            self._mark_active()
+            self.query_one(f"#{location.pane}").focus()
+        else:
+            self.table.focus()
+        self.show_pod(self.selected_pod, force=True)
+
+    def set_filter(self, needle: str) -> None:
+        self.needle = needle
+        self.table.sync(self.state, needle)
+        self.table.border_subtitle = self._table_subtitle()
+        self.show_pod(self.selected_pod)
+
+    def location(self) -> Location:
+        pod = self.selected_pod
+        focused_pane = self.pane if self._pane_has_focus() else None
+        return Location("pods", pod.ref if pod else None, focused_pane)
+
+    # -- drawing --------------------------------------------------------------------------------
+
+    def _table_subtitle(self) -> str:
+        shown, total = self.table.row_count, len(self.state.pods)
+        text = f"{shown}/{total}" if self.needle else f"{total}"
+        if self.needle:
+            text += f" · /{self.needle}"
+        if self.state.stage:
+            text += f" · {self.state.stage}"
+        return text
+
+    def show_pod(self, pod: Pod | None, force: bool = False) -> None:
+        uid = pod.uid if pod else None
+        if uid == self._shown_uid and not force:
+            return
+        self._shown_uid = uid
+        state = self.state
+        chain = state.chains.get(uid) if uid else None
+        message = "No pods." if not state.pods else "Working out the chain…"
+        if state.error:
+            message = state.error
+        self.query_one(ChainStrip).show(chain, message if pod is None or chain is None else None)
+        if pod is None:
+            self.query_one(ServiceAccountPane).show(state, None, "No pod selected.")
+            self.query_one(TokenPane).show(state, None)
+            self.query_one(RolePane).show(state, None)
+            self.query_one(TrustPolicyPane).show(None, None)
+            self.query_one(LiveIdentityPane).show(state, None)
+            return
+        sa = state.service_account(pod)
+        missing = None
+        if sa is None:
+            missing = f"Service account {pod.namespace}/{pod.service_account} not found (or not readable)."
+        self.query_one(ServiceAccountPane).show(state, sa, missing)
+        token_pane = self.query_one(TokenPane)
+        token_pane.loading_which = state.token_loading.get(pod.uid)
+        token_pane.show(state, pod)
+        arn = chain.intended_role_arn if chain else (sa.role_arn if sa else None)
+        why_none = "This pod has no intended role: its service account has no eks.amazonaws.com/role-arn annotation and no Pod Identity association."
+        self.query_one(RolePane).show(state, arn, why_none)
+        role = state.role(arn)
+        evaluation, words = (None, "")
+        if isinstance(role, Role):
+            try:
+                evaluation, words = evaluate_for_pod(state, pod, role)
+            except Exception as error:  # an evaluator bug must not take the pane down
+                evaluation = f"cannot evaluate: {error}"
+        self.query_one(TrustPolicyPane).show(role, evaluation, words, why_none if arn is None else "loading the role…")
+        self.query_one(LiveIdentityPane).show(state, pod, running=pod.uid in state.live_running)
+
+    def _pane_has_focus(self) -> bool:
+        focused = self.focused
+        panes = self.query_one("#panes")
+        while focused is not None:
+            if focused is panes:
+                return True
+            focused = focused.parent
+        return False
+
+    def _mark_active(self) -> None:
+        for pane in self.query(".pane"):
+            pane.set_class(pane.id == self.pane, "-active")
+        tabs = self.query_one(Tabs)
+        if tabs.active != f"tab-{self.pane}":
+            tabs.active = f"tab-{self.pane}"
+
+    # -- events -------------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#pods")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_pod(self.selected_pod)
+        self.app.note_location(self.location())
+
+    @on(DataTable.RowSelected, "#pods")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.query_one(ChainStrip).focus()
+
+    @on(Tabs.TabActivated, "#pane-tabs")
+    def _tab_activated(self, event: Tabs.TabActivated) -> None:
+        pane = event.tab.id.removeprefix("tab-") if event.tab and event.tab.id else None
+        if pane and pane != self.pane:
+            self.action_pane(pane)
+
+    @on(PromptBar.FilterChanged)
+    def _filter_changed(self, event: PromptBar.FilterChanged) -> None:
+        self.set_filter(event.text)
+
+    def action_pane(self, pane: str) -> None:
+        pod = self.selected_pod
+        if pod is not None:
+            self.app.go(Location("pods", pod.ref, pane))
+        else:
+            self.pane = pane
+            self._mark_active()

@@ -1,0 +1,103 @@
+"""Small modal screens: help, pickers, confirmation, a policy document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.markup import escape
+from rich.syntax import Syntax
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key the app knows, from the live bindings (so it can never drift from them)."""
+
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close", tooltip="Close help"),
+    ]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__(id="help-screen")
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        lines = []
+        for title, keys in self.sections:
+            lines.append(f"[b $secondary]{escape(title)}[/]")
+            for key, text in keys:
+                lines.append(f"  [b $accent]{escape(key):>14}[/]  {escape(text)}")
+            lines.append("")
+        with VerticalScroll(id="help-body") as body:
+            body.border_title = "Keys (esc closes)"
+            yield Static("\n".join(lines))
+
+
+class PickerScreen(ModalScreen[str | None]):
+    """Pick one of a few names (namespace or context). Dismisses with the choice or None."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="picker.cancel", tooltip="Keep the current choice")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None) -> None:
+        super().__init__(classes="picker")
+        self.title_text = title
+        self.choices = choices
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        options = OptionList(*(Option(label, id=value) for value, label in self.choices), id="picker-list")
+        options.border_title = self.title_text
+        yield options
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        for index, (value, _) in enumerate(self.choices):
+            if value == self.current:
+                options.highlighted = index
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y", "dismiss(True)", "Yes", id="confirm.yes", tooltip="Go ahead"),
+        Binding("escape,n", "dismiss(False)", "No", id="confirm.no", tooltip="Cancel"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__(classes="confirm")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.question)
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Yes (y)", id="yes", variant="warning")
+                yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class DocumentScreen(ModalScreen[None]):
+    """A policy document, highlighted."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="document.close", tooltip="Close the document")]
+
+    def __init__(self, title: str, document: Any) -> None:
+        super().__init__(classes="document-screen")
+        self.title_text = title
+        self.document = document
+
+    def compose(self) -> ComposeResult:
+        text = self.document if isinstance(self.document, str) else json.dumps(self.document, indent=2)
+        with VerticalScroll(id="document-body") as body:
+            body.border_title = self.title_text
+            yield Static(Syntax(text, "json", theme="ansi_dark", word_wrap=True, background_color="default"))

@@ -1,0 +1,75 @@
+"""Nodes view: each node's instance role and the pods that fall back to it."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+
+from irsa_explorer.model import ObjectRef, Unavailable
+from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.widgets.format import short_arn, value_or_unknown
+from irsa_explorer.widgets.link import Link
+from irsa_explorer.widgets.pane import DetailPane, heading, note, row
+
+
+class NodePane(DetailPane):
+    TITLE = "Node"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.screen_ref = None
+        self.name: str | None = None
+
+    def show(self, state, name: str | None) -> None:
+        self.state, self.name = state, name
+        self.rebuild()
+
+    def compose(self):
+        name = self.name
+        if not name or not getattr(self, "state", None) or not self.state.inventory:
+            yield note("No node selected.")
+            return
+        node = self.state.inventory.nodes.get(name)
+        yield Link(name, ObjectRef("Node", name), classes="title-link")
+        if node is not None:
+            yield row("instance", escape(node.instance_id or node.provider_id or "unknown"))
+        role = self.state.inventory.node_roles.get(name)
+        if isinstance(role, str):
+            yield Link(role, ObjectRef("Role", role), prefix="[b]instance role[/b] ")
+        else:
+            yield row("instance role", value_or_unknown(role) if role is not None else "[$text-muted]not loaded[/]")
+        pods = [p for p in self.state.pods.values() if p.node_name == name]
+        fallback = self.state.node_role_fallbacks(name)
+        yield heading(f"Pods falling back to the node role ({len(fallback)})")
+        if not fallback:
+            yield note("none")
+        for pod in fallback:
+            yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
+        yield heading(f"All pods on this node ({len(pods)})")
+        for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
+            yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
+
+
+class NodesScreen(ListScreen):
+    VIEW = "nodes"
+    COLUMNS = (("name", "Node"), ("instance", "Instance"), ("role", "Instance role"), ("fallback", "Pods on node role"))
+
+    def compose_detail(self) -> ComposeResult:
+        yield NodePane(id="detail", classes="detail")
+
+    def rows(self) -> dict[str, tuple]:
+        inv = self.state.inventory
+        if inv is None:
+            return {}
+        out = {}
+        for name, node in sorted(inv.nodes.items()):
+            role = inv.node_roles.get(name)
+            role_text = short_arn(role) if isinstance(role, str) else ("unknown" if isinstance(role, Unavailable) else "…")
+            out[name] = (name, node.instance_id or "-", role_text, str(len(self.state.node_role_fallbacks(name))))
+        return out
+
+    def ref_for(self, key: str) -> ObjectRef | None:
+        return ObjectRef("Node", key)
+
+    def detail(self, key: str | None) -> None:
+        self.query_one(NodePane).show(self.state, key)

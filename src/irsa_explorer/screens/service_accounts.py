@@ -1,0 +1,44 @@
+"""Service accounts view: every SA with its role annotation and pods, details beside."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+
+from irsa_explorer.model import ObjectRef
+from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.widgets.format import short_arn
+from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
+
+
+class ServiceAccountsScreen(ListScreen):
+    VIEW = "sa"
+    COLUMNS = (("namespace", "Namespace"), ("name", "Service account"), ("role", "Role (annotation)"), ("pods", "Pods"))
+
+    def compose_detail(self) -> ComposeResult:
+        yield ServiceAccountPane(id="detail", classes="detail")
+
+    def rows(self) -> dict[str, tuple]:
+        inv = self.state.inventory
+        if inv is None:
+            return {}
+        out = {}
+        for (ns, name), sa in sorted(inv.service_accounts.items()):
+            pods = len(self.state.pods_using(sa))
+            out[f"{ns}/{name}"] = (ns, name, short_arn(sa.role_arn) if sa.role_arn else "-", str(pods))
+        return out
+
+    def key_for(self, ref: ObjectRef) -> str | None:
+        return f"{ref.namespace}/{ref.name}"
+
+    def ref_for(self, key: str) -> ObjectRef | None:
+        ns, name = key.split("/", 1)
+        return ObjectRef("ServiceAccount", name, ns)
+
+    def detail(self, key: str | None) -> None:
+        pane = self.query_one(ServiceAccountPane)
+        inv = self.state.inventory
+        sa = None
+        if key and inv:
+            ns, name = key.split("/", 1)
+            sa = inv.service_accounts.get((ns, name))
+        pane.show(self.state, sa, "No service account selected.")

@@ -1,0 +1,25 @@
+"""Where you are and how you got here: the last few history steps, context and namespace."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.widgets import Static
+
+from irsa_explorer.navigation import History
+
+
+class Breadcrumbs(Static):
+    DEFAULT_CSS = """
+    Breadcrumbs { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def show(self, history: History, context: str, namespace: str | None, stage: str = "") -> None:
+        trail = " [$text-muted]›[/] ".join(
+            f"[b]{escape(loc.crumb)}[/b]" if i == len(history.trail()) - 1 else escape(loc.crumb)
+            for i, loc in enumerate(history.trail())
+        )
+        scope = namespace or "all namespaces"
+        back = "[$text-muted]◀[/]" if history.can_back else " "
+        fwd = "[$text-muted]▶[/]" if history.can_forward else " "
+        status = f"  [$warning]{escape(stage)}[/]" if stage else ""
+        self.update(f"{back}{fwd} [$accent]{escape(context)}[/] · {escape(scope)} │ {trail}{status}")

@@ -1,0 +1,57 @@
+"""The one-line input for `/` filter and `:` command mode, docked at the bottom."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+COMMANDS = ("pods", "sa", "roles", "nodes", "findings", "help", "quit")
+
+
+class PromptBar(Input):
+    """Hidden until `/` or `:`; submit or escape hides it again."""
+
+    DEFAULT_CSS = """
+    PromptBar { dock: bottom; display: none; height: 3; border: tall $accent; }
+    PromptBar.-open { display: block; }
+    """
+    BINDINGS = [Binding("escape", "close", "Close", id="prompt.close", tooltip="Close the prompt")]
+
+    class Submitted(Message):
+        def __init__(self, mode: str, text: str) -> None:
+            super().__init__()
+            self.mode = mode
+            self.text = text
+
+    class FilterChanged(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    mode = "filter"
+
+    def open(self, mode: str, text: str = "") -> None:
+        self.mode = mode
+        self.placeholder = "filter pods (namespace, name, SA, node, mechanism, verdict)" if mode == "filter" else "command: " + " ".join(COMMANDS)
+        self.border_title = "/ filter" if mode == "filter" else ": command"
+        self.value = text
+        self.add_class("-open")
+        self.focus()
+
+    def action_close(self) -> None:
+        self.remove_class("-open")
+        if self.mode == "filter":
+            # escape keeps the filter: it is visible in the breadcrumbs and cleared with an empty `/`
+            pass
+        self.screen.focus_next()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.mode == "filter":
+            self.post_message(self.FilterChanged(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.remove_class("-open")
+        self.post_message(self.Submitted(self.mode, event.value.strip()))
