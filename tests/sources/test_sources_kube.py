@@ -163,3 +163,46 @@ def test_unreachable_cluster_is_a_cluster_error(tmp_path) -> None:
     source = KubeSource(kubeconfig=str(kubeconfig))
     with pytest.raises(ClusterError):
         source.list_pods(None)
+
+
+EXEC_PLUGIN = """
+import json, sys, yaml
+config = yaml.safe_load(open(sys.argv[1]))
+token = config["users"][0]["user"]["token"]
+print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                  "status": {"token": token}}))
+"""
+
+
+def test_exec_plugin_kubeconfig_authenticates_and_names_the_cluster(lab, tmp_path) -> None:
+    """An EKS-style kubeconfig (exec plugin, `--cluster-name`, `--region`) works unchanged.
+
+    The plugin here reads the lab's admin token from the lab's own kubeconfig at run time, as
+    `aws eks get-token` computes one: nothing new is written to disk.
+    """
+    import sys
+
+    import yaml
+
+    lab_config = yaml.safe_load(lab.kubeconfig.read_text())
+    cluster_entry = lab_config["clusters"][0]["cluster"]
+    kubeconfig = tmp_path / "exec-kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "plain",
+        "clusters": [{"name": "plain-cluster", "cluster": cluster_entry}],
+        "contexts": [{"name": "plain", "context": {"cluster": "plain-cluster", "user": "eks-user"}}],
+        "users": [{"name": "eks-user", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": sys.executable,
+            "args": ["-c", EXEC_PLUGIN, str(lab.kubeconfig), "eks", "get-token",
+                     "--cluster-name", "eks-oidc-demo", "--region", "us-east-2"],
+            "interactiveMode": "Never",
+        }}}],
+    }))
+    source = KubeSource(kubeconfig=str(kubeconfig))
+    try:
+        assert source.default_cluster_name() == "eks-oidc-demo"
+        assert source.default_region() == "us-east-2"
+        assert any(p.name == "eks-iam-test3" for p in source.list_pods("default").items)
+    finally:
+        source.close()
