@@ -335,7 +335,9 @@ class KubeSource:
         known: dict[str, Pod] = {}
         version = resource_version
         while not stop.is_set():
-            watcher = watch.Watch()
+            # return_type "object": events keep the raw JSON; the generated models validate
+            # every field (pydantic) and would reject objects we only need a few fields of.
+            watcher = watch.Watch(return_type="object")
             kwargs: dict[str, Any] = {
                 "resource_version": version,
                 "timeout_seconds": poll_seconds,
