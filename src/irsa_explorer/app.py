@@ -277,7 +277,11 @@ class IrsaExplorerApp(App):
 
     @work(thread=True, exit_on_error=False, group="role")
     def load_role_details(self, arn: str, inventory: Inventory) -> None:
-        from irsa_explorer.analysis.reverse import who_can_assume
+        try:
+            from irsa_explorer.analysis.reverse import who_can_assume
+        except ImportError:  # the reverse map is optional: say so in the pane
+            def who_can_assume(role: Role, inventory: Inventory) -> Any:
+                return Unavailable("the reverse map (analysis.reverse) is not installed")
 
         role = inventory.roles.get(arn)
         policies: Any = None
@@ -547,8 +551,8 @@ class IrsaExplorerApp(App):
         if prompt is not None:
             prompt.open("command")
 
-    @on(PromptBar.Submitted)
-    def _prompt_submitted(self, message: PromptBar.Submitted) -> None:
+    @on(PromptBar.Entered)
+    def _prompt_submitted(self, message: PromptBar.Entered) -> None:
         if message.mode == "filter":
             self.screen.set_filter(message.text)
             self.screen.query_one(DataTable).focus()

@@ -24,11 +24,19 @@ VIEW_TITLES = {
 # The pods view's panes, in the order the chain reads.
 PANES = ("service-account", "token", "role", "trust-policy", "live-identity")
 PANE_TITLES = {
-    "service-account": "Service account",
+    "service-account": "SA",
     "token": "Token",
-    "role": "IAM role",
-    "trust-policy": "Trust policy",
-    "live-identity": "Live identity",
+    "role": "Role",
+    "trust-policy": "Trust",
+    "live-identity": "Live",
+}
+
+PANE_SHORT = {
+    "service-account": "sa",
+    "token": "token",
+    "role": "role",
+    "trust-policy": "trust",
+    "live-identity": "live",
 }
 
 
@@ -42,17 +50,17 @@ class Location:
 
     @property
     def crumb(self) -> str:
-        """A short label for breadcrumbs."""
-        title = VIEW_TITLES.get(self.view, self.view)
+        """A short label for breadcrumbs: 'eks-iam-test3:role', 'roles:Role1', 'SAs'."""
         if self.ref is None:
-            return title
+            return VIEW_TITLES.get(self.view, self.view)
         name = self.ref.name
         if self.ref.kind in ("Role", "TrustPolicy") and "/" in name:
             name = name.rsplit("/", 1)[-1]
-        label = f"{title} › {name}"
-        if self.pane:
-            label += f" › {PANE_TITLES.get(self.pane, self.pane)}"
-        return label
+        if len(name) > 28:
+            name = name[:27] + "…"
+        if self.view == "pods":
+            return f"{name}:{PANE_SHORT[self.pane]}" if self.pane else name
+        return f"{self.view}:{name}"
 
 
 class History:

@@ -95,11 +95,13 @@ class PodsScreen(Screen):
             if pod is not None and not self.table.select_uid(pod.uid):
                 self.set_filter("")
                 self.table.select_uid(pod.uid)
+        chain_focused = self.focused is self.query_one(ChainStrip)
         if location.pane:
             self.pane = location.pane
             self._mark_active()
-            self.query_one(f"#{location.pane}").focus()
-        else:
+            if not chain_focused:  # following the chain link by link keeps the chain focused
+                self.query_one(f"#{location.pane}").focus()
+        elif not chain_focused:
             self.table.focus()
         self.show_pod(self.selected_pod, force=True)
 
@@ -111,8 +113,10 @@ class PodsScreen(Screen):
 
     def location(self) -> Location:
         pod = self.selected_pod
-        focused_pane = self.pane if self._pane_has_focus() else None
-        return Location("pods", pod.ref if pod else None, focused_pane)
+        current = self.app.history.current
+        # the cursor moved to another pod: same step, new pod; the open pane stays recorded
+        pane = current.pane if current.view == "pods" else None
+        return Location("pods", pod.ref if pod else None, pane)
 
     # -- drawing --------------------------------------------------------------------------------
 
@@ -129,7 +133,9 @@ class PodsScreen(Screen):
         uid = pod.uid if pod else None
         if uid == self._shown_uid and not force:
             return
-        self._shown_uid = uid
+        if uid != self._shown_uid:
+            self._shown_uid = uid
+            self.app.note_location(self.location())
         state = self.state
         chain = state.chains.get(uid) if uid else None
         message = "No pods." if not state.pods else "Working out the chain…"

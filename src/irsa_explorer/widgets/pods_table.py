@@ -92,7 +92,7 @@ class PodsTable(DataTable):
             self._rows[uid] = cells
         if added:
             current = self.selected_uid
-            self.sort("namespace", "pod", key=lambda ns, name: (str(ns), str(name)))
+            self.sort("namespace", "pod", key=lambda cells: (str(cells[0]), str(cells[1])))
             if current:
                 self.select_uid(current)
 

@@ -18,7 +18,7 @@ class PromptBar(Input):
     """
     BINDINGS = [Binding("escape", "close", "Close", id="prompt.close", tooltip="Close the prompt")]
 
-    class Submitted(Message):
+    class Entered(Message):
         def __init__(self, mode: str, text: str) -> None:
             super().__init__()
             self.mode = mode
@@ -54,4 +54,4 @@ class PromptBar(Input):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.remove_class("-open")
-        self.post_message(self.Submitted(self.mode, event.value.strip()))
+        self.post_message(self.Entered(self.mode, event.value.strip()))

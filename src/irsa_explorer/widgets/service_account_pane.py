@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 from textual.app import ComposeResult
+from textual.widgets import Static
 
 from irsa_explorer.model import (
     AUDIENCE_ANNOTATION,
@@ -88,7 +89,7 @@ class ServiceAccountPane(DetailPane):
         yield heading(f"Findings ({len(findings)})")
         for finding in findings:
             mark = SEVERITY_MARK.get(str(finding.severity), "")
-            yield row(mark, f"{escape(finding.title)} [$text-muted]({finding.code})[/]")
+            yield Static(f"{mark} {escape(finding.title)} [$text-muted]({finding.code})[/]")
 
     @staticmethod
     def _findings(state: ExplorerState, sa: ServiceAccount) -> list:

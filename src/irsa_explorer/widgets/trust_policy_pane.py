@@ -45,6 +45,14 @@ def pretty_document(document: Any) -> str:
     return json.dumps(document, indent=2)
 
 
+def short_key(key: str | None) -> str:
+    """'oidc.eks.REGION.amazonaws.com/id/ID:sub' → '…/id/ID:sub' (the issuer is shown above)."""
+    if key and "/id/" in key and ":" in key:
+        host_path, _, name = key.rpartition(":")
+        return f"…{host_path[-6:]}:{name}"
+    return key or ""
+
+
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
     for name in names:
         if isinstance(obj, dict) and name in obj:
@@ -105,7 +113,7 @@ class TrustPolicyPane(DetailPane):
                 yield row(
                     "  condition",
                     f"{result_markup(check.status)} [b]{escape(str(check.operator))}[/b] "
-                    f"{escape(str(check.key))} {escape(wanted)} [$text-muted](token: {escape(has)})[/]"
+                    f"{escape(short_key(check.key))} {escape(wanted)} [$text-muted](token: {escape(has)})[/]"
                     f"\n      {escape(check.why)}",
                 )
             for problem in statement.problems:
