@@ -18,6 +18,7 @@ from irsa_explorer.lab.aws_wire import AwsRequest, Response, error_for
 def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Response | None:
     """None when the request is correctly signed by lab credentials allowed to do it,
     else the error AWS would answer (InvalidClientTokenId, SignatureDoesNotMatch, AccessDenied)."""
+    from moto.core.exceptions import ServiceException
     from moto.iam.access_control import IAMRequest, S3IAMRequest
     from werkzeug.datastructures import EnvironHeaders
     from werkzeug.exceptions import HTTPException
@@ -38,13 +39,18 @@ def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Respons
         )
         checker.check_signature()
         checker.check_action_permitted(_resource(request, account))
-    except HTTPException as refused:
+    except HTTPException as refused:  # IAM-style errors carry their HTTP status
         code = getattr(refused, "error_type", None) or "AccessDenied"
         message = getattr(refused, "message", None) or "Access Denied"
-        if request.service not in ("iam", "sts", "ec2", "s3") and code == "AccessDenied":
-            code = "AccessDeniedException"  # the REST-JSON services' spelling
-        return error_for(request, refused.code or 403, code, message)
-    return None
+        status = refused.code or 403
+    except ServiceException as refused:  # S3-style errors carry only code and message
+        code, message = str(refused.code), str(refused.message)
+        status = 400 if code == "InvalidToken" else 403
+    else:
+        return None
+    if request.service not in ("iam", "sts", "ec2", "s3") and code == "AccessDenied":
+        code = "AccessDeniedException"  # the REST-JSON services' spelling
+    return error_for(request, status, code, message)
 
 
 def _resource(request: AwsRequest, account: str) -> str:

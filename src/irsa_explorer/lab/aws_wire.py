@@ -29,6 +29,8 @@ _UNSIGNED_ACTIONS = {
 _SIGNING_NAME_TO_SERVICE = {"eks-auth": "eks-auth", "monitoring": "cloudwatch"}
 _SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
+# Unsigned query-protocol requests name their API only by its version.
+_QUERY_API_VERSIONS = {"2010-05-08": "iam", "2011-06-15": "sts", "2016-11-15": "ec2"}
 # Query and EC2 protocol services answer errors as XML, the others as JSON.
 _QUERY_SERVICES = {"iam", "sts", "ec2", "sqs", "sns", "cloudformation", "autoscaling"}
 
@@ -95,6 +97,8 @@ def read_request(environ: dict[str, Any]) -> AwsRequest:
         service = _SIGNING_NAME_TO_SERVICE.get(signing_name, signing_name)
     elif form.get("Action") in _UNSIGNED_ACTIONS:
         service = _UNSIGNED_ACTIONS[form["Action"]]
+    elif form.get("Version") in _QUERY_API_VERSIONS:
+        service = _QUERY_API_VERSIONS[form["Version"]]
 
     action = form.get("Action", "")
     if not action and headers.get("x-amz-target"):
