@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import hmac
 import json
 import os
@@ -16,6 +17,7 @@ import ssl
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -47,6 +49,7 @@ PUBLIC_PATHS = frozenset({"/.well-known/openid-configuration", "/openid/v1/jwks"
 # Pod spec fields that may change after creation (apiserver's pod update validation).
 MUTABLE_POD_SPEC = frozenset({"activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"})
 DEFAULT_WATCH_TIMEOUT_S = 1800
+IDENTITY = web.RequestKey("identity", str)
 
 
 class ApiError(Exception):
@@ -313,7 +316,7 @@ class KubeApiServer:
             await asyncio.sleep(self.latency_s)
         try:
             if request.path not in PUBLIC_PATHS:
-                request["identity"] = self._authenticate(request)
+                request[IDENTITY] = self._authenticate(request)
             return await handler(request)
         except ApiError as err:
             return _json(status_body(err.code, err.reason, err.message, err.details), err.code)
@@ -337,7 +340,7 @@ class KubeApiServer:
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def _require_write(self, request: web.Request) -> None:
-        identity = request.get("identity", "admin")
+        identity = request.get(IDENTITY, "admin")
         if identity != "admin":
             raise ApiError(403, "Forbidden",
                            f'User "{identity}" cannot {request.method.lower()} this resource: '
@@ -846,6 +849,13 @@ def _default_node(node: dict[str, Any], cluster: LabCluster) -> None:
     info.setdefault("containerRuntimeVersion", "containerd://1.7.11")
     info.setdefault("operatingSystem", "linux")
     info.setdefault("architecture", "amd64")
+    # IDs a kubelet reports; clients with strict models require them.
+    digest = hashlib.sha256(meta.get("name", "").encode()).hexdigest()
+    info.setdefault("machineID", digest[:32])
+    info.setdefault("systemUUID", f"ec2{digest[3:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}")
+    info.setdefault("bootID", str(uuid.UUID(digest[32:64])))
+    info.setdefault("kubeProxyVersion", info["kubeletVersion"])
+    status.setdefault("daemonEndpoints", {"kubeletEndpoint": {"Port": 10250}})
 
 
 def _ip_from_node_name(name: str) -> str:
