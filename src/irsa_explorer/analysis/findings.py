@@ -1,0 +1,638 @@
+"""The findings catalogue: every failure of failure-catalogue.md that the APIs can show.
+
+Each entry has a stable code (reports, filters and tests rely on it), a severity, a one-line
+title, an explanation a trainee can follow, and a fix. `CATALOGUE` documents the generic
+entry (docs/findings.md is generated from it); the builder functions below make a concrete
+`model.Finding` for one pod, with the evidence (which field of which object) and a fix that
+names that pod, namespace, role or cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from irsa_explorer.model import (
+    AUDIENCE_ANNOTATION,
+    ROLE_ARN_ANNOTATION,
+    SKIP_CONTAINERS_ANNOTATION,
+    SKIP_WEBHOOK_LABEL,
+    Evidence,
+    Finding,
+    ObjectRef,
+    OidcProvider,
+    Pod,
+    PodIdentityAssociation,
+    Role,
+    ServiceAccount,
+    Severity,
+)
+
+from .arns import role_arn_problem
+from .trust import Decision, Hint, TrustEvaluation, issuer_host_path
+
+
+@dataclass(frozen=True)
+class FindingSpec:
+    code: str
+    severity: Severity
+    title: str
+    catalogue: str  # the entry of failure-catalogue.md, e.g. "A.1"
+    explanation: str
+    fix: str
+
+
+CATALOGUE: dict[str, FindingSpec] = {}
+
+
+def _spec(code: str, severity: Severity, catalogue: str, title: str, explanation: str, fix: str) -> str:
+    CATALOGUE[code] = FindingSpec(code, severity, title, catalogue, explanation, fix)
+    return code
+
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION = _spec(
+    "IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION", E, "A.1, A.3",
+    "Service account has a role, but the pod got no IRSA credentials",
+    "The EKS pod identity webhook adds AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and the aws-iam-token "
+    "volume only when a pod is CREATED. This pod has none of them although its service account carries "
+    "eks.amazonaws.com/role-arn: the pod most likely existed before the annotation was added (or the "
+    "webhook, which EKS runs with failurePolicy Ignore, skipped it). The SDK falls back to the node's role.",
+    "Recreate the pod: kubectl -n NS rollout restart deployment/NAME (or delete a bare pod and apply it again).",
+)
+ASSOCIATION_AFTER_POD = _spec(
+    "ASSOCIATION_AFTER_POD", E, "F.21, A.1",
+    "Pod Identity association exists, but the pod got no Pod Identity credentials",
+    "EKS injects AWS_CONTAINER_CREDENTIALS_FULL_URI and the eks-pod-identity-token volume only when a pod "
+    "is created. The association for this service account was created after the pod started, so the pod "
+    "still uses whatever came before (usually the node's role).",
+    "Recreate the pod: kubectl -n NS rollout restart deployment/NAME.",
+)
+ROLE_ARN_ANNOTATION_TYPO = _spec(
+    "ROLE_ARN_ANNOTATION_TYPO", E, "A.2",
+    "An annotation looks like eks.amazonaws.com/role-arn but is not exactly that key",
+    "The webhook only reads the exact key eks.amazonaws.com/role-arn on the service account. A near miss "
+    "such as eks.amazon.com/role-arn or eks.amazonaws.com/role_arn is ignored silently.",
+    "kubectl -n NS annotate serviceaccount SA eks.amazonaws.com/role-arn=ROLE_ARN, remove the misspelt key, "
+    "then restart the pods.",
+)
+ROLE_ARN_ON_POD = _spec(
+    "ROLE_ARN_ON_POD", E, "A.2",
+    "eks.amazonaws.com/role-arn is annotated on the pod, not on its service account",
+    "IRSA is configured on the service account. The webhook ignores a role-arn annotation on the pod itself.",
+    "Move the annotation to the service account the pod runs as, then restart the pod.",
+)
+CONTAINER_SETS_AWS_ROLE_ARN = _spec(
+    "CONTAINER_SETS_AWS_ROLE_ARN", E, "A.4",
+    "A container sets AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE itself",
+    "When a container already defines AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE, the webhook injects "
+    "neither into it. The container then uses its own value, or — with only one of the pair set — no web "
+    "identity at all, falling back to the node's role.",
+    "Remove AWS_ROLE_ARN / AWS_WEB_IDENTITY_TOKEN_FILE from the container spec and restart the pod.",
+)
+SKIPPED_CONTAINER = _spec(
+    "SKIPPED_CONTAINER", W, "A.4",
+    "A container was excluded from IRSA injection",
+    "Containers named in the pod annotation eks.amazonaws.com/skip-containers, and every container of a pod "
+    "labelled eks.amazonaws.com/skip-pod-identity-webhook, get no IRSA variables or token: they use the "
+    "node's role.",
+    "Remove the container from eks.amazonaws.com/skip-containers (or the skip label) if it needs the role, "
+    "then restart the pod.",
+)
+STATIC_KEYS_IN_ENV = _spec(
+    "STATIC_KEYS_IN_ENV", E, "A.5",
+    "Static AWS access keys in the container environment",
+    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY come first in every SDK's credential chain, so IRSA and Pod "
+    "Identity are ignored. Long-lived keys in a pod spec or Secret are also a security risk: anyone who can "
+    "read the pod or Secret can use them, and they never rotate by themselves.",
+    "Remove the variables (and the Secret), give the service account a role with IRSA or Pod Identity, "
+    "restart the pod, then deactivate the access key in IAM.",
+)
+NO_OIDC_PROVIDER = _spec(
+    "NO_OIDC_PROVIDER", E, "C.8",
+    "No IAM OIDC provider for the cluster's issuer",
+    "STS accepts a service-account token only if the role's account has an IAM OIDC provider whose URL is "
+    "the token's issuer. Without it every AssumeRoleWithWebIdentity fails with 'InvalidIdentityToken: No "
+    "OpenIDConnect provider found in your account'.",
+    "eksctl utils associate-iam-oidc-provider --cluster CLUSTER --approve",
+)
+AUDIENCE_NOT_IN_CLIENT_IDS = _spec(
+    "AUDIENCE_NOT_IN_CLIENT_IDS", E, "C.10",
+    "The token's audience is not a client ID of the OIDC provider",
+    "STS rejects a token whose aud is not in the provider's client-ID list ('Incorrect token audience'). "
+    "The audience comes from eks.amazonaws.com/audience (default sts.amazonaws.com).",
+    "aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ARN --client-id AUD "
+    "(or fix the eks.amazonaws.com/audience annotation).",
+)
+TRUST_SUB_MISMATCH = _spec(
+    "TRUST_SUB_MISMATCH", E, "C.9",
+    "The role's trust policy does not accept this service account",
+    "The trust policy's :sub condition names another namespace or service account than the one the pod "
+    "runs as, so STS answers 'Not authorized to perform sts:AssumeRoleWithWebIdentity'.",
+    "Put system:serviceaccount:NS:SA in the :sub condition of the role's trust policy.",
+)
+TRUST_WILDCARD_IN_STRINGEQUALS = _spec(
+    "TRUST_WILDCARD_IN_STRINGEQUALS", E, "C.9",
+    "A wildcard inside StringEquals in the trust policy",
+    "Only StringLike expands * and ?. Under StringEquals, system:serviceaccount:NS:* means a service account "
+    "literally named '*', so no real service account matches.",
+    "Use StringLike for that condition key (or name the service account exactly).",
+)
+TRUST_SUB_UNDER_AUD_KEY = _spec(
+    "TRUST_SUB_UNDER_AUD_KEY", E, "C.9",
+    "The trust policy tests the subject under the :aud key",
+    "A system:serviceaccount:… value is compared with the token's audience (sts.amazonaws.com), which can "
+    "never match. The subject belongs under the ISSUER:sub key.",
+    "Move the value to ISSUER:sub and test ISSUER:aud against sts.amazonaws.com.",
+)
+TRUST_AUDIENCE_MISMATCH = _spec(
+    "TRUST_AUDIENCE_MISMATCH", E, "C.9",
+    "The trust policy's :aud condition does not accept the token's audience",
+    "The pod's token carries the audience from its projected volume (default sts.amazonaws.com); the "
+    "trust policy wants another value.",
+    "Test ISSUER:aud against the audience the token carries (normally sts.amazonaws.com).",
+)
+TRUST_CONDITION_KEY_PREFIX = _spec(
+    "TRUST_CONDITION_KEY_PREFIX", E, "C.9",
+    "A trust-policy condition key does not carry this cluster's issuer",
+    "Web-identity condition keys are ISSUER_HOST_PATH:sub and ISSUER_HOST_PATH:aud. A key without that prefix, "
+    "or with another cluster's issuer, is absent from the request, so its condition is false.",
+    "Prefix the key with this cluster's issuer (without https://).",
+)
+TRUST_PRINCIPAL_NOT_PROVIDER = _spec(
+    "TRUST_PRINCIPAL_NOT_PROVIDER", E, "C.9",
+    "The trust policy's Federated principal is not this cluster's OIDC provider ARN",
+    "The principal must be arn:aws:iam::ACCOUNT:oidc-provider/ISSUER_HOST_PATH, exactly. A missing "
+    "oidc-provider/, the bare issuer URL, another region/ID (e.g. a recreated cluster) or another account "
+    "does not match.",
+    "Set Principal.Federated to the provider ARN of this cluster's issuer.",
+)
+TRUST_PRINCIPAL_TYPE = _spec(
+    "TRUST_PRINCIPAL_TYPE", E, "C.9, F.19",
+    "The role trusts another kind of principal than the mechanism uses",
+    "IRSA needs a Federated principal (the OIDC provider); Pod Identity needs Service "
+    "pods.eks.amazonaws.com. A role set up for one does not work with the other.",
+    "Add a statement for the right principal, or switch the pod to the mechanism the role was made for.",
+)
+TRUST_ACTION_MISMATCH = _spec(
+    "TRUST_ACTION_MISMATCH", E, "C.9",
+    "The trust policy does not allow the action this mechanism uses",
+    "IRSA calls sts:AssumeRoleWithWebIdentity; Pod Identity needs sts:AssumeRole and sts:TagSession.",
+    "Add the missing action to the Allow statement.",
+)
+TRUST_EXPLICIT_DENY = _spec(
+    "TRUST_EXPLICIT_DENY", E, "C.9",
+    "An explicit Deny in the trust policy blocks this service account",
+    "In IAM an explicit Deny always wins over any Allow.",
+    "Narrow or remove the Deny statement.",
+)
+TRUST_NOT_ALLOWED = _spec(
+    "TRUST_NOT_ALLOWED", E, "C.9",
+    "The role's trust policy does not allow this pod's token",
+    "No Allow statement of the trust policy matches the token's issuer, subject and audience.",
+    "Add a statement trusting this cluster's OIDC provider for system:serviceaccount:NS:SA.",
+)
+TRUST_POLICY_NOT_UNDERSTOOD = _spec(
+    "TRUST_POLICY_NOT_UNDERSTOOD", I, "C.9",
+    "The trust policy could not be evaluated",
+    "The policy uses something this tool does not evaluate (or does not parse), so whether STS accepts "
+    "the token is shown as unknown rather than guessed.",
+    "Read the statement named in the evidence; try the live AssumeRoleWithWebIdentity check.",
+)
+MALFORMED_ROLE_ARN = _spec(
+    "MALFORMED_ROLE_ARN", E, "C.12",
+    "The role ARN is not a valid IAM role ARN",
+    "The webhook injects whatever the annotation says; STS then rejects it with 'ValidationError ... "
+    "Request ARN is invalid'.",
+    "kubectl -n NS annotate serviceaccount SA --overwrite eks.amazonaws.com/role-arn=arn:aws:iam::ACCOUNT:role/NAME",
+)
+ROLE_NOT_FOUND = _spec(
+    "ROLE_NOT_FOUND", E, "C.9",
+    "The role named in the annotation does not exist",
+    "IAM has no role with this ARN (deleted, renamed, or in another account), so STS cannot assume it.",
+    "Create the role (e.g. eksctl create iamserviceaccount) or fix the ARN in the annotation.",
+)
+ROLE_LOOKUP_FAILED = _spec(
+    "ROLE_LOOKUP_FAILED", I, "—",
+    "The role could not be read, so its trust is unknown",
+    "The role lookup was denied or failed. The chain shows 'unknown' for the role and its trust policy "
+    "instead of guessing.",
+    "Grant the viewer iam:GetRole (and iam:ListOpenIDConnectProviders, eks:ListPodIdentityAssociations).",
+)
+TOKEN_FILE_PERMISSIONS = _spec(
+    "TOKEN_FILE_PERMISSIONS", W, "B.7",
+    "A non-root container without fsGroup may not be able to read the token file",
+    "On clusters before Kubernetes 1.19 the projected token is mode 0600 owned by root; a container running "
+    "as another user gets 'WebIdentityErr: unable to read file ... permission denied'.",
+    "Set spec.securityContext.fsGroup (e.g. 65534) on the pod, or upgrade the cluster.",
+)
+NODE_ROLE_FALLBACK = _spec(
+    "NODE_ROLE_FALLBACK", W, "A, E.17",
+    "No IRSA or Pod Identity: the pod uses the node's IAM role",
+    "Nothing gives this pod its own AWS identity, so the SDK falls back to the EC2 instance metadata and "
+    "gets the node's role — the same role every pod on the node shares. Granting that role more "
+    "permissions would give them to every pod (least privilege). Calls it is not allowed fail with AccessDenied.",
+    "Create a role for a service account (eksctl create iamserviceaccount --cluster CLUSTER --namespace NS "
+    "--name SA --attach-policy-arn POLICY --approve), run the pod as that service account, recreate the pod.",
+)
+POD_IDENTITY_TRUST_INVALID = _spec(
+    "POD_IDENTITY_TRUST_INVALID", E, "F.19",
+    "The associated role's trust policy does not allow EKS Pod Identity",
+    "Pod Identity needs a statement with Principal Service pods.eks.amazonaws.com and actions sts:AssumeRole "
+    "and sts:TagSession. Without it EKS answers 'Trust policy of the role provided is invalid'.",
+    "Add the Pod Identity statement (see the fix of the finding) to the role's trust policy.",
+)
+POD_IDENTITY_HOST_NETWORK = _spec(
+    "POD_IDENTITY_HOST_NETWORK", E, "F.20",
+    "Pod Identity does not work for hostNetwork pods",
+    "A hostNetwork pod reaches the agent from the node's network namespace and EKS refuses it: "
+    "'Unauthorized Exception! EKS does not have permissions to assume the associated role.'",
+    "Run the pod without hostNetwork, or use IRSA for it.",
+)
+IRSA_ROLE_CHANGED = _spec(
+    "IRSA_ROLE_CHANGED", W, "A.1",
+    "The pod still uses the role its service account had when the pod was created",
+    "AWS_ROLE_ARN was injected at pod creation. The service account's annotation has changed since; the "
+    "running pod keeps the old role until it is recreated.",
+    "Recreate the pod: kubectl -n NS rollout restart deployment/NAME.",
+)
+IRSA_SHADOWS_POD_IDENTITY = _spec(
+    "IRSA_SHADOWS_POD_IDENTITY", W, "—",
+    "The pod has both IRSA and Pod Identity variables; the SDK uses IRSA",
+    "Every SDK reads web identity (AWS_ROLE_ARN) before container credentials (Pod Identity), so the "
+    "association's role is not the one the pod gets.",
+    "Remove the eks.amazonaws.com/role-arn annotation if Pod Identity is meant, then restart the pod.",
+)
+CROSS_ACCOUNT_PROVIDER_UNKNOWN = _spec(
+    "CROSS_ACCOUNT_PROVIDER_UNKNOWN", I, "C.8",
+    "The role is in another account: its OIDC provider cannot be checked from here",
+    "STS looks the provider up in the role's account; this view lists providers of the caller's account only.",
+    "Check aws iam list-open-id-connect-providers with credentials of the role's account.",
+)
+TOKEN_EXPIRED = _spec(
+    "TOKEN_EXPIRED", E, "C.13",
+    "The token has expired",
+    "STS refuses expired tokens ('ExpiredTokenException'). The kubelet rotates the file; an application "
+    "that caches the token instead of re-reading the file ends up with an expired one.",
+    "Re-read the token file on every STS call (all current SDKs do); upgrade an old SDK.",
+)
+
+del E, W, I
+
+
+def _restart_fix(pod: Pod) -> str:
+    """The command that recreates the pod through its controller, or deletes a bare pod."""
+    template_hash = pod.labels.get("pod-template-hash")
+    if template_hash and f"-{template_hash}-" in pod.name:
+        deployment = pod.name.rsplit(f"-{template_hash}-", 1)[0]
+        return f"kubectl -n {pod.namespace} rollout restart deployment/{deployment}"
+    if "controller-revision-hash" in pod.labels:
+        return f"kubectl -n {pod.namespace} delete pod {pod.name}   # its controller recreates it"
+    return (
+        f"kubectl -n {pod.namespace} get pod {pod.name} -o yaml > {pod.name}.yaml && "
+        f"kubectl -n {pod.namespace} delete pod {pod.name} && kubectl apply -f {pod.name}.yaml"
+    )
+
+
+def _make(code: str, title: str | None = None, explanation: str | None = None,
+          evidence: tuple[Evidence, ...] | list[Evidence] = (), fix: str | None = None) -> Finding:
+    spec = CATALOGUE[code]
+    return Finding(code, spec.severity, title or spec.title, explanation or spec.explanation,
+                   tuple(evidence), fix if fix is not None else spec.fix)
+
+
+def _annotation(ref: ObjectRef, key: str, value: str | None) -> Evidence:
+    return Evidence(ref, f"metadata.annotations[{key}]", value)
+
+
+# --- builders -------------------------------------------------------------------------------
+
+
+def irsa_not_injected(pod: Pod, sa: ServiceAccount, role_arn: str) -> Finding:
+    created = f" (pod created {pod.created:%Y-%m-%d %H:%M:%S} UTC)" if pod.created else ""
+    return _make(
+        IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION,
+        title=f"{sa.name} is annotated with a role, but pod {pod.name} got no IRSA credentials",
+        explanation=CATALOGUE[IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION].explanation + created,
+        evidence=[
+            _annotation(sa.ref, ROLE_ARN_ANNOTATION, role_arn),
+            Evidence(pod.ref, "spec.containers[*].env[AWS_ROLE_ARN]", None),
+            Evidence(pod.ref, "spec.volumes[aws-iam-token]", None),
+        ],
+        fix=_restart_fix(pod),
+    )
+
+
+def association_after_pod(pod: Pod, association: PodIdentityAssociation) -> Finding:
+    return _make(
+        ASSOCIATION_AFTER_POD,
+        title=f"Pod Identity association {association.association_id} exists, but pod {pod.name} was not injected",
+        evidence=[
+            Evidence(ObjectRef("PodIdentityAssociation", association.association_id), "roleArn", association.role_arn),
+            Evidence(pod.ref, "spec.containers[*].env[AWS_CONTAINER_CREDENTIALS_FULL_URI]", None),
+        ],
+        fix=_restart_fix(pod),
+    )
+
+
+def annotation_typo(ref: ObjectRef, key: str, value: str, wanted_key: str = ROLE_ARN_ANNOTATION) -> Finding:
+    namespace, kind = ref.namespace or "NS", ref.kind.lower()
+    fix = (f"kubectl -n {namespace} annotate {kind} {ref.name} {wanted_key}={value} '{key}-'"
+           if ref.kind == "ServiceAccount" else CATALOGUE[ROLE_ARN_ANNOTATION_TYPO].fix)
+    return _make(
+        ROLE_ARN_ANNOTATION_TYPO,
+        title=f"Annotation {key!r} on {ref} is not {wanted_key!r}",
+        explanation=CATALOGUE[ROLE_ARN_ANNOTATION_TYPO].explanation.replace(
+            "eks.amazonaws.com/role-arn on", f"{wanted_key} on"),
+        evidence=[_annotation(ref, key, value)],
+        fix=fix,
+    )
+
+
+def role_arn_on_pod(pod: Pod, value: str) -> Finding:
+    return _make(
+        ROLE_ARN_ON_POD,
+        title=f"Pod {pod.name} carries {ROLE_ARN_ANNOTATION}; the webhook reads it only from service account {pod.service_account}",
+        evidence=[_annotation(pod.ref, ROLE_ARN_ANNOTATION, value)],
+        fix=(f"kubectl -n {pod.namespace} annotate serviceaccount {pod.service_account} "
+             f"{ROLE_ARN_ANNOTATION}={value} && {_restart_fix(pod)}"),
+    )
+
+
+def container_sets_aws_role_arn(pod: Pod, container: str, names: list[str], values: dict[str, str | None]) -> Finding:
+    shown = ", ".join(f"{n}={values.get(n) or '(from a reference)'}" for n in names)
+    return _make(
+        CONTAINER_SETS_AWS_ROLE_ARN,
+        title=f"Container {container} sets {', '.join(names)} itself, so the webhook skipped it",
+        explanation=CATALOGUE[CONTAINER_SETS_AWS_ROLE_ARN].explanation + f" It sets {shown}.",
+        evidence=[Evidence(pod.ref, f"spec.containers[{container}].env[{n}]", values.get(n)) for n in names],
+    )
+
+
+def skipped_container(pod: Pod, container: str, by_label: bool) -> Finding:
+    if by_label:
+        evidence = [Evidence(pod.ref, f"metadata.labels[{SKIP_WEBHOOK_LABEL}]", pod.labels.get(SKIP_WEBHOOK_LABEL))]
+        title = f"Pod {pod.name} is labelled {SKIP_WEBHOOK_LABEL}: no container gets IRSA"
+    else:
+        evidence = [_annotation(pod.ref, SKIP_CONTAINERS_ANNOTATION, pod.annotations.get(SKIP_CONTAINERS_ANNOTATION))]
+        title = f"Container {container} is listed in {SKIP_CONTAINERS_ANNOTATION}: it gets no IRSA"
+    return _make(SKIPPED_CONTAINER, title=title, evidence=evidence)
+
+
+def static_keys_in_env(pod: Pod, container: str, sources: list[tuple[str, str | None]], intended_role: str | None) -> Finding:
+    """`sources`: (field, value-or-reference) pairs where keys were found; values are never shown."""
+    shown = "; ".join(f"{field}" + (f" ← {ref}" if ref else "") for field, ref in sources)
+    explanation = CATALOGUE[STATIC_KEYS_IN_ENV].explanation
+    if intended_role:
+        explanation += f" Here they override the intended role {intended_role}."
+    return _make(
+        STATIC_KEYS_IN_ENV,
+        title=f"Container {container} has static AWS keys ({shown})",
+        explanation=explanation,
+        evidence=[Evidence(pod.ref, f, ref) for f, ref in sources],
+    )
+
+
+def no_oidc_provider(issuer: str, account: str, cluster: str | None, token_ref: ObjectRef) -> Finding:
+    return _make(
+        NO_OIDC_PROVIDER,
+        title=f"No IAM OIDC provider for {issuer_host_path(issuer)} in account {account}",
+        evidence=[Evidence(token_ref, "token.iss", issuer),
+                  Evidence(ObjectRef("Account", account), "iam:ListOpenIDConnectProviders", None)],
+        fix=f"eksctl utils associate-iam-oidc-provider --cluster {cluster or 'CLUSTER'} --approve",
+    )
+
+
+def audience_not_in_client_ids(provider: OidcProvider, audiences: tuple[str, ...], evidence: list[Evidence]) -> Finding:
+    missing = [a for a in audiences if a not in provider.client_ids]
+    aud = missing[0] if missing else (audiences[0] if audiences else "sts.amazonaws.com")
+    return _make(
+        AUDIENCE_NOT_IN_CLIENT_IDS,
+        title=f"Token audience {', '.join(audiences) or '(none)'} is not in the provider's client IDs "
+              f"({', '.join(provider.client_ids) or 'none'})",
+        evidence=[*evidence, Evidence(ObjectRef("OidcProvider", provider.arn), "ClientIDList", ", ".join(provider.client_ids))],
+        fix=(f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {provider.arn} "
+             f"--client-id {aud}   # or fix the {AUDIENCE_ANNOTATION} annotation"),
+    )
+
+
+def malformed_role_arn(ref: ObjectRef, field: str, value: str) -> Finding:
+    fix = None
+    if ref.kind == "ServiceAccount":
+        fix = (f"kubectl -n {ref.namespace} annotate serviceaccount {ref.name} --overwrite "
+               f"{ROLE_ARN_ANNOTATION}=arn:aws:iam::ACCOUNT:role/NAME")
+    return _make(
+        MALFORMED_ROLE_ARN,
+        title=f"{value!r} is not a valid role ARN: {role_arn_problem(value)}",
+        evidence=[Evidence(ref, field, value)],
+        fix=fix,
+    )
+
+
+def role_not_found(role_arn: str, reason: str, evidence: list[Evidence]) -> Finding:
+    return _make(
+        ROLE_NOT_FOUND,
+        title=f"Role {role_arn} does not exist",
+        explanation=CATALOGUE[ROLE_NOT_FOUND].explanation + f" IAM said: {reason}.",
+        evidence=[*evidence, Evidence(ObjectRef("Role", role_arn), "iam:GetRole", reason)],
+    )
+
+
+def role_lookup_failed(role_arn: str, reason: str, permission: str | None) -> Finding:
+    return _make(
+        ROLE_LOOKUP_FAILED,
+        title=f"Role {role_arn} could not be read: {reason}",
+        evidence=[Evidence(ObjectRef("Role", role_arn), "iam:GetRole", reason)],
+        fix=f"Grant {permission} to the identity running this tool." if permission else None,
+    )
+
+
+def token_file_permissions(pod: Pod, version: str) -> Finding:
+    return _make(
+        TOKEN_FILE_PERMISSIONS,
+        title=f"Pod {pod.name} runs as user {pod.run_as_user} without fsGroup on Kubernetes {version}",
+        evidence=[Evidence(pod.ref, "spec.securityContext.runAsUser", str(pod.run_as_user)),
+                  Evidence(pod.ref, "spec.securityContext.fsGroup", None)],
+    )
+
+
+def node_role_fallback(pod: Pod, node_role: str | None, annotated_in_namespace: list[str], cluster: str | None) -> Finding:
+    explanation = CATALOGUE[NODE_ROLE_FALLBACK].explanation
+    if node_role:
+        explanation += f" Here that is {node_role} (node {pod.node_name})."
+    if annotated_in_namespace:
+        explanation += (f" Service accounts in {pod.namespace} that do have a role: "
+                        f"{', '.join(sorted(annotated_in_namespace)[:5])} — is the pod running as the wrong one?")
+    sa = pod.service_account if pod.service_account != "default" else "SA_NAME"
+    return _make(
+        NODE_ROLE_FALLBACK,
+        title=f"Pod {pod.name} has no IRSA or Pod Identity and uses the node's role"
+              + (f" {node_role.rsplit('/', 1)[-1]}" if node_role else ""),
+        explanation=explanation,
+        evidence=[Evidence(pod.service_account_ref, f"metadata.annotations[{ROLE_ARN_ANNOTATION}]", None),
+                  Evidence(ObjectRef("Node", pod.node_name or "?"), "instance profile role", node_role)],
+        fix=(f"eksctl create iamserviceaccount --cluster {cluster or 'CLUSTER'} --namespace {pod.namespace} "
+             f"--name {sa} --attach-policy-arn POLICY_ARN --approve, set serviceAccountName: {sa} "
+             f"on the pod, then recreate it ({_restart_fix(pod)})"),
+    )
+
+
+def pod_identity_host_network(pod: Pod) -> Finding:
+    return _make(
+        POD_IDENTITY_HOST_NETWORK,
+        title=f"Pod {pod.name} uses hostNetwork, which EKS Pod Identity refuses",
+        evidence=[Evidence(pod.ref, "spec.hostNetwork", "true")],
+    )
+
+
+def irsa_role_changed(pod: Pod, container: str, injected: str, annotated: str) -> Finding:
+    return _make(
+        IRSA_ROLE_CHANGED,
+        title=f"Pod {pod.name} uses {injected}, its service account now names {annotated}",
+        evidence=[Evidence(pod.ref, f"spec.containers[{container}].env[AWS_ROLE_ARN]", injected),
+                  _annotation(pod.service_account_ref, ROLE_ARN_ANNOTATION, annotated)],
+        fix=_restart_fix(pod),
+    )
+
+
+def irsa_shadows_pod_identity(pod: Pod, irsa_role: str, association_role: str) -> Finding:
+    return _make(
+        IRSA_SHADOWS_POD_IDENTITY,
+        title=f"Pod {pod.name} gets {irsa_role} through IRSA, not the associated {association_role}",
+        evidence=[Evidence(pod.ref, "spec.containers[*].env[AWS_ROLE_ARN]", irsa_role),
+                  Evidence(pod.ref, "spec.containers[*].env[AWS_CONTAINER_CREDENTIALS_FULL_URI]", None)],
+    )
+
+
+def cross_account_provider_unknown(role_arn: str, role_account: str, our_account: str) -> Finding:
+    return _make(
+        CROSS_ACCOUNT_PROVIDER_UNKNOWN,
+        title=f"Role {role_arn} is in account {role_account}; providers were listed in {our_account}",
+        evidence=[Evidence(ObjectRef("Role", role_arn), "account", role_account)],
+    )
+
+
+def token_expired(ref: ObjectRef, expired_at: str, now: str) -> Finding:
+    return _make(
+        TOKEN_EXPIRED,
+        title=f"Token expired at {expired_at} (now {now})",
+        evidence=[Evidence(ref, "token.exp", expired_at)],
+    )
+
+
+def suggested_irsa_trust(provider_arn: str, issuer: str, subject: str, audience: str = "sts.amazonaws.com") -> str:
+    """The trust policy eksctl writes for one service account, as JSON (a fix snippet)."""
+    host = issuer_host_path(issuer)
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {f"{host}:sub": subject, f"{host}:aud": audience}},
+        }],
+    }
+    return json.dumps(doc, indent=2)
+
+
+POD_IDENTITY_TRUST_STATEMENT = {
+    "Effect": "Allow",
+    "Principal": {"Service": "pods.eks.amazonaws.com"},
+    "Action": ["sts:AssumeRole", "sts:TagSession"],
+}
+
+_HINT_CODES = [
+    # The most specific explanation first: one trust failure gives one finding.
+    (Hint.WILDCARD_IN_STRING_EQUALS, TRUST_WILDCARD_IN_STRINGEQUALS),
+    (Hint.SUBJECT_IN_AUD_KEY, TRUST_SUB_UNDER_AUD_KEY),
+    (Hint.PRINCIPAL_NOT_PROVIDER, TRUST_PRINCIPAL_NOT_PROVIDER),
+    (Hint.PRINCIPAL_OTHER_PROVIDER, TRUST_PRINCIPAL_NOT_PROVIDER),
+    (Hint.PRINCIPAL_OTHER_ACCOUNT, TRUST_PRINCIPAL_NOT_PROVIDER),
+    (Hint.PRINCIPAL_TYPE_DIFFERS, TRUST_PRINCIPAL_TYPE),
+    (Hint.KEY_WITHOUT_ISSUER_PREFIX, TRUST_CONDITION_KEY_PREFIX),
+    (Hint.KEY_OTHER_ISSUER, TRUST_CONDITION_KEY_PREFIX),
+    (Hint.NAMESPACE_DIFFERS, TRUST_SUB_MISMATCH),
+    (Hint.SERVICE_ACCOUNT_DIFFERS, TRUST_SUB_MISMATCH),
+    (Hint.SUBJECT_DIFFERS, TRUST_SUB_MISMATCH),
+    (Hint.AUDIENCE_DIFFERS, TRUST_AUDIENCE_MISMATCH),
+    (Hint.ACTION_DIFFERS, TRUST_ACTION_MISMATCH),
+]
+
+
+def irsa_trust_finding(role: Role, evaluation: TrustEvaluation, *, provider_arn: str, issuer: str,
+                       subject: str, audience: str) -> Finding | None:
+    """The one finding that best explains why a role's trust rejects (or cannot judge) a token."""
+    if evaluation.decision is Decision.ALLOW:
+        return None
+    policy_ref = ObjectRef("Role", role.arn)
+    evidence = [Evidence(policy_ref, "AssumeRolePolicyDocument", evaluation.reason)]
+    if evaluation.decision is Decision.UNKNOWN:
+        return _make(TRUST_POLICY_NOT_UNDERSTOOD, title=f"Trust policy of {role.name}: {evaluation.reason}",
+                     evidence=evidence, fix=None)
+    fix = ("Trust policy for this service account:\n"
+           + suggested_irsa_trust(provider_arn, issuer, subject, audience))
+    if evaluation.decision is Decision.DENY:
+        return _make(TRUST_EXPLICIT_DENY, title=f"Role {role.name}: {evaluation.reason}",
+                     evidence=evidence, fix="Narrow or remove the Deny statement.")
+    hints = evaluation.hints
+    code = next((c for h, c in _HINT_CODES if h in hints), TRUST_NOT_ALLOWED)
+    return _make(code, title=f"Role {role.name} does not trust {subject}: {_diagnosis(evaluation)}",
+                 explanation=CATALOGUE[code].explanation + f" Evaluation: {evaluation.reason}",
+                 evidence=evidence, fix=fix)
+
+
+def pod_identity_trust_finding(role: Role, evaluation: TrustEvaluation) -> Finding | None:
+    if evaluation.decision is Decision.ALLOW:
+        return None
+    evidence = [Evidence(ObjectRef("Role", role.arn), "AssumeRolePolicyDocument", evaluation.reason)]
+    if evaluation.decision is Decision.UNKNOWN:
+        return _make(TRUST_POLICY_NOT_UNDERSTOOD, title=f"Trust policy of {role.name}: {evaluation.reason}",
+                     evidence=evidence, fix=None)
+    return _make(
+        POD_IDENTITY_TRUST_INVALID,
+        title=f"Role {role.name} does not allow EKS Pod Identity: {_diagnosis(evaluation)}",
+        explanation=CATALOGUE[POD_IDENTITY_TRUST_INVALID].explanation + f" Evaluation: {evaluation.reason}",
+        evidence=evidence,
+        fix="Add this statement to the trust policy:\n" + json.dumps(POD_IDENTITY_TRUST_STATEMENT, indent=2),
+    )
+
+
+def _diagnosis(evaluation: TrustEvaluation) -> str:
+    """The most telling failed check in a few words: its diagnosis if it has one."""
+    failed = evaluation.failed_checks()
+    check = next((c for c in failed if c.hint is not None), failed[0] if failed else None)
+    if check is None:
+        return _short(evaluation.reason)
+    head, sep, tail = check.why.partition(" — ")
+    return _short(tail if sep else head)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def catalogue_markdown() -> str:
+    """docs/findings.md, generated so the document cannot drift from the code."""
+    lines = [
+        "# Findings",
+        "",
+        "Every finding irsa-explorer reports, by stable code. Generated from",
+        "`irsa_explorer.analysis.findings.CATALOGUE` (a test keeps this file in sync:",
+        "regenerate with `python -m irsa_explorer.analysis.findings > docs/findings.md`).",
+        "The *catalogue* column points at the entry of the failure catalogue it detects.",
+        "Concrete findings name the pod, service account, role or cluster in their title, evidence and fix.",
+        "",
+        "| Code | Severity | Catalogue | Title |",
+        "|---|---|---|---|",
+    ]
+    for spec in CATALOGUE.values():
+        lines.append(f"| `{spec.code}` | {spec.severity} | {spec.catalogue} | {spec.title} |")
+    for spec in CATALOGUE.values():
+        lines += ["", f"## `{spec.code}`", "", f"**{spec.title}** ({spec.severity})", "",
+                  spec.explanation, "", f"Fix: {spec.fix}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(catalogue_markdown(), end="")
