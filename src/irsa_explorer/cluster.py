@@ -14,12 +14,14 @@ than the whole request on large clusters, and we need only a handful of fields.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
+import yaml
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
@@ -124,14 +126,17 @@ class KubeSource:
     @staticmethod
     def _read_exec_args(kubeconfig: str | None, user_name: str | None) -> list[str]:
         """The exec plugin's args of the context's user (`aws eks get-token --cluster-name X`)."""
-        try:
-            loader = config.kube_config._get_kube_config_loader(filename=kubeconfig)
-            for user in loader._config.value.get("users") or []:
+        paths = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+        for path in paths.split(os.pathsep):
+            try:
+                with open(os.path.expanduser(path), encoding="utf-8") as handle:
+                    document = yaml.safe_load(handle) or {}
+            except (OSError, yaml.YAMLError):
+                continue  # only a hint for naming the cluster; never fatal
+            for user in document.get("users") or []:
                 if user.get("name") == user_name:
                     exec_cfg = (user.get("user") or {}).get("exec") or {}
                     return [str(a) for a in exec_cfg.get("args") or []]
-        except Exception:  # only a hint for naming the cluster; never fatal
-            pass
         return []
 
     def contexts(self) -> list[str]:
