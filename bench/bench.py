@@ -47,17 +47,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the manual baseline")
     parser.add_argument("--skip-tui", action="store_true", help="do not run the headless TUI measurement")
     parser.add_argument("--profile", action="store_true", help="also profile the report (cProfile) → bench/profile.txt")
+    parser.add_argument(
+        "--attach", metavar="DIR",
+        help="measure a lab already served with `lab serve --dir DIR …` instead of starting one "
+             "(its --scale/--latency are then whatever it was started with)",
+    )
     parser.add_argument("--output", default=str(HERE / "results.json"), help="where to write the results")
     return parser.parse_args(argv)
 
 
+class AttachedLab:
+    """A lab someone else serves (`--attach DIR`): the same fields as launcher.LabProcess."""
+
+    def __init__(self, directory: str) -> None:
+        from irsa_explorer.lab.launcher import read_aws_env
+
+        self.directory = Path(directory)
+        self.kubeconfig = self.directory / "kubeconfig"
+        self.aws_env = read_aws_env(self.directory / "aws.env")
+        self.aws_endpoint = self.aws_env.get("AWS_ENDPOINT_URL", "")
+
+    def stop(self) -> None:
+        pass  # not ours to stop
+
+
 def lab_env(lab: Any, cache_dir: str) -> dict[str, str]:
     """The environment a user has after `export KUBECONFIG=…; source aws.env`."""
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # no user profile leaks in
     env.update(lab.aws_env)
     env["KUBECONFIG"] = str(lab.kubeconfig)
     env["KUBECACHEDIR"] = cache_dir  # a fresh kubectl discovery cache per lab (wire-notes.md)
-    env.pop("AWS_PROFILE", None)
     return env
 
 
@@ -194,7 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: starting the lab ({spec.as_text()}; latency {args.latency}) …", flush=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="irsa-bench-") as tmp:
-        lab = start_lab("walkthrough", directory=Path(tmp) / "lab", extra_args=tuple(extra))
+        if args.attach:
+            lab = AttachedLab(args.attach)
+            results["notes"].append(f"attached to the lab served in {args.attach}; scale/latency as it was started")
+        else:
+            lab = start_lab("walkthrough", directory=Path(tmp) / "lab", extra_args=tuple(extra), timeout=600)
         try:
             results["lab_start_s"] = round(time.perf_counter() - started, 2)
             env = lab_env(lab, str(Path(tmp) / "kube-cache"))

@@ -475,8 +475,9 @@ def pod_manifest(pod: PlannedPod) -> dict:
     }
 
 
-def node_manifest(node: PlannedNode, instance_id: str, version: str) -> dict:
-    """The Node as the kubelet registers it on an EKS managed node group."""
+def node_manifest(node: PlannedNode, instance_id: str) -> dict:
+    """The Node as the kubelet registers it on an EKS managed node group (the server fills
+    addresses, conditions and nodeInfo as it does for any node)."""
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -492,10 +493,6 @@ def node_manifest(node: PlannedNode, instance_id: str, version: str) -> dict:
             },
         },
         "spec": {"providerID": f"aws:///{node.zone}/{instance_id}"},
-        "status": {
-            "nodeInfo": {"kubeletVersion": f"v{version}.0-eks", "osImage": "Amazon Linux 2"},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-        },
     }
 
 
@@ -651,3 +648,76 @@ def _create_roles_in_backend(plan: ScalePlan) -> None:
             max_session_duration="3600",
             linked_service=None,
         )
+
+
+def seed_kube(plan: ScalePlan, kube_server: Any, instances: dict[str, str]) -> None:
+    """Create the plan's Kubernetes objects through the server's own create path.
+
+    `kube_server.create_object` is what a POST runs — defaults, ServiceAccount admission, the
+    pod identity webhook, scheduling — minus HTTP; `running=True` stores pods already Running
+    (their containers only sleep), instead of starting 10,000 simulated containers.
+    """
+    from irsa_explorer.lab.kube.store import StoreError
+
+    for namespace in plan.namespaces:
+        if kube_server.store.get("namespaces", None, namespace) is None:
+            kube_server.create_object("namespaces", {"metadata": {"name": namespace}})
+    for node in plan.nodes:
+        kube_server.create_object("nodes", node_manifest(node, instances.get(node.name, "")))
+    late: list[PlannedServiceAccount] = []
+    for sa in plan.service_accounts:
+        kube_server.create_object("serviceaccounts", service_account_manifest(sa, annotated=not sa.annotated_after_pods))
+        if sa.annotated_after_pods:
+            late.append(sa)
+    for pod in plan.pods:
+        kube_server.create_object("pods", pod_manifest(pod), running=True)
+    # `kubectl annotate sa …` after the pods started: the webhook never sees these pods again.
+    for sa in late:
+        def annotate(obj: dict, arn: str | None = sa.role_arn) -> None:
+            obj["metadata"].setdefault("annotations", {})[ROLE_ARN_ANNOTATION] = arn
+
+        try:
+            kube_server.store.mutate("serviceaccounts", sa.namespace, sa.name, annotate)
+        except StoreError:
+            pass  # cannot happen: created above; keep seeding the rest regardless
+
+
+def generate(spec: ScaleSpec, *, kube_server: Any, aws_lab: Any, cluster: LabCluster | None = None) -> SeedReport:
+    """Plan and seed a large cluster into a running lab (what `lab serve --scale` calls).
+
+    `kube_server` is the lab's KubeApiServer and `aws_lab` its AwsLab, both started, in this
+    process. Pod Identity is used only when the AWS side serves associations.
+    """
+    import time
+
+    cluster = cluster or getattr(aws_lab, "cluster", None) or LabCluster()
+    began = time.perf_counter()
+    session = _boto_session(aws_lab.admin_credentials, cluster.region)
+    pod_identity = aws_supports_pod_identity(session, aws_lab.endpoint_url, cluster)
+    plan = plan_cluster(spec, cluster, pod_identity=pod_identity)
+    # Seeding is set-up, not traffic: it must neither wait for the injected latency nor be
+    # throttled, and the benchmark's counters start from zero afterwards.
+    traffic = getattr(aws_lab, "traffic", None)
+    saved = (dict(traffic.latency), dict(traffic.throttle)) if traffic is not None else None
+    if traffic is not None:
+        traffic.latency.clear()
+        traffic.throttle.clear()
+    try:
+        instances = seed_aws(
+            plan, endpoint_url=aws_lab.endpoint_url, credentials=aws_lab.admin_credentials,
+            register_node=getattr(aws_lab, "register_node", None),
+        )
+    finally:
+        if traffic is not None and saved is not None:
+            traffic.latency.update(saved[0])
+            traffic.throttle.update(saved[1])
+    aws_done = time.perf_counter()
+    seed_kube(plan, kube_server, instances)
+    kube_done = time.perf_counter()
+    for server in (aws_lab, kube_server):
+        if hasattr(server, "reset_counters"):
+            server.reset_counters()
+    report = SeedReport(plan.counts(), aws_s=aws_done - began, kube_s=kube_done - aws_done, instances=instances)
+    if not pod_identity:
+        report.notes.append("scale: the lab's EKS serves no Pod Identity associations; those SAs stay plain")
+    return report

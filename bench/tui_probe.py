@@ -1,0 +1,94 @@
+"""The explorer's TUI, headless under Textual's Pilot, timed against the lab in $KUBECONFIG / aws env.
+
+Run by bench.py as its own process (so its peak memory is its own). Prints one JSON line:
+  tui_first_rows_s    start → the pods table has its first rows
+  tui_all_verdicts_s  start → the final inventory is applied: every pod has its chain and verdict
+  keypress_ms         a cursor-down press while loading → the cursor has moved (the key was
+                      handled by an event loop that is also busy taking in the data)
+  keypress_while_loading  whether that press really happened before the final verdicts
+  rows, chains, stages  what was on screen at the end, and when each loading stage arrived
+The clock starts before the App is constructed, so start-up (mount, screens) is included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+
+async def probe(timeout_s: float = 120.0) -> dict:
+    started = time.perf_counter()
+    from irsa_explorer.app import IrsaExplorerApp, Sources
+    from irsa_explorer.cloud import AwsSource
+    from irsa_explorer.cluster import KubeSource
+    from irsa_explorer.widgets.pods_table import PodsTable
+
+    imported = time.perf_counter() - started
+    kube = KubeSource(kubeconfig=os.environ["KUBECONFIG"])
+    aws = AwsSource.from_env(dict(os.environ))
+    sources = Sources(kube, aws, None, kube.default_cluster_name(), kube.close)
+    app = IrsaExplorerApp(sources, watch=False)
+    result: dict = {"stages": [], "imports_s": round(imported, 3)}
+
+    def elapsed() -> float:
+        return round(time.perf_counter() - started, 3)
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        result["mounted_s"] = elapsed()
+        deadline = time.perf_counter() + timeout_s
+        last_stage = None
+        table = None
+        while time.perf_counter() < deadline:
+            state = app.state
+            if state.stage != last_stage:
+                last_stage = state.stage
+                result["stages"].append([elapsed(), state.stage])
+            if state.error:
+                result["error"] = state.error
+                break
+            if table is None:
+                try:
+                    table = app.screen.query_one(PodsTable)
+                except Exception:
+                    table = None
+            if table is not None and table.row_count and "tui_first_rows_s" not in result:
+                result["tui_first_rows_s"] = elapsed()
+            pods = state.inventory.pods if state.inventory is not None else {}
+            final = state.inventory is not None and not state.stage and pods
+            if "keypress_ms" not in result and table is not None and table.row_count > 2:
+                result["keypress_while_loading"] = not final
+                before = table.cursor_row
+                pressed = time.perf_counter()
+                await pilot.press("down")
+                while table.cursor_row == before and time.perf_counter() - pressed < 10:
+                    await asyncio.sleep(0.001)
+                result["keypress_ms"] = round((time.perf_counter() - pressed) * 1000, 1)
+                continue
+            if final and len(state.chains) >= len(pods) and table is not None and table.row_count >= len(pods):
+                result["tui_all_verdicts_s"] = elapsed()
+                break
+            await asyncio.sleep(0.005)
+        else:
+            result["error"] = f"not every verdict within {timeout_s:.0f} s"
+        result["rows"] = table.row_count if table is not None else 0
+        result["chains"] = len(app.state.chains)
+        result["pods"] = len(app.state.inventory.pods) if app.state.inventory is not None else 0
+        verdicts: dict[str, int] = {}
+        for chain in app.state.chains.values():
+            verdicts[chain.verdict.value] = verdicts.get(chain.verdict.value, 0) + 1
+        result["verdicts"] = verdicts
+        app.exit()
+    return result
+
+
+def main() -> int:
+    result = asyncio.run(probe(float(sys.argv[1]) if len(sys.argv) > 1 else 120.0))
+    print(json.dumps(result))
+    return 0 if "error" not in result else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
