@@ -34,6 +34,7 @@ from .admission import AdmissionError, PodIdentityLookup, PodIdentityWebhook, ad
     apply_pod_defaults, random_suffix
 from .certs import make_serving_certificate
 from .exec_ws import serve_exec
+from .spdy_exec import is_spdy_upgrade, serve_exec_spdy
 from .lifecycle import PodRunner, RuntimeLike, container_argv
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .protobuf import ProtobufError, decode_token_request
@@ -788,10 +789,12 @@ class KubeApiServer:
             raise ApiError(400, "BadRequest", f'unable to upgrade connection: container not found ("{container["name"]}")')
         if self.runtime is None:
             raise ApiError(500, "InternalError", "the lab has no container runtime")
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            raise ApiError(400, "BadRequest", "Upgrade request required (only websocket exec is supported)")
         runtime = self.runtime
         ctx = self.runner.context(pod, container)
+        if is_spdy_upgrade(request):
+            return await serve_exec_spdy(request, lambda: runtime.run(ctx, argv), argv)
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            raise ApiError(400, "BadRequest", "Upgrade request required")
         return await serve_exec(request, lambda: runtime.run(ctx, argv), argv)
 
 
