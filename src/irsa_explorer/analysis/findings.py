@@ -184,7 +184,9 @@ TRUST_ACTION_MISMATCH = _spec(
 TRUST_EXPLICIT_DENY = _spec(
     "TRUST_EXPLICIT_DENY", E, "C.9",
     "An explicit Deny in the trust policy blocks this service account",
-    "In IAM an explicit Deny always wins over any Allow.",
+    "In IAM an explicit Deny always wins: a Deny statement whose principal, action and conditions match "
+    "this token blocks it even though another statement allows it. STS answers 'Not authorized to perform "
+    "sts:AssumeRoleWithWebIdentity'.",
     "Narrow or remove the Deny statement.",
 )
 TRUST_NOT_ALLOWED = _spec(
@@ -631,7 +633,34 @@ def catalogue_markdown() -> str:
     for spec in CATALOGUE.values():
         lines += ["", f"## `{spec.code}`", "", f"**{spec.title}** ({spec.severity})", "",
                   spec.explanation, "", f"Fix: {spec.fix}"]
+    lines += ["", "## Severity and verdict", ""] + [
+        "An identity chain is *broken* when a link is broken or a finding is an error, *unknown* when a",
+        "link could not be checked (a lookup was denied or not made), *warning* for the node role, static",
+        "keys without an intended role, or a warning finding, and *ok* otherwise. `STATIC_KEYS_IN_ENV` is",
+        "an error when the keys override an intended role and a warning when no role is configured.",
+        "",
+        "## Catalogue entries that the APIs cannot show",
+        "",
+    ] + [f"- {line}" for line in NOT_DETECTABLE]
     return "\n".join(lines) + "\n"
+
+
+# failure-catalogue.md entries with no static detection here, and why (the live check covers some).
+NOT_DETECTABLE = [
+    "B.6 SDK too old: the SDK version inside an image is not visible from the pod spec; the live "
+    "`sts get-caller-identity` check shows its effect.",
+    "C.11 Thumbprint mismatch: AWS no longer checks thumbprints for EKS issuers; not evaluated.",
+    "C.13 Expired token: only a token read from a pod (the live check) has an expiry; "
+    "`findings.token_expired(...)` builds `TOKEN_EXPIRED` for that check, the spec alone never raises it.",
+    "C.14 STS unreachable (no NAT, security groups) and F.18 Pod Identity agent down: network paths are "
+    "not in the inventory; the live check shows the connect timeout.",
+    "C.15 DurationSeconds above MaxSessionDuration: the requested duration is the application's choice.",
+    "D.16 Permission policies that do not allow an action: the role's policies are fetched on demand for "
+    "a role view, not judged per pod.",
+    "E.17 IMDS hop limit: EC2 MetadataOptions are not in the inventory, so a node-role pod's identity says "
+    "'if the hop limit lets pods reach it'.",
+    "F.22 Role chaining from a Pod Identity session: happens inside the application.",
+]
 
 
 if __name__ == "__main__":
