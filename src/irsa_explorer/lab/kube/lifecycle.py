@@ -9,7 +9,6 @@ token file gets a real, verifiable token, exactly as in a kubelet-managed pod.
 from __future__ import annotations
 
 import base64
-import copy
 import logging
 import threading
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
-from .store import Store, StoreError, now_rfc3339
+from .store import Store, StoreError, clone, now_rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +266,7 @@ class PodRunner:
 
     def running_status(self, pod: dict[str, Any], started: str) -> dict[str, Any]:
         """Status of a pod whose containers all run (used for instant seeding too)."""
-        status = copy.deepcopy(pod.get("status") or self.pending_status(pod))
+        status = clone(pod.get("status") or self.pending_status(pod))
         status["phase"] = "Running"
         status.setdefault("hostIP", self._host_ip(pod["spec"].get("nodeName", "")))
         status["podIP"] = status.get("podIP") or self._next_pod_ip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+from .store import clone
 from typing import Any
 
 # Lists that strategic merge patch merges element-wise, by this key (from core/v1's
@@ -31,7 +31,7 @@ class PatchError(ValueError):
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: objects merge recursively, null deletes, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -45,9 +45,9 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """Strategic merge for core/v1 objects: lists of named things merge by key; `$patch`
     directives (delete/replace) and `$setElementOrder`/`$retainKeys` are understood."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     if patch.get("$patch") == "replace":
-        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+        return {k: clone(v) for k, v in patch.items() if k != "$patch"}
     if patch.get("$patch") == "delete":
         return None
     result = dict(target) if isinstance(target, dict) else {}
@@ -67,7 +67,7 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
         elif isinstance(value, dict):
             result[key] = strategic_merge_patch(result.get(key), value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = clone(value)
     if isinstance(retain, list):
         result = {k: v for k, v in result.items() if k in retain}
     return result
@@ -75,13 +75,13 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
 
 def _merge_list(current: list[Any], patch: list[Any], key: str) -> list[Any]:
     if any(isinstance(item, dict) and item.get("$patch") == "replace" for item in patch):
-        return [copy.deepcopy(i) for i in patch if not (isinstance(i, dict) and "$patch" in i)]
-    merged = [copy.deepcopy(item) for item in current]
+        return [clone(i) for i in patch if not (isinstance(i, dict) and "$patch" in i)]
+    merged = [clone(item) for item in current]
     index = {item.get(key): i for i, item in enumerate(merged) if isinstance(item, dict)}
     deleted: set[Any] = set()
     for item in patch:
         if not isinstance(item, dict) or key not in item:
-            merged.append(copy.deepcopy(item))
+            merged.append(clone(item))
             continue
         if item.get("$patch") == "delete":
             deleted.add(item[key])
@@ -116,14 +116,14 @@ def _walk(doc: Any, parts: list[str]) -> Any:
 
 def json_patch(target: Any, operations: list[dict[str, Any]]) -> Any:
     """RFC 6902 (add, remove, replace, test, copy, move)."""
-    doc = copy.deepcopy(target)
+    doc = clone(target)
     try:
         for op in operations:
             kind = op.get("op")
             parts = _pointer(op.get("path", ""))
             if kind in ("copy", "move"):
                 src = _pointer(op["from"])
-                value = copy.deepcopy(_walk(doc, src))
+                value = clone(_walk(doc, src))
                 if kind == "move":
                     parent = _walk(doc, src[:-1])
                     del parent[int(src[-1]) if isinstance(parent, list) else src[-1]]
@@ -134,25 +134,25 @@ def json_patch(target: Any, operations: list[dict[str, Any]]) -> Any:
                 continue
             if not parts:
                 if kind in ("add", "replace"):
-                    doc = copy.deepcopy(op["value"])
+                    doc = clone(op["value"])
                     continue
                 raise PatchError("cannot remove the whole document")
             parent = _walk(doc, parts[:-1])
             last = parts[-1]
             if kind == "add":
                 if isinstance(parent, list):
-                    parent.insert(len(parent) if last == "-" else int(last), copy.deepcopy(op["value"]))
+                    parent.insert(len(parent) if last == "-" else int(last), clone(op["value"]))
                 else:
-                    parent[last] = copy.deepcopy(op["value"])
+                    parent[last] = clone(op["value"])
             elif kind == "remove":
                 del parent[int(last) if isinstance(parent, list) else last]
             elif kind == "replace":
                 if isinstance(parent, list):
-                    parent[int(last)] = copy.deepcopy(op["value"])
+                    parent[int(last)] = clone(op["value"])
                 else:
                     if last not in parent:
                         raise PatchError(f"replace operation does not apply: doc is missing key: {op.get('path')}")
-                    parent[last] = copy.deepcopy(op["value"])
+                    parent[last] = clone(op["value"])
             else:
                 raise PatchError(f"unexpected operation {kind!r}")
     except (KeyError, IndexError, ValueError, TypeError) as exc:

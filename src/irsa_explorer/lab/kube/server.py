@@ -7,7 +7,6 @@ protocol; see /work/shared/reference/wire-notes.md for what they send.
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import hmac
 import json
@@ -40,7 +39,7 @@ from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .protobuf import ProtobufError, decode_token_request
 from .resources import RESOURCES
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
-from .store import Store, StoreError, StoredObject, WatchEvent, decode_continue, now_rfc3339
+from .store import Store, StoreError, StoredObject, WatchEvent, clone, decode_continue, now_rfc3339
 from .table import to_table, wants_table
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -205,7 +204,7 @@ class KubeApiServer:
         For pods, `running=True` stores them already Running without executing anything
         (bulk seeding of large labs); `start=False` leaves them Pending.
         """
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         obj.setdefault("apiVersion", "v1")
         obj.setdefault("kind", RESOURCES[resource].kind)
         meta = obj.setdefault("metadata", {})
@@ -223,7 +222,7 @@ class KubeApiServer:
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
-            created = self.store.create("namespaces", obj)
+            created = self.store.create("namespaces", obj, owned=True)
             name = created["metadata"]["name"]
             self.store.create("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
                                                   "metadata": {"name": "default", "namespace": name}})
@@ -239,7 +238,7 @@ class KubeApiServer:
             return created
         if resource == "nodes":
             _default_node(obj, self.cluster)
-        return self.store.create(resource, obj)
+        return self.store.create(resource, obj, owned=True)
 
     def delete_object(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
         """Delete as the API would (a namespace takes everything in it along). Thread-safe."""
@@ -276,7 +275,7 @@ class KubeApiServer:
         pod["status"] = self.runner.pending_status(pod)
         if running and pod["spec"].get("nodeName"):
             pod["status"] = self.runner.running_status(pod, now_rfc3339())
-        created = self.store.create("pods", pod)
+        created = self.store.create("pods", pod, owned=True)
         if start and not running:
             self.runner.start(created)
         return created
@@ -629,7 +628,7 @@ class KubeApiServer:
                     raise ApiError(415, "UnsupportedMediaType", f"the media type {ctype!r} is not supported")
             except PatchError as exc:
                 raise ApiError(422, "Invalid", str(exc)) from exc
-            updated = copy.deepcopy(updated)
+            updated = clone(updated)
             wanted_rv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise _conflict(resource, name)
@@ -686,7 +685,7 @@ class KubeApiServer:
                 new_status = strategic_merge_patch(current, body).get("status", {})
             else:
                 new_status = merge_patch(current, body).get("status", {})
-            updated = copy.deepcopy(current)
+            updated = clone(current)
             updated["status"] = new_status
             stored = self.store.replace(resource, updated)
         return _json(stored)
@@ -811,7 +810,7 @@ def _conflict(resource: str, name: str) -> ApiError:
 
 def _validate_pod_update(current: dict[str, Any], updated: dict[str, Any]) -> None:
     """Pods are immutable except images and a few fields, as upstream validation says."""
-    old_spec, new_spec = current.get("spec") or {}, copy.deepcopy(updated.get("spec") or {})
+    old_spec, new_spec = current.get("spec") or {}, clone(updated.get("spec") or {})
     for key in ("containers", "initContainers"):
         old_list = old_spec.get(key) or []
         for i, c in enumerate(new_spec.get(key) or []):

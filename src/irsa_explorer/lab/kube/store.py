@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import bisect
-import copy
 import json
 import threading
 import uuid
@@ -22,6 +21,15 @@ from typing import Any
 from .resources import RESOURCES
 
 Key = tuple[str, str]  # (namespace or "", name)
+
+
+def clone(value: Any) -> Any:
+    """Copy a JSON-shaped value (dicts, lists, scalars): several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
 
 
 def now_rfc3339() -> str:
@@ -186,9 +194,13 @@ class Store:
         for listener in list(self._listeners):
             listener(event)
 
-    def create(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
-        """Store a new object: assigns uid, creationTimestamp and resourceVersion."""
-        obj = copy.deepcopy(obj)
+    def create(self, resource: str, obj: dict[str, Any], *, owned: bool = False) -> dict[str, Any]:
+        """Store a new object: assigns uid, creationTimestamp and resourceVersion.
+
+        `owned=True`: the caller hands over a fresh dict it will not touch again (no copy).
+        """
+        if not owned:
+            obj = clone(obj)
         meta = obj.setdefault("metadata", {})
         info = RESOURCES[resource]
         name = meta.get("name")
@@ -201,8 +213,9 @@ class Store:
                 raise StoreError(
                     409, "AlreadyExists", f'{resource} "{name}" already exists', resource, name
                 )
-            meta.setdefault("uid", str(uuid.uuid4()))
-            meta.setdefault("creationTimestamp", now_rfc3339())
+            # Clients send `creationTimestamp: null` (kubectl run does); the server owns these fields.
+            meta["uid"] = meta.get("uid") or str(uuid.uuid4())
+            meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
             rv = self._next_rv()
             meta["resourceVersion"] = str(rv)
             stored = StoredObject(obj)
@@ -237,7 +250,7 @@ class Store:
             current = self.get(resource, namespace, name)
             if current is None:
                 raise StoreError(404, "NotFound", f'{resource} "{name}" not found', resource, name)
-            updated = copy.deepcopy(current)
+            updated = clone(current)
             change(updated)
             return self.replace(resource, updated)
 
@@ -251,7 +264,7 @@ class Store:
             del table.keys[bisect.bisect_left(table.keys, key)]
             rv = self._next_rv()
             # The DELETED event carries the final state with a new resourceVersion, as upstream.
-            final = copy.deepcopy(old.obj)
+            final = clone(old.obj)
             final["metadata"]["resourceVersion"] = str(rv)
             stored = StoredObject(final)
             self._emit(WatchEvent("DELETED", resource, rv, stored))
