@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -76,10 +76,22 @@ class ScenarioError(Exception):
 class ScenarioApplyError(Exception):
     """A step the lab refused while applying (the file itself was valid)."""
 
-    def __init__(self, step: Step, cause: BaseException):
+    def __init__(self, step: Step, cause: BaseException, what: str | None = None):
         self.step = step
         self.cause = cause
-        super().__init__(f"{step.place}: {step.describe()} failed: {cause}")
+        super().__init__(f"{step.place}: {what or step.describe()} failed: {_cause_text(cause)}")
+
+
+def _cause_text(cause: BaseException) -> str:
+    """The API's own words: a Kubernetes Status message, an AWS error code and message."""
+    body = getattr(cause, "body", None)
+    if body:
+        try:
+            status = json.loads(body)
+            return f"{status.get('reason') or getattr(cause, 'status', '')}: {status.get('message')}"
+        except (ValueError, AttributeError):
+            pass
+    return _model_error(cause) if hasattr(cause, "errors") else str(cause)
 
 
 # --- the parsed scenario ---------------------------------------------------------------------
@@ -393,9 +405,10 @@ def _parse_kube(raw: dict, where: str, base: dict, problems: list[Problem], defi
     for i, manifest in enumerate(manifests):
         at = f"{where}.kube" + (f"[{i}]" if isinstance(body, list) else "")
         line = _line_of(manifest) or base["line"]
+        if isinstance(manifest, dict):
+            _check_variables(manifest, at, source, line, defined, problems)
         if not _valid_manifest(manifest, at, source, line, problems):
             continue
-        _check_variables(manifest, at, source, line, defined, problems)
         steps.append(KubeStep(**{**base, "line": line}, manifest=_plain(manifest)))
     return steps
 
@@ -510,16 +523,27 @@ def _valid_jmespath(expression: Any) -> bool:
 
 
 _SERVICE_MODELS: dict[str, Any] = {}
+_BOTOCORE_SESSION: Any = None
+
+
+def botocore_session():
+    """One botocore session for validation and for applying: its loader parses each service
+    model once (ec2's is megabytes), which keeps a lab's start fast."""
+    global _BOTOCORE_SESSION
+    if _BOTOCORE_SESSION is None:
+        import botocore.session
+
+        _BOTOCORE_SESSION = botocore.session.get_session()
+    return _BOTOCORE_SESSION
 
 
 def _operation_model(service: str, operation: str, where: str, source: str, line: int | None, problems: list[Problem]):
-    import botocore.session
     from botocore.exceptions import UnknownServiceError
     from botocore import xform_name
 
     try:
         if service not in _SERVICE_MODELS:
-            _SERVICE_MODELS[service] = botocore.session.get_session().get_service_model(service)
+            _SERVICE_MODELS[service] = botocore_session().get_service_model(service)
         model = _SERVICE_MODELS[service]
     except UnknownServiceError:
         problems.append(Problem(source, f"{where}.aws", f"unknown AWS service {service!r}", line))
@@ -656,9 +680,12 @@ def apply_scenario(
     for step in scenario.steps:
         if on_step:
             on_step(step)
+        what = step.describe()
         try:
             if isinstance(step, KubeStep):
-                _apply_kube(core, substitute(step.manifest, variables))
+                manifest = substitute(step.manifest, variables)
+                what = replace(step, manifest=manifest).describe()
+                _apply_kube(core, manifest)
             elif isinstance(step, AwsStep):
                 if step.service not in clients:
                     clients[step.service] = boto_session.client(
@@ -670,7 +697,7 @@ def apply_scenario(
         except ScenarioApplyError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported with the step that caused it
-            raise ScenarioApplyError(step, exc) from exc
+            raise ScenarioApplyError(step, exc, what) from exc
     return variables
 
 
@@ -683,13 +710,17 @@ def _apply_kube(core, manifest: dict[str, Any]) -> None:
     if namespaced:
         ns_args["namespace"] = manifest["metadata"].get("namespace") or "default"
         manifest = {**manifest, "metadata": {**manifest["metadata"], "namespace": ns_args["namespace"]}}
+    # The answer is not needed, and not deserializing it keeps the step independent of how
+    # strictly the client's models read every field the server fills in.
     try:
-        getattr(core, f"create_{suffix}")(body=manifest, **ns_args)
+        getattr(core, f"create_{suffix}")(body=manifest, _preload_content=False, **ns_args).release_conn()
     except ApiException as exc:
         if exc.status != 409:
             raise
         # Already there: change it the way `kubectl annotate`/`apply` would, with a merge patch.
-        getattr(core, f"patch_{suffix}")(name=name, body=manifest, _content_type="application/merge-patch+json", **ns_args)
+        getattr(core, f"patch_{suffix}")(
+            name=name, body=manifest, _content_type="application/merge-patch+json", _preload_content=False, **ns_args
+        ).release_conn()
 
 
 def _apply_aws(client, step: AwsStep, variables: Mapping[str, str]) -> dict[str, str]:
@@ -711,7 +742,8 @@ def _wait_for_pod(core, step: WaitStep, variables: Mapping[str, str]) -> None:
     deadline = time.monotonic() + step.timeout
     phase = None
     while time.monotonic() < deadline:
-        phase = core.read_namespaced_pod(name, namespace).status.phase
+        response = core.read_namespaced_pod(name, namespace, _preload_content=False)
+        phase = json.loads(response.data).get("status", {}).get("phase")
         if phase in step.phases:
             return
         time.sleep(0.05)

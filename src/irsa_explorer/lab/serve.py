@@ -101,7 +101,10 @@ class RunningLab:
         """DIR/kubeconfig and DIR/aws.env (+ empty AWS config files), readable by the owner only."""
         directory.mkdir(parents=True, exist_ok=True)
         kubeconfig = directory / "kubeconfig"
-        _write_private(kubeconfig, self.kube.kubeconfig(self.context, user=self.context))
+        import yaml
+
+        document = self.kube.kubeconfig(self.context, user=self.context)
+        _write_private(kubeconfig, yaml.safe_dump(document, sort_keys=False))
         config, credentials = directory / "aws-config", directory / "aws-credentials"
         for empty in (config, credentials):
             _write_private(empty, "")
@@ -135,7 +138,7 @@ def kube_api_client(kube: Any, directory: Path):
     from kubernetes.client import ApiClient, Configuration
 
     ca = directory / "ca.crt"  # the client reads the CA from a file; a CA certificate is public
-    ca.write_text(kube.ca_pem)
+    ca.write_bytes(kube.ca_pem)
     config = Configuration(host=kube.url)
     config.ssl_ca_cert = str(ca)
     config.api_key = {"authorization": kube.admin_token}
@@ -147,8 +150,15 @@ def aws_session(aws: Any):
     """A boto3 Session holding the lab admin's keys (nothing read from the environment)."""
     import boto3
 
+    from irsa_explorer.lab.scenario import botocore_session
+
     key, secret = aws.admin_credentials
-    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=aws.region)
+    return boto3.Session(
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        region_name=aws.region,
+        botocore_session=botocore_session(),
+    )
 
 
 @contextlib.contextmanager
@@ -200,11 +210,14 @@ def _register_nodes(api_client: Any, aws: Any) -> None:
     """Tell IMDS which EC2 instance backs each node (from the node's providerID)."""
     from kubernetes.client import CoreV1Api
 
-    for node in CoreV1Api(api_client).list_node().items:
-        provider_id = (node.spec.provider_id if node.spec else None) or ""
+    import json
+
+    listing = json.loads(CoreV1Api(api_client).list_node(_preload_content=False).data)
+    for node in listing.get("items", []):
+        provider_id = node.get("spec", {}).get("providerID") or ""
         instance = provider_id.rsplit("/", 1)[-1]
         if provider_id.startswith("aws://") and instance.startswith("i-"):
-            aws.register_node(node.metadata.name, instance)
+            aws.register_node(node["metadata"]["name"], instance)
 
 
 # --- the command -------------------------------------------------------------------------------

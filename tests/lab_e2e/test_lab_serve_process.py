@@ -1,0 +1,140 @@
+"""`irsa-explorer lab serve` as a process: files it writes, how fast it is ready, how it stops,
+and how it refuses bad scenarios and options before starting anything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from irsa_explorer.lab.launcher import LabStartError, read_aws_env, start_lab
+
+SERVE = [sys.executable, "-m", "irsa_explorer", "lab", "serve"]
+
+
+def port_open(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((parts.hostname, parts.port)) == 0
+
+
+def serve(args: list[str], timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run([*SERVE, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_files_and_their_contents(lab):
+    env = read_aws_env(lab.directory / "aws.env")
+    assert set(env) >= {
+        "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+    }  # fmt: skip
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-2"
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        path = Path(env[name])
+        assert path.parent == lab.directory and path.read_text() == ""
+    assert lab.context == "lab@eks-oidc-demo.us-east-2.eksctl.io"
+    assert lab.kube_url.startswith("https://127.0.0.1:")
+    # Lab credentials: readable by their owner only.
+    for secret in (lab.kubeconfig, lab.directory / "aws.env"):
+        assert secret.stat().st_mode & 0o077 == 0
+
+
+def test_ready_quickly(lab):
+    # Target: under 3 s on an idle 2-core machine; the bound here leaves room for a busy CI box.
+    print(f"walkthrough lab ready {lab.ready_seconds:.2f}s after spawn")
+    assert lab.ready_seconds < 15
+
+
+def test_sigterm_stops_everything_and_frees_the_ports(tmp_path):
+    lab = start_lab("fresh-cluster", tmp_path / "lab")
+    urls = [lab.kube_url, lab.aws_endpoint]
+    assert all(port_open(url) for url in urls)
+    pgid = os.getpgid(lab.process.pid)
+    lab.process.send_signal(signal.SIGTERM)
+    assert lab.process.wait(10) == 0
+    assert not any(port_open(url) for url in urls)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pgid, 0)  # no process of the lab's group is left
+    lab.stop()
+
+
+def test_a_bad_scenario_is_refused_before_anything_starts(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        textwrap.dedent(
+            """
+            steps:
+              - aws: iam.create_role
+                params: {RoleName: r}
+              - kube: {apiVersion: v1, kind: Pod, metadata: {name: "${nope}"}}
+            """
+        )
+    )
+    began = time.monotonic()
+    done = serve(["--scenario", str(bad), "--dir", str(tmp_path / "out")])
+    assert done.returncode == 2
+    assert "ready" not in done.stdout
+    assert "starting the lab" not in done.stderr  # refused before any server started
+    assert f"{bad}, line 4: steps[0].params: Missing required parameter" in done.stderr
+    assert "steps[1].kube.metadata.name: undefined variable ${nope}" in done.stderr
+    assert not (tmp_path / "out" / "kubeconfig").exists()
+    assert time.monotonic() - began < 10
+
+
+def test_a_step_the_lab_refuses_stops_serve_with_the_step(tmp_path):
+    refused = tmp_path / "refused.yaml"
+    refused.write_text(
+        "steps:\n"
+        "  - aws: iam.attach_role_policy\n"
+        "    params: {RoleName: no-such-role, PolicyArn: 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'}\n"
+    )
+    with pytest.raises(LabStartError) as caught:
+        start_lab(refused, tmp_path / "out", timeout=60)
+    message = str(caught.value)
+    assert "exited with status 1" in message
+    assert f"{refused}, line 2: steps[0]" in message and "NoSuchEntity" in message
+
+
+def test_unknown_scenario_name(tmp_path):
+    done = serve(["--scenario", "no-such-scenario", "--dir", str(tmp_path)])
+    assert done.returncode == 2
+    assert "no such file and no built-in scenario" in done.stderr and "walkthrough" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--latency", "iam"], "write service=value pairs"),
+        (["--latency", "iam=fast"], "write a duration like 40ms"),
+        (["--throttle", "iam=-1"], "the rate must be positive"),
+        (["--scale", "pods=10"], "--scale is not implemented yet"),
+    ],
+)
+def test_bad_options(tmp_path, option, message):
+    done = serve([*option, "--dir", str(tmp_path)])
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_latency_and_throttle_are_passed_to_the_servers(tmp_path):
+    with start_lab("fresh-cluster", tmp_path / "lab", ["--latency", "iam=300ms", "--throttle", "sts=1000"]) as lab:
+        import boto3
+
+        env = lab.aws_env
+        iam = boto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name="us-east-2",
+        ).client("iam", endpoint_url=lab.aws_endpoint)  # fmt: skip
+        began = time.monotonic()
+        iam.get_role(RoleName="eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4")
+        assert time.monotonic() - began >= 0.3
