@@ -406,3 +406,34 @@ def test_counters_and_stats(kube_lab, core: k8s.CoreV1Api, namespace: str) -> No
     stats = requests.get(kube_lab.server.url + "/_lab/stats", verify=str(kube_lab.ca_file), timeout=10,
                          headers={"Authorization": f"Bearer {kube_lab.server.admin_token}"}).json()
     assert stats["counters"]["list pods"] >= after["list pods"]
+
+
+def test_latency_is_added_to_every_request(kube_lab, core: k8s.CoreV1Api) -> None:
+    core.list_namespace()  # warm the connection
+    started = time.perf_counter()
+    core.list_namespace()
+    fast = time.perf_counter() - started
+    kube_lab.server.latency_s = 0.3
+    try:
+        started = time.perf_counter()
+        core.list_namespace()
+        slow = time.perf_counter() - started
+    finally:
+        kube_lab.server.latency_s = 0.0
+    assert slow >= 0.3 > fast
+
+
+def test_watch_from_a_compacted_resource_version_is_410(core: k8s.CoreV1Api) -> None:
+    from irsa_explorer.lab.kube.store import Store, StoreError
+
+    class SmallStore(Store):
+        HISTORY = 3
+
+    store = SmallStore()
+    for i in range(5):
+        store.create("namespaces", {"metadata": {"name": f"n{i}"}})
+    with pytest.raises(StoreError) as err:
+        store.subscribe(lambda event: None, since=1)
+    assert err.value.code == 410
+    backlog = store.subscribe(lambda event: None, since=store.resource_version - 2)
+    assert [e.stored.obj["metadata"]["name"] for e in backlog] == ["n3", "n4"]

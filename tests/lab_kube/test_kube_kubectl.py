@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import time
 
 import jwt
@@ -137,3 +139,32 @@ def test_field_selector_yaml_shows_the_full_object(kube_lab, namespace: str) -> 
     assert {"phase", "conditions", "hostIP", "podIP", "startTime"} <= set(pod["status"])
     described = kube_lab.kubectl("describe", "pod", "eks-iam-test1", "-n", namespace).stdout
     assert "Service Account:  default" in described and "TokenExpirationSeconds:  3607" in described
+
+
+NEWER_KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
+
+
+@pytest.mark.skipif(not os.path.exists(NEWER_KUBECTL), reason="no kubectl 1.32 beside the dispatcher")
+def test_exec_with_kubectl_1_32_uses_websocket_v5(kube_lab, namespace: str) -> None:
+    # The gcloud dispatcher picks kubectl 1.27 for this 1.27 lab (SPDY exec); 1.32 speaks websocket v5.
+    kube_lab.kubectl("run", "ws", "-n", namespace, "--image=busybox", "--", "sleep", "3600")
+    assert _wait_status(kube_lab, namespace, "ws", {"Running"}) == "Running"
+    base = [NEWER_KUBECTL, "--kubeconfig", str(kube_lab.kubeconfig), "--cache-dir",
+            str(kube_lab.cache_dir) + "-1.32", "-n", namespace]
+    ok = subprocess.run(base + ["exec", "ws", "--", "cat", "/var/run/secrets/kubernetes.io/serviceaccount/namespace"],
+                        capture_output=True, text=True, timeout=60)
+    assert (ok.returncode, ok.stdout) == (0, namespace)
+    failed = subprocess.run(base + ["exec", "-i", "ws", "--", "false"], capture_output=True, text=True,
+                            input="", timeout=60)
+    assert failed.returncode == 1 and "command terminated with exit code 1" in failed.stderr
+
+
+def test_exec_it_as_in_the_walkthrough(kube_lab, namespace: str) -> None:
+    kube_lab.kubectl("run", "it", "-n", namespace, "--image=amazon/aws-cli", "--command", "--", "sleep", "36000")
+    assert _wait_status(kube_lab, namespace, "it", {"Running"}) == "Running"
+    # `SA_TOKEN=$(kubectl exec -it …)`: no terminal, so kubectl warns and runs without a TTY.
+    result = kube_lab.kubectl("exec", "-it", "it", "-n", namespace, "--", "cat",
+                              "/var/run/secrets/kubernetes.io/serviceaccount/token", input="")
+    claims = kube_lab.signer.verify(result.stdout, "https://kubernetes.default.svc")
+    assert claims["kubernetes.io"]["pod"]["name"] == "it"
+    assert claims["exp"] - claims["iat"] == 365 * 24 * 3600  # the extended default token
