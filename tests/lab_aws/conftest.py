@@ -23,7 +23,8 @@ from irsa_explorer.lab.spec import LabCluster
 
 CLUSTER = LabCluster()
 ISSUER_HOST = CLUSTER.issuer_host_path
-NO_RETRIES = Config(retries={"mode": "standard", "max_attempts": 1})
+# botocore's defaults: refusals are not retried, and messages read as the CLI prints them.
+DEFAULT_CONFIG = Config()
 
 
 class TokenMaker:
@@ -125,7 +126,7 @@ def client(aws_lab: AwsLab, admin: boto3.Session) -> Callable[..., Any]:
     """`client("iam")`: an admin client for the lab; pass a session to use other credentials."""
 
     def make(service: str, session: boto3.Session | None = None, **kwargs: Any) -> Any:
-        kwargs.setdefault("config", NO_RETRIES)
+        kwargs.setdefault("config", DEFAULT_CONFIG)
         return (session or admin).client(service, endpoint_url=aws_lab.endpoint_url, **kwargs)
 
     return make

@@ -30,7 +30,7 @@ def sts(aws_lab, cluster):
         "sts",
         region_name=cluster.region,
         endpoint_url=aws_lab.endpoint_url,
-        config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 1}),
+        config=Config(signature_version=UNSIGNED),
     )
 
 

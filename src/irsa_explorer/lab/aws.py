@@ -72,11 +72,10 @@ class AwsLab:
         """Serve on a free 127.0.0.1 port, create the admin user and the EKS cluster, then
         turn IAM enforcement on. Takes about a second (most of it loading AWS-managed policies)."""
         began = time.monotonic()
-        from moto.moto_api._internal.models import moto_api_backend
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        moto_api_backend.reset()
+        aws_moto.forget_all_state()
         self._moto_app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-lab", daemon=True)
@@ -106,21 +105,20 @@ class AwsLab:
         self.stop()
 
     def _bootstrap(self) -> None:
-        import boto3
+        """The admin user and the EKS cluster, made in moto's backends directly: the lab's own
+        setup is not API traffic, and skipping HTTP and client creation keeps start fast."""
+        from moto.eks.models import eks_backends
 
-        session = boto3.Session(aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap", region_name=self.region)
-        iam = session.client("iam", endpoint_url=self.endpoint_url)
-        iam.create_user(UserName=ADMIN_USER)
-        iam.attach_user_policy(UserName=ADMIN_USER, PolicyArn=ADMINISTRATOR_ACCESS)
-        key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
-        self._admin = (key["AccessKeyId"], key["SecretAccessKey"])
-
-        eks = session.client("eks", endpoint_url=self.endpoint_url)
-        eks.create_cluster(
+        iam = aws_moto.iam(self.account)
+        iam.create_user(region_name=self.region, user_name=ADMIN_USER)
+        iam.attach_user_policy(policy_arn=ADMINISTRATOR_ACCESS, user_name=ADMIN_USER)
+        key = iam.create_access_key(user_name=ADMIN_USER)
+        self._admin = (key.access_key_id, key.secret_access_key)
+        eks_backends[self.account][self.region].create_cluster(
             name=self.cluster.name,
+            role_arn=f"arn:aws:iam::{self.account}:role/{self.cluster.name}-cluster-role",
+            resources_vpc_config={"subnetIds": []},
             version=self.cluster.version,
-            roleArn=f"arn:aws:iam::{self.account}:role/{self.cluster.name}-cluster-role",
-            resourcesVpcConfig={"subnetIds": []},
         )
         self._pin_issuer(self.cluster.name)
 

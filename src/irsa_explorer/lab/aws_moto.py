@@ -18,7 +18,6 @@ from typing import Any
 # AmazonS3ReadOnlyAccess, which moto only has when asked to load managed policies.
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
-from moto.ec2.models import ec2_backends  # noqa: E402
 from moto.iam.models import iam_backends  # noqa: E402
 from moto.sts.models import sts_backends  # noqa: E402
 
@@ -40,6 +39,23 @@ class Provider:
     arn: str
     url: str  # host/path, as IAM stores it
     client_ids: tuple[str, ...]
+
+
+def forget_all_state() -> None:
+    """Drop every moto backend so the next lab starts empty.
+
+    moto's own reset re-creates each backend at once (loading AMIs and managed policies
+    again, seconds on a busy machine) only to throw them away; dropping the per-region
+    backends lets moto build them lazily on first use instead.
+    """
+    from moto.core.base_backend import BackendDict, backend_lock
+    from moto.core.model_instances import reset_model_data
+
+    with backend_lock:
+        for service_backends in list(BackendDict._instances):
+            for account_backends in list(service_backends.values()):
+                dict.clear(account_backends)
+    reset_model_data()
 
 
 def iam(account: str) -> Any:
@@ -105,7 +121,7 @@ class InstanceInfo:
 
 def find_instance(account: str, region: str, instance_id: str) -> InstanceInfo | None:
     """An EC2 instance and the role of its instance profile (what IMDS hands out)."""
-    backend = ec2_backends[account][region]
+    backend = _ec2(account, region)
     try:
         instance = backend.get_instance(instance_id)
     except Exception:
@@ -128,6 +144,13 @@ def find_instance(account: str, region: str, instance_id: str) -> InstanceInfo |
     )
 
 
+def _ec2(account: str, region: str) -> Any:
+    # Imported on first use: moto's EC2 models take most of a second to load.
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[account][region]
+
+
 def _profile_from_reference(account: str, reference: dict[str, str]) -> Any | None:
     try:
         if reference.get("Arn"):
@@ -141,7 +164,7 @@ def _profile_from_reference(account: str, reference: dict[str, str]) -> Any | No
 
 def find_instance_by_node_name(account: str, region: str, node_name: str) -> str | None:
     """An instance whose private DNS name (EKS's node name) or Name tag equals `node_name`."""
-    backend = ec2_backends[account][region]
+    backend = _ec2(account, region)
     for reservation in list(backend.reservations.values()):
         for instance in reservation.instances:
             tags = {tag["key"]: tag["value"] for tag in backend.describe_tags(filters={"resource-id": [instance.id]})}

@@ -216,7 +216,7 @@ class AwsCli:
         region = call.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or _GLOBAL_SERVICES.get(service)
         if region is None:
             raise CliExit(NO_REGION + "\n", 253)
-        config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
+        config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30)
         if unsigned or "no-sign-request" in call.flags:
             return self._session().create_client(
                 service, region_name=region, endpoint_url=self.aws.endpoint_url, config=config.merge(Config(signature_version=UNSIGNED))
@@ -270,7 +270,7 @@ class AwsCli:
             "sts",
             region_name=region,
             endpoint_url=self.aws.endpoint_url,
-            config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 3}),
+            config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "total_max_attempts": 3}),
         )
         try:
             answer = sts.assume_role_with_web_identity(

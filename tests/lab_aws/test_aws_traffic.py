@@ -1,0 +1,113 @@
+"""Counters, latency and throttling per service, and the stats endpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from irsa_explorer.lab.aws import AwsLab
+from irsa_explorer.lab.spec import LabCluster
+
+IAM_LATENCY = 0.15
+EKS_RATE = 4
+
+
+@pytest.fixture(scope="module")
+def slow_lab() -> Iterator[AwsLab]:
+    lab = AwsLab(LabCluster(), latency={"iam": IAM_LATENCY}, throttle={"eks": EKS_RATE})
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture(scope="module")
+def slow_client(slow_lab):
+    key, secret = slow_lab.admin_credentials
+    session = boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name="us-east-2")
+
+    def make(service: str):
+        return session.client(service, endpoint_url=slow_lab.endpoint_url, config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+    return make
+
+
+def test_start_is_fast(slow_lab):
+    assert slow_lab.startup_seconds is not None and slow_lab.startup_seconds < 3.0
+
+
+def test_counters_by_service_and_action(slow_lab, slow_client):
+    slow_lab.reset_counters()
+    iam = slow_client("iam")
+    iam.create_role(RoleName="counted", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    for _ in range(3):
+        iam.get_role(RoleName="counted")
+    slow_client("sts").get_caller_identity()
+    slow_client("ec2").describe_instances()
+
+    counters = slow_lab.counters
+    assert counters["iam:GetRole"] == 3
+    assert counters["iam:CreateRole"] == 1
+    assert counters["sts:GetCallerIdentity"] == 1
+    assert counters["ec2:DescribeInstances"] == 1
+
+    stats = json.loads(urllib.request.urlopen(slow_lab.endpoint_url + "/_lab/stats", timeout=5).read())
+    assert stats["counters"] == counters
+
+
+def test_latency_is_added_per_service(slow_client):
+    iam, sts = slow_client("iam"), slow_client("sts")
+    iam.list_roles()  # warm the client's connection pool
+    sts.get_caller_identity()
+
+    began = time.monotonic()
+    iam.list_roles()
+    iam_seconds = time.monotonic() - began
+    began = time.monotonic()
+    sts.get_caller_identity()
+    sts_seconds = time.monotonic() - began
+
+    assert iam_seconds >= IAM_LATENCY
+    assert sts_seconds < IAM_LATENCY
+
+
+def test_throttling_beyond_the_rate(slow_lab, slow_client):
+    eks = slow_client("eks")
+    time.sleep(1.0)  # an empty window: earlier EKS calls do not count
+    for _ in range(EKS_RATE):
+        eks.list_clusters()
+
+    with pytest.raises(ClientError) as caught:
+        eks.list_clusters()
+
+    assert caught.value.response["Error"]["Code"] == "Throttling"
+    assert caught.value.response["Error"]["Message"] == "Rate exceeded"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert slow_lab.traffic.throttled()["eks:ListClusters"] >= 1
+    time.sleep(1.0)
+    assert eks.list_clusters()["clusters"] == ["eks-oidc-demo"]  # the window moved on
+
+
+def test_query_protocol_throttling_reads_as_aws_throttling(slow_lab):
+    """IAM's XML error shape: botocore's retry logic recognises the code as a throttle."""
+    slow_lab.traffic.throttle["iam"] = 0
+    try:
+        key, secret = slow_lab.admin_credentials
+        iam = boto3.client(
+            "iam", endpoint_url=slow_lab.endpoint_url, aws_access_key_id=key, aws_secret_access_key=secret,
+            region_name="us-east-2", config=Config(retries={"mode": "standard", "total_max_attempts": 2}),  # one retry
+        )
+        with pytest.raises(ClientError) as caught:
+            iam.list_roles()
+    finally:
+        del slow_lab.traffic.throttle["iam"]
+    assert caught.value.response["Error"] == {"Type": "Sender", "Code": "Throttling", "Message": "Rate exceeded"}
+    assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 1  # retried as a throttle
