@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 
 import pytest
@@ -268,6 +269,14 @@ def test_trust_mismatch_fix_is_the_corrected_policy():
     assert "namespace differs" in finding.title
     assert '"oidc.eks.us-east-2.amazonaws.com/id/8AF2D61DF335B97C72A2ADEA1614706B:sub": "system:serviceaccount:default:my-sa"' in finding.fix
     assert PROVIDER_ARN in finding.fix
+    # Applying the fix (adding the statement) makes the chain work, and keeps the old subject.
+    statement = json.loads(finding.fix.split("\n", 1)[1])
+    trust = irsa_trust("system:serviceaccount:prod:my-sa")
+    trust["Statement"].append(statement)
+    fixed = chain_of(pod(), sas=[sa()], roles=[role(trust=trust)])
+    assert fixed.verdict is Verdict.OK
+    prod = chain_of(pod(namespace="prod"), sas=[sa(namespace="prod")], roles=[role(trust=trust)])
+    assert prod.verdict is Verdict.OK
 
 
 def test_unparsable_trust_is_unknown():

@@ -384,13 +384,15 @@ def skipped_container(pod: Pod, container: str, by_label: bool) -> Finding:
 
 def static_keys_in_env(pod: Pod, container: str, sources: list[tuple[str, str | None]], intended_role: str | None) -> Finding:
     """`sources`: (field, value-or-reference) pairs where keys were found; values are never shown."""
-    shown = "; ".join(f"{field}" + (f" ← {ref}" if ref else "") for field, ref in sources)
+    names = [field.rsplit("[", 1)[-1].rstrip("]") for field, _ in sources]
+    refs = sorted({ref for _, ref in sources if ref})
+    shown = "env " + ", ".join(names) + (f" from {', '.join(refs)}" if refs else "")
     explanation = CATALOGUE[STATIC_KEYS_IN_ENV].explanation
     if intended_role:
         explanation += f" Here they override the intended role {intended_role}."
     return _make(
         STATIC_KEYS_IN_ENV,
-        title=f"Container {container} has static AWS keys ({shown})",
+        title=f"Container {container} has static AWS keys: {shown}",
         explanation=explanation,
         evidence=[Evidence(pod.ref, f, ref) for f, ref in sources],
     )
@@ -523,18 +525,25 @@ def token_expired(ref: ObjectRef, expired_at: str, now: str) -> Finding:
     )
 
 
-def suggested_irsa_trust(provider_arn: str, issuer: str, subject: str, audience: str = "sts.amazonaws.com") -> str:
-    """The trust policy eksctl writes for one service account, as JSON (a fix snippet)."""
+def irsa_statement(provider_arn: str, issuer: str, subject: str, audience: str = "sts.amazonaws.com") -> dict:
+    """The trust statement eksctl writes for one service account."""
     host = issuer_host_path(issuer)
-    doc = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {f"{host}:sub": subject, f"{host}:aud": audience}},
-        }],
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:sub": subject, f"{host}:aud": audience}},
     }
+
+
+def suggested_irsa_statement(provider_arn: str, issuer: str, subject: str, audience: str = "sts.amazonaws.com") -> str:
+    """`irsa_statement` as JSON, for a fix."""
+    return json.dumps(irsa_statement(provider_arn, issuer, subject, audience), indent=2)
+
+
+def suggested_irsa_trust(provider_arn: str, issuer: str, subject: str, audience: str = "sts.amazonaws.com") -> str:
+    """A whole trust policy for one service account, as JSON (what eksctl create iamserviceaccount writes)."""
+    doc = {"Version": "2012-10-17", "Statement": [irsa_statement(provider_arn, issuer, subject, audience)]}
     return json.dumps(doc, indent=2)
 
 
@@ -572,8 +581,8 @@ def irsa_trust_finding(role: Role, evaluation: TrustEvaluation, *, provider_arn:
     if evaluation.decision is Decision.UNKNOWN:
         return _make(TRUST_POLICY_NOT_UNDERSTOOD, title=f"Trust policy of {role.name}: {evaluation.reason}",
                      evidence=evidence, fix=None)
-    fix = ("Trust policy for this service account:\n"
-           + suggested_irsa_trust(provider_arn, issuer, subject, audience))
+    fix = (f"Add {subject} to the role's trust (keep the subjects it already trusts), e.g. with this "
+           "statement in its trust policy:\n" + suggested_irsa_statement(provider_arn, issuer, subject, audience))
     if evaluation.decision is Decision.DENY:
         return _make(TRUST_EXPLICIT_DENY, title=f"Role {role.name}: {evaluation.reason}",
                      evidence=evidence, fix="Narrow or remove the Deny statement.")
