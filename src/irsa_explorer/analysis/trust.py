@@ -604,10 +604,12 @@ def _condition(
         if qualifier == "ForAllValues":
             return result(True, f"{operator} {key}: key absent, ForAllValues matches an empty set")
         if qualifier == "ForAnyValue":
-            return result(False, f"{operator} {key}: the request has no {key}", _missing_key_hint(key, request))
+            return result(False, f"{operator} {key}: the request has no {key}{_missing_key_words(key, request)}",
+                          _missing_key_hint(key, request))
         if negated:
             return result(True, f"{operator} {key}: key absent, so a negated operator matches")
-        return result(False, f"{operator} {key}: the request has no {key} (policy wants {shown_values})",
+        return result(False, f"{operator} {key}: the request has no {key} (policy wants {shown_values})"
+                      + _missing_key_words(key, request),
                       _missing_key_hint(key, request))
 
     try:
@@ -625,10 +627,12 @@ def _condition(
         return result(None, f"{operator} {key}: {exc}")
 
     shown_request = ", ".join(present) or "(empty)"
+    # Web-identity context values come from the token's claims: say so, it is what users compare.
+    holder = "token has" if request.principal_type == "Federated" else "request has"
     if ok:
-        return result(True, f"{operator} {key}: request has {shown_request}, policy wants {shown_values}")
+        return result(True, f"{operator} {key}: {holder} {shown_request}, policy wants {shown_values}")
     why, hint = _condition_diagnosis(base, key, values, present)
-    return result(False, f"{operator} {key}: request has {shown_request}, policy wants {shown_values}" + why, hint)
+    return result(False, f"{operator} {key}: {holder} {shown_request}, policy wants {shown_values}" + why, hint)
 
 
 def _missing_key_hint(key: str, request: TrustRequest) -> Hint | None:
@@ -640,6 +644,16 @@ def _missing_key_hint(key: str, request: TrustRequest) -> Hint | None:
     if claim.lower() in ("sub", "aud", "amr") and key.rpartition(":")[0].lower() not in prefixes:
         return Hint.KEY_OTHER_ISSUER
     return None
+
+
+def _missing_key_words(key: str, request: TrustRequest) -> str:
+    hint = _missing_key_hint(key, request)
+    prefixes = sorted({name.rpartition(":")[0] for name in request.context if name.endswith((":sub", ":aud"))})
+    if hint is Hint.KEY_WITHOUT_ISSUER_PREFIX:
+        return f" — the key lacks the issuer prefix; this token's keys are {prefixes[0]}:sub / :aud" if prefixes else ""
+    if hint is Hint.KEY_OTHER_ISSUER:
+        return f" — the key names another issuer; this token's is {prefixes[0]}" if prefixes else ""
+    return ""
 
 
 def _condition_diagnosis(base: str, key: str, values: tuple[str, ...], present: tuple[str, ...]) -> tuple[str, Hint | None]:
