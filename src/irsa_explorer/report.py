@@ -311,22 +311,33 @@ def _sources(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     yield kube, aws
 
 
-def run_report(args: argparse.Namespace) -> dict[str, Any]:
-    """Load, analyse and build the report document. Raises CannotRun (or ClusterError)."""
+def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    """Load, analyse and build the report document. Raises CannotRun (or ClusterError).
+
+    `sources` = (KubeSource, AwsSource) to use instead of those the options describe.
+    """
     from irsa_explorer.inventory import load_inventory
 
     try:
         from irsa_explorer.analysis.identity import resolve_all
     except ImportError as error:
         raise CannotRun(f"the analysis engine is not available: {error}") from error
-    with _sources(args) as (kube, aws):
+    with contextlib.nullcontext(sources) if sources else _sources(args) as (kube, aws):
         inventory = load_inventory(kube, aws, args.namespace or None, cluster_name=args.cluster)
         chains = resolve_all(inventory)
     return build_report(inventory, chains)
 
 
-def main(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Entry point of `irsa-explorer report` (cli.py parses the options)."""
+def main(
+    args: argparse.Namespace,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    sources: tuple[Any, Any] | None = None,
+) -> int:
+    """Entry point of `irsa-explorer report` (cli.py parses the options).
+
+    `sources` lets a caller (tests, the TUI) hand in ready (KubeSource, AwsSource).
+    """
     from botocore.exceptions import BotoCoreError
 
     from irsa_explorer.cluster import ClusterError
@@ -334,7 +345,7 @@ def main(args: argparse.Namespace, stdout: TextIO | None = None, stderr: TextIO 
     out, err = stdout or sys.stdout, stderr or sys.stderr
     fmt = getattr(args, "format", None) or ("table" if out.isatty() else "json")
     try:
-        report = run_report(args)
+        report = run_report(args, sources)
     except (CannotRun, ClusterError, BotoCoreError) as error:
         print(f"irsa-explorer report: cannot run: {_mask(str(error))}", file=err)
         return EXIT_CANNOT_RUN

@@ -1,29 +1,56 @@
-"""`irsa-explorer report` end to end: the installed command against labs, as a user runs it.
+"""`irsa-explorer report` end to end against labs.
 
-Pending (skipped) until the analysis engine's `identity.resolve_all` exists.
+Most runs call `report.main` in this process with sources pointed at a shared lab (a run costs
+well under a second then); the literal "Done when" (`--lab walkthrough`), the exit-2 path and
+one run configured only by environment variables go through the installed command.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-pytest.importorskip("irsa_explorer.analysis.identity", reason="analysis.identity has not landed yet")
+from irsa_explorer.cli import build_parser
+from irsa_explorer.cloud import AwsSource
+from irsa_explorer.cluster import KubeSource
+from irsa_explorer.report import main
 
 ACCOUNT = "113534181560"
 MY_SA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"
 NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4"
+BROKEN_SCENARIOS = ("pod-before-annotation", "no-oidc-provider", "sub-wrong-namespace", "wrong-audience", "static-keys")
 
 
-def run_report(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_report(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    """The installed command, as a user runs it."""
     return subprocess.run(
         [sys.executable, "-m", "irsa_explorer", "report", *args],
         capture_output=True, text=True, env=env, timeout=timeout,
     )
+
+
+def report_on(lab, *args: str, aws_env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`report.main` in this process, on the lab's kubeconfig and AWS account."""
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+    aws = AwsSource.from_env(aws_env or lab.aws_env)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        code = main(build_parser().parse_args(["report", *args]), stdout=out, stderr=err, sources=(kube, aws))
+    finally:
+        kube.close()
+    return code, out.getvalue(), err.getvalue()
+
+
+def json_report_on(lab, *args: str, aws_env: dict[str, str] | None = None) -> tuple[int, dict]:
+    code, out, err = report_on(lab, "--format", "json", *args, aws_env=aws_env)
+    assert code in (0, 1), err
+    return code, json.loads(out)
 
 
 def pods_by_name(report: dict) -> dict[str, dict]:
@@ -36,9 +63,7 @@ def codes(pod: dict) -> set[str]:
 
 @pytest.fixture(scope="module")
 def walkthrough_report(lab) -> tuple[int, dict]:
-    done = run_report("--format", "json", env=lab.env())
-    assert done.returncode in (0, 1), done.stderr
-    return done.returncode, json.loads(done.stdout)
+    return json_report_on(lab)
 
 
 def test_walkthrough_node_role_pods_are_not_ok(walkthrough_report) -> None:
@@ -79,10 +104,9 @@ def test_report_makes_one_list_call_per_resource_and_one_get_role_per_role(lab) 
         return requests.get(lab.aws_endpoint + "/_lab/stats", timeout=10).json()["counters"]
 
     kube_before, aws_before = kube_stats(), aws_stats()
-    done = run_report("--format", "json", env=lab.env())
+    json_report_on(lab)
     kube_after, aws_after = kube_stats(), aws_stats()
     api.close()
-    assert done.returncode in (0, 1), done.stderr
     for kind in ("list pods", "list serviceaccounts", "list nodes"):
         assert kube_after.get(kind, 0) - kube_before.get(kind, 0) == 1, kind
     # my-sa's role and the node role: two distinct roles, two GetRole calls.
@@ -108,13 +132,19 @@ def test_denied_get_role_makes_the_irsa_pod_unknown_not_ok(lab) -> None:
         ]}),
     )
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    env = lab.env()
-    env.update(AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
-    done = run_report("--format", "json", env=env)
-    assert done.returncode == 1, done.stderr
-    pod = pods_by_name(json.loads(done.stdout))["eks-iam-test3"]
+    limited = dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+    code, report = json_report_on(lab, aws_env=limited)
+    assert code == 1
+    pod = pods_by_name(report)["eks-iam-test3"]
     assert pod["verdict"] == "unknown"
     assert "iam:GetRole" in json.dumps(pod)
+
+
+@pytest.fixture(scope="module")
+def broken_labs(lab_for):
+    """The catalogue scenarios' labs, started side by side (each start is mostly waiting)."""
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(BROKEN_SCENARIOS, pool.map(lab_for, BROKEN_SCENARIOS)))
 
 
 @pytest.mark.parametrize(
@@ -127,22 +157,22 @@ def test_denied_get_role_makes_the_irsa_pod_unknown_not_ok(lab) -> None:
         ("static-keys", "legacy-uploader", {"STATIC_KEYS_IN_ENV"}, "eks-iam-test3"),
     ],
 )
-def test_each_broken_scenario_yields_its_finding(lab_for, scenario, pod, expected_codes, healthy) -> None:
-    running = lab_for(scenario)
-    done = run_report("--format", "json", env=running.env())
-    assert done.returncode == 1, done.stderr
-    report = json.loads(done.stdout)
-    pods = pods_by_name(report)
+def test_each_broken_scenario_yields_its_finding(broken_labs, scenario, pod, expected_codes, healthy) -> None:
+    running = broken_labs[scenario]
+    code, out, err = report_on(running, "--format", "json")
+    assert code == 1, err
+    pods = pods_by_name(json.loads(out))
     assert pods[pod]["verdict"] in ("broken", "warning"), pods[pod]
     assert expected_codes & codes(pods[pod]), (codes(pods[pod]), expected_codes)
     if healthy:
         assert pods[healthy]["verdict"] == "ok", pods[healthy]
     if scenario == "static-keys":
-        secret = next(
-            line.split("=", 1)[1] for line in (running.directory / "aws.env").read_text().splitlines()
-            if line.startswith("export AWS_SECRET_ACCESS_KEY=")
-        )
-        assert secret.strip("'\"") not in done.stdout
+        # The pod spec carries an IAM user's secret key in clear: the report must not repeat it.
+        kube = KubeSource(kubeconfig=str(running.kubeconfig))
+        spec = next(p for p in kube.list_pods("default").items if p.name == pod)
+        kube.close()
+        secret = next(c.env_value("AWS_SECRET_ACCESS_KEY") for c in spec.containers if c.has_env("AWS_SECRET_ACCESS_KEY"))
+        assert secret and secret not in out
 
 
 def test_report_lab_flag_starts_its_own_lab_done_when() -> None:
@@ -156,12 +186,19 @@ def test_report_lab_flag_starts_its_own_lab_done_when() -> None:
 
 
 def test_markdown_and_table_formats(lab) -> None:
-    markdown = run_report("--format", "markdown", "-n", "default", env=lab.env())
-    assert markdown.returncode == 1, markdown.stderr
-    assert "| default | eks-iam-test3 | my-sa | irsa | **ok** |" in markdown.stdout
-    table = run_report("--format", "table", "-n", "default", env=lab.env())
-    assert "eks-iam-test1" in table.stdout and "node-role" in table.stdout
-    assert "eyJ" not in markdown.stdout + table.stdout
+    code, markdown, err = report_on(lab, "--format", "markdown", "-n", "default")
+    assert code == 1, err
+    assert "| default | eks-iam-test3 | my-sa | irsa | **ok** |" in markdown
+    _, table, _ = report_on(lab, "--format", "table", "-n", "default")
+    assert "eks-iam-test1" in table and "node-role" in table and "NODE_ROLE_FALLBACK" in table
+    assert "eyJ" not in markdown + table
+
+
+def test_the_command_reads_kubeconfig_and_aws_from_the_environment(lab) -> None:
+    done = run_report("-n", "default", env=lab.env())  # not a terminal: JSON by default
+    assert done.returncode == 1, done.stderr
+    pods = pods_by_name(json.loads(done.stdout))
+    assert (pods["eks-iam-test3"]["mechanism"], pods["eks-iam-test3"]["verdict"]) == ("irsa", "ok")
 
 
 def test_unknown_context_exits_two_without_traceback(lab) -> None:
