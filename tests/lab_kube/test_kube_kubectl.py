@@ -168,3 +168,19 @@ def test_exec_it_as_in_the_walkthrough(kube_lab, namespace: str) -> None:
     claims = kube_lab.signer.verify(result.stdout, "https://kubernetes.default.svc")
     assert claims["kubernetes.io"]["pod"]["name"] == "it"
     assert claims["exp"] - claims["iat"] == 365 * 24 * 3600  # the extended default token
+
+
+def test_server_dry_run_and_server_side_apply(kube_lab, namespace: str) -> None:
+    dry = kube_lab.kubectl("run", "dry", "-n", namespace, "--image=busybox", "--dry-run=server", "-o", "json",
+                           "--", "sleep", "60")
+    admitted = json.loads(dry.stdout)
+    assert admitted["spec"]["serviceAccountName"] == "default"  # admission ran…
+    missing = kube_lab.kubectl("get", "pod", "dry", "-n", namespace, check=False)
+    assert missing.returncode == 1 and "NotFound" in missing.stderr  # …but nothing was stored
+    manifest = "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ssa\n"
+    assert "serverside-applied" in kube_lab.kubectl("apply", "--server-side", "-n", namespace, "-f", "-",
+                                                    input=manifest).stdout
+    kube_lab.kubectl("apply", "--server-side", "-n", namespace, "-f", "-",
+                     input=manifest + f"  annotations:\n    {model.ROLE_ARN_ANNOTATION}: arn:aws:iam::1:role/r\n")
+    sa = json.loads(kube_lab.kubectl("get", "sa", "ssa", "-n", namespace, "-o", "json").stdout)
+    assert sa["metadata"]["annotations"] == {model.ROLE_ARN_ANNOTATION: "arn:aws:iam::1:role/r"}

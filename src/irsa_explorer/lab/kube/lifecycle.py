@@ -39,6 +39,18 @@ except ImportError:  # pragma: no cover - only until lab/runtime.py lands
         files: Mapping[str, str] = field(default_factory=dict)
 
 
+KUBERNETES_SERVICE_ENV = {
+    "KUBERNETES_SERVICE_HOST": "10.100.0.1",
+    "KUBERNETES_SERVICE_PORT": "443",
+    "KUBERNETES_SERVICE_PORT_HTTPS": "443",
+    "KUBERNETES_PORT": "tcp://10.100.0.1:443",
+    "KUBERNETES_PORT_443_TCP": "tcp://10.100.0.1:443",
+    "KUBERNETES_PORT_443_TCP_PROTO": "tcp",
+    "KUBERNETES_PORT_443_TCP_PORT": "443",
+    "KUBERNETES_PORT_443_TCP_ADDR": "10.100.0.1",
+}
+
+
 class RuntimeLike(Protocol):
     def entrypoint(self, image: str) -> list[str]: ...
     def run(self, ctx: Any, argv: list[str]) -> Any: ...
@@ -101,7 +113,8 @@ class PodRunner:
     def container_env(self, pod: dict[str, Any], container: dict[str, Any]) -> dict[str, str]:
         """Resolved env: envFrom first, then env (literal values, secret/configMap refs)."""
         ns = pod["metadata"]["namespace"]
-        env: dict[str, str] = {}
+        # kubelet's service links for the `kubernetes` service (EKS's default service CIDR).
+        env: dict[str, str] = dict(KUBERNETES_SERVICE_ENV)
         for source in container.get("envFrom") or []:
             prefix = source.get("prefix", "")
             if "secretRef" in source:

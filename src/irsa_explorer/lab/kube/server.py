@@ -198,11 +198,12 @@ class KubeApiServer:
             self._thread = None
 
     def create_object(self, resource: str, obj: dict[str, Any], *, start: bool = True,
-                      running: bool = False) -> dict[str, Any]:
+                      running: bool = False, dry_run: bool = False) -> dict[str, Any]:
         """Create an object as a POST would (admission included). Thread-safe, for seeding.
 
         For pods, `running=True` stores them already Running without executing anything
-        (bulk seeding of large labs); `start=False` leaves them Pending.
+        (bulk seeding of large labs); `start=False` leaves them Pending. `dry_run` admits
+        and returns the object without storing it (`?dryRun=All`).
         """
         obj = clone(obj)
         obj.setdefault("apiVersion", "v1")
@@ -217,11 +218,13 @@ class KubeApiServer:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + random_suffix()
         if resource == "pods":
-            return self._create_pod(obj, start=start, running=running)
+            return self._create_pod(obj, start=start, running=running, dry_run=dry_run)
         if resource == "namespaces":
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
+            if dry_run:
+                return self._dry_run_create("namespaces", obj)
             created = self.store.create("namespaces", obj, owned=True)
             name = created["metadata"]["name"]
             self.store.create("serviceaccounts", {"apiVersion": "v1", "kind": "ServiceAccount",
@@ -238,7 +241,20 @@ class KubeApiServer:
             return created
         if resource == "nodes":
             _default_node(obj, self.cluster)
+        if dry_run:
+            return self._dry_run_create(resource, obj)
         return self.store.create(resource, obj, owned=True)
+
+    def _dry_run_create(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """What a create would return, without storing (no resourceVersion, as upstream)."""
+        meta = obj["metadata"]
+        if not meta.get("name"):
+            raise StoreError(422, "Invalid", f"{RESOURCES[resource].kind} \"\" is invalid: metadata.name: Required value")
+        if self.store.get(resource, meta.get("namespace"), meta["name"]) is not None:
+            raise StoreError(409, "AlreadyExists", f'{resource} "{meta["name"]}" already exists', resource, meta["name"])
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())
+        meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
+        return obj
 
     def delete_object(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
         """Delete as the API would (a namespace takes everything in it along). Thread-safe."""
@@ -259,7 +275,7 @@ class KubeApiServer:
 
     # --- pods ----------------------------------------------------------------------------
 
-    def _create_pod(self, pod: dict[str, Any], *, start: bool, running: bool) -> dict[str, Any]:
+    def _create_pod(self, pod: dict[str, Any], *, start: bool, running: bool, dry_run: bool = False) -> dict[str, Any]:
         ns = pod["metadata"]["namespace"]
         pod.pop("status", None)
         apply_pod_defaults(pod)
@@ -275,6 +291,8 @@ class KubeApiServer:
         pod["status"] = self.runner.pending_status(pod)
         if running and pod["spec"].get("nodeName"):
             pod["status"] = self.runner.running_status(pod, now_rfc3339())
+        if dry_run:
+            return self._dry_run_create("pods", pod)
         created = self.store.create("pods", pod, owned=True)
         if start and not running:
             self.runner.start(created)
@@ -574,9 +592,7 @@ class KubeApiServer:
                 raise ApiError(400, "BadRequest",
                                "the namespace of the provided object does not match the namespace sent on the request")
             meta["namespace"] = ns
-        if request.query.get("dryRun"):
-            raise ApiError(400, "BadRequest", "dryRun is not supported by the lab API server")
-        created = self.create_object(resource, obj)
+        created = self.create_object(resource, obj, dry_run=_dry_run(request))
         return _json(created, 201)
 
     def _delete_collection(self, request: web.Request, resource: str, ns: str | None) -> web.Response:
@@ -591,7 +607,8 @@ class KubeApiServer:
         return _json({"kind": RESOURCES[resource].kind + "List", "apiVersion": "v1",
                       "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
 
-    def _store_update(self, resource: str, current: dict[str, Any], updated: dict[str, Any]) -> dict[str, Any]:
+    def _store_update(self, resource: str, current: dict[str, Any], updated: dict[str, Any],
+                      dry_run: bool = False) -> dict[str, Any]:
         """Validate an update of `current` into `updated` and store it."""
         if not isinstance(updated, dict):
             raise ApiError(422, "Invalid", "the object must be a JSON object")
@@ -608,15 +625,29 @@ class KubeApiServer:
             _validate_pod_update(current, updated)
         updated["apiVersion"] = current.get("apiVersion", "v1")
         updated["kind"] = current.get("kind")
+        if dry_run:
+            updated["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return updated
         return self.store.replace(resource, updated)
 
     async def _patch(self, request: web.Request, resource: str, ns: str | None, name: str) -> web.Response:
         patch = await self._body(request)
         ctype = request.content_type
         with self.store.lock:
+            if ctype == "application/apply-patch+yaml" and self.store.get(resource, ns, name) is None:
+                # Server-side apply of a new object is a create.
+                if not isinstance(patch, dict):
+                    raise ApiError(400, "BadRequest", "the body of the request must be an object")
+                patch.setdefault("metadata", {})["name"] = name
+                if ns is not None:
+                    patch["metadata"]["namespace"] = ns
+                return _json(self.create_object(resource, patch, dry_run=_dry_run(request)), 201)
             current = self._get_stored(resource, ns, name).obj
             try:
-                if ctype == "application/merge-patch+json":
+                if ctype == "application/apply-patch+yaml":
+                    # Field ownership is not tracked: apply merges like a strategic merge patch.
+                    updated = strategic_merge_patch(current, patch)
+                elif ctype == "application/merge-patch+json":
                     updated = merge_patch(current, patch)
                 elif ctype == "application/strategic-merge-patch+json":
                     updated = strategic_merge_patch(current, patch)
@@ -632,7 +663,7 @@ class KubeApiServer:
             wanted_rv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise _conflict(resource, name)
-            stored = self._store_update(resource, current, updated)
+            stored = self._store_update(resource, current, updated, _dry_run(request))
         return _json(stored)
 
     async def _update(self, request: web.Request, resource: str, ns: str | None, name: str) -> web.Response:
@@ -646,7 +677,7 @@ class KubeApiServer:
                 raise _conflict(resource, name)
             if ns is not None:
                 body.setdefault("metadata", {}).setdefault("namespace", ns)
-            stored = self._store_update(resource, current, body)
+            stored = self._store_update(resource, current, body, _dry_run(request))
         return _json(stored)
 
     # --- subresources --------------------------------------------------------------------
@@ -795,6 +826,13 @@ class KubeApiServer:
         if request.headers.get("Upgrade", "").lower() != "websocket":
             raise ApiError(400, "BadRequest", "Upgrade request required")
         return await serve_exec(request, lambda: runtime.run(ctx, argv), argv)
+
+
+def _dry_run(request: web.Request) -> bool:
+    values = request.query.getall("dryRun", [])
+    if any(v != "All" for v in values):
+        raise ApiError(400, "BadRequest", f"Invalid dry run value: {values}; only All is supported")
+    return bool(values)
 
 
 def _truthy(value: str | None) -> bool:
