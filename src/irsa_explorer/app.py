@@ -19,6 +19,7 @@ from typing import Any, Callable
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -102,6 +103,16 @@ class RoleDetails(Message):
     def __init__(self, arn: str, policies: Any, assumers: Any) -> None:
         super().__init__()
         self.arn, self.policies, self.assumers = arn, policies, assumers
+
+
+def token_container(pod: Pod, path: str) -> str | None:
+    """The first non-init container that mounts the token's directory (else the first one)."""
+    folder = path.rsplit("/", 1)[0]
+    regular = [c for c in pod.containers if not c.init]
+    for container in regular:
+        if any(mount == folder or folder.startswith(mount.rstrip("/") + "/") for _, mount in container.volume_mounts):
+            return container.name
+    return regular[0].name if regular else None
 
 
 def chain_resolver() -> Callable[[Inventory], dict[str, IdentityChain]]:
@@ -388,11 +399,16 @@ class IrsaExplorerApp(App):
 
     def refresh_views(self) -> None:
         """Redraw the visible screen from the state (others redraw when shown)."""
+        if not self.is_running:
+            return
         with self.batch_update():
             screen = self.screens_by_view.get(self.history.current.view)
-            if screen is not None and screen.is_mounted:
-                screen.refresh_data()
-            self._update_crumbs()
+            try:
+                if screen is not None and screen.is_mounted:
+                    screen.refresh_data()
+                self._update_crumbs()
+            except NoMatches:  # a result arrived while the screen is being torn down
+                pass
 
     def _update_crumbs(self) -> None:
         screen = self.screens_by_view.get(self.history.current.view)

@@ -20,7 +20,7 @@ class FindingPane(DetailPane):
 
     def show(self, item: tuple[IdentityChain, Finding] | None) -> None:
         self.item = item
-        self.rebuild()
+        self.rebuild(("finding", id(item[1]) if item else None))
 
     def compose(self):
         if self.item is None:

@@ -18,14 +18,14 @@ class NodePane(DetailPane):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.screen_ref = None
-        self.name: str | None = None
+        self.node_name: str | None = None
 
     def show(self, state, name: str | None) -> None:
-        self.state, self.name = state, name
-        self.rebuild()
+        self.state, self.node_name = state, name
+        self.rebuild((name, id(state.inventory), id(state.chains), len(state.pods)))
 
     def compose(self):
-        name = self.name
+        name = self.node_name
         if not name or not getattr(self, "state", None) or not self.state.inventory:
             yield note("No node selected.")
             return

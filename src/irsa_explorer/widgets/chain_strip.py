@@ -94,7 +94,7 @@ class ChainStrip(Widget, can_focus=True):
             f"{verdict_markup(chain.verdict)}  [b]{escape(mech)}[/b] · gets [b]{effective}[/b]"
         )
         for index, link in enumerate(chain.links):
-            if link.status in (LinkStatus.BROKEN, LinkStatus.UNKNOWN) or index == self.cursor:
+            if link.status in (LinkStatus.BROKEN, LinkStatus.UNKNOWN) or (index == self.cursor and self.has_focus):
                 mark, style = LINK_STYLE[link.status]
                 title = STEP_TITLES.get(link.step, link.step)
                 detail = f" — {escape(link.detail)}" if link.detail else ""
@@ -102,10 +102,11 @@ class ChainStrip(Widget, can_focus=True):
         for finding in chain.findings:
             mark = SEVERITY_MARK.get(str(finding.severity), "")
             lines.append(f"{mark} [b]{escape(finding.title)}[/b] [$text-muted]({escape(finding.code)})[/]")
-            if finding.explanation:
-                lines.append(f"   {escape(finding.explanation)}")
+            # the fix first: it is what the reader acts on; the explanation may scroll away
             if finding.fix:
                 lines.append(f"   [$success]fix:[/] {escape(finding.fix)}")
+            if finding.explanation:
+                lines.append(f"   [$text-muted]{escape(finding.explanation)}[/]")
         return Content.from_markup("\n".join(lines))
 
     def action_move(self, delta: int) -> None:
@@ -121,3 +122,9 @@ class ChainStrip(Widget, can_focus=True):
             return
         link = self.chain.links[self.cursor]
         self.post_message(Navigate(self.chain.pod, STEP_PANE.get(link.step)))
+
+    def on_focus(self) -> None:
+        self.refresh(layout=True)
+
+    def on_blur(self) -> None:
+        self.refresh(layout=True)

@@ -14,7 +14,7 @@ class Link(Static, can_focus=True):
     """Posts `Navigate(ref)` on enter or click; `copy_text` is what `y` copies."""
 
     DEFAULT_CSS = """
-    Link { width: auto; height: auto; color: $text-accent; text-style: underline; }
+    Link { width: 100%; height: auto; color: $text-accent; text-style: underline; }
     Link:hover { background: $boost; }
     Link:focus { background: $accent 30%; text-style: bold underline; }
     """

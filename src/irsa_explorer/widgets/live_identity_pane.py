@@ -64,7 +64,9 @@ class LiveIdentityPane(DetailPane):
 
     def show(self, state: ExplorerState, pod: Pod | None, running: bool = False) -> None:
         self.state, self.pod, self.running = state, pod, running
-        self.rebuild()
+        uid = pod.uid if pod else None
+        runs = state.live_runs.get(uid, [])
+        self.rebuild((pod, running, len(runs), id(state.chains.get(uid))))
 
     def action_who_am_i(self) -> None:
         if self.pod is not None:

@@ -36,6 +36,12 @@ class DetailPane(VerticalScroll):
         super().__init__(**kwargs)
         self.border_title = self.TITLE
 
-    def rebuild(self) -> None:
-        """Recompose from the current data (a pane holds few widgets, so this is cheap)."""
+    _shown_key: object = None
+
+    def rebuild(self, key: object = None) -> None:
+        """Recompose from the current data, unless `key` says it is what is shown already
+        (recomposing restyles every child, too slow to do for each worker message)."""
+        if key is not None and key == self._shown_key:
+            return
+        self._shown_key = key
         self.refresh(recompose=True)

@@ -55,7 +55,7 @@ class RolePane(DetailPane):
         self.state, self.arn, self.why_none = state, arn, why_none
         if arn and (arn not in state.role_policies or arn not in state.assumers):
             self.post_message(self.Wanted(arn))
-        self.rebuild()
+        self.rebuild((arn, why_none, id(state.role(arn)), id(state.role_policies.get(arn or "")), id(state.assumers.get(arn or ""))))
 
     def compose(self) -> ComposeResult:
         state, arn = self.state, self.arn

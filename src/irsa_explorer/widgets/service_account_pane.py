@@ -40,7 +40,7 @@ class ServiceAccountPane(DetailPane):
 
     def show(self, state: ExplorerState, sa: ServiceAccount | None, missing: str | None = None) -> None:
         self.state, self.sa, self.missing = state, sa, missing
-        self.rebuild()
+        self.rebuild((sa, missing, id(state.inventory), id(state.chains)))
 
     def compose(self) -> ComposeResult:
         sa, state = self.sa, self.state

@@ -69,7 +69,8 @@ class TokenPane(DetailPane):
         if pod is None or self.pod is None or pod.uid != self.pod.uid:
             self.revealed = False
         self.state, self.pod = state, pod
-        self.rebuild()
+        uid = pod.uid if pod else None
+        self.rebuild((pod, id(state.tokens.get(uid)), self.loading_which, self.revealed, id(state.inventory)))
 
     def action_read(self, which: str) -> None:
         if self.pod is not None:
@@ -77,7 +78,7 @@ class TokenPane(DetailPane):
 
     def action_reveal(self) -> None:
         self.revealed = not self.revealed
-        self.rebuild()
+        self.rebuild(None)
 
     def compose(self) -> ComposeResult:
         pod, state = self.pod, self.state

@@ -75,7 +75,7 @@ class TrustPolicyPane(DetailPane):
 
     def show(self, role: Role | Unavailable | None, evaluation: Any, context_words: str = "", why_none: str = "No role.") -> None:
         self.role, self.evaluation, self.context_words, self.why_none = role, evaluation, context_words, why_none
-        self.rebuild()
+        self.rebuild((id(role), repr(evaluation), context_words, why_none))
 
     def compose(self) -> ComposeResult:
         role = self.role

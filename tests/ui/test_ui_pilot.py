@@ -1,0 +1,344 @@
+"""The explorer driven with Pilot against the walkthrough lab: real KubeSource and AwsSource over
+the wire, no fakes. Waits are on workers and messages, never on sleeps."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from textual.widgets import DataTable
+
+from irsa_explorer.app import IrsaExplorerApp, Sources
+from irsa_explorer.cloud import AwsSource
+from irsa_explorer.cluster import KubeSource
+from irsa_explorer.model import LinkStatus, Mechanism
+from irsa_explorer.screens.main import PodsScreen
+from irsa_explorer.screens.modals import ConfirmScreen, HelpScreen
+from irsa_explorer.widgets.chain_strip import ChainStrip
+from irsa_explorer.widgets.link import Link
+from irsa_explorer.widgets.live_identity_pane import LiveIdentityPane
+from irsa_explorer.widgets.role_pane import RolePane
+from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
+from irsa_explorer.widgets.token_pane import TokenPane
+from irsa_explorer.widgets.trust_policy_pane import TrustPolicyPane
+
+SIZE = (160, 48)
+
+
+def make_app(lab, watch: bool = False) -> IrsaExplorerApp:
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+    aws = AwsSource.from_env(dict(lab.aws_env))
+    return IrsaExplorerApp(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch)
+
+
+async def settle(pilot, timeout: float = 30) -> None:
+    """Wait until every finite worker is done and the messages they posted are handled."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [w for w in app.workers if w.group != "watch" and not w.is_finished]
+        if busy:
+            await app.workers.wait_for_complete(busy)
+        await pilot.pause()
+        if not [w for w in app.workers if w.group != "watch" and not w.is_finished]:
+            return
+    raise AssertionError("workers did not finish")
+
+
+def text_of(widget) -> str:
+    """All the text a widget and its children show."""
+    parts = []
+    for node in [widget, *widget.query("*")]:
+        rendered = getattr(node, "render", None)
+        if node.__class__.__name__ in ("Static", "Link", "PolicyLink", "ChainStrip") and rendered:
+            parts.append(str(node.render()))
+    return "\n".join(parts)
+
+
+async def filter_to(pilot, name: str) -> None:
+    await pilot.press("slash", *name, "enter")
+    await settle(pilot)
+
+
+def pod_uid(app, name: str) -> str:
+    return next(uid for uid, pod in app.state.pods.items() if pod.name == name)
+
+
+async def test_pods_and_their_chains_load(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#pods", DataTable)
+        names = {pod.name for pod in app.state.pods.values()}
+        assert {"eks-iam-test1", "eks-iam-test2", "eks-iam-test3"} <= names
+        assert table.row_count == len(app.state.pods)
+        chain = app.state.chains[pod_uid(app, "eks-iam-test3")]
+        assert chain.mechanism == Mechanism.IRSA
+        row = table.get_row(pod_uid(app, "eks-iam-test3"))
+        assert row[1] == "eks-iam-test3" and row[2] == "my-sa" and row[3] == "IRSA"
+        assert "ok" in str(row[4])
+
+
+async def test_filter_keeps_only_matching_rows_and_selects_them(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test2")
+        screen = app.screen
+        assert isinstance(screen, PodsScreen)
+        assert screen.table.row_count == 1
+        assert screen.selected_pod.name == "eks-iam-test2"
+        strip = screen.query_one(ChainStrip)
+        assert strip.chain is not None and strip.chain.pod.name == "eks-iam-test2"
+
+
+async def test_who_am_i_on_a_pod_without_irsa_shows_the_node_role_and_why(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test2")
+        await pilot.press("w")
+        await settle(pilot)
+        runs = app.state.live_runs[pod_uid(app, "eks-iam-test2")]
+        assert len(runs) == 1
+        assert "NodeInstanceRole" in runs[0].result.arn
+        pane = app.screen.query_one(LiveIdentityPane)
+        shown = text_of(pane)
+        assert "assumed-role/eksctl-eks-oidc-demo-nodegroup" in shown
+        assert "get-caller-identity" in shown
+        strip = text_of(app.screen.query_one(ChainStrip))
+        assert "no IRSA" in strip
+        assert "fix:" in strip and "eksctl create iamserviceaccount" in strip
+        # earlier runs are kept
+        await pilot.press("w")
+        await settle(pilot)
+        assert len(app.state.live_runs[pod_uid(app, "eks-iam-test2")]) == 2
+        assert "Run 2" in text_of(pane) and "Run 1" in text_of(pane)
+
+
+async def test_who_am_i_with_irsa_matches_the_intended_role_and_every_link_is_ok(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("w")
+        await settle(pilot)
+        result = app.state.live_runs[pod_uid(app, "eks-iam-test3")][-1].result
+        assert result.ok and result.matches_intended
+        assert "Role1" in result.arn
+        shown = text_of(app.screen.query_one(LiveIdentityPane))
+        assert "matches the intended role" in shown
+        chain = app.state.chains[pod_uid(app, "eks-iam-test3")]
+        assert all(link.status == LinkStatus.OK for link in chain.links)
+
+
+async def test_chain_links_lead_to_sa_role_and_trust_and_back_returns_step_by_step(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("enter")  # focus the chain
+        screen = app.screen
+        assert app.focused is screen.query_one(ChainStrip)
+        await pilot.press("right", "enter")
+        await settle(pilot)
+        assert app.history.current.pane == "service-account"
+        sa_text = text_of(screen.query_one(ServiceAccountPane))
+        assert "default/my-sa" in sa_text and "Role1" in sa_text
+        await pilot.press("right", "right", "right", "enter")
+        await settle(pilot)
+        assert app.history.current.pane == "role"
+        role_text = text_of(screen.query_one(RolePane))
+        assert "Role1" in role_text and "113534181560" in role_text and "max session" in role_text
+        await pilot.press("right", "enter")
+        await settle(pilot)
+        assert app.history.current.pane == "trust-policy"
+        trust = screen.query_one(TrustPolicyPane)
+        trust_text = text_of(trust)
+        assert "allow" in trust_text
+        sub_lines = [line for line in trust_text.splitlines() if ":sub" in line]
+        assert sub_lines and all("matched" in line for line in sub_lines[:1])
+        # back, step by step
+        await pilot.press("escape")
+        assert app.history.current.pane == "role"
+        await pilot.press("escape")
+        assert app.history.current.pane == "service-account"
+        await pilot.press("escape")
+        assert app.history.current.pane is None and app.history.current.ref.name == "eks-iam-test3"
+        # and forward again
+        await pilot.press("f")
+        assert app.history.current.pane == "service-account"
+        assert "eks-iam-test3:sa" in str(screen.query_one("#crumbs").render())
+
+
+async def test_links_in_panes_open_other_views(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("1")
+        await settle(pilot)
+        # the SA's name in its own pane opens the service accounts view on it
+        sa_link = app.screen.query_one(ServiceAccountPane).query(Link).first()
+        sa_link.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.history.current.view == "sa"
+        assert app.screen.table.selected_key == "default/my-sa"
+        # its role annotation opens the roles view with who can assume it
+        role_link = next(link for link in app.screen.query(Link) if link.ref and link.ref.kind == "Role")
+        role_link.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.history.current.view == "roles"
+        assert "Role1" in app.screen.table.selected_key
+        await pilot.press("escape", "escape")
+        assert app.history.current.view == "pods"
+
+
+async def test_token_pane_reads_the_projected_token_masked_and_verified(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("2")
+        await settle(pilot)
+        pane = app.screen.query_one(TokenPane)
+        assert app.focused is pane
+        await pilot.press("t")
+        await settle(pilot)
+        view = app.state.tokens[pod_uid(app, "eks-iam-test3")]
+        assert view.error is None, view.error
+        shown = text_of(pane)
+        signature = view.raw.rsplit(".", 1)[1]
+        assert signature not in shown  # masked until revealed
+        assert "signature hidden" in shown
+        assert "system:serviceaccount:default:my-sa" in shown
+        assert "sts.amazonaws.com" in shown
+        assert "verified" in shown
+        assert "remaining" in shown and "kubernetes.io" in shown
+        await pilot.press("s")
+        await pilot.pause()
+        assert signature in text_of(pane)
+
+
+async def test_fresh_token_request_asks_first(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("2", "T")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert pod_uid(app, "eks-iam-test3") not in app.state.tokens
+        await pilot.press("T")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        view = app.state.tokens[pod_uid(app, "eks-iam-test3")]
+        assert "TokenRequest" in view.source and view.error is None
+        assert "verified" in text_of(app.screen.query_one(TokenPane))
+
+
+async def test_default_token_of_a_pod_without_irsa(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test2")
+        await pilot.press("2", "t")
+        await settle(pilot)
+        # no IRSA token in this pod: the error from the pod is shown, not a guess
+        assert app.state.tokens[pod_uid(app, "eks-iam-test2")].error
+        await pilot.press("d")
+        await settle(pilot)
+        view = app.state.tokens[pod_uid(app, "eks-iam-test2")]
+        assert view.error is None
+        assert "https://kubernetes.default.svc" in text_of(app.screen.query_one(TokenPane))
+
+
+async def test_command_mode_and_list_views(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for command, view in (("roles", "roles"), ("sa", "sa"), ("nodes", "nodes"), ("findings", "findings"), ("pods", "pods")):
+            await pilot.press("colon", *command, "enter")
+            await settle(pilot)
+            assert app.history.current.view == view
+            assert app.screen.query_one(DataTable).row_count > 0, view
+        await pilot.press("colon", *"nodes", "enter")
+        await settle(pilot)
+        detail = text_of(app.screen.query_one("#detail"))
+        assert "NodeInstanceRole" in detail
+        assert "eks-iam-test2" in detail  # falls back to the node role
+
+
+async def test_help_lists_every_key(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = text_of(app.screen)
+        for binding in app.BINDINGS + PodsScreen.BINDINGS + TokenPane.BINDINGS + ChainStrip.BINDINGS:
+            assert (binding.tooltip or binding.description) in shown
+        await pilot.press("escape")
+        assert isinstance(app.screen, PodsScreen)
+
+
+async def test_copy_takes_the_focused_arn(lab):
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        assert "Role1" in app.copy_target()  # on the pods row: the intended role
+        await pilot.press("y")
+        assert "Role1" in app.clipboard
+
+
+async def test_watch_shows_new_and_deleted_pods(lab):
+    from kubernetes import client
+
+    from tests.conftest import kube_client
+
+    api = client.CoreV1Api(kube_client(lab))
+    name = "ui-watch-probe"
+    app = make_app(lab, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {"containers": [{"name": "c", "image": "amazon/aws-cli:latest", "command": ["sleep", "3600"]}]},
+        }
+        api.create_namespaced_pod("default", body)
+        try:
+            deadline = time.monotonic() + 15
+            while name not in {p.name for p in app.state.pods.values()} and time.monotonic() < deadline:
+                await pilot.pause(0.1)
+            uid = pod_uid(app, name)
+            assert app.screen.query_one("#pods", DataTable).get_row(uid)[1] == name
+            assert uid in app.state.chains  # analysed on arrival
+        finally:
+            api.delete_namespaced_pod(name, "default", grace_period_seconds=0)
+        deadline = time.monotonic() + 15
+        while name in {p.name for p in app.state.pods.values()} and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        assert name not in {p.name for p in app.state.pods.values()}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)])
+async def test_usable_at_every_size(lab, size):
+    app = make_app(lab)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        for widget in (screen.query_one("#pods"), screen.query_one(ChainStrip)):
+            assert widget.region.width > 0 and widget.region.height > 0
+        if size[0] >= 160:  # several panes side by side
+            panes = [p for p in screen.query(".pane") if p.region.width > 0]
+            assert len(panes) == 5
+            assert len({p.region.x for p in panes}) >= 2
