@@ -176,6 +176,15 @@ def profile_report(python: str, env: dict[str, str], out_dir: Path) -> list[str]
     return text.getvalue().splitlines()
 
 
+def report_stages(python: str, env: dict[str, str]) -> dict[str, Any]:
+    """The report's wall time split by stage (bench/report_stages.py), without profiler overhead."""
+    measured = run_measured([python, str(HERE / "report_stages.py")], env)
+    lines = [line for line in measured.stdout.splitlines() if line.startswith("{")]
+    if measured.exit_code != 0 or not lines:
+        return {"error": measured.stderr[-2000:]}
+    return json.loads(lines[-1])
+
+
 def measure_tui(python: str, env: dict[str, str], stats: LabStats) -> dict[str, Any]:
     before = stats.snapshot()
     measured = run_measured([python, str(HERE / "tui_probe.py")], env, timeout=300)
@@ -196,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     results: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        # The load average says how much else ran on the machine while measuring.
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
         "quick": args.quick,
         "scale": {"pods": spec.pods, "namespaces": spec.namespaces, "serviceaccounts": spec.serviceaccounts,
                   "roles": spec.roles, "nodes": spec.nodes, "seed": spec.seed, "text": spec.as_text()},
@@ -262,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
                 results["tui_peak_rss_mb"] = round(tui.get("peak_rss_mb", 0.0), 1)
 
             if args.profile:
-                print("bench: profiling the report …", flush=True)
+                print("bench: the report's stages, then the report under cProfile …", flush=True)
+                results["report_stages_s"] = report_stages(python, env)
                 results["profile_top"] = profile_report(python, env, HERE)[:80]
 
             facts = lab_facts(lab, env, cluster)
@@ -275,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             lab.stop()
 
+    results["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     rss = [results.get("report_peak_rss_mb"), results.get("tui_peak_rss_mb")]
     results["peak_rss_mb"] = max((r for r in rss if r), default=None)
     results["targets"] = [t.__dict__ | {"verdict": t.verdict} for t in check(results)]
@@ -298,6 +311,9 @@ def print_table(results: dict[str, Any]) -> None:
     scale = results["scale"]["text"]
     print(f"\nirsa-explorer bench — {scale}; latency {results['latency']}"
           f"{'; throttle ' + results['throttle'] if results.get('throttle') else ''}")
+    load = results["machine"]
+    print(f"  machine: {load['cpus']} cores, load average {load['loadavg_start'][0]} at start, "
+          f"{load.get('loadavg_end', ['?'])[0]} at end")
     rows = [
         ("lab start (seeding included)", _fmt(results.get("lab_start_s"), "{:.1f} s")),
         ("report -A --format json", _fmt(results.get("report_s"), "{:.2f} s")),
@@ -318,6 +334,9 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"  {'pod → role mapping':<{width}}  {'same' if mapping['same'] else 'DIFFERENT'} "
               f"({mapping['agreed']}/{mapping['compared']} pods agree"
               f"{', ' + str(mapping['not_compared']) + ' not compared (unsampled associations)' if mapping['not_compared'] else ''})")
+    stages = results.get("report_stages_s")
+    if stages and "error" not in stages:
+        print("  report stages: " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     for phase, requests in results.get("requests", {}).items():
         print(f"\n  requests during {phase}: " + (", ".join(f"{k} {v}" for k, v in requests.items()) or "none"))
     print("\n  targets:")
