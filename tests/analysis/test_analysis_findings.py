@@ -57,6 +57,7 @@ def _all_built() -> list[Finding]:
         F.container_sets_aws_role_arn(p, "app", ["AWS_ROLE_ARN"], {"AWS_ROLE_ARN": ROLE_ARN}),
         F.skipped_container(p, "sidecar", by_label=False),
         F.static_keys_in_env(p, "app", [("spec.containers[app].env[AWS_ACCESS_KEY_ID]", "secret s/k")], ROLE_ARN),
+        F.static_keys_maybe_from_secret(p, "app", "secret app-config"),
         F.no_oidc_provider(ISSUER, ACCOUNT, "demo", account.ref),
         F.audience_not_in_client_ids(OidcProvider(PROVIDER_ARN, HOST, ("sts.amazon.com",)), ("sts.amazonaws.com",), []),
         F.irsa_trust_finding(wrong, evaluate_trust(wrong.trust_policy, request), provider_arn=PROVIDER_ARN,
@@ -77,6 +78,11 @@ def _all_built() -> list[Finding]:
 
 def test_builders_make_findings_with_evidence_and_a_fix():
     built = _all_built()
+    # Every catalogue entry except those only the identity resolver builds (from an evaluation).
+    assert {f.code for f in built} | {"TRUST_WILDCARD_IN_STRINGEQUALS", "TRUST_PRINCIPAL_NOT_PROVIDER",
+                                      "TRUST_EXPLICIT_DENY", "TRUST_SUB_UNDER_AUD_KEY", "TRUST_AUDIENCE_MISMATCH",
+                                      "TRUST_CONDITION_KEY_PREFIX", "TRUST_PRINCIPAL_TYPE", "TRUST_ACTION_MISMATCH",
+                                      "TRUST_NOT_ALLOWED", "TRUST_POLICY_NOT_UNDERSTOOD"} == set(F.CATALOGUE)
     for finding in built:
         assert finding.code in F.CATALOGUE
         assert finding.severity is F.CATALOGUE[finding.code].severity

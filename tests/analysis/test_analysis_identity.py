@@ -239,6 +239,13 @@ def test_audience_not_in_client_ids():
     assert chain.verdict is Verdict.BROKEN
 
 
+def _one_statement(condition, action="sts:AssumeRoleWithWebIdentity"):
+    statement = {"Effect": "Allow", "Principal": {"Federated": PROVIDER_ARN}, "Action": action}
+    if condition:
+        statement["Condition"] = condition
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 @pytest.mark.parametrize(
     "trust,code",
     [
@@ -252,6 +259,10 @@ def test_audience_not_in_client_ids():
                                                    "Action": "sts:AssumeRoleWithWebIdentity",
                                                    "Condition": {"StringEquals": {f"{HOST}:aud": "system:serviceaccount:default:my-sa"}}}]},
          F.TRUST_SUB_UNDER_AUD_KEY),
+        (_one_statement({"StringEquals": {f"{HOST}:aud": "other"}}), F.TRUST_AUDIENCE_MISMATCH),
+        (_one_statement({"StringEquals": {"sub": "system:serviceaccount:default:my-sa"}}), F.TRUST_CONDITION_KEY_PREFIX),
+        (_one_statement(None, action="sts:AssumeRole"), F.TRUST_ACTION_MISMATCH),
+        (_one_statement({"StringEquals": {f"{HOST}:amr": "authenticated"}}), F.TRUST_NOT_ALLOWED),
     ],
 )
 def test_trust_failures_are_broken_with_a_specific_finding(trust, code):
@@ -456,3 +467,34 @@ def test_ten_thousand_pods_resolve_well_under_a_second():
     verdicts = {c.verdict for c in chains.values()}
     assert verdicts == {Verdict.OK, Verdict.WARNING}
     assert elapsed < 1.0, f"{elapsed:.2f}s for 10,000 pods"
+
+
+def test_env_from_secret_is_a_possibility_not_a_verdict():
+    c = irsa_container()
+    c = dataclasses.replace(c, env_from=("secret app-config",))
+    chain = chain_of(pod(containers=[c]), sas=[sa()], roles=[role()])
+    assert codes(chain) == [F.STATIC_KEYS_MAYBE_FROM_SECRET]
+    assert chain.findings[0].severity is Severity.INFO
+    assert chain.verdict is Verdict.OK
+    assert "get secret app-config" in chain.findings[0].fix
+
+
+def test_annotation_removed_after_injection_is_a_warning():
+    chain = chain_of(pod(), sas=[sa(role_arn=None)], roles=[role()])
+    assert chain.mechanism is Mechanism.IRSA
+    assert codes(chain) == [F.IRSA_ROLE_CHANGED]
+    assert "no longer names a role" in chain.findings[0].title
+    assert chain.verdict is Verdict.WARNING
+    assert chain.effective_identity == ROLE_ARN
+
+
+def test_arn_like_pattern_that_is_not_an_arn_is_unknown_not_guessed():
+    from irsa_explorer.analysis.trust import Decision, evaluate_trust, pod_identity_request
+
+    r = pod_identity_request(cluster_arn="arn:aws:eks:us-east-2:1:cluster/x")
+    doc = lambda v: {"Statement": {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+                                   "Action": "sts:AssumeRole", "Condition": {"ArnLike": {"aws:SourceArn": v}}}}
+    assert evaluate_trust(doc("*"), r).decision is Decision.ALLOW
+    assert evaluate_trust(doc("arn:aws:eks:*:*:cluster/*"), r).decision is Decision.ALLOW
+    assert evaluate_trust(doc("arn:aws:eks:*:*:cluster/y"), r).decision is Decision.NOT_ALLOWED
+    assert evaluate_trust(doc("arn:aws:eks:*"), r).decision is Decision.UNKNOWN

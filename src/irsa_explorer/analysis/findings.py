@@ -109,6 +109,14 @@ STATIC_KEYS_IN_ENV = _spec(
     "Remove the variables (and the Secret), give the service account a role with IRSA or Pod Identity, "
     "restart the pod, then deactivate the access key in IAM.",
 )
+STATIC_KEYS_MAYBE_FROM_SECRET = _spec(
+    "STATIC_KEYS_MAYBE_FROM_SECRET", I, "A.5",
+    "A container loads every key of a Secret into its environment",
+    "envFrom copies all keys of the Secret into the environment. If the Secret holds AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY, those static keys win over IRSA and Pod Identity. The Secret's content is not "
+    "read by this tool, so this is only a possibility to check.",
+    "kubectl -n NS get secret NAME -o jsonpath='{.data}' | jq 'keys' — and remove any AWS_* keys.",
+)
 NO_OIDC_PROVIDER = _spec(
     "NO_OIDC_PROVIDER", E, "C.8",
     "No IAM OIDC provider for the cluster's issuer",
@@ -398,6 +406,16 @@ def static_keys_in_env(pod: Pod, container: str, sources: list[tuple[str, str | 
     )
 
 
+def static_keys_maybe_from_secret(pod: Pod, container: str, source: str) -> Finding:
+    name = source.split()[1] if len(source.split()) > 1 else source
+    return _make(
+        STATIC_KEYS_MAYBE_FROM_SECRET,
+        title=f"Container {container} loads {source} into its environment; AWS keys in it would override the role",
+        evidence=[Evidence(pod.ref, f"spec.containers[{container}].envFrom", source)],
+        fix=f"kubectl -n {pod.namespace} get secret {name} -o jsonpath='{{.data}}' | jq 'keys'",
+    )
+
+
 def no_oidc_provider(issuer: str, account: str, cluster: str | None, token_ref: ObjectRef) -> Finding:
     return _make(
         NO_OIDC_PROVIDER,
@@ -490,10 +508,11 @@ def pod_identity_host_network(pod: Pod) -> Finding:
     )
 
 
-def irsa_role_changed(pod: Pod, container: str, injected: str, annotated: str) -> Finding:
+def irsa_role_changed(pod: Pod, container: str, injected: str, annotated: str | None) -> Finding:
+    now = f"now names {annotated}" if annotated else "no longer names a role"
     return _make(
         IRSA_ROLE_CHANGED,
-        title=f"Pod {pod.name} uses {injected}, its service account now names {annotated}",
+        title=f"Pod {pod.name} uses {injected}, its service account {now}",
         evidence=[Evidence(pod.ref, f"spec.containers[{container}].env[AWS_ROLE_ARN]", injected),
                   _annotation(pod.service_account_ref, ROLE_ARN_ANNOTATION, annotated)],
         fix=_restart_fix(pod),

@@ -390,6 +390,9 @@ class _Resolver:
         if pod_role and not (sa and sa.role_arn == pod_role):
             out.append(F.role_arn_on_pod(pod, pod_role))
         for c in creds:
+            for source in c.env_from_secrets:
+                if not c.static_key_sources:
+                    out.append(F.static_keys_maybe_from_secret(pod, c.name, source))
             if c.static_key_sources:
                 finding = F.static_keys_in_env(pod, c.name, list(c.static_key_sources), intended)
                 if not intended:
@@ -397,6 +400,10 @@ class _Resolver:
                 out.append(finding)
         if intended_mechanism is Mechanism.IRSA and intended:
             out.extend(self._irsa_injection_findings(pod, sa, creds, intended, main))
+        elif (intended_mechanism is None and sa is not None and main and main.mechanism is Mechanism.IRSA
+              and main.token_mounted and main.role_arn and not isinstance(self._association(pod), Unavailable)):
+            # Injected by the webhook, but the annotation has been removed since: the pod keeps the role.
+            out.append(F.irsa_role_changed(pod, main.name, main.role_arn, None))
         elif intended_mechanism is Mechanism.POD_IDENTITY and intended:
             association = self._association(pod)
             if main and not main.pod_identity and main.mechanism is not Mechanism.STATIC_KEYS:

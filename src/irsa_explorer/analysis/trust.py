@@ -717,8 +717,13 @@ def _glob(pattern: str, text: str, ignore_case: bool = False) -> bool:
 
 def _arn_like(pattern: str, arn: str) -> bool:
     """Arn* operators: each of the six colon-separated parts is matched on its own."""
+    if pattern == "*":
+        return True
     p_parts, a_parts = pattern.split(":", 5), arn.split(":", 5)
-    if len(p_parts) != 6 or len(a_parts) != 6:
+    if len(p_parts) != 6:
+        # Not an ARN pattern: how IAM compares it is not documented, so do not guess.
+        raise _NotUnderstood(f"{pattern!r} is not an ARN pattern (6 colon-separated parts)")
+    if len(a_parts) != 6:
         return False
     return all(_glob(p, a) for p, a in zip(p_parts, a_parts))
 
