@@ -130,3 +130,23 @@ def _pods_trust() -> dict:
             {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
         ],
     }
+
+
+def test_session_tags_are_condition_context(client, cluster, issuer):
+    """A trust condition on the session tag EKS Auth sets: only the `apps` namespace may use it."""
+    trust = _pods_trust()
+    trust["Statement"][0]["Condition"] = {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "apps"}}
+    iam, eks = client("iam"), client("eks")
+    arn = iam.create_role(RoleName="apps-only", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    for namespace in ("apps", "other"):
+        eks.create_pod_identity_association(clusterName=cluster.name, namespace=namespace, serviceAccount="tagged", roleArn=arn)
+
+    allowed = client("eks-auth").assume_role_for_pod_identity(
+        clusterName=cluster.name, token=issuer.token("apps", "tagged", aud="pods.eks.amazonaws.com")
+    )
+    assert allowed["assumedRoleUser"]["arn"].startswith(f"arn:aws:sts::{cluster.account}:assumed-role/apps-only/")
+    with pytest.raises(ClientError) as caught:
+        client("eks-auth").assume_role_for_pod_identity(
+            clusterName=cluster.name, token=issuer.token("other", "tagged", aud="pods.eks.amazonaws.com")
+        )
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"

@@ -34,7 +34,7 @@ ADMIN_USER = "lab-admin"
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 _STATS_PATH = "/_lab/stats"
 # Requests the lab answers without a signature, as AWS does.
-_UNSIGNED_OK = {"sts:AssumeRoleWithWebIdentity", "eks-auth:AssumeRoleForPodIdentity"}
+_UNSIGNED_OK = {"sts:AssumeRoleWithWebIdentity"}
 
 StartResponse = Callable[..., Any]
 

@@ -29,7 +29,7 @@ from irsa_explorer.lab.aws_sts import (
     verify_signature,
 )
 from irsa_explorer.lab.aws_wire import AwsRequest, Response, json_error, json_response
-from irsa_explorer.model import POD_IDENTITY_AUDIENCE, POD_IDENTITY_PRINCIPAL
+from irsa_explorer.model import POD_IDENTITY_AUDIENCE
 
 AGENT_PREFIX = "/_lab/pod-identity"
 _ASSOCIATIONS_PATH = re.compile(r"^/clusters/([^/]+)/pod-identity-associations(?:/([^/]+))?/?$")
@@ -213,21 +213,19 @@ class PodIdentity:
         role = aws_moto.find_role(role_arn) if role_arn.count(":") >= 5 else None
         if role is None:
             return f"Role provided does not exist: {role_arn}"
-        if not self._trust_allows(role, {}):
+        if not self._trust_allows(_without_conditions(trust_document(role)), {"account": self.account}):
             return "Trust policy of the role provided is invalid"
         return None
 
-    def _trust_allows(self, role: Any, context: dict[str, tuple[str, ...]]) -> bool:
+    def _trust_allows(self, document: Any, session: dict[str, str]) -> bool:
+        """Both sts:AssumeRole and sts:TagSession allowed for pods.eks.amazonaws.com, with the
+        session tags EKS Auth sets as condition context (the shared evaluator's requests)."""
         from irsa_explorer.analysis import trust
 
-        document = trust_document(role)
-        for action in ("sts:AssumeRole", "sts:TagSession"):
-            request = trust.TrustRequest(
-                action=action, principal_type="Service", principal=POD_IDENTITY_PRINCIPAL, context=context
-            )
-            if trust.evaluate_trust(document, request).decision != trust.Decision.ALLOW:
-                return False
-        return True
+        return all(
+            trust.evaluate_trust(document, request).decision == trust.Decision.ALLOW
+            for request in trust.pod_identity_requests(**session)
+        )
 
     # --- EKS Auth -------------------------------------------------------------------------
 
@@ -263,22 +261,20 @@ class PodIdentity:
         kube = claims.get("kubernetes.io") or {}
         pod = kube.get("pod") or {}
         cluster_arn = f"arn:aws:eks:{self.region}:{self.account}:cluster/{cluster}"
-        tags = {
-            "eks-cluster-arn": cluster_arn,
-            "eks-cluster-name": cluster,
-            "kubernetes-namespace": namespace,
-            "kubernetes-service-account": service_account,
-            "kubernetes-pod-name": str(pod.get("name", "")),
-            "kubernetes-pod-uid": str(pod.get("uid", "")),
+        session = {
+            "cluster_arn": cluster_arn,
+            "cluster_name": cluster,
+            "namespace": namespace,
+            "service_account": service_account,
+            "pod_name": str(pod.get("name", "")),
+            "pod_uid": str(pod.get("uid", "")),
+            "account": self.account,
         }
-        context = {f"aws:RequestTag/{key}": (value,) for key, value in tags.items()}
-        context["aws:SourceAccount"] = (self.account,)
-        context["aws:SourceArn"] = (cluster_arn,)
-        if role is None or not self._trust_allows(role, context):
+        if role is None or not self._trust_allows(trust_document(role), session):
             return json_error(403, "AccessDeniedException", UNAUTHORIZED)
 
-        session = f"eks-{cluster}-{pod.get('name', service_account)}-{uuid.uuid4()}"[:64]
-        credentials = aws_moto.assume(association.role_arn, session, self.region, 6 * 3600)
+        session_name = f"eks-{cluster}-{pod.get('name', service_account)}-{uuid.uuid4()}"[:64]
+        credentials = aws_moto.assume(association.role_arn, session_name, self.region, 6 * 3600)
         return json_response(
             {
                 "subject": {"namespace": namespace, "serviceAccount": service_account},
@@ -323,6 +319,28 @@ class PodIdentity:
             "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+
+
+def _without_conditions(document: Any) -> Any:
+    """The trust policy's Allow statements minus their conditions.
+
+    At association time EKS checks that the role trusts pods.eks.amazonaws.com for
+    sts:AssumeRole and sts:TagSession; conditions on session tags are checked when a pod
+    asks, since only then are the tags known.
+    """
+    if not isinstance(document, dict):
+        return document
+    statements = document.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return document
+    kept = [
+        {key: value for key, value in statement.items() if key != "Condition"}
+        for statement in statements
+        if isinstance(statement, dict) and statement.get("Effect") == "Allow"
+    ]
+    return {**document, "Statement": kept}
 
 
 def _agent_error(status: int, message: str) -> Response:
