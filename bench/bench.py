@@ -146,7 +146,7 @@ def measure_report(python: str, env: dict[str, str], stats: LabStats) -> tuple[d
     requests = stats.delta(before)
     if measured.exit_code not in (0, 1):
         raise RuntimeError(f"report failed (exit {measured.exit_code}):\n{measured.stderr[-3000:]}")
-    return {"wall_s": measured.wall_s, "peak_rss_mb": measured.peak_rss_mb, "requests": requests,
+    return {"wall_s": measured.wall_s, "cpu_s": measured.cpu_s, "peak_rss_mb": measured.peak_rss_mb, "requests": requests,
             "exit_code": measured.exit_code}, json.loads(measured.stdout)
 
 
@@ -194,7 +194,8 @@ def measure_tui(python: str, env: dict[str, str], stats: LabStats) -> dict[str, 
         return {"error": (measured.stderr or measured.stdout)[-3000:], "requests": requests,
                 "peak_rss_mb": measured.peak_rss_mb}
     result = json.loads(lines[-1])
-    result.update({"requests": requests, "peak_rss_mb": measured.peak_rss_mb, "wall_s": measured.wall_s})
+    result.update({"requests": requests, "peak_rss_mb": measured.peak_rss_mb, "wall_s": measured.wall_s,
+                   "cpu_s": round(measured.cpu_s, 2)})
     return result
 
 
@@ -239,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             report, document = measure_report(python, env, stats)
             pods = report_pods(document)
             results["report_s"] = round(report["wall_s"], 3)
+            results["report_cpu_s"] = round(report["cpu_s"], 2)
             results["report_peak_rss_mb"] = round(report["peak_rss_mb"], 1)
             results["requests"]["report"] = report["requests"]
             results["report_pods"] = len(pods)
@@ -316,7 +318,8 @@ def print_table(results: dict[str, Any]) -> None:
           f"{load.get('loadavg_end', ['?'])[0]} at end")
     rows = [
         ("lab start (seeding included)", _fmt(results.get("lab_start_s"), "{:.1f} s")),
-        ("report -A --format json", _fmt(results.get("report_s"), "{:.2f} s")),
+        ("report -A --format json", _fmt(results.get("report_s"), "{:.2f} s")
+         + _fmt(results.get("report_cpu_s"), " (CPU {:.1f} s)")),
         ("manual baseline" + (" (extrapolated)" if results.get("baseline_extrapolated") else ""),
          _fmt(results.get("baseline_s"), "{:.1f} s")),
         ("speedup", _fmt(results.get("speedup"), "{:.0f}×")),

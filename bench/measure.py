@@ -27,6 +27,7 @@ class Measured:
     wall_s: float
     peak_rss_mb: float
     exit_code: int
+    cpu_s: float  # user + system CPU of the process: less sensitive to a busy machine than wall time
     stdout: str
     stderr: str
 
@@ -63,6 +64,7 @@ def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, 
             wall_s=wall,
             peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
             exit_code=proc.returncode,
+            cpu_s=usage.ru_utime + usage.ru_stime,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
