@@ -315,3 +315,13 @@ def test_escaped_wildcard_in_variable_is_literal():
     doc = policy(stmt({"StringLike": {f"{HOST}:sub": "system:serviceaccount:default:${*}"}}))
     assert evaluate_trust(doc, irsa()).decision is Decision.NOT_ALLOWED
     assert evaluate_trust(doc, irsa("system:serviceaccount:default:*")).decision is Decision.ALLOW
+
+
+def test_hints_come_from_allow_statements_only():
+    doc = policy(
+        stmt({"StringEquals": {f"{HOST}:sub": "system:serviceaccount:prod:my-sa"}}),
+        stmt({"StringEquals": {f"{HOST}:sub": "system:serviceaccount:kube-system:*"}}, effect="Deny"),
+    )
+    evaluation = evaluate_trust(doc, irsa())
+    assert evaluation.decision is Decision.NOT_ALLOWED
+    assert evaluation.hints == (Hint.NAMESPACE_DIFFERS,)

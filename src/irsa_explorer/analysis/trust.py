@@ -137,9 +137,14 @@ class TrustEvaluation:
 
     @property
     def hints(self) -> tuple[Hint, ...]:
-        """Every known-mistake hint of every failed check, in order, without repeats."""
+        """Known-mistake hints of the failed checks of Allow statements, in order, without repeats.
+
+        A Deny statement that does not match is working as meant, so its failures are no hint.
+        """
         seen: dict[Hint, None] = {}
         for statement in self.statements:
+            if statement.effect != "Allow":
+                continue
             for check in statement.checks:
                 if check.hint is not None:
                     seen.setdefault(check.hint, None)
