@@ -184,3 +184,16 @@ def test_server_dry_run_and_server_side_apply(kube_lab, namespace: str) -> None:
                      input=manifest + f"  annotations:\n    {model.ROLE_ARN_ANNOTATION}: arn:aws:iam::1:role/r\n")
     sa = json.loads(kube_lab.kubectl("get", "sa", "ssa", "-n", namespace, "-o", "json").stdout)
     assert sa["metadata"]["annotations"] == {model.ROLE_ARN_ANNOTATION: "arn:aws:iam::1:role/r"}
+
+
+def test_unknown_fields_are_rejected_strictly_or_dropped(kube_lab, namespace: str) -> None:
+    typo = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: typo\nspec:\n  serviceAcountName: my-sa\n"
+            "  containers:\n  - name: c\n    image: busybox\n    command: [sleep, '3600']\n")
+    strict = kube_lab.kubectl("apply", "-n", namespace, "-f", "-", input=typo, check=False)
+    assert strict.returncode == 1
+    assert 'strict decoding error: unknown field "spec.serviceAcountName"' in strict.stderr
+    warned = kube_lab.kubectl("create", "--validate=warn", "-n", namespace, "-f", "-", input=typo)
+    assert 'Warning: unknown field "spec.serviceAcountName"' in warned.stderr
+    # The typo is gone and the pod runs as `default`, exactly the silent failure users hit.
+    assert kube_lab.kubectl("get", "pod", "typo", "-n", namespace, "-o",
+                            "jsonpath={.spec.serviceAccountName}").stdout == "default"

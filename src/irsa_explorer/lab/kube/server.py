@@ -41,6 +41,7 @@ from .resources import RESOURCES
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
 from .store import Store, StoreError, StoredObject, WatchEvent, clone, decode_continue, now_rfc3339
 from .table import to_table, wants_table
+from .validation import prune_unknown_fields
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Paths EKS serves without authentication (service-account issuer discovery, health).
@@ -50,6 +51,7 @@ PUBLIC_PATHS = frozenset({"/.well-known/openid-configuration", "/openid/v1/jwks"
 MUTABLE_POD_SPEC = frozenset({"activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"})
 DEFAULT_WATCH_TIMEOUT_S = 1800
 IDENTITY = web.RequestKey("identity", str)
+WARNINGS = web.RequestKey("warnings", list)
 
 
 class ApiError(Exception):
@@ -335,7 +337,12 @@ class KubeApiServer:
         try:
             if request.path not in PUBLIC_PATHS:
                 request[IDENTITY] = self._authenticate(request)
-            return await handler(request)
+            request[WARNINGS] = []
+            response = await handler(request)
+            if request[WARNINGS] and not response.prepared:
+                for warning in request[WARNINGS]:
+                    response.headers.add("Warning", f'299 - "{warning}"')
+            return response
         except ApiError as err:
             return _json(status_body(err.code, err.reason, err.message, err.details), err.code)
         except StoreError as err:
@@ -582,8 +589,25 @@ class KubeApiServer:
         except (ValueError, yaml.YAMLError) as exc:
             raise ApiError(400, "BadRequest", f"the body of the request was in an unknown format: {exc}") from exc
 
+    def _checked_fields(self, request: web.Request, resource: str, obj: Any) -> Any:
+        """Apply `fieldValidation`: Strict rejects unknown fields, Warn/Ignore drop them."""
+        if not isinstance(obj, dict):
+            return obj
+        pruned, unknown = prune_unknown_fields(resource, obj)
+        if not unknown:
+            return obj
+        kind = RESOURCES[resource].kind
+        mode = request.query.get("fieldValidation", "Warn")
+        if mode == "Strict":
+            fields = ", ".join(f'unknown field "{path}"' for path in unknown)
+            raise ApiError(400, "BadRequest",
+                           f'{kind} in version "v1" cannot be handled as a {kind}: strict decoding error: {fields}')
+        if mode != "Ignore":
+            request[WARNINGS].extend(f'unknown field \\"{path}\\"' for path in unknown)
+        return pruned
+
     async def _create(self, request: web.Request, resource: str, ns: str | None) -> web.Response:
-        obj = await self._body(request)
+        obj = self._checked_fields(request, resource, await self._body(request))
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body of the request must be an object")
         meta = obj.setdefault("metadata", {})
@@ -659,7 +683,7 @@ class KubeApiServer:
                     raise ApiError(415, "UnsupportedMediaType", f"the media type {ctype!r} is not supported")
             except PatchError as exc:
                 raise ApiError(422, "Invalid", str(exc)) from exc
-            updated = clone(updated)
+            updated = self._checked_fields(request, resource, clone(updated))
             wanted_rv = (patch.get("metadata") or {}).get("resourceVersion") if isinstance(patch, dict) else None
             if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
                 raise _conflict(resource, name)
@@ -667,7 +691,7 @@ class KubeApiServer:
         return _json(stored)
 
     async def _update(self, request: web.Request, resource: str, ns: str | None, name: str) -> web.Response:
-        body = await self._body(request)
+        body = self._checked_fields(request, resource, await self._body(request))
         with self.store.lock:
             current = self._get_stored(resource, ns, name).obj
             if not isinstance(body, dict):
