@@ -498,3 +498,16 @@ def test_arn_like_pattern_that_is_not_an_arn_is_unknown_not_guessed():
     assert evaluate_trust(doc("arn:aws:eks:*:*:cluster/*"), r).decision is Decision.ALLOW
     assert evaluate_trust(doc("arn:aws:eks:*:*:cluster/y"), r).decision is Decision.NOT_ALLOWED
     assert evaluate_trust(doc("arn:aws:eks:*"), r).decision is Decision.UNKNOWN
+
+
+def test_pod_identity_pod_whose_association_was_deleted_is_broken():
+    chain = chain_of(pi_pod(), sas=[sa(role_arn=None)], associations=[])
+    assert chain.mechanism is Mechanism.POD_IDENTITY
+    assert chain.verdict is Verdict.BROKEN
+    assert "any more" in link(chain, "role").detail
+
+
+def test_pod_identity_pod_with_unknown_associations_is_unknown():
+    chain = chain_of(pi_pod(), sas=[sa(role_arn=None)], associations=Unavailable("denied", "eks:ListPodIdentityAssociations"))
+    assert chain.verdict is Verdict.UNKNOWN
+    assert "eks:ListPodIdentityAssociations" in link(chain, "role").detail

@@ -588,13 +588,21 @@ class _Resolver:
         skipped = ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED,
                             "Pod Identity: the agent exchanges the token with EKS Auth, no OIDC provider involved")
         if not isinstance(association, PodIdentityAssociation):
-            why = str(association) if isinstance(association, Unavailable) else "no association for this service account"
-            status = LinkStatus.UNKNOWN if isinstance(association, Unavailable) or association is None and self.associations is None else LinkStatus.BROKEN
+            if isinstance(association, Unavailable):
+                status, why = LinkStatus.UNKNOWN, f"Pod Identity associations are {association}"
+            elif self.associations is None:
+                status, why = LinkStatus.UNKNOWN, "unknown: Pod Identity associations were not looked up"
+            else:
+                # Variables injected at creation, association deleted since.
+                status, why = LinkStatus.BROKEN, "no association exists for this service account any more"
             role = ChainLink("role", "no association", status,
                              f"the pod has Pod Identity variables but {why}: the agent has no role to give")
-            identity = ChainLink("identity", "no credentials" if status is LinkStatus.BROKEN else "unknown", status,
-                                 "EKS Auth refuses the token without an association" if status is LinkStatus.BROKEN else why)
-            trust = ChainLink("trust-policy", "not evaluated", LinkStatus.UNKNOWN if status is LinkStatus.UNKNOWN else LinkStatus.SKIPPED, "no role")
+            if status is LinkStatus.BROKEN:
+                identity = ChainLink("identity", "no credentials", status, "EKS Auth refuses the token without an association")
+                trust = ChainLink("trust-policy", "not evaluated", LinkStatus.SKIPPED, "no role")
+            else:
+                identity = ChainLink("identity", "unknown", status, why)
+                trust = ChainLink("trust-policy", "not evaluated", LinkStatus.UNKNOWN, "the role is not known")
             return _Links((skipped, role, trust, identity), (), None)
         key = (association.role_arn, pod.namespace, pod.service_account)
         cached = self._pod_identity_cache.get(key)
