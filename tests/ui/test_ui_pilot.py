@@ -56,7 +56,7 @@ def text_of(widget) -> str:
 
 
 async def filter_to(pilot, name: str) -> None:
-    await pilot.press("slash", *name, "enter")
+    await pilot.press("slash", "ctrl+u", *name, "enter")
     await settle(pilot)
 
 
@@ -64,11 +64,12 @@ def pod_uid(app, name: str) -> str:
     return next(uid for uid, pod in app.state.pods.items() if pod.name == name)
 
 
-async def test_pods_and_their_chains_load(lab):
+async def test_pods_load_filter_and_several_panes_side_by_side(lab):
     app = make_app(lab)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        table = app.screen.query_one("#pods", DataTable)
+        screen = app.screen
+        table = screen.query_one("#pods", DataTable)
         names = {pod.name for pod in app.state.pods.values()}
         assert {"eks-iam-test1", "eks-iam-test2", "eks-iam-test3"} <= names
         assert table.row_count == len(app.state.pods)
@@ -77,22 +78,33 @@ async def test_pods_and_their_chains_load(lab):
         row = table.get_row(pod_uid(app, "eks-iam-test3"))
         assert row[1] == "eks-iam-test3" and row[2] == "my-sa" and row[3] == "IRSA"
         assert "ok" in str(row[4])
-
-
-async def test_filter_keeps_only_matching_rows_and_selects_them(lab):
-    app = make_app(lab)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        # at 160 columns every pane is on screen, in more than one column
+        panes = [p for p in screen.query(".pane") if p.region.width > 0]
+        assert len(panes) == 5 and len({p.region.x for p in panes}) >= 2
         await filter_to(pilot, "eks-iam-test2")
-        screen = app.screen
-        assert isinstance(screen, PodsScreen)
-        assert screen.table.row_count == 1
+        assert table.row_count == 1
         assert screen.selected_pod.name == "eks-iam-test2"
         strip = screen.query_one(ChainStrip)
         assert strip.chain is not None and strip.chain.pod.name == "eks-iam-test2"
+        # an empty filter brings every row back
+        await filter_to(pilot, "")
+        assert table.row_count == len(app.state.pods)
 
 
-async def test_who_am_i_on_a_pod_without_irsa_shows_the_node_role_and_why(lab):
+async def test_usable_at_80x24(lab):
+    app = make_app(lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        for widget in (screen.query_one("#pods"), screen.query_one(ChainStrip), screen.query_one("#service-account")):
+            assert widget.region.width > 0 and widget.region.height > 0
+        await pilot.press("3")
+        await settle(pilot)
+        assert screen.query_one("#role").region.height > 0
+        assert screen.query_one("#service-account").region.height == 0  # one pane at a time
+
+
+async def test_who_am_i_shows_node_role_fallback_and_irsa_role(lab):
     app = make_app(lab)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -115,19 +127,13 @@ async def test_who_am_i_on_a_pod_without_irsa_shows_the_node_role_and_why(lab):
         assert len(app.state.live_runs[pod_uid(app, "eks-iam-test2")]) == 2
         assert "Run 2" in text_of(pane) and "Run 1" in text_of(pane)
 
-
-async def test_who_am_i_with_irsa_matches_the_intended_role_and_every_link_is_ok(lab):
-    app = make_app(lab)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
         await filter_to(pilot, "eks-iam-test3")
         await pilot.press("w")
         await settle(pilot)
         result = app.state.live_runs[pod_uid(app, "eks-iam-test3")][-1].result
         assert result.ok and result.matches_intended
         assert "Role1" in result.arn
-        shown = text_of(app.screen.query_one(LiveIdentityPane))
-        assert "matches the intended role" in shown
+        assert "matches the intended role" in text_of(pane)
         chain = app.state.chains[pod_uid(app, "eks-iam-test3")]
         assert all(link.status == LinkStatus.OK for link in chain.links)
 
@@ -196,7 +202,7 @@ async def test_links_in_panes_open_other_views(lab):
         assert app.history.current.view == "pods"
 
 
-async def test_token_pane_reads_the_projected_token_masked_and_verified(lab):
+async def test_token_pane_projected_default_and_fresh_tokens(lab):
     app = make_app(lab)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -207,7 +213,8 @@ async def test_token_pane_reads_the_projected_token_masked_and_verified(lab):
         assert app.focused is pane
         await pilot.press("t")
         await settle(pilot)
-        view = app.state.tokens[pod_uid(app, "eks-iam-test3")]
+        uid = pod_uid(app, "eks-iam-test3")
+        view = app.state.tokens[uid]
         assert view.error is None, view.error
         shown = text_of(pane)
         signature = view.raw.rsplit(".", 1)[1]
@@ -221,41 +228,31 @@ async def test_token_pane_reads_the_projected_token_masked_and_verified(lab):
         await pilot.pause()
         assert signature in text_of(pane)
 
-
-async def test_fresh_token_request_asks_first(lab):
-    app = make_app(lab)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await filter_to(pilot, "eks-iam-test3")
-        await pilot.press("2", "T")
+        # a fresh TokenRequest asks first
+        await pilot.press("T")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await settle(pilot)
-        assert pod_uid(app, "eks-iam-test3") not in app.state.tokens
+        assert app.state.tokens[uid] is view
         await pilot.press("T")
         await pilot.pause()
         await pilot.press("y")
         await settle(pilot)
-        view = app.state.tokens[pod_uid(app, "eks-iam-test3")]
-        assert "TokenRequest" in view.source and view.error is None
-        assert "verified" in text_of(app.screen.query_one(TokenPane))
+        fresh = app.state.tokens[uid]
+        assert "TokenRequest" in fresh.source and fresh.error is None
+        assert "verified" in text_of(pane)
 
-
-async def test_default_token_of_a_pod_without_irsa(lab):
-    app = make_app(lab)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        # a pod without IRSA: reading the IRSA token shows the pod's error; the default token reads
         await filter_to(pilot, "eks-iam-test2")
         await pilot.press("2", "t")
         await settle(pilot)
-        # no IRSA token in this pod: the error from the pod is shown, not a guess
-        assert app.state.tokens[pod_uid(app, "eks-iam-test2")].error
+        uid2 = pod_uid(app, "eks-iam-test2")
+        assert app.state.tokens[uid2].error
         await pilot.press("d")
         await settle(pilot)
-        view = app.state.tokens[pod_uid(app, "eks-iam-test2")]
-        assert view.error is None
-        assert "https://kubernetes.default.svc" in text_of(app.screen.query_one(TokenPane))
+        assert app.state.tokens[uid2].error is None
+        assert "https://kubernetes.default.svc" in text_of(pane)
 
 
 async def test_command_mode_and_list_views(lab):
@@ -267,17 +264,21 @@ async def test_command_mode_and_list_views(lab):
             await settle(pilot)
             assert app.history.current.view == view
             assert app.screen.query_one(DataTable).row_count > 0, view
-        await pilot.press("colon", *"nodes", "enter")
+        # the palette jumps to the node eks-iam-test2 runs on: it falls back to the node role
+        node = next(p.node_name for p in app.state.pods.values() if p.name == "eks-iam-test2")
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*f"Node {node}")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
         await settle(pilot)
+        assert app.history.current.view == "nodes"
+        assert app.screen.table.selected_key == node
         detail = text_of(app.screen.query_one("#detail"))
         assert "NodeInstanceRole" in detail
-        assert "eks-iam-test2" in detail  # falls back to the node role
+        assert "eks-iam-test2" in detail
 
-
-async def test_help_lists_every_key(lab):
-    app = make_app(lab)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        # help lists every key
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -285,15 +286,12 @@ async def test_help_lists_every_key(lab):
         for binding in app.BINDINGS + PodsScreen.BINDINGS + TokenPane.BINDINGS + ChainStrip.BINDINGS:
             assert (binding.tooltip or binding.description) in shown
         await pilot.press("escape")
-        assert isinstance(app.screen, PodsScreen)
+        assert not isinstance(app.screen, HelpScreen)
 
-
-async def test_copy_takes_the_focused_arn(lab):
-    app = make_app(lab)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        # y copies the intended role of the selected pod
+        await pilot.press("colon", *"pods", "enter")
         await filter_to(pilot, "eks-iam-test3")
-        assert "Role1" in app.copy_target()  # on the pods row: the intended role
+        assert "Role1" in app.copy_target()
         await pilot.press("y")
         assert "Role1" in app.clipboard
 
@@ -330,15 +328,3 @@ async def test_watch_shows_new_and_deleted_pods(lab):
         assert name not in {p.name for p in app.state.pods.values()}
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 48)])
-async def test_usable_at_every_size(lab, size):
-    app = make_app(lab)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        for widget in (screen.query_one("#pods"), screen.query_one(ChainStrip)):
-            assert widget.region.width > 0 and widget.region.height > 0
-        if size[0] >= 160:  # several panes side by side
-            panes = [p for p in screen.query(".pane") if p.region.width > 0]
-            assert len(panes) == 5
-            assert len({p.region.x for p in panes}) >= 2
