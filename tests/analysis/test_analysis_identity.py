@@ -363,6 +363,9 @@ def test_unknown_associations_make_an_unannotated_pod_unknown():
     chain = chain_of(plain_pod(), sas=[sa("default", role_arn=None)], associations=Unavailable("denied", "eks:ListPodIdentityAssociations"))
     assert chain.verdict is Verdict.UNKNOWN
     assert link(chain, "service-account").status is LinkStatus.UNKNOWN
+    # Nothing was injected, so the node role is certain even though the intent is not.
+    assert codes(chain) == [F.NODE_ROLE_FALLBACK]
+    assert chain.effective_identity == NODE_ROLE
 
 
 def test_missing_service_account_is_unknown():

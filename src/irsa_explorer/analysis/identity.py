@@ -299,7 +299,9 @@ class _Resolver:
         elif mechanism is Mechanism.NODE_ROLE:
             shared = self._node_role_links(pod)
             effective = shared.effective
-            if intended is None and sa_link.status is not LinkStatus.UNKNOWN and not any(
+            # The pod uses the node role whatever else is unknown (nothing was injected), so say
+            # so even when the verdict stays unknown (e.g. associations could not be listed).
+            if intended is None and not any(
                 f.code == F.ROLE_ARN_ON_POD or f.code == F.ROLE_ARN_ANNOTATION_TYPO for f in findings
             ):
                 cluster = self.cluster.name if self.cluster else None
