@@ -139,6 +139,8 @@ def test_field_selector_yaml_shows_the_full_object(kube_lab, namespace: str) -> 
     assert {"phase", "conditions", "hostIP", "podIP", "startTime"} <= set(pod["status"])
     described = kube_lab.kubectl("describe", "pod", "eks-iam-test1", "-n", namespace).stdout
     assert "Service Account:  default" in described and "TokenExpirationSeconds:  3607" in described
+    assert "Successfully assigned " + namespace + "/eks-iam-test1 to ip-" in described
+    assert 'Pulling image "amazon/aws-cli:latest"' in described
 
 
 NEWER_KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"

@@ -94,7 +94,7 @@ class PodRunner:
     """Drives pod status and runs containers through the runtime on worker threads."""
 
     def __init__(self, store: Store, runtime: RuntimeLike | None, signer: TokenSigner, ca_pem: bytes,
-                 start_delay_s: float = 0.05, max_workers: int = 8) -> None:
+                 start_delay_s: float = 0.05, max_workers: int = 32) -> None:
         self.store = store
         self.runtime = runtime
         self.signer = signer
@@ -323,7 +323,46 @@ class PodRunner:
         except Exception:  # a runtime bug must not kill the worker silently
             log.exception("pod %s/%s failed in the lab runtime", ns, name)
 
+    def record_event(self, obj: dict[str, Any], reason: str, message: str, component: str,
+                     host: str | None = None, event_type: str = "Normal") -> None:
+        """An Event about `obj`, as the scheduler and kubelet write them (`kubectl describe` shows them)."""
+        meta = obj["metadata"]
+        now = now_rfc3339()
+        source = {"component": component, **({"host": host} if host else {})}
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"namespace": meta.get("namespace", "default")},
+            "involvedObject": {"kind": obj.get("kind", "Pod"), "namespace": meta.get("namespace"),
+                               "name": meta["name"], "uid": meta.get("uid"), "apiVersion": "v1",
+                               "resourceVersion": meta.get("resourceVersion")},
+            "reason": reason, "message": message, "source": source, "type": event_type,
+            "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": None,
+            "reportingComponent": component, "reportingInstance": host or "",
+        }
+        # Named like client-go's recorder: object name + UnixNano in hex (so they sort by time).
+        stamp = time.time_ns()
+        for attempt in range(5):
+            event["metadata"]["name"] = f"{meta['name']}.{stamp + attempt:x}"
+            try:
+                self.store.create("events", event)
+                return
+            except StoreError as err:
+                if err.code != 409:
+                    raise
+
     def _run_pod_inner(self, ns: str, name: str, uid: str) -> None:
+        pod = self.store.get("pods", ns, name)
+        if pod is None:
+            return
+        node = pod["spec"].get("nodeName")
+        self.record_event(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {node}", "default-scheduler")
+        for container in pod["spec"]["containers"]:
+            image = container.get("image", "")
+            self.record_event(pod, "Pulling", f'Pulling image "{image}"', "kubelet", node)
+            self.record_event(pod, "Pulled", f'Successfully pulled image "{image}" in 1.032s (1.032s including '
+                              "waiting)", "kubelet", node)
+            self.record_event(pod, "Created", f"Created container {container['name']}", "kubelet", node)
+            self.record_event(pod, "Started", f"Started container {container['name']}", "kubelet", node)
         time.sleep(self.start_delay_s)
         started = now_rfc3339()
         if not self._update(ns, name, uid, lambda p: p.__setitem__("status", self.running_status(p, started))):

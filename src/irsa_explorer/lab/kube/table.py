@@ -53,6 +53,13 @@ def age(obj: dict[str, Any], now: datetime | None = None) -> str:
     return human_duration(((now or datetime.now(timezone.utc)) - created).total_seconds())
 
 
+def _since(stamp: str | None, now: datetime) -> str:
+    if not stamp:
+        return "<unknown>"
+    then = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return human_duration((now - then).total_seconds())
+
+
 def pod_status_reason(pod: dict[str, Any]) -> str:
     """kubectl's STATUS column for a pod (Running, Completed, Error, ContainerCreating, …)."""
     status = pod.get("status") or {}
@@ -174,7 +181,8 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any], datetime], lis
     "events": (
         [("Last Seen", "string", 0, ""), ("Type", "string", 0, ""), ("Reason", "string", 0, ""),
          ("Object", "string", 0, ""), ("Message", "string", 0, "")],
-        lambda e, now: ["<unknown>", e.get("type", ""), e.get("reason", ""), _event_object(e), e.get("message", "")],
+        lambda e, now: [_since(e.get("lastTimestamp"), now), e.get("type", ""), e.get("reason", ""),
+                        _event_object(e), e.get("message", "")],
     ),
 }
 
