@@ -437,3 +437,24 @@ def test_watch_from_a_compacted_resource_version_is_410(core: k8s.CoreV1Api) -> 
     assert err.value.code == 410
     backlog = store.subscribe(lambda event: None, since=store.resource_version - 2)
     assert [e.stored.obj["metadata"]["name"] for e in backlog] == ["n3", "n4"]
+
+
+def test_watch_with_selector_sees_objects_enter_and_leave(core: k8s.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_service_account(namespace, k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(name="m")))
+    rv = core.list_namespaced_service_account(namespace).metadata.resource_version
+    core.patch_namespaced_service_account("m", namespace, {"metadata": {"labels": {"irsa": "yes"}}})
+    core.patch_namespaced_service_account("m", namespace, {"metadata": {"annotations": {"x": "1"}}})
+    core.patch_namespaced_service_account("m", namespace, {"metadata": {"labels": {"irsa": None}}})
+    seen = [e["type"] for e in watch.Watch().stream(core.list_namespaced_service_account, namespace,
+                                                   label_selector="irsa=yes", resource_version=rv,
+                                                   timeout_seconds=1)]
+    assert seen == ["ADDED", "MODIFIED", "DELETED"]
+
+
+def test_follow_logs_waits_for_the_command(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_pod(namespace, _pod("slow", command=["sleep", "1"]))
+    _wait_phase(core, namespace, "slow", ("Running",))
+    started = time.monotonic()
+    assert core.read_namespaced_pod_log("slow", namespace, follow=True) == ""
+    assert time.monotonic() - started > 0.3  # returned when `sleep 1` ended, not at once
+    assert core.read_namespaced_pod("slow", namespace).status.phase == "Succeeded"

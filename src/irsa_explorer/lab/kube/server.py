@@ -568,14 +568,21 @@ class KubeApiServer:
         obj = event.stored.obj
         if ns is not None and obj["metadata"].get("namespace") != ns:
             return
-        if not matches(obj):
+        kind = event.type
+        if kind == "MODIFIED" and event.previous is not None:
+            # An object entering or leaving the selector is ADDED/DELETED for this watcher, as upstream.
+            now, before = matches(obj), matches(event.previous.obj)
+            if not now and not before:
+                return
+            kind = "MODIFIED" if now and before else ("ADDED" if now else "DELETED")
+        elif not matches(obj):
             return
         if table:
             payload = json.dumps(to_table(resource, [obj], resource_version=str(event.rv)),
                                  separators=(",", ":")).encode()
         else:
             payload = event.stored.raw
-        await response.write(b'{"type":"' + event.type.encode() + b'","object":' + payload + b"}\n")
+        await response.write(b'{"type":"' + kind.encode() + b'","object":' + payload + b"}\n")
 
     # --- writes --------------------------------------------------------------------------
 
@@ -714,7 +721,7 @@ class KubeApiServer:
             return await self._token_request(request, ns or "", name)
         if resource == "pods" and sub == "log" and request.method == "GET":
             self._count("log pod")
-            return self._pod_log(request, ns or "", name)
+            return await self._pod_log(request, ns or "", name)
         if resource == "pods" and sub == "exec" and request.method in ("GET", "POST"):
             self._require_write(request)
             self._count("exec pod")
@@ -812,7 +819,7 @@ class KubeApiServer:
                 return c
         raise ApiError(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
 
-    def _pod_log(self, request: web.Request, ns: str, name: str) -> web.Response:
+    async def _pod_log(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
         pod = self._get_stored("pods", ns, name).obj
         container = self._pick_container(pod, request.query.get("container"))
         statuses = {cs["name"]: cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
@@ -821,12 +828,49 @@ class KubeApiServer:
         if waiting and waiting.get("reason") == "ContainerCreating" or not statuses:
             raise ApiError(400, "BadRequest", f'container "{container["name"]}" in pod "{name}" is waiting to '
                            f'start: {(waiting or {}).get("reason", "ContainerCreating")}')
+        if _truthy(request.query.get("follow")) and "running" in state:
+            return await self._follow_log(request, pod, container["name"])
         text = self.runner.logs(pod["metadata"]["uid"], container["name"])
         tail = request.query.get("tailLines")
         if tail and tail.isdigit():
             lines = text.splitlines(keepends=True)
             text = "".join(lines[-int(tail):]) if int(tail) else ""
         return web.Response(text=text, content_type="text/plain")
+
+    async def _follow_log(self, request: web.Request, pod: dict[str, Any], container: str) -> web.StreamResponse:
+        """`logs -f` of a running container: the output arrives when the command ends (simulated
+        commands produce it at once); a long-running one keeps the stream open like kubelet."""
+        uid = pod["metadata"]["uid"]
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def listener(event: WatchEvent) -> None:
+            if event.resource == "pods" and event.stored.obj["metadata"].get("uid") == uid:
+                loop.call_soon_threadsafe(changed.set)
+
+        self.store.subscribe(listener)
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            while True:
+                current = self.store.get("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+                if current is None or current["metadata"]["uid"] != uid:
+                    break
+                statuses = {cs["name"]: cs for cs in (current.get("status") or {}).get("containerStatuses") or []}
+                if "running" not in ((statuses.get(container) or {}).get("state") or {}):
+                    break
+                changed.clear()
+                await changed.wait()
+            text = self.runner.logs(uid, container)
+            if text:
+                await response.write(text.encode())
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.store.unsubscribe(listener)
+        return response
 
     async def _pod_exec(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
         pod = self._get_stored("pods", ns, name).obj

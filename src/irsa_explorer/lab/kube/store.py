@@ -90,6 +90,7 @@ class WatchEvent:
     resource: str
     rv: int
     stored: StoredObject
+    previous: StoredObject | None = None  # the version a MODIFIED replaced (selector transitions)
 
 
 @dataclass
@@ -239,7 +240,7 @@ class Store:
             meta["resourceVersion"] = str(rv)
             stored = StoredObject(obj)
             table.objects[key] = stored
-            self._emit(WatchEvent("MODIFIED", resource, rv, stored))
+            self._emit(WatchEvent("MODIFIED", resource, rv, stored, old))
             return obj
 
     def mutate(
