@@ -86,3 +86,30 @@ def test_credentials_are_reused_until_near_expiry(aws_lab, nodes):
     second = credentials(aws_lab, "registered-node")
 
     assert first["access_key"] == second["access_key"]
+
+
+@pytest.fixture(scope="module")
+def hop_limited(client, aws_lab, nodes):
+    """Instances at hop limit 1: one requiring IMDSv2 tokens, one also accepting IMDSv1."""
+    ec2 = client("ec2")
+    common = {
+        "ImageId": "ami-0c55b159cbfafe1f0", "InstanceType": "m5.large", "MinCount": 1, "MaxCount": 1,
+        "IamInstanceProfile": {"Name": "lab-node-profile"},
+    }
+    for name, tokens in (("hop1-required", "required"), ("hop1-optional", "optional")):
+        instance = ec2.run_instances(**common, MetadataOptions={"HttpTokens": tokens, "HttpPutResponseHopLimit": 1})
+        aws_lab.register_node(name, instance["Instances"][0]["InstanceId"])
+
+
+def fetch_from(aws_lab, node: str, *, host_network: bool) -> dict:
+    url = aws_lab.imds_url(node, host_network=host_network)
+    return InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=url).retrieve_iam_role_credentials()
+
+
+def test_hop_limit_one_with_tokens_required_starves_pods(aws_lab, hop_limited):
+    assert fetch_from(aws_lab, "hop1-required", host_network=False) == {}
+    assert fetch_from(aws_lab, "hop1-required", host_network=True)["role_name"] == NODE_ROLE
+
+
+def test_hop_limit_one_with_imdsv1_allowed_still_serves_pods(aws_lab, hop_limited):
+    assert fetch_from(aws_lab, "hop1-optional", host_network=False)["role_name"] == NODE_ROLE

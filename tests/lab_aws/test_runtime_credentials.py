@@ -36,7 +36,8 @@ def world(client, aws_lab, oidc_provider, trust_for, policies, cluster):
     iam.add_role_to_instance_profile(InstanceProfileName="runtime-node", RoleName=NODE_ROLE)
     instance = ec2.run_instances(
         ImageId="ami-0c55b159cbfafe1f0", InstanceType="m5.large", MinCount=1, MaxCount=1,
-        IamInstanceProfile={"Name": "runtime-node"}, MetadataOptions={"HttpTokens": "required"},
+        IamInstanceProfile={"Name": "runtime-node"},
+        MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 2},  # as EKS node groups set it
     )["Instances"][0]["InstanceId"]
     aws_lab.register_node(NODE, instance)
     client("s3").create_bucket(Bucket="runtime-bucket", CreateBucketConfiguration={"LocationConstraint": "us-east-2"})
@@ -181,3 +182,21 @@ def test_assume_role_with_web_identity_needs_no_credentials(runtime, world, issu
     ])
 
     assert result.stdout == f"arn:aws:sts::{cluster.account}:assumed-role/runtime-irsa/manual\n"
+
+
+def test_host_network_pod_reaches_imds_at_hop_limit_one(runtime, world, client, aws_lab, cluster):
+    instance = client("ec2").run_instances(
+        ImageId="ami-0c55b159cbfafe1f0", InstanceType="m5.large", MinCount=1, MaxCount=1,
+        IamInstanceProfile={"Name": "runtime-node"},
+        MetadataOptions={"HttpTokens": "required", "HttpPutResponseHopLimit": 1},
+    )["Instances"][0]["InstanceId"]
+    aws_lab.register_node("hop-one-node", instance)
+    argv = ["aws", "sts", "get-caller-identity", "--query", "Arn", "--output", "text"]
+
+    pod = runtime.run(make_context({"AWS_REGION": "us-east-2"}, node="hop-one-node"), argv)
+    host = make_context({"AWS_REGION": "us-east-2"}, node="hop-one-node")
+    host.host_network = True
+    on_host = runtime.run(host, argv)
+
+    assert (pod.exit_code, pod.stderr) == (253, NO_CREDENTIALS)
+    assert on_host.stdout == f"arn:aws:sts::{cluster.account}:assumed-role/{NODE_ROLE}/{instance}\n"

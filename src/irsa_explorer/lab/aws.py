@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+from urllib.parse import quote
 import time
 from http import HTTPStatus
 from typing import Any, Callable, Iterable
@@ -157,10 +158,11 @@ class AwsLab:
         looks for an instance whose private DNS name or Name tag is the node name."""
         self.imds.register_node(node_name, instance_id)
 
-    def imds_url(self, node_name: str) -> str:
-        """Base URL of the instance metadata service as seen from `node_name`'s pods
-        (what AWS_EC2_METADATA_SERVICE_ENDPOINT would be; the SDK appends /latest/...)."""
-        return f"{self.endpoint_url}{IMDS_PREFIX}{node_name}"
+    def imds_url(self, node_name: str, *, host_network: bool = False) -> str:
+        """Base URL of the instance metadata service as seen from a pod on `node_name` (or,
+        with host_network, from the node itself); the SDK appends /latest/...."""
+        vantage = "host" if host_network else "pod"
+        return f"{self.endpoint_url}{IMDS_PREFIX}{quote(node_name, safe='')}/{vantage}"
 
     @property
     def pod_identity_agent_url(self) -> str:

@@ -2,8 +2,11 @@
 
 moto's own IMDS hands every caller the same fixed keys; a pod that falls back to the node
 role must instead get `assumed-role/<node role>/<instance id>`, as EC2 issues them.
-Each node is served under its own base URL (`.../_lab/imds/<node>`), standing in for
-169.254.169.254 as seen from that node.
+Each node is served under its own base URL, standing in for 169.254.169.254 as seen from
+that node: `.../_lab/imds/<node>/pod` from a pod's network namespace (one hop further than the
+node itself), `.../_lab/imds/<node>/host` from the node or a hostNetwork pod. The hop matters:
+with the instance's HttpPutResponseHopLimit at 1 the IMDSv2 token answer never reaches a pod
+(failure-catalogue E.17), and when tokens are required the pod then gets no credentials.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from irsa_explorer.lab import aws_moto
 from irsa_explorer.lab.aws_wire import Response
 
 PREFIX = "/_lab/imds/"
+VANTAGE_HOPS = {"host": 1, "pod": 2}
 _TEXT = {"Content-Type": "text/plain"}
 # EC2 refreshes instance credentials well before they expire; the lab re-mints at 15 minutes left.
 _REFRESH_BEFORE = timedelta(minutes=15)
@@ -49,9 +53,12 @@ class InstanceMetadata:
         return known or aws_moto.find_instance_by_node_name(self.account, self.region, node_name)
 
     def handle(self, method: str, path: str, headers: dict[str, str]) -> Response:
-        """`path` is the request path after PREFIX: `<node>/latest/...`."""
+        """`path` is the request path after PREFIX: `<node>/<pod|host>/latest/...`."""
         node, _, rest = path.partition("/")
         node = unquote(node)
+        vantage, _, rest = rest.partition("/")
+        if vantage not in VANTAGE_HOPS:
+            return _text(404, "Not Found")
         rest = "/" + rest
         instance_id = self.instance_for(node)
         if instance_id is None:
@@ -69,6 +76,10 @@ class InstanceMetadata:
                 return _text(400, "Bad Request")
             if not 1 <= ttl <= 21600:
                 return _text(400, "Bad Request")
+            if VANTAGE_HOPS[vantage] > instance.hop_limit:
+                # The answer's IP TTL runs out before it reaches the pod. botocore treats a
+                # lost token answer like a refused one and falls back to IMDSv1.
+                return _text(403, "Forbidden")
             token = secrets.token_urlsafe(32)
             with self._lock:
                 self._tokens[token] = time.monotonic() + ttl

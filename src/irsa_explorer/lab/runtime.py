@@ -40,6 +40,7 @@ class ContainerContext:
     service_account: str
     env: dict[str, str] = field(default_factory=dict)  # resolved literal env of the container
     files: Mapping[str, str] = field(default_factory=dict)  # path → content, read lazily
+    host_network: bool = False  # reaches IMDS one hop closer (matters at hop limit 1)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class AwsEndpoints(Protocol):
     @property
     def endpoint_url(self) -> str: ...
 
-    def imds_url(self, node_name: str) -> str: ...
+    def imds_url(self, node_name: str, *, host_network: bool = False) -> str: ...
 
     @property
     def pod_identity_agent_url(self) -> str: ...
@@ -132,7 +133,9 @@ class Runtime:
     # --- programs -----------------------------------------------------------------------
 
     def _aws(self, ctx: ContainerContext, args: list[str]) -> ProcessResult:
-        stdout, stderr, code = self.awscli.run(ctx.env, ctx.files, ctx.node_name, args)
+        stdout, stderr, code = self.awscli.run(
+            ctx.env, ctx.files, ctx.node_name, args, host_network=getattr(ctx, "host_network", False)
+        )
         return ProcessResult(stdout, stderr, code)
 
     def _cat(self, ctx: ContainerContext, args: list[str]) -> ProcessResult:

@@ -66,6 +66,16 @@ class Invocation:
 
 
 @dataclass(frozen=True)
+class Container:
+    """What the credential chain can see of the container running `aws`."""
+
+    env: Mapping[str, str]
+    files: Mapping[str, str]
+    node_name: str | None
+    host_network: bool = False
+
+
+@dataclass(frozen=True)
 class ResolvedCredentials:
     access_key: str
     secret_key: str
@@ -132,24 +142,33 @@ class AwsCli:
             self._local.session = session
         return session
 
-    def run(self, env: Mapping[str, str], files: Mapping[str, str], node_name: str | None, args: list[str]) -> Output:
+    def run(
+        self,
+        env: Mapping[str, str],
+        files: Mapping[str, str],
+        node_name: str | None,
+        args: list[str],
+        *,
+        host_network: bool = False,
+    ) -> Output:
         """Run `aws ARGS` in a container with this env, files and node; (stdout, stderr, code)."""
+        container = Container(env, files, node_name, host_network)
         try:
             if args == ["--version"]:
                 return CLI_VERSION + "\n", "", 0
             invocation = parse(args)
             if len(invocation.command) < 2:
                 raise CliExit(_USAGE + "aws: error: the following arguments are required: command\n", 252)
-            return self._dispatch(invocation, env, files, node_name)
+            return self._dispatch(invocation, container)
         except CliExit as stop:
             return "", stop.stderr, stop.code
 
     # --- commands ------------------------------------------------------------------------
 
-    def _dispatch(self, call: Invocation, env: Mapping[str, str], files: Mapping[str, str], node: str | None) -> Output:
+    def _dispatch(self, call: Invocation, container: Container) -> Output:
         service, operation = call.command[0], call.command[1]
         if service == "s3" and operation == "ls":
-            return self._s3_ls(call, env, files, node)
+            return self._s3_ls(call, container)
         model = self._service_model(service)
         operation_name = _operation_name(model, operation)
         if operation_name is None:
@@ -157,7 +176,7 @@ class AwsCli:
         if len(call.command) > 2:
             raise CliExit(_USAGE + f"aws: error: Unknown options: {', '.join(call.command[2:])}\n", 252)
         params = _operation_params(model.operation_model(operation_name), call.params)
-        client = self._client(service, call, env, files, node, unsigned=(service, operation_name) in _UNSIGNED_OPERATIONS)
+        client = self._client(service, call, container, unsigned=(service, operation_name) in _UNSIGNED_OPERATIONS)
         method = getattr(client, xform_name(operation_name))
         try:
             if client.can_paginate(xform_name(operation_name)) and "no-paginate" not in call.flags:
@@ -173,8 +192,8 @@ class AwsCli:
         result.pop("ResponseMetadata", None)
         return render(result, call.output, call.query), "", 0
 
-    def _s3_ls(self, call: Invocation, env: Mapping[str, str], files: Mapping[str, str], node: str | None) -> Output:
-        client = self._client("s3", call, env, files, node)
+    def _s3_ls(self, call: Invocation, container: Container) -> Output:
+        client = self._client("s3", call, container)
         target = call.command[2] if len(call.command) > 2 else ""
         try:
             if not target:
@@ -207,12 +226,11 @@ class AwsCli:
         self,
         service: str,
         call: Invocation,
-        env: Mapping[str, str],
-        files: Mapping[str, str],
-        node: str | None,
+        container: Container,
         *,
         unsigned: bool = False,
     ) -> Any:
+        env = container.env
         region = call.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or _GLOBAL_SERVICES.get(service)
         if region is None:
             raise CliExit(NO_REGION + "\n", 253)
@@ -221,7 +239,7 @@ class AwsCli:
             return self._session().create_client(
                 service, region_name=region, endpoint_url=self.aws.endpoint_url, config=config.merge(Config(signature_version=UNSIGNED))
             )
-        creds = self.resolve_credentials(env, files, node, region)
+        creds = self.resolve_credentials(container, region)
         return self._session().create_client(
             service,
             region_name=region,
@@ -232,11 +250,10 @@ class AwsCli:
             config=config,
         )
 
-    def resolve_credentials(
-        self, env: Mapping[str, str], files: Mapping[str, str], node: str | None, region: str
-    ) -> ResolvedCredentials:
+    def resolve_credentials(self, container: Container, region: str) -> ResolvedCredentials:
         """botocore's default chain over the container's env and files (no config files in
         the lab images). Raises CliExit with the CLI's message when a provider fails."""
+        env, files, node = container.env, container.files, container.node_name
         access_key, secret_key = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
         if access_key and secret_key:
             return ResolvedCredentials(access_key, secret_key, env.get("AWS_SESSION_TOKEN"), "env")
@@ -253,7 +270,12 @@ class AwsCli:
             return self._container_credentials(full_uri, env, files)
 
         if node and env.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
-            fetcher = InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=self.aws.imds_url(node), env=dict(env))
+            # Only ask for the host's vantage when it differs: the pod's is the default.
+            if container.host_network:
+                base_url = self.aws.imds_url(node, host_network=True)
+            else:
+                base_url = self.aws.imds_url(node)
+            fetcher = InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=base_url, env=dict(env))
             found = fetcher.retrieve_iam_role_credentials()
             if found:
                 return ResolvedCredentials(found["access_key"], found["secret_key"], found["token"], "iam-role")
