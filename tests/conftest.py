@@ -11,31 +11,54 @@ aws CLI and the explorer do. Tests that change a shared lab must use names of th
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from irsa_explorer.lab.launcher import LabProcess, start_lab
 
-LabFactory = Callable[[str], LabProcess]
+class LabFactory:
+    """`lab_for("static-keys")` starts that scenario's lab once per session (thread-safe);
+    `lab_for.prefetch(a, b, …)` starts several at once, in parallel, to save wall time."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._labs: dict[str, LabProcess] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, scenario: str) -> LabProcess:
+        with self._guard:
+            lock = self._locks.setdefault(scenario, threading.Lock())
+        with lock:
+            running = self._labs.get(scenario)
+            if running is None or not running.running:
+                directory = self._tmp.mktemp(f"lab-{Path(scenario).stem}")
+                running = self._labs[scenario] = start_lab(scenario, directory)
+            return running
+
+    def prefetch(self, *scenarios: str) -> None:
+        with ThreadPoolExecutor(max_workers=len(scenarios) or 1) as pool:
+            list(pool.map(self, scenarios))
+
+    def stop_all(self) -> None:
+        for running in self._labs.values():  # signal all first: they shut down side by side
+            if running.running:
+                running.process.send_signal(signal.SIGTERM)
+        for running in self._labs.values():
+            running.stop()
 
 
 @pytest.fixture(scope="session")
 def lab_for(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
     """A factory: `lab_for("static-keys")` starts that scenario's lab once per session."""
-    labs: dict[str, LabProcess] = {}
-
-    def get(scenario: str) -> LabProcess:
-        running = labs.get(scenario)
-        if running is None or not running.running:
-            directory = tmp_path_factory.mktemp(f"lab-{Path(scenario).stem}")
-            running = labs[scenario] = start_lab(scenario, directory)
-        return running
-
-    yield get
-    for running in labs.values():
-        running.stop()
+    factory = LabFactory(tmp_path_factory)
+    yield factory
+    factory.stop_all()
 
 
 @pytest.fixture(scope="session")

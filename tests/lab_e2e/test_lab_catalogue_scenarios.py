@@ -43,6 +43,11 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _start_the_catalogue_labs_together(lab_for):
+    lab_for.prefetch(*CASES)
+
+
 @pytest.mark.parametrize("scenario", sorted(CASES))
 def test_catalogue_scenario_shows_its_failure(lab_for, scenario):
     lab = lab_for(scenario)

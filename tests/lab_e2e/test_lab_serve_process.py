@@ -55,17 +55,31 @@ def test_ready_quickly(lab):
     assert lab.ready_seconds < 15
 
 
-def test_sigterm_stops_everything_and_frees_the_ports(tmp_path):
-    lab = start_lab("fresh-cluster", tmp_path / "lab")
-    urls = [lab.kube_url, lab.aws_endpoint]
-    assert all(port_open(url) for url in urls)
-    pgid = os.getpgid(lab.process.pid)
-    lab.process.send_signal(signal.SIGTERM)
-    assert lab.process.wait(10) == 0
-    assert not any(port_open(url) for url in urls)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(pgid, 0)  # no process of the lab's group is left
-    lab.stop()
+def test_options_reach_the_servers_and_sigterm_frees_everything(tmp_path):
+    lab = start_lab("fresh-cluster", tmp_path / "lab", ["--latency", "iam=300ms,kube=0ms", "--throttle", "sts=1000"])
+    try:
+        # --latency reaches the AWS side: one IAM call takes at least the added 300 ms.
+        import boto3
+
+        env = lab.aws_env
+        iam = boto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name="us-east-2",
+        ).client("iam", endpoint_url=lab.aws_endpoint)  # fmt: skip
+        began = time.monotonic()
+        iam.get_role(RoleName="eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4")
+        assert time.monotonic() - began >= 0.3
+
+        urls = [lab.kube_url, lab.aws_endpoint]
+        assert all(port_open(url) for url in urls)
+        pgid = os.getpgid(lab.process.pid)
+        lab.process.send_signal(signal.SIGTERM)
+        assert lab.process.wait(10) == 0
+        assert not any(port_open(url) for url in urls)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pgid, 0)  # no process of the lab's group is left
+    finally:
+        lab.stop()
 
 
 def test_a_bad_scenario_is_refused_before_anything_starts(tmp_path):
@@ -124,17 +138,3 @@ def test_bad_options(tmp_path, option, message):
     done = serve([*option, "--dir", str(tmp_path)])
     assert done.returncode == 2
     assert message in done.stderr
-
-
-def test_latency_and_throttle_are_passed_to_the_servers(tmp_path):
-    with start_lab("fresh-cluster", tmp_path / "lab", ["--latency", "iam=300ms", "--throttle", "sts=1000"]) as lab:
-        import boto3
-
-        env = lab.aws_env
-        iam = boto3.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name="us-east-2",
-        ).client("iam", endpoint_url=lab.aws_endpoint)  # fmt: skip
-        began = time.monotonic()
-        iam.get_role(RoleName="eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4")
-        assert time.monotonic() - began >= 0.3

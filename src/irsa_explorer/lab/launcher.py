@@ -54,6 +54,7 @@ class LabProcess:
     context: str
     process: subprocess.Popen = field(repr=False)
     ready_seconds: float = 0.0  # from spawn to `ready`
+    banner: str = ""  # what `lab serve` printed before `ready` (URLs, usage, start-up timings)
     _owns_directory: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -154,6 +155,7 @@ def start_lab(
         context=info.get("context", ""),
         process=process,
         ready_seconds=ready_seconds,
+        banner="".join(stdout_lines[: [line.strip() for line in stdout_lines].index(READY_LINE)]),
         _owns_directory=owned,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import re
 import shlex
@@ -88,6 +89,7 @@ class RunningLab:
     aws: Any  # AwsLab
     variables: dict[str, str] = field(default_factory=dict)
     ready_seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per start-up phase
 
     @property
     def cluster(self) -> LabCluster:
@@ -177,6 +179,14 @@ def run_lab(
     from irsa_explorer.lab.tokens import TokenSigner
 
     began = time.monotonic()
+    phases: dict[str, float] = {}
+    mark = [began]
+
+    def phase(name: str) -> None:
+        now = time.monotonic()
+        phases[name] = now - mark[0]
+        mark[0] = now
+
     latency = dict(latency or {})
     kube_latency = latency.pop(KUBE_SERVICE, 0.0)
     cluster = scenario.cluster
@@ -188,6 +198,7 @@ def run_lab(
         stack.callback(aws.stop)
         # AWS would fetch the keys from the issuer's discovery URL; the lab hands them over.
         aws.register_issuer(cluster.issuer, signer.jwks())
+        phase("aws")
         runtime = Runtime(aws)
         kube = KubeApiServer(
             cluster, runtime, signer, latency_s=kube_latency, pod_identity_lookup=aws.pod_identity_role
@@ -196,6 +207,7 @@ def run_lab(
         stack.callback(kube.stop_in_thread)
         scratch = work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="irsa-lab-apply-")))
         client = stack.enter_context(kube_api_client(kube, scratch))
+        phase("kube")
 
         def announce(step) -> None:
             if log is not None:
@@ -203,7 +215,8 @@ def run_lab(
 
         variables = apply_scenario(scenario, client, aws_session(aws), endpoint_url=aws.endpoint_url, on_step=announce)
         _register_nodes(client, aws)
-        yield RunningLab(scenario, kube, aws, variables, ready_seconds=time.monotonic() - began)
+        phase("scenario")
+        yield RunningLab(scenario, kube, aws, variables, ready_seconds=time.monotonic() - began, phases=phases)
 
 
 def _register_nodes(api_client: Any, aws: Any) -> None:
@@ -240,14 +253,28 @@ def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) ->
             "  kubectl exec eks-iam-test2 -- aws sts get-caller-identity",
             "  irsa-explorer        # the explorer on this lab",
             "Stop with Ctrl-C.",
-            f"started in {lab.ready_seconds:.2f}s",
+            f"started in {lab.ready_seconds:.2f}s ("
+            + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in lab.phases.items())
+            + ")",
         ]
     )
 
 
 def main(args: argparse.Namespace) -> int:
     """Entry point of `irsa-explorer lab serve` (cli.py parses the options)."""
-    out, err = sys.stdout, sys.stderr
+    # Start-up builds a large heap (moto's AWS-managed policies, service models): collecting it
+    # over and over while it grows costs seconds and none of it is garbage. So no collection
+    # until ready; then what exists is frozen, and at exit (everything stopped and removed) the
+    # interpreter is spared a full collection of it too (seconds on a busy machine).
+    gc.disable()
+    try:
+        return _serve(args, sys.stdout, sys.stderr)
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if getattr(args, "scale", None):
         print("lab serve: --scale is not implemented yet (use --scenario)", file=err)
         return 2
@@ -274,6 +301,8 @@ def main(args: argparse.Namespace) -> int:
             kubeconfig, aws_env = lab.write_files(directory)
             print(_usage(lab, directory, kubeconfig, aws_env), file=out)
             print("ready", file=out, flush=True)
+            gc.freeze()
+            gc.enable()
             while not stop.wait(0.5):
                 pass
             print("stopping the lab", file=err, flush=True)
