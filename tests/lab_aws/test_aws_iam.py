@@ -131,3 +131,23 @@ def test_describe_cluster_reports_the_lab_issuer(client, cluster):
     assert described["identity"]["oidc"]["issuer"] == cluster.issuer
     assert described["arn"] == cluster.arn
     assert described["version"] == cluster.version
+
+
+def test_s3_permissions_use_iam_action_names(client, cluster):
+    """ListBuckets needs s3:ListAllMyBuckets and ListObjectsV2 needs s3:ListBucket, as in IAM."""
+    iam = client("iam")
+    iam.create_user(UserName="bucket-lister")
+    iam.put_user_policy(
+        UserName="bucket-lister",
+        PolicyName="list-only",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}
+        ),
+    )
+    key = iam.create_access_key(UserName="bucket-lister")["AccessKey"]
+    lister = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=cluster.region)
+
+    assert isinstance(client("s3", lister).list_buckets()["Buckets"], list)
+    with pytest.raises(ClientError) as caught:
+        client("s3", lister).list_objects_v2(Bucket="lab-bucket")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"

@@ -35,7 +35,7 @@ def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Respons
             data=data,
             body=request.body,
             headers=EnvironHeaders(environ),
-            action=request.action,
+            action=_s3_permission(request) if request.service == "s3" else request.action,
         )
         checker.check_signature()
         checker.check_action_permitted(_resource(request, account))
@@ -51,6 +51,24 @@ def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Respons
     if request.service not in ("iam", "sts", "ec2", "s3") and code == "AccessDenied":
         code = "AccessDeniedException"  # the REST-JSON services' spelling
     return error_for(request, status, code, message)
+
+
+def _s3_permission(request: AwsRequest) -> str:
+    """S3's IAM action names differ from its API names (ListBuckets is s3:ListAllMyBuckets,
+    ListObjectsV2 is s3:ListBucket); moto's S3 handler keeps the table."""
+    from urllib.parse import parse_qs
+
+    from moto.s3.responses import ACTION_MAP
+
+    bucket, _, key = request.path.lstrip("/").partition("/")
+    if not bucket:
+        return "ListAllMyBuckets"
+    table = ACTION_MAP["KEY" if key else "BUCKET"].get(request.method, {})
+    query = parse_qs(request.query, keep_blank_values=True)
+    for marker, action in table.items():
+        if marker != "DEFAULT" and marker in query:
+            return action
+    return table.get("DEFAULT", request.action)
 
 
 def _resource(request: AwsRequest, account: str) -> str:
