@@ -131,3 +131,32 @@ def test_denied_get_role_is_unavailable_with_the_permission(no_get_role_env) -> 
     assert isinstance(role, Unavailable)
     assert role.kind == "forbidden" and role.permission == "iam:GetRole"
     assert "unknown" in str(role)
+
+
+def test_pod_identity_association_comes_back_with_its_role(lab, aws) -> None:
+    import boto3
+
+    session = boto3.Session(
+        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
+        region_name=lab.aws_env["AWS_REGION"],
+    )
+    iam, eks = session.client("iam", endpoint_url=lab.aws_endpoint), session.client("eks", endpoint_url=lab.aws_endpoint)
+    name = f"pod-identity-{uuid.uuid4().hex[:6]}"
+    role_arn = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+        }]}),
+    )["Role"]["Arn"]
+    created = eks.create_pod_identity_association(
+        clusterName="eks-oidc-demo", namespace="default", serviceAccount=name, roleArn=role_arn
+    )["association"]
+    try:
+        associations = aws.list_pod_identity_associations("eks-oidc-demo")
+        assert not isinstance(associations, Unavailable), associations
+        mine = next(a for a in associations if a.service_account == name)
+        assert (mine.namespace, mine.role_arn, mine.association_id) == ("default", role_arn, created["associationId"])
+    finally:
+        eks.delete_pod_identity_association(clusterName="eks-oidc-demo", associationId=created["associationId"])
