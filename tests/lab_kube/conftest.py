@@ -7,7 +7,6 @@ namespaces of their own, so they can run in any order.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator

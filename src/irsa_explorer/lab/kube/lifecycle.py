@@ -9,35 +9,19 @@ token file gets a real, verifiable token, exactly as in a kubelet-managed pod.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..runtime import ContainerContext
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from .store import Store, StoreError, clone, now_rfc3339
 
 log = logging.getLogger(__name__)
-
-try:  # the runtime module is written in parallel; its dataclass is the contract when present
-    from ..runtime import ContainerContext  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - only until lab/runtime.py lands
-
-    @dataclass
-    class ContainerContext:  # type: ignore[no-redef]
-        namespace: str
-        pod_name: str
-        pod_uid: str
-        container: str
-        image: str
-        node_name: str | None
-        service_account: str
-        env: dict[str, str] = field(default_factory=dict)
-        files: Mapping[str, str] = field(default_factory=dict)
-
 
 KUBERNETES_SERVICE_ENV = {
     "KUBERNETES_SERVICE_HOST": "10.100.0.1",
@@ -83,11 +67,6 @@ class ProjectedFiles(Mapping[str, str]):
 
     def __repr__(self) -> str:  # never show token contents
         return f"ProjectedFiles({sorted(self._readers)})"
-
-
-@dataclass
-class _Running:
-    logs: dict[str, str] = field(default_factory=dict)  # container → output
 
 
 class PodRunner:
@@ -430,8 +409,6 @@ def _qualified(image: str) -> str:
 
 
 def _container_id(pod: dict[str, Any], container: dict[str, Any]) -> str:
-    import hashlib
-
     return hashlib.sha256(f"{pod['metadata'].get('uid')}/{container.get('name')}".encode()).hexdigest()
 
 

@@ -7,6 +7,7 @@ protocol; see /work/shared/reference/wire-notes.md for what they send.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -18,8 +19,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import jwt
@@ -34,7 +35,7 @@ from .admission import AdmissionError, PodIdentityLookup, PodIdentityWebhook, ad
 from .certs import make_serving_certificate
 from .exec_ws import serve_exec
 from .spdy_exec import is_spdy_upgrade, serve_exec_spdy
-from .lifecycle import PodRunner, RuntimeLike, container_argv
+from .lifecycle import PodRunner, RuntimeLike
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .protobuf import ProtobufError, decode_token_request
 from .resources import RESOURCES
@@ -137,8 +138,6 @@ class KubeApiServer:
 
     def kubeconfig(self, context_name: str, user: str) -> dict[str, Any]:
         """A kubeconfig (as a dict, dump it as YAML) for the admin user of this lab."""
-        import base64
-
         return {
             "apiVersion": "v1",
             "kind": "Config",
