@@ -13,7 +13,7 @@ verdict, UNKNOWN with the reason — never OK.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from irsa_explorer.model import (
