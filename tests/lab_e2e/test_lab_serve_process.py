@@ -131,7 +131,7 @@ def test_unknown_scenario_name(tmp_path):
         (["--latency", "iam"], "write service=value pairs"),
         (["--latency", "iam=fast"], "write a duration like 40ms"),
         (["--throttle", "iam=-1"], "the rate must be positive"),
-        (["--scale", "pods=10"], "--scale is not implemented yet"),
+        (["--scale", "pods=many"], "pods='many' is not a non-negative whole number"),
     ],
 )
 def test_bad_options(tmp_path, option, message):

@@ -72,6 +72,18 @@ def _pairs(text: str | None, option: str, example: str) -> Iterator[tuple[str, s
         yield service.strip().lower(), value.strip()
 
 
+def _parse_scale(text: str | None):
+    """`--scale pods=N,…` → lab.scale.ScaleSpec, or None without the option."""
+    if not text:
+        return None
+    from irsa_explorer.lab.scale import parse_scale
+
+    try:
+        return parse_scale(text)
+    except ValueError as problem:
+        raise OptionError(str(problem)) from None
+
+
 def eksctl_context(cluster: LabCluster, user: str = "lab") -> str:
     """The context name eksctl writes: USER@CLUSTER.REGION.eksctl.io (tools parse the cluster from it)."""
     return f"{user}@{cluster.name}.{cluster.region}.eksctl.io"
@@ -275,12 +287,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if getattr(args, "scale", None):
-        print("lab serve: --scale is not implemented yet (use --scenario)", file=err)
-        return 2
     try:
         latency = parse_latency(getattr(args, "latency", None))
         throttle = parse_throttle(getattr(args, "throttle", None))
+        scale = _parse_scale(getattr(args, "scale", None))
         scenario = load_scenario(args.scenario or "walkthrough")
     except (OptionError, ScenarioError) as problem:
         print(f"lab serve: {problem}", file=err)
@@ -298,6 +308,11 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         print(f"starting the lab (scenario {scenario.name})…", file=err, flush=True)
         with run_lab(scenario, latency=latency, throttle=throttle, work_dir=directory) as lab:
+            if scale is not None:
+                from irsa_explorer.lab.scale import generate
+
+                # The large cluster is added next to the scenario's objects (lab/scale.py).
+                print(generate(scale, kube_server=lab.kube, aws_lab=lab.aws).summary(), file=out)
             kubeconfig, aws_env = lab.write_files(directory)
             print(_usage(lab, directory, kubeconfig, aws_env), file=out)
             print("ready", file=out, flush=True)
