@@ -253,11 +253,15 @@ class AwsSource:
                 summaries.extend(page.get("associations") or [])
         except Exception as error:
             result = unavailable_from(error, "eks:ListPodIdentityAssociations")
-            if result.kind == NOT_FOUND and "cluster" not in result.reason.lower():
-                return Unavailable(f"not available: {result.reason}", None, NOT_AVAILABLE)
-            if result.kind is None and isinstance(error, ClientError):
-                return Unavailable(f"not available: {result.reason}", None, NOT_AVAILABLE)
-            return result
+            if result.kind == FORBIDDEN:
+                return result
+            if result.kind == NOT_FOUND:
+                return Unavailable(f"cluster {cluster!r} not found in {self.region}", None, NOT_FOUND)
+            if result.kind == NOT_AVAILABLE:
+                return result
+            # Anything else (no answer, an error this API should not give): the associations
+            # are unknown — never an empty list that would read as "none".
+            return Unavailable(f"not available: {result.reason}", None, NOT_AVAILABLE)
 
         def full(summary: dict) -> PodIdentityAssociation | Unavailable:
             # The list's summaries carry no role ARN: describe only those that lack one.
