@@ -1,8 +1,9 @@
 """The lab's AWS account: moto in server mode behind a WSGI middleware that adds what moto lacks.
 
 One HTTP endpoint on 127.0.0.1 serves every service (boto3 `endpoint_url`). moto answers
-IAM, STS, EC2, EKS and S3 with IAM enforcement on (every request must be signed by real lab
-credentials and allowed by their policies). The middleware in front of it:
+IAM, STS, EC2, EKS and S3. The middleware in front of it:
+- enforces IAM: every request must be signed by real lab credentials whose policies allow
+  it (aws_auth, with moto's own checker), except the calls AWS accepts unsigned;
 - counts requests by `service:Action`, adds per-service latency, answers `Throttling`
   beyond a per-service rate (`GET /_lab/stats` shows the counters);
 - answers STS AssumeRoleWithWebIdentity with AWS's checks (aws_sts);
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 import json
 import threading
-from urllib.parse import quote
 import time
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any, Callable, Iterable
+from typing import Any
+from urllib.parse import quote
 
 from irsa_explorer.lab import aws_auth, aws_moto  # aws_moto sets MOTO_IAM_LOAD_MANAGED_POLICIES before moto loads
 from irsa_explorer.lab.aws_imds import PREFIX as IMDS_PREFIX
@@ -70,8 +72,9 @@ class AwsLab:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Serve on a free 127.0.0.1 port, create the admin user and the EKS cluster, then
-        turn IAM enforcement on. Takes about a second (most of it loading AWS-managed policies)."""
+        """Serve on a free 127.0.0.1 port, create the admin user and the EKS cluster (named and
+        with the issuer of LabCluster), then turn IAM enforcement on. About half a second on an
+        idle machine, most of it moto loading the AWS-managed policies."""
         began = time.monotonic()
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
@@ -79,7 +82,10 @@ class AwsLab:
         aws_moto.forget_all_state()
         self._moto_app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-lab", daemon=True)
+        # A short poll interval: stop() waits for the serving loop to notice the shutdown.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="aws-lab", daemon=True
+        )
         self._thread.start()
 
         self._bootstrap()
