@@ -368,7 +368,12 @@ class AwsSource:
         by_name = {name.lower(): arn for arn, _, _, name in lookups}  # role names are case-insensitive
         found: dict[str, Role | Unavailable] = {}
         try:
-            for page in self.client("iam").get_paginator("list_roles").paginate():
+            # 1000 a page, IAM's maximum. ListRoles omits RoleLastUsed and PermissionsBoundary:
+            # the price of the fewer calls, acceptable for a list view.
+            pages = self.client("iam").get_paginator("list_roles").paginate(
+                PaginationConfig={"PageSize": 1000}
+            )
+            for page in pages:
                 for raw in page.get("Roles") or []:
                     arn = by_name.get(raw["RoleName"].lower())
                     if arn:

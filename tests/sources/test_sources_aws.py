@@ -78,6 +78,7 @@ def test_roles_by_listing_when_many_are_needed(lab) -> None:
     assert after.get("iam:GetRole", 0) == before.get("iam:GetRole", 0)
     assert after.get("iam:ListRoles", 0) > before.get("iam:ListRoles", 0)
     assert isinstance(roles[MY_SA_ROLE], Role) and isinstance(roles[NODE_ROLE], Role)
+    assert roles[MY_SA_ROLE].trust_policy["Statement"][0]["Action"] == "sts:AssumeRoleWithWebIdentity"
 
 
 def test_node_roles_through_instance_profiles(lab, aws) -> None:
