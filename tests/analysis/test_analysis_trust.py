@@ -248,6 +248,7 @@ UNKNOWN_CASES = [
     ("condition value an object", policy(stmt({"StringEquals": {f"{HOST}:sub": {"x": 1}}}))),
     ("unresolvable policy variable", policy(stmt({"StringEquals": {f"{HOST}:sub": "${aws:username}"}}))),
     ("Null with a non-boolean", policy(stmt({"Null": {f"{HOST}:sub": "maybe"}}))),
+    ("Null with no value", policy(stmt({"Null": {f"{HOST}:sub": []}}))),
     ("numeric operator on a non-number", policy(stmt({"NumericLessThan": {f"{HOST}:sub": "5"}}))),
     ("an unknown Allow next to a matching Allow", policy(stmt(), stmt({"Mystery": {"a": "b"}}))),
 ]

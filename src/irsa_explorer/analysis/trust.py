@@ -580,7 +580,7 @@ def _condition(
                      operator, key, values, present)
 
     if base == "Null":
-        if qualifier or if_exists or not all(v.lower() in ("true", "false") for v in values):
+        if qualifier or if_exists or not values or not all(v.lower() in ("true", "false") for v in values):
             problems.append(f"{operator} {key}: Null takes only \"true\" or \"false\"")
             return result(None, f"{operator} {key} not understood")
         absent = not present
