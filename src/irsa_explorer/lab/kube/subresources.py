@@ -1,0 +1,210 @@
+"""Subresources: TokenRequest (JSON and protobuf), pod logs (with follow), pod exec
+(websocket v5/v4 and SPDY/3.1), and status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from ..tokens import API_SERVER_AUDIENCE
+from .errors import ApiError, json_response, not_found
+from .exec_ws import serve_exec
+from .patch import json_patch, merge_patch, strategic_merge_patch
+from .protobuf import ProtobufError, decode_token_request
+from .resources import RESOURCES
+from .rest import truthy
+from .spdy_exec import is_spdy_upgrade, serve_exec_spdy
+from .store import WatchEvent, clone
+
+
+class SubresourceHandlers:
+    """Mixed into KubeApiServer: uses its `store`, `signer`, `runner` and `runtime`."""
+
+    # --- subresources --------------------------------------------------------------------
+
+    async def _subresource(self, request: web.Request, resource: str, ns: str | None, name: str,
+                           sub: str) -> web.StreamResponse:
+        if resource == "serviceaccounts" and sub == "token" and request.method == "POST":
+            self._require_write(request)
+            self._count("create token")
+            return await self._token_request(request, ns or "", name)
+        if resource == "pods" and sub == "log" and request.method == "GET":
+            self._count("log pod")
+            return await self._pod_log(request, ns or "", name)
+        if resource == "pods" and sub == "exec" and request.method in ("GET", "POST"):
+            self._require_write(request)
+            self._count("exec pod")
+            return await self._pod_exec(request, ns or "", name)
+        if sub == "status" and request.method == "GET":
+            self._count(f"get {RESOURCES[resource].singular} status")
+            return self._get(request, resource, ns, name)
+        if sub == "status" and request.method in ("PATCH", "PUT"):
+            self._require_write(request)
+            self._count(f"update {RESOURCES[resource].singular} status")
+            return await self._update_status(request, resource, ns, name)
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    async def _update_status(self, request: web.Request, resource: str, ns: str | None, name: str) -> web.Response:
+        body = await self._body(request)
+        with self.store.lock:
+            current = self._get_stored(resource, ns, name).obj
+            if request.method == "PUT":
+                new_status = (body or {}).get("status", {})
+            elif request.content_type == "application/json-patch+json":
+                new_status = json_patch(current, body).get("status", {})
+            elif request.content_type == "application/strategic-merge-patch+json":
+                new_status = strategic_merge_patch(current, body).get("status", {})
+            else:
+                new_status = merge_patch(current, body).get("status", {})
+            updated = clone(current)
+            updated["status"] = new_status
+            stored = self.store.replace(resource, updated)
+        return json_response(stored)
+
+    async def _token_request(self, request: web.Request, ns: str, sa_name: str) -> web.Response:
+        raw = await request.read()
+        if request.content_type == "application/vnd.kubernetes.protobuf":
+            try:
+                body = decode_token_request(raw)
+            except ProtobufError as exc:
+                raise ApiError(400, "BadRequest", f"cannot decode TokenRequest: {exc}") from exc
+        else:
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError as exc:
+                raise ApiError(400, "BadRequest", "the body of the request was in an unknown format") from exc
+        spec = dict(body.get("spec") or {})
+        sa = self.store.get("serviceaccounts", ns, sa_name)
+        if sa is None:
+            raise not_found("serviceaccounts", sa_name)
+        audiences = list(spec.get("audiences") or []) or [API_SERVER_AUDIENCE]
+        expiration = int(spec.get("expirationSeconds") or 3600)
+        if expiration < 600:
+            raise ApiError(422, "Invalid", f'TokenRequest.authentication.k8s.io "{sa_name}" is invalid: '
+                           f"spec.expirationSeconds: Invalid value: {expiration}: "
+                           "may not specify a duration less than 10 minutes")
+        if expiration > 2**32:
+            raise ApiError(422, "Invalid", f'TokenRequest.authentication.k8s.io "{sa_name}" is invalid: '
+                           f"spec.expirationSeconds: Invalid value: {expiration}: "
+                           "may not specify a duration larger than 2^32 seconds")
+        pod_ref = node_ref = None
+        bound = spec.get("boundObjectRef") or None
+        if bound and bound.get("kind") == "Pod":
+            pod = self.store.get("pods", ns, bound.get("name", ""))
+            if pod is None or (bound.get("uid") and bound["uid"] != pod["metadata"]["uid"]):
+                raise not_found("pods", bound.get("name", ""))
+            if pod["spec"].get("serviceAccountName") != sa_name:
+                raise ApiError(400, "BadRequest", f'cannot bind token for serviceaccount "{sa_name}" to pod '
+                               f'running with different serviceaccount name.')
+            pod_ref = (pod["metadata"]["name"], pod["metadata"]["uid"])
+            node_name = pod["spec"].get("nodeName")
+            node = self.store.get("nodes", None, node_name) if node_name else None
+            if node:
+                node_ref = (node_name, node["metadata"]["uid"])
+        now = int(time.time())
+        token = self.signer.mint(f"system:serviceaccount:{ns}:{sa_name}", audiences, expiration, ns, sa_name,
+                                 sa["metadata"]["uid"], pod=pod_ref, node=node_ref, now=now)
+        expires = datetime.fromtimestamp(now + expiration, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        result = {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": sa_name, "namespace": ns, "creationTimestamp": None},
+            "spec": {"audiences": audiences, "expirationSeconds": expiration, "boundObjectRef": bound},
+            "status": {"token": token, "expirationTimestamp": expires},
+        }
+        return json_response(result, 201)
+
+    def _pick_container(self, pod: dict[str, Any], wanted: str | None) -> dict[str, Any]:
+        containers = pod["spec"]["containers"]
+        name = pod["metadata"]["name"]
+        if not wanted:
+            if len(containers) == 1:
+                return containers[0]
+            names = " ".join(c["name"] for c in containers)
+            raise ApiError(400, "BadRequest",
+                           f"a container name must be specified for pod {name}, choose one of: [{names}]")
+        for c in containers + list(pod["spec"].get("initContainers") or []):
+            if c["name"] == wanted:
+                return c
+        raise ApiError(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
+
+    async def _pod_log(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
+        pod = self._get_stored("pods", ns, name).obj
+        container = self._pick_container(pod, request.query.get("container"))
+        statuses = {cs["name"]: cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
+        state = (statuses.get(container["name"]) or {}).get("state") or {}
+        waiting = state.get("waiting")
+        if waiting and waiting.get("reason") == "ContainerCreating" or not statuses:
+            raise ApiError(400, "BadRequest", f'container "{container["name"]}" in pod "{name}" is waiting to '
+                           f'start: {(waiting or {}).get("reason", "ContainerCreating")}')
+        if truthy(request.query.get("follow")) and "running" in state:
+            return await self._follow_log(request, pod, container["name"])
+        text = self.runner.logs(pod["metadata"]["uid"], container["name"])
+        tail = request.query.get("tailLines")
+        if tail and tail.isdigit():
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[-int(tail):]) if int(tail) else ""
+        return web.Response(text=text, content_type="text/plain")
+
+    async def _follow_log(self, request: web.Request, pod: dict[str, Any], container: str) -> web.StreamResponse:
+        """`logs -f` of a running container: the output arrives when the command ends (simulated
+        commands produce it at once); a long-running one keeps the stream open like kubelet."""
+        uid = pod["metadata"]["uid"]
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def listener(event: WatchEvent) -> None:
+            if event.resource == "pods" and event.stored.obj["metadata"].get("uid") == uid:
+                loop.call_soon_threadsafe(changed.set)
+
+        self.store.subscribe(listener)
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        try:
+            while True:
+                current = self.store.get("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
+                if current is None or current["metadata"]["uid"] != uid:
+                    break
+                statuses = {cs["name"]: cs for cs in (current.get("status") or {}).get("containerStatuses") or []}
+                if "running" not in ((statuses.get(container) or {}).get("state") or {}):
+                    break
+                changed.clear()
+                await changed.wait()
+            text = self.runner.logs(uid, container)
+            if text:
+                await response.write(text.encode())
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.store.unsubscribe(listener)
+        return response
+
+    async def _pod_exec(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
+        pod = self._get_stored("pods", ns, name).obj
+        container = self._pick_container(pod, request.query.get("container"))
+        argv = request.query.getall("command", [])
+        if not argv:
+            raise ApiError(400, "BadRequest", "you must specify at least 1 command")
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise ApiError(400, "BadRequest",
+                           f"cannot exec into a container in a completed pod; current phase is {phase}")
+        statuses = {cs["name"]: cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
+        if "running" not in ((statuses.get(container["name"]) or {}).get("state") or {}):
+            raise ApiError(400, "BadRequest", f'unable to upgrade connection: container not found ("{container["name"]}")')
+        if self.runtime is None:
+            raise ApiError(500, "InternalError", "the lab has no container runtime")
+        runtime = self.runtime
+        ctx = self.runner.context(pod, container)
+        if is_spdy_upgrade(request):
+            return await serve_exec_spdy(request, lambda: runtime.run(ctx, argv), argv)
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            raise ApiError(400, "BadRequest", "Upgrade request required")
+        return await serve_exec(request, lambda: runtime.run(ctx, argv), argv)
