@@ -1,0 +1,19 @@
+"""The lab's simulated EKS Kubernetes API server.
+
+    from irsa_explorer.lab.kube import KubeApiServer
+    server = KubeApiServer(cluster, runtime, signer, latency_s=0.0, pod_identity_lookup=None)
+    server.start_in_thread()            # or: await server.start()
+    server.url, server.ca_pem, server.admin_token, server.kubeconfig("ctx", "user")
+    server.create_object("pods", manifest, running=True)   # seeding, admission included
+    server.counters                     # {"list pods": 3, "create token": 1, ...}
+    server.stop_in_thread()             # or: await server.stop()
+
+Modules: server (life cycle, auth, routing), rest (verbs), subresources (token, log, exec),
+store, admission (ServiceAccount plugin + pod identity webhook), lifecycle (pod status and
+container runs), table, selectors, patch, validation, openapi, discovery, protobuf,
+exec_ws / spdy_exec, certs, nodes.
+"""
+
+from .server import KubeApiServer
+
+__all__ = ["KubeApiServer"]
