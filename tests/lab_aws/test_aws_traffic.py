@@ -111,3 +111,14 @@ def test_query_protocol_throttling_reads_as_aws_throttling(slow_lab):
         del slow_lab.traffic.throttle["iam"]
     assert caught.value.response["Error"] == {"Type": "Sender", "Code": "Throttling", "Message": "Rate exceeded"}
     assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 1  # retried as a throttle
+
+
+def test_s3_throttling_is_slow_down(slow_lab, slow_client):
+    slow_lab.traffic.throttle["s3"] = 0
+    try:
+        with pytest.raises(ClientError) as caught:
+            slow_client("s3").list_buckets()
+    finally:
+        del slow_lab.traffic.throttle["s3"]
+    assert caught.value.response["Error"]["Code"] == "SlowDown"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503

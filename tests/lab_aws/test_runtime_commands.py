@@ -128,3 +128,16 @@ def test_no_region_for_a_regional_service(runtime):
 
     assert result.exit_code == 253
     assert result.stderr.startswith("You must specify a region.")
+
+
+def test_table_output_is_refused_not_faked(runtime):
+    result = runtime.run(context(), ["aws", "sts", "get-caller-identity", "--output", "table"])
+
+    assert result.exit_code == 252
+    assert "does not render --output table" in result.stderr
+
+
+def test_aws_version(runtime):
+    result = runtime.run(context(), ["aws", "--version"])
+
+    assert result.stdout.startswith("aws-cli/2.")

@@ -200,3 +200,11 @@ def test_host_network_pod_reaches_imds_at_hop_limit_one(runtime, world, client, 
 
     assert (pod.exit_code, pod.stderr) == (253, NO_CREDENTIALS)
     assert on_host.stdout == f"arn:aws:sts::{cluster.account}:assumed-role/{NODE_ROLE}/{instance}\n"
+
+
+def test_yaml_output(runtime, world, cluster):
+    result = runtime.run(make_context({"AWS_REGION": "us-east-2"}), ["aws", "sts", "get-caller-identity", "--output", "yaml"])
+
+    lines = result.stdout.splitlines()
+    assert lines[1] == f"Account: '{cluster.account}'"
+    assert lines[2] == f"Arn: arn:aws:sts::{cluster.account}:assumed-role/{NODE_ROLE}/{world['instance']}"

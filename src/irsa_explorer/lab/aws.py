@@ -198,6 +198,8 @@ class AwsLab:
         admitted = self.traffic.admit(request.service, request.kind)
         self.traffic.delay(request.service)
         if not admitted:
+            if request.service == "s3":  # S3 has its own word for it
+                return _respond(start_response, error_for(request, 503, "SlowDown", "Please reduce your request rate."))
             return _respond(start_response, error_for(request, 400, "Throttling", "Rate exceeded"))
         # moto would otherwise put unsigned and unknown-key requests in its default account.
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account

@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError, MetadataRetrievalErr
 from botocore.utils import ContainerMetadataFetcher, InstanceMetadataFetcher
 
 import jmespath
+import yaml
 
 NO_CREDENTIALS = 'Unable to locate credentials. You can configure credentials by running "aws configure".'
 NO_REGION = 'You must specify a region. You can also configure your region by running "aws configure".'
@@ -118,7 +119,10 @@ def parse(args: list[str]) -> Invocation:
         else:
             command.append(arg)
     output = globals_.get("output", "json")
-    if output not in ("json", "text", "table", "yaml", "yaml-stream"):
+    if output == "table":
+        # Not simulated: printing JSON instead would pass for output the real CLI never gives.
+        raise CliExit("\nThe lab's simulated aws CLI does not render --output table; use json, text or yaml.\n", 252)
+    if output not in ("json", "text", "yaml", "yaml-stream"):
         raise CliExit(
             _USAGE + f"aws: error: argument --output: Invalid choice, valid choices are:\n\njson | text | table | yaml | yaml-stream\n",
             252,
@@ -399,11 +403,14 @@ def _json_default(value: Any) -> Any:
 
 
 def render(result: Any, output: str, query: str | None) -> str:
-    """Format as aws CLI v2 does: JSON with 4-space indent, or tab-separated text."""
+    """Format as aws CLI v2 does: JSON with 4-space indent, tab-separated text, or YAML."""
     if query:
         result = jmespath.search(query, json.loads(json.dumps(result, default=_json_default)))
     if output == "text":
         return _text(result)
+    if output in ("yaml", "yaml-stream"):
+        plain = json.loads(json.dumps(result, default=_json_default))
+        return yaml.safe_dump(plain, default_flow_style=False, sort_keys=False, allow_unicode=True)
     if result is None and query:
         return "null\n"
     return json.dumps(result, indent=4, default=_json_default, ensure_ascii=False) + "\n"
