@@ -193,7 +193,11 @@ class Store:
     def _emit(self, event: WatchEvent) -> None:
         self._history.append(event)
         for listener in list(self._listeners):
-            listener(event)
+            try:
+                listener(event)
+            except RuntimeError:
+                # A watcher whose event loop has closed (server stopping) must not fail the write.
+                self._listeners.remove(listener)
 
     def create(self, resource: str, obj: dict[str, Any], *, owned: bool = False) -> dict[str, Any]:
         """Store a new object: assigns uid, creationTimestamp and resourceVersion.
