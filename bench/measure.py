@@ -112,6 +112,9 @@ class LabStats:
             counts[f"kube:{key}"] += value
         for key, value in _counters_of(aws).items():
             counts[key] += value
+        # Requests refused with Throttling are counted above too; this says how many were.
+        for key, value in (aws.get("throttled") or {}).items():
+            counts[f"throttled {key}"] += int(value)
         return dict(counts)
 
     def delta(self, before: dict[str, int]) -> dict[str, int]:
@@ -131,5 +134,6 @@ def summarize_requests(requests: dict[str, int]) -> dict[str, int]:
     """Totals per service (kube, iam, sts, eks, ec2, …) for the table."""
     totals: Counter[str] = Counter()
     for key, value in requests.items():
-        totals[key.split(":", 1)[0]] += value
+        if not key.startswith("throttled "):
+            totals[key.split(":", 1)[0]] += value
     return dict(totals)
