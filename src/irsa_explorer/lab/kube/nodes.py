@@ -18,7 +18,14 @@ def apply_node_defaults(node: dict[str, Any], cluster: LabCluster) -> None:
     labels.setdefault("kubernetes.io/os", "linux")
     labels.setdefault("kubernetes.io/arch", "amd64")
     labels.setdefault("topology.kubernetes.io/region", cluster.region)
+    labels.setdefault("node.kubernetes.io/instance-type", "m5.large")
     status = node.setdefault("status", {})
+    # An m5.large, the eksctl default: kubectl describe node computes percentages from these.
+    capacity = {"cpu": "2", "memory": "7910360Ki", "pods": "29", "ephemeral-storage": "83873772Ki",
+                "hugepages-1Gi": "0", "hugepages-2Mi": "0", "attachable-volumes-aws-ebs": "25"}
+    status.setdefault("capacity", capacity)
+    status.setdefault("allocatable", {**capacity, "cpu": "1930m", "memory": "7220184Ki",
+                                      "ephemeral-storage": "76224326324"})
     now = now_rfc3339()
     if not status.get("conditions"):
         status["conditions"] = [{"type": "Ready", "status": "True", "reason": "KubeletReady",
