@@ -95,3 +95,17 @@ def test_wrong_audience_is_refused(kube, aws) -> None:
     assert not check.ok
     assert check.steps[-1].error_code == "InvalidIdentityToken"
     assert "Incorrect token audience" in check.steps[-1].detail
+
+
+def test_sts_refusal_inside_the_pod_is_read_from_the_sdk_error(lab_for) -> None:
+    running = lab_for("no-oidc-provider")
+    source = KubeSource(kubeconfig=str(running.kubeconfig))
+    try:
+        result = who_am_i(source, _pod(source, "eks-iam-test3"))
+    finally:
+        source.close()
+    assert not result.ok and result.exit_code not in (0, None)
+    assert result.error_code == "InvalidIdentityToken"
+    assert result.error_message.startswith("No OpenIDConnect provider found in your account for https://oidc.eks.")
+    assert "OIDC provider" in result.hint
+    assert result.matches_intended is None
