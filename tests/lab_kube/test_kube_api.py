@@ -226,6 +226,12 @@ def test_pod_identity_association_wins_over_irsa(kube_lab, core: k8s.CoreV1Api, 
     assert "AWS_ROLE_ARN" not in env
     volume = next(v for v in pod.spec.volumes if v.name == model.POD_IDENTITY_VOLUME)
     assert volume.projected.sources[0].service_account_token.audience == model.POD_IDENTITY_AUDIENCE
+    _wait_phase(core, namespace, "pia", ("Running",))
+    raw = stream(core.connect_get_namespaced_pod_exec, "pia", namespace,
+                 command=["cat", model.POD_IDENTITY_TOKEN_PATH], stdout=True, stderr=True, stdin=False, tty=False)
+    claims = kube_lab.signer.verify(raw.strip(), model.POD_IDENTITY_AUDIENCE)
+    assert claims["sub"] == f"system:serviceaccount:{namespace}:both"
+    assert claims["kubernetes.io"]["pod"]["uid"] == pod.metadata.uid
 
 
 # --- lifecycle, logs, exec ---------------------------------------------------------------------
