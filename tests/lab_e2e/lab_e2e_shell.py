@@ -39,15 +39,24 @@ def kubectl_dir() -> str | None:
     return str(folder)
 
 
-def shell(lab: LabProcess, script: str, *, check: bool = True, timeout: float = 60, stdin: str | None = None) -> subprocess.CompletedProcess:
+def shell(
+    lab: LabProcess,
+    script: str,
+    *,
+    check: bool = True,
+    timeout: float = 60,
+    stdin: str | None = None,
+    pinned_kubectl: bool = True,
+) -> subprocess.CompletedProcess:
     """`bash -c script` with KUBECONFIG and aws.env of the lab, a fresh HOME (so a fresh kubectl
-    cache dir and no ~/.aws), and none of the caller's AWS_* variables."""
+    cache dir and no ~/.aws), and none of the caller's AWS_* variables. `pinned_kubectl=False`
+    runs whatever `kubectl` PATH finds (e.g. a version dispatcher)."""
     env = lab.env()
     home = lab.directory / "home"
     home.mkdir(exist_ok=True)
     env["HOME"] = str(home)
     env["KUBECACHEDIR"] = str(home / "kube-cache")
-    if kubectl_dir():
+    if pinned_kubectl and kubectl_dir():
         env["PATH"] = kubectl_dir() + os.pathsep + env.get("PATH", "")
     done = subprocess.run(
         ["bash", "-c", script], env=env, input=stdin, capture_output=True, text=True, timeout=timeout

@@ -81,6 +81,13 @@ def test_default_sa_pod_is_the_node_role(lab):
     assert identity["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{NODE_ROLE}/i-")
 
 
+def test_exec_with_whatever_kubectl_is_on_path(lab):
+    """A trainee's plain `kubectl` (on this machine a dispatcher that picks kubectl 1.27 for a
+    1.27 cluster, which execs over SPDY rather than websockets) works too."""
+    done = shell(lab, "kubectl exec eks-iam-test2 -- aws sts get-caller-identity", pinned_kubectl=False)
+    assert json.loads(done.stdout)["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{NODE_ROLE}/i-")
+
+
 def test_my_sa_pod_is_my_sa_role(lab):
     identity = json.loads(caller_identity(lab, "eks-iam-test3").stdout)
     assert identity["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{SA_ROLE}/")
