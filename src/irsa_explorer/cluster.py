@@ -167,22 +167,31 @@ class KubeSource:
     # -- lists -----------------------------------------------------------------------------
 
     def _paged(self, call: Callable[..., Any], **kwargs: Any) -> tuple[list[dict], str]:
-        """Every item of a list call, following `continue` tokens page by page."""
-        items: list[dict] = []
-        token: str | None = None
-        resource_version = ""
-        while True:
-            page_kwargs = dict(kwargs, limit=PAGE_SIZE, _preload_content=False)
-            if token:
-                page_kwargs["_continue"] = token
-            response = call(**page_kwargs)
-            body = json.loads(response.data)
-            items.extend(body.get("items") or [])
-            metadata = body.get("metadata") or {}
-            resource_version = metadata.get("resourceVersion") or resource_version
-            token = metadata.get("continue")
-            if not token:
-                return items, resource_version
+        """Every item of a list call, following `continue` tokens page by page.
+
+        A continue token expires (410 Gone) when paging outlives etcd's compaction window on a
+        busy cluster; the list then starts over once, as a consistent snapshot is the point.
+        """
+        for attempt in (1, 2):
+            items: list[dict] = []
+            token: str | None = None
+            resource_version = ""
+            try:
+                while True:
+                    page_kwargs = dict(kwargs, limit=PAGE_SIZE, _preload_content=False)
+                    if token:
+                        page_kwargs["_continue"] = token
+                    body = json.loads(call(**page_kwargs).data)
+                    items.extend(body.get("items") or [])
+                    metadata = body.get("metadata") or {}
+                    resource_version = metadata.get("resourceVersion") or resource_version
+                    token = metadata.get("continue")
+                    if not token:
+                        return items, resource_version
+            except ApiException as error:
+                if error.status != 410 or not token or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _list(
         self,
