@@ -206,3 +206,19 @@ def test_unknown_context_exits_two_without_traceback(lab) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "cannot run" in done.stderr and "Traceback" not in done.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_default_format_is_a_table_on_a_terminal_and_json_otherwise(lab) -> None:
+    args = build_parser().parse_args(["report", "-n", "default"])
+    kube, aws = KubeSource(kubeconfig=str(lab.kubeconfig)), AwsSource.from_env(lab.aws_env)
+    terminal, pipe = _Terminal(), io.StringIO()
+    main(args, stdout=terminal, stderr=io.StringIO(), sources=(kube, aws))
+    main(args, stdout=pipe, stderr=io.StringIO(), sources=(kube, aws))
+    kube.close()
+    assert terminal.getvalue().startswith("context: ") and "MECHANISM" in terminal.getvalue()
+    assert json.loads(pipe.getvalue())["schema"] == "irsa-explorer.report/v1"
