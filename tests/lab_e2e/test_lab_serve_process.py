@@ -138,3 +138,30 @@ def test_bad_options(tmp_path, option, message):
     done = serve([*option, "--dir", str(tmp_path)])
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_the_lab_stops_when_its_starter_dies(tmp_path):
+    """A test run killed outright must not leave a lab (and its ports) behind."""
+    starter = subprocess.Popen(
+        [
+            sys.executable, "-c",
+            "import sys, time; from irsa_explorer.lab.launcher import start_lab; "
+            f"lab = start_lab('fresh-cluster', {str(tmp_path / 'lab')!r}); "
+            "print(lab.process.pid, lab.kube_url, lab.aws_endpoint, flush=True); time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    pid, *urls = starter.stdout.readline().split()
+    starter.kill()  # SIGKILL: no cleanup code of the starter runs
+    starter.wait(10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(int(pid), signal.SIGKILL)
+        pytest.fail("the lab outlived the process that started it")
+    assert not any(port_open(url) for url in urls)

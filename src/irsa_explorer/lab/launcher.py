@@ -22,6 +22,7 @@ from pathlib import Path
 from irsa_explorer.lab.scenario import DEFAULT_SCENARIO
 
 READY_LINE = "ready"
+STOP_WITH_PARENT_ENV = "IRSA_LAB_STOP_WITH_PARENT"  # the starter's pid
 DEFAULT_TIMEOUT_S = 60.0
 
 
@@ -163,6 +164,8 @@ def start_lab(
 def _server_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
+    # `lab serve` stops by itself when this process is gone, however it died (even SIGKILL).
+    env[STOP_WITH_PARENT_ENV] = str(os.getpid())
     return env
 
 

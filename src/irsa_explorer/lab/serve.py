@@ -248,6 +248,12 @@ def _register_nodes(api_client: Any, aws: Any) -> None:
 # --- the command -------------------------------------------------------------------------------
 
 
+def _orphaned() -> bool:
+    """True when started by launcher.start_lab and that process has died (we were re-parented)."""
+    starter = os.environ.get("IRSA_LAB_STOP_WITH_PARENT")
+    return bool(starter) and str(os.getppid()) != starter
+
+
 def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) -> str:
     return "\n".join(
         [
@@ -319,7 +325,9 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             gc.freeze()
             gc.enable()
             while not stop.wait(0.5):
-                pass
+                if _orphaned():
+                    print("the process that started the lab is gone", file=err, flush=True)
+                    break
             print("stopping the lab", file=err, flush=True)
         return 0
     except ScenarioApplyError as problem:
