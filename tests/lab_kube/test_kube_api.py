@@ -115,6 +115,12 @@ def test_service_account_token_is_read_only(kube_lab, core: k8s.CoreV1Api, names
     with pytest.raises(ApiException) as err:  # not meant for the API server: wrong audience
         k8s.CoreV1Api(kube_lab.api_client(sts_token)).list_namespaced_pod(namespace)
     assert err.value.status == 401
+    # A token dies with its service account, even if one of the same name comes back.
+    core.delete_namespaced_service_account("default", namespace)
+    core.create_namespaced_service_account(namespace, k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(name="default")))
+    with pytest.raises(ApiException) as err:
+        as_sa.list_namespaced_pod(namespace)
+    assert err.value.status == 401
 
 
 # --- namespaces, defaults, admission --------------------------------------------------------

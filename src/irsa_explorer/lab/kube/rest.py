@@ -40,8 +40,9 @@ class RestHandlers:
     def _get(self, request: web.Request, resource: str, ns: str | None, name: str) -> web.Response:
         stored = self._get_stored(resource, ns, name)
         if wants_table(request.headers.get("Accept")):
-            return json_response(to_table(resource, [stored.obj], resource_version=str(stored.resource_version),
-                                  include_object=request.query.get("includeObject", "Metadata")))
+            table = to_table(resource, [stored.obj], resource_version=str(stored.resource_version),
+                             include_object=request.query.get("includeObject", "Metadata"))
+            return json_response(table)
         return raw_json_response(stored.raw)
 
     def _matcher(self, request: web.Request, resource: str) -> Callable[[dict[str, Any]], bool]:
@@ -66,9 +67,10 @@ class RestHandlers:
                 raise ApiError(400, "BadRequest", str(exc)) from exc
         page = self.store.list(resource, ns, matches, limit, after)
         if wants_table(request.headers.get("Accept")):
-            return json_response(to_table(resource, (s.obj for s in page.items), resource_version=page.resource_version,
-                                  continue_token=page.continue_token,
-                                  include_object=request.query.get("includeObject", "Metadata")))
+            table = to_table(resource, (s.obj for s in page.items), resource_version=page.resource_version,
+                             continue_token=page.continue_token,
+                             include_object=request.query.get("includeObject", "Metadata"))
+            return json_response(table)
         meta: dict[str, Any] = {"resourceVersion": page.resource_version}
         if page.continue_token:
             meta["continue"] = page.continue_token
@@ -205,7 +207,7 @@ class RestHandlers:
             except StoreError:
                 continue
         return json_response({"kind": RESOURCES[resource].kind + "List", "apiVersion": "v1",
-                      "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
+                              "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
 
     def _store_update(self, resource: str, current: dict[str, Any], updated: dict[str, Any],
                       dry_run: bool = False) -> dict[str, Any]:

@@ -320,10 +320,24 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         if token:
             try:
                 claims = self.signer.verify(token, API_SERVER_AUDIENCE)
-                return str(claims["sub"])
             except jwt.InvalidTokenError:
-                pass
+                claims = None
+            if claims is not None and self._token_objects_exist(claims):
+                return str(claims["sub"])
         raise ApiError(401, "Unauthorized", "Unauthorized")
+
+    def _token_objects_exist(self, claims: dict[str, Any]) -> bool:
+        """As kube-apiserver: a token dies with its service account (by uid) and its bound pod."""
+        kube = claims.get("kubernetes.io") or {}
+        ns = kube.get("namespace")
+        sa_ref, pod_ref = kube.get("serviceaccount") or {}, kube.get("pod")
+        sa = self.store.get("serviceaccounts", ns, sa_ref.get("name", ""))
+        if sa is None or sa["metadata"]["uid"] != sa_ref.get("uid"):
+            return False
+        if pod_ref:
+            pod = self.store.get("pods", ns, pod_ref.get("name", ""))
+            return pod is not None and pod["metadata"]["uid"] == pod_ref.get("uid")
+        return True
 
     def _require_write(self, request: web.Request) -> None:
         identity = request.get(IDENTITY, "admin")
@@ -367,7 +381,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
             return web.Response(text="ok")
         if path == "/_lab/stats":
             return json_response({"counters": self.counters, "resourceVersion": self.store.resource_version,
-                          "objects": {r: self.store.count(r) for r in RESOURCES}})
+                                  "objects": {r: self.store.count(r) for r in RESOURCES}})
         if path.startswith("/api/v1/"):
             return await self._core(request, path[len("/api/v1/"):].split("/"))
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
