@@ -218,6 +218,18 @@ def test_webhook_mutates_on_create_only(core: k8s.CoreV1Api, namespace: str) -> 
     assert _env(new.spec.containers[0])["AWS_ROLE_ARN"] == "arn:aws:iam::113534181560:role/late"
 
 
+def test_webhook_outage_creates_pods_silently_unmutated(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
+    core.patch_namespaced_service_account("default", namespace, {"metadata": {"annotations": {
+        model.ROLE_ARN_ANNOTATION: "arn:aws:iam::113534181560:role/r"}}})
+    kube_lab.server.webhook.enabled = False
+    try:
+        pod = core.create_namespaced_pod(namespace, _sleeper("outage"))
+    finally:
+        kube_lab.server.webhook.enabled = True
+    assert pod.spec.containers[0].env is None
+    assert _env(core.create_namespaced_pod(namespace, _sleeper("back")).spec.containers[0])["AWS_ROLE_ARN"]
+
+
 def test_pod_identity_association_wins_over_irsa(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
     core.create_namespaced_service_account(namespace, k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(
         name="both", annotations={model.ROLE_ARN_ANNOTATION: "arn:aws:iam::113534181560:role/irsa"})))

@@ -165,9 +165,14 @@ class PodIdentityWebhook:
     def __init__(self, cluster: LabCluster, pod_identity_lookup: PodIdentityLookup | None = None) -> None:
         self.cluster = cluster
         self.pod_identity_lookup = pod_identity_lookup
+        # EKS registers the webhook with failurePolicy Ignore: when it is down, pods are created
+        # unmutated and nobody is told (catalogue A.3). Scenarios switch this off to show it.
+        self.enabled = True
 
     def mutate(self, pod: dict[str, Any], sa: dict[str, Any]) -> None:
         """Inject Pod Identity (preferred) or IRSA into a pod being created."""
+        if not self.enabled:
+            return
         meta = pod["metadata"]
         if (meta.get("labels") or {}).get(model.SKIP_WEBHOOK_LABEL) == "true":
             return
