@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import os
@@ -79,12 +78,6 @@ def wait_for_phase(lab: LabProcess, pod: str, phases: tuple[str, ...], namespace
         if time.monotonic() > deadline:
             raise AssertionError(f"pod {namespace}/{pod} is {obj.get('status', {}).get('phase')}, not {phases}")
         time.sleep(0.2)
-
-
-def jwt_claims(token: str) -> dict:
-    """The payload of a JWT, without checking it (the test checks the signature separately)."""
-    payload = token.strip().split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def caller_identity(lab: LabProcess, pod: str, namespace: str = "default", check: bool = True) -> subprocess.CompletedProcess:

@@ -490,7 +490,7 @@ def _parse_aws(raw: dict, where: str, base: dict, problems: list[Problem], defin
     params = _plain(params)
     if operation_model is not None:
         params = _encode_documents(params, operation_model)
-        _validate_params(params, operation_model, where, source, _line_of(raw, "params") or line, defined, problems)
+        _validate_params(params, operation_model, where, source, _line_of(raw, "params") or line, problems)
     save = raw.get("save") or {}
     if not isinstance(save, dict):
         problems.append(Problem(source, f"{where}.save", "must map variable names to JMESPath expressions", _line_of(raw, "save")))
@@ -568,7 +568,8 @@ def _encode_documents(params: dict, operation_model) -> dict:
     return encoded
 
 
-def _validate_params(params: dict, operation_model, where: str, source: str, line: int | None, defined: set[str], problems: list[Problem]) -> None:
+def _validate_params(params: dict, operation_model, where: str, source: str, line: int | None, problems: list[Problem]) -> None:
+    """botocore's own check of the parameters against the service model (names, required, types)."""
     from botocore.validate import ParamValidator
 
     report = ParamValidator().validate(params, operation_model.input_shape)
