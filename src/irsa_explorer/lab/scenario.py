@@ -26,7 +26,7 @@ import yaml
 
 from irsa_explorer.lab.spec import LabCluster
 
-BUILTIN_PACKAGE = "irsa_explorer.lab.scenarios"
+BUILTIN_FOLDER = "scenarios"  # next to this module, shipped as package data
 DEFAULT_SCENARIO = "walkthrough"
 
 # Kinds the lab's API server serves, with how to reach them through the typed client.
@@ -181,9 +181,13 @@ def builtin_variables(cluster: LabCluster) -> dict[str, str]:
 # --- finding scenario files -------------------------------------------------------------------
 
 
+def _builtin_folder():
+    return resources.files("irsa_explorer.lab").joinpath(BUILTIN_FOLDER)
+
+
 def builtin_scenarios() -> list[str]:
     """Names of the scenarios shipped with the lab (files starting with `_` are building blocks)."""
-    folder = resources.files(BUILTIN_PACKAGE)
+    folder = _builtin_folder()
     return sorted(
         entry.name.removesuffix(".yaml")
         for entry in folder.iterdir()
@@ -202,7 +206,7 @@ def scenario_path(name_or_file: str | Path, relative_to: Path | None = None) -> 
     if candidate.is_file():
         return candidate.resolve()
     if "/" not in text:
-        builtin = Path(str(resources.files(BUILTIN_PACKAGE).joinpath(text.removesuffix(".yaml") + ".yaml")))
+        builtin = Path(str(_builtin_folder().joinpath(text.removesuffix(".yaml") + ".yaml")))
         if builtin.is_file():
             return builtin
     known = ", ".join(builtin_scenarios())
