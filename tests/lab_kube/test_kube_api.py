@@ -482,3 +482,25 @@ def test_follow_logs_waits_for_the_command(kube_lab, core: k8s.CoreV1Api, namesp
     assert core.read_namespaced_pod_log("slow", namespace, follow=True) == ""
     assert time.monotonic() - started > 0.3  # returned when `sleep 1` ended, not at once
     assert core.read_namespaced_pod("slow", namespace).status.phase == "Succeeded"
+
+
+def test_namespace_scoped_user_is_forbidden_cluster_wide(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
+    token = kube_lab.server.add_user("alice", namespaces=[namespace])
+    alice = k8s.CoreV1Api(kube_lab.api_client(token))
+    core.create_namespaced_pod(namespace, _sleeper("mine"))
+    assert [p.metadata.name for p in alice.list_namespaced_pod(namespace).items] == ["mine"]
+    assert alice.read_namespace(namespace).metadata.name == namespace
+    for call, message in (
+        (alice.list_pod_for_all_namespaces,
+         'pods is forbidden: User "alice" cannot list resource "pods" in API group "" at the cluster scope'),
+        (alice.list_node,
+         'nodes is forbidden: User "alice" cannot list resource "nodes" in API group "" at the cluster scope'),
+        (lambda: alice.list_namespaced_pod("default"),
+         'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"'),
+        (lambda: alice.delete_namespaced_pod("mine", namespace),
+         'pods "mine" is forbidden: User "alice" cannot delete resource "pods" in API group "" '
+         f'in the namespace "{namespace}"'),
+    ):
+        with pytest.raises(ApiException) as err:
+            call()
+        assert err.value.status == 403 and json.loads(err.value.body)["message"] == message

@@ -28,6 +28,7 @@ from aiohttp import web
 from ..spec import LabCluster
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from . import discovery, openapi
+from .authz import ADMIN, ALL_VERBS, READ_VERBS, Grant, forbidden_message, request_verb
 from .admission import (AdmissionError, PodIdentityLookup, PodIdentityWebhook, admit_service_account,
                         apply_pod_defaults, random_suffix)
 from .certs import make_serving_certificate
@@ -43,7 +44,7 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Paths EKS serves without authentication (service-account issuer discovery, health).
 PUBLIC_PATHS = frozenset({"/.well-known/openid-configuration", "/openid/v1/jwks", "/healthz", "/livez",
                           "/readyz", "/version"})
-IDENTITY = web.RequestKey("identity", str)
+IDENTITY = web.RequestKey("identity", Grant)
 
 
 class KubeApiServer(RestHandlers, SubresourceHandlers):
@@ -62,6 +63,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         self.signer = signer
         self.latency_s = latency_s
         self.admin_token = admin_token or secrets.token_urlsafe(32)
+        self._users: dict[str, Grant] = {}
         self.store = Store()
         self._certs = make_serving_certificate()
         self.ca_pem: bytes = self._certs.ca_pem
@@ -98,18 +100,26 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         with self._counter_lock:
             self._counters.clear()
 
-    def kubeconfig(self, context_name: str, user: str) -> dict[str, Any]:
-        """A kubeconfig (as a dict, dump it as YAML) for the admin user of this lab."""
+    def kubeconfig(self, context_name: str, user: str, token: str | None = None) -> dict[str, Any]:
+        """A kubeconfig (as a dict, dump it as YAML) for the admin, or for the user of `token`."""
         return {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": context_name, "cluster": {
                 "server": self.url, "certificate-authority-data": base64.b64encode(self.ca_pem).decode()}}],
-            "users": [{"name": user, "user": {"token": self.admin_token}}],
+            "users": [{"name": user, "user": {"token": token or self.admin_token}}],
             "contexts": [{"name": context_name, "context": {"cluster": context_name, "user": user}}],
             "current-context": context_name,
             "preferences": {},
         }
+
+    def add_user(self, name: str, *, namespaces: list[str] | None = None, write: bool = False) -> str:
+        """A bearer token for a user who may read (and with `write`, change) everything, or only
+        in `namespaces` — a restricted kubeconfig. Use it with `kubeconfig(..., token=…)`."""
+        token = secrets.token_urlsafe(32)
+        self._users[token] = Grant(name, ALL_VERBS if write else READ_VERBS,
+                                   frozenset(namespaces) if namespaces is not None else None)
+        return token
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on HTTPS; `port=0` picks a free port (read `.url` afterwards)."""
@@ -312,18 +322,21 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         except AdmissionError as err:
             return json_response(status_body(err.code, err.reason, err.message), err.code)
 
-    def _authenticate(self, request: web.Request) -> str:
+    def _authenticate(self, request: web.Request) -> Grant:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         if token and hmac.compare_digest(token, self.admin_token):
-            return "admin"
+            return ADMIN
+        for user_token, grant in self._users.items():
+            if token and hmac.compare_digest(token, user_token):
+                return grant
         if token:
             try:
                 claims = self.signer.verify(token, API_SERVER_AUDIENCE)
             except jwt.InvalidTokenError:
                 claims = None
             if claims is not None and self._token_objects_exist(claims):
-                return str(claims["sub"])
+                return Grant(str(claims["sub"]), READ_VERBS)  # the lab lets service accounts read
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def _token_objects_exist(self, claims: dict[str, Any]) -> bool:
@@ -339,12 +352,15 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
             return pod is not None and pod["metadata"]["uid"] == pod_ref.get("uid")
         return True
 
-    def _require_write(self, request: web.Request) -> None:
-        identity = request.get(IDENTITY, "admin")
-        if identity != "admin":
-            raise ApiError(403, "Forbidden",
-                           f'User "{identity}" cannot {request.method.lower()} this resource: '
-                           "the lab grants service accounts read-only access")
+    def _authorize(self, request: web.Request, verb: str, resource: str, sub: str | None, name: str | None,
+                   namespace: str | None) -> None:
+        grant = request.get(IDENTITY, ADMIN)
+        scope = namespace if RESOURCES[resource].namespaced else None
+        if resource == "namespaces" and name and grant.namespaces is not None and name in grant.namespaces:
+            scope = name  # reading one's own namespace object is allowed to namespace users
+        if not grant.allows(verb, scope):
+            raise ApiError(403, "Forbidden", forbidden_message(grant.user, verb, resource, sub, name, namespace),
+                           {"name": name, "kind": resource} if name else {"kind": resource})
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
@@ -399,6 +415,8 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         method = request.method
         if info.namespaced and name is not None and ns is None:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        verb = request_verb(method, name is not None, truthy(request.query.get("watch")), sub)
+        self._authorize(request, verb, resource, sub, name, ns)
         if sub is not None:
             return await self._subresource(request, resource, ns, name, sub)  # type: ignore[arg-type]
         if name is None:
@@ -409,11 +427,9 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
                 self._count(f"list {resource}")
                 return self._list(request, resource, ns)
             if method == "POST":
-                self._require_write(request)
                 self._count(f"create {info.singular}")
                 return await self._create(request, resource, ns)
             if method == "DELETE":
-                self._require_write(request)
                 self._count(f"deletecollection {resource}")
                 return self._delete_collection(request, resource, ns)
         else:
@@ -421,15 +437,12 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
                 self._count(f"get {info.singular}")
                 return self._get(request, resource, ns, name)
             if method == "PATCH":
-                self._require_write(request)
                 self._count(f"patch {info.singular}")
                 return await self._patch(request, resource, ns, name)
             if method == "PUT":
-                self._require_write(request)
                 self._count(f"update {info.singular}")
                 return await self._update(request, resource, ns, name)
             if method == "DELETE":
-                self._require_write(request)
                 self._count(f"delete {info.singular}")
                 final = self.delete_object(resource, ns, name)
                 return json_response(final)

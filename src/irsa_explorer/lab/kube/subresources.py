@@ -30,21 +30,18 @@ class SubresourceHandlers:
     async def _subresource(self, request: web.Request, resource: str, ns: str | None, name: str,
                            sub: str) -> web.StreamResponse:
         if resource == "serviceaccounts" and sub == "token" and request.method == "POST":
-            self._require_write(request)
             self._count("create token")
             return await self._token_request(request, ns or "", name)
         if resource == "pods" and sub == "log" and request.method == "GET":
             self._count("log pod")
             return await self._pod_log(request, ns or "", name)
         if resource == "pods" and sub == "exec" and request.method in ("GET", "POST"):
-            self._require_write(request)
             self._count("exec pod")
             return await self._pod_exec(request, ns or "", name)
         if sub == "status" and request.method == "GET":
             self._count(f"get {RESOURCES[resource].singular} status")
             return self._get(request, resource, ns, name)
         if sub == "status" and request.method in ("PATCH", "PUT"):
-            self._require_write(request)
             self._count(f"update {RESOURCES[resource].singular} status")
             return await self._update_status(request, resource, ns, name)
         raise ApiError(404, "NotFound", "the server could not find the requested resource")

@@ -1,0 +1,56 @@
+"""Who may do what: RBAC reduced to what the explorer meets — namespace-scoped readers.
+
+The admin (kubeconfig user) may do everything; service-account tokens may read everything;
+users added with `KubeApiServer.add_user` get a verb set, everywhere or in some namespaces
+only. A namespace-scoped user cannot list across namespaces nor read cluster-scoped
+resources, which is exactly the restricted-kubeconfig case the explorer must report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+READ_VERBS = frozenset({"get", "list", "watch"})
+ALL_VERBS = READ_VERBS | {"create", "update", "patch", "delete", "deletecollection"}
+
+
+@dataclass(frozen=True)
+class Grant:
+    user: str
+    verbs: frozenset[str] = READ_VERBS
+    namespaces: frozenset[str] | None = None  # None: all namespaces and cluster scope
+
+    def allows(self, verb: str, namespace: str | None) -> bool:
+        if verb not in self.verbs:
+            return False
+        return self.namespaces is None or (namespace is not None and namespace in self.namespaces)
+
+
+ADMIN = Grant("kubernetes-admin", ALL_VERBS)
+
+
+def request_verb(method: str, has_name: bool, watch: bool, subresource: str | None) -> str:
+    """The RBAC verb of a request, as the API server's request-info resolver names it."""
+    if subresource in ("exec", "token"):
+        return "create"
+    if method == "GET":
+        return "get" if has_name else ("watch" if watch else "list")
+    if method == "POST":
+        return "create"
+    if method == "PUT":
+        return "update"
+    if method == "PATCH":
+        return "patch"
+    if method == "DELETE":
+        return "delete" if has_name else "deletecollection"
+    return method.lower()
+
+
+def forbidden_message(user: str, verb: str, resource: str, subresource: str | None, name: str | None,
+                      namespace: str | None) -> str:
+    """kube-apiserver's wording, e.g. `pods is forbidden: User "x" cannot list resource "pods"
+    in API group "" at the cluster scope`."""
+    target = f'{resource} "{name}"' if name else resource
+    full = f"{resource}/{subresource}" if subresource else resource
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    return f'{target} is forbidden: User "{user}" cannot {verb} resource "{full}" in API group "" {scope}'
