@@ -36,6 +36,10 @@ CASES = {
         ("default", "audience-typo", "Incorrect token audience"),
         ("default", "eks-iam-test3", f"arn:aws:sts::{ACCOUNT}:assumed-role/audience-demo/"),
     ),
+    "pod-identity": (
+        ("default", "uploader-before", f"arn:aws:sts::{ACCOUNT}:assumed-role/{NODE_ROLE}/i-"),
+        ("default", "uploader-after", f"arn:aws:sts::{ACCOUNT}:assumed-role/pod-identity-uploader/eks-eks-oidc-demo-uploader-after-"),
+    ),
     "static-keys": (
         ("default", "legacy-uploader", f"arn:aws:iam::{ACCOUNT}:user/ci-deploy"),
         ("default", "eks-iam-test3", f"arn:aws:sts::{ACCOUNT}:assumed-role/{SA_ROLE}/"),

@@ -24,7 +24,7 @@ from irsa_explorer.lab.scenario import (
 )
 from irsa_explorer.lab.spec import LabCluster
 
-CATALOGUE = ["pod-before-annotation", "no-oidc-provider", "sub-wrong-namespace", "wrong-audience", "static-keys"]
+CATALOGUE = ["pod-before-annotation", "no-oidc-provider", "sub-wrong-namespace", "wrong-audience", "static-keys", "pod-identity"]
 
 
 def problems_of(text: str) -> list[str]:
