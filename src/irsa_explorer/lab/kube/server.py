@@ -232,6 +232,9 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
     def delete_object(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
         """Delete as the API would (a namespace takes everything in it along). Thread-safe."""
         if resource == "namespaces":
+            if name in SYSTEM_NAMESPACES:
+                raise ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                               {"name": name, "kind": "namespaces"})
             with self.store.lock:
                 for res in RESOURCES.values():
                     if res.namespaced:
