@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import boto3
 import pytest
@@ -160,3 +163,31 @@ def test_wildcard_in_string_equals_does_not_expand(sts, client, issuer):
     trust["Statement"][0]["Condition"] = {"StringLike": {f"{host}:sub": "system:serviceaccount:default:*"}}
     client("iam").update_assume_role_policy(RoleName="wildcard-equals", PolicyDocument=json.dumps(trust))
     assert assume(sts, arn, issuer.token())["AssumedRoleUser"]["Arn"].endswith("/wildcard-equals/test-session")
+
+
+def test_duration_below_fifteen_minutes(aws_lab, role_arn, issuer):
+    """botocore checks this before sending; a raw client (here urllib) meets the server's check."""
+    form = urllib.parse.urlencode(
+        {
+            "Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15", "RoleArn": role_arn,
+            "RoleSessionName": "raw", "WebIdentityToken": issuer.token(), "DurationSeconds": "600",
+        }
+    ).encode()
+    request = urllib.request.Request(
+        aws_lab.endpoint_url + "/", data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+
+    assert caught.value.code == 400
+    body = caught.value.read().decode()
+    assert "<Code>ValidationError</Code>" in body
+    assert "greater than or equal to 900" in body
+
+
+def test_successful_calls_are_counted(sts, role_arn, issuer, aws_lab):
+    before = aws_lab.counters.get("sts:AssumeRoleWithWebIdentity", 0)
+    assume(sts, role_arn, issuer.token())
+    refused(sts, role_arn, issuer.token("elsewhere", "my-sa"))
+
+    assert aws_lab.counters["sts:AssumeRoleWithWebIdentity"] == before + 2

@@ -122,3 +122,12 @@ def test_s3_throttling_is_slow_down(slow_lab, slow_client):
         del slow_lab.traffic.throttle["s3"]
     assert caught.value.response["Error"]["Code"] == "SlowDown"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+
+
+def test_stats_reset_over_http(slow_lab, slow_client):
+    slow_client("sts").get_caller_identity()
+    request = urllib.request.Request(slow_lab.endpoint_url + "/_lab/stats", method="DELETE")
+    emptied = json.loads(urllib.request.urlopen(request, timeout=5).read())
+
+    assert emptied["counters"] == {}
+    assert slow_lab.counters == {}

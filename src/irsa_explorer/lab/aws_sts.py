@@ -189,10 +189,17 @@ class WebIdentitySts:
         subject = str(claims.get("sub", ""))
         trust_request = trust.web_identity_request(issuer, subject, list(token_audiences), account)
         evaluation = trust.evaluate_trust(trust_document(role), trust_request)
+        # STS fails closed: a policy the evaluator cannot fully read ("unknown") allows nothing.
         if evaluation.decision != trust.Decision.ALLOW:
             raise denied
 
         duration = int(form.get("DurationSeconds") or 3600)
+        if duration < 900:
+            raise StsRejection(
+                "ValidationError",
+                f"1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy "
+                "constraint: Member must have value greater than or equal to 900",
+            )
         if duration > int(role.max_session_duration or 3600):
             raise StsRejection(
                 "ValidationError",
