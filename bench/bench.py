@@ -344,7 +344,7 @@ def print_table(results: dict[str, Any]) -> None:
         print("  report stages, CPU s:  " + ", ".join(f"{k} {v}" for k, v in stages["cpu"].items()))
     for phase, requests in results.get("requests", {}).items():
         print(f"\n  requests during {phase}: " + (", ".join(f"{k} {v}" for k, v in requests.items()) or "none"))
-    print("\n  targets:")
+    print("\n  targets" + (" (set for the full scale: --quick checks the harness, not them)" if results.get("quick") else "") + ":")
     for target in results.get("targets", []):
         print(f"    {target['verdict']:<13} {target['name']}: {target['value']} (goal {target['goal']})")
     for step in results.get("baseline_steps", []):
