@@ -125,7 +125,8 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         """Listen on HTTPS; `port=0` picks a free port (read `.url` afterwards)."""
         app = web.Application(middlewares=[self._middleware], client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        # Open watches and follows would otherwise hold shutdown for a minute.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
         await site.start()
@@ -156,6 +157,11 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self.stop())
+            # Let cancelled handlers (watches, follows) unwind before the loop goes away.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=main, name="lab-kube-api", daemon=True)
