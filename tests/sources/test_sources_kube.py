@@ -66,7 +66,9 @@ def test_walkthrough_pods_as_kubectl_shows_them(kube) -> None:
 
 def test_selectors_are_passed_to_the_server(kube) -> None:
     by_sa = kube.list_pods("default", field_selector="spec.serviceAccountName=my-sa").items
-    assert [p.name for p in by_sa] == ["eks-iam-test3"]
+    assert "eks-iam-test3" in {p.name for p in by_sa}
+    assert {p.service_account for p in by_sa} == {"my-sa"}
+    assert "eks-iam-test1" not in {p.name for p in by_sa}
     assert kube.list_pods("default", label_selector="no-such-label=x").items == []
 
 
