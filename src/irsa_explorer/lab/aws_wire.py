@@ -70,7 +70,13 @@ class AwsRequest:
 def read_request(environ: dict[str, Any]) -> AwsRequest:
     """Classify a WSGI request, leaving `wsgi.input` readable again for moto."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    if length:
+        body = environ["wsgi.input"].read(length)
+    elif environ.get("wsgi.input_terminated"):  # chunked upload: the server de-chunks to EOF
+        body = environ["wsgi.input"].read()
+        environ["CONTENT_LENGTH"] = str(len(body))
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
     headers = {
         key[5:].replace("_", "-").lower(): value
