@@ -257,7 +257,7 @@ class KubeSource:
             raw, _ = self._paged(self.core.list_namespace)
         except ApiException as error:
             if error.status == 403:
-                return Unavailable("listing namespaces is forbidden", "list namespaces")
+                return Unavailable("listing namespaces is forbidden", "list namespaces", "forbidden")
             raise
         return [o["metadata"]["name"] for o in raw]
 
@@ -296,7 +296,7 @@ class KubeSource:
             raw, _ = self._paged(self.core.list_node)
         except ApiException as error:
             if error.status == 403:
-                return Unavailable("listing nodes is forbidden", "list nodes")
+                return Unavailable("listing nodes is forbidden", "list nodes", "forbidden")
             raise _cluster_error("list nodes", error) from error
         except Exception as error:
             raise ClusterError(f"cannot list nodes: {error}") from error

@@ -89,6 +89,16 @@ def load_inventory(
         inventory.roles = roles_f.result()
     if isinstance(inventory.cluster, Unavailable):
         inventory.notes.append(f"EKS cluster: {inventory.cluster}")
+    # Every pod's node gets an answer, so "unknown" always carries its reason.
+    for pod in inventory.pods.values():
+        node = pod.node_name
+        if node and node not in inventory.node_roles:
+            if isinstance(nodes, Unavailable):
+                inventory.node_roles[node] = Unavailable(
+                    f"nodes could not be read ({nodes.reason})", nodes.permission, nodes.kind
+                )
+            else:
+                inventory.node_roles[node] = Unavailable(f"node {node} is not in the node list")
 
     more_roles = {r for r in inventory.node_roles.values() if isinstance(r, str)}
     if isinstance(inventory.associations, list):

@@ -82,3 +82,23 @@ def test_forbidden_cluster_wide_list_falls_back_to_readable_namespaces(lab) -> N
     kube.close()
     assert {p.namespace for p in listing.items} == {"default"}  # the context's namespace only
     assert any("context's namespace" in note for note in listing.notes)
+
+
+def test_forbidden_nodes_make_node_roles_unknown_with_the_reason(lab) -> None:
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+
+    class NodesForbidden(_ClusterWideForbidden):
+        def __getattr__(self, name):
+            if name == "list_node":
+                def forbidden(*args, **kwargs):
+                    raise ApiException(status=403, reason="Forbidden")
+                return forbidden
+            return getattr(self._real, name)
+
+    kube.core = NodesForbidden(kube.core, namespaces_forbidden=False)
+    inventory = load_inventory(kube, AwsSource.from_env(lab.aws_env), "default")
+    kube.close()
+    assert any("nodes" in note and "forbidden" in note for note in inventory.notes)
+    test2 = next(p for p in inventory.pods.values() if p.name == "eks-iam-test2")
+    role = inventory.node_roles[test2.node_name]
+    assert isinstance(role, Unavailable) and role.kind == "forbidden" and role.permission == "list nodes"
