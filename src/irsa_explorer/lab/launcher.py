@@ -57,6 +57,13 @@ class LabProcess:
     ready_seconds: float = 0.0  # from spawn to `ready`
     banner: str = ""  # what `lab serve` printed before `ready` (URLs, usage, start-up timings)
     _owns_directory: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    _readers: list[threading.Thread] = field(default_factory=list, repr=False)
+    _stderr: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def log(self) -> str:
+        """What the server wrote on stderr so far (for a failing test's message)."""
+        return "".join(self._stderr)
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """An environment for kubectl / aws subprocesses pointed at this lab (not os.environ)."""
@@ -80,6 +87,8 @@ class LabProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        for reader in self._readers:  # they end at EOF, now that the process is gone
+            reader.join(2)
         for stream in (self.process.stdout, self.process.stderr):
             if stream:
                 stream.close()
@@ -133,7 +142,8 @@ def start_lab(
     stderr_reader.start()
     stdout_lines: list[str] = []
     answered = threading.Event()  # `ready` seen, or stdout closed
-    threading.Thread(target=_watch_stdout, args=(process.stdout, stdout_lines, answered), daemon=True).start()
+    stdout_reader = threading.Thread(target=_watch_stdout, args=(process.stdout, stdout_lines, answered), daemon=True)
+    stdout_reader.start()
     answered.wait(timeout)
     if READY_LINE not in (line.strip() for line in stdout_lines):
         _give_up(process)
@@ -158,6 +168,8 @@ def start_lab(
         ready_seconds=ready_seconds,
         banner="".join(stdout_lines[: [line.strip() for line in stdout_lines].index(READY_LINE)]),
         _owns_directory=owned,
+        _readers=[stdout_reader, stderr_reader],
+        _stderr=stderr_lines,
     )
 
 
