@@ -166,14 +166,17 @@ class KubeSource:
 
     # -- lists -----------------------------------------------------------------------------
 
-    def _paged(self, call: Callable[..., Any], **kwargs: Any) -> tuple[list[dict], str]:
-        """Every item of a list call, following `continue` tokens page by page.
+    def _paged(
+        self, call: Callable[..., Any], convert: Callable[[dict], Any] = lambda o: o, **kwargs: Any
+    ) -> tuple[list[Any], str]:
+        """Every item of a list call, following `continue` tokens page by page, each converted
+        as its page arrives (10,000 raw pod dicts at once would cost far more memory).
 
         A continue token expires (410 Gone) when paging outlives etcd's compaction window on a
         busy cluster; the list then starts over once, as a consistent snapshot is the point.
         """
         for attempt in (1, 2):
-            items: list[dict] = []
+            items: list[Any] = []
             token: str | None = None
             resource_version = ""
             try:
@@ -182,7 +185,7 @@ class KubeSource:
                     if token:
                         page_kwargs["_continue"] = token
                     body = json.loads(call(**page_kwargs).data)
-                    items.extend(body.get("items") or [])
+                    items.extend(convert(o) for o in body.get("items") or [])
                     metadata = body.get("metadata") or {}
                     resource_version = metadata.get("resourceVersion") or resource_version
                     token = metadata.get("continue")
@@ -204,11 +207,9 @@ class KubeSource:
     ) -> Listing[T]:
         try:
             if namespace:
-                raw, version = self._paged(ns_call, namespace=namespace, **kwargs)
-                return Listing([convert(o) for o in raw], version)
+                return Listing(*self._paged(ns_call, convert, namespace=namespace, **kwargs))
             try:
-                raw, version = self._paged(all_call, **kwargs)
-                return Listing([convert(o) for o in raw], version)
+                return Listing(*self._paged(all_call, convert, **kwargs))
             except ApiException as error:
                 if error.status != 403:
                     raise
@@ -238,13 +239,13 @@ class KubeSource:
         versions: list[str] = []
         for ns in namespaces:
             try:
-                raw, version = self._paged(ns_call, namespace=ns, **kwargs)
+                converted, version = self._paged(ns_call, convert, namespace=ns, **kwargs)
             except ApiException as error:
                 if error.status != 403:
                     raise
                 notes.append(f"listing {kind} in namespace {ns!r} is forbidden: not shown")
                 continue
-            items.extend(convert(o) for o in raw)
+            items.extend(converted)
             versions.append(version)
         # Resource versions are opaque, but on every real API server they are etcd revisions:
         # the highest one is where a watch of these namespaces can resume.
@@ -293,14 +294,14 @@ class KubeSource:
     def list_nodes(self) -> list[Node] | Unavailable:
         """Every node, or Unavailable when the user may not list nodes (common for namespace users)."""
         try:
-            raw, _ = self._paged(self.core.list_node)
+            nodes, _ = self._paged(self.core.list_node, node_from_dict)
         except ApiException as error:
             if error.status == 403:
                 return Unavailable("listing nodes is forbidden", "list nodes", "forbidden")
             raise _cluster_error("list nodes", error) from error
         except Exception as error:
             raise ClusterError(f"cannot list nodes: {error}") from error
-        return [node_from_dict(o) for o in raw]
+        return nodes
 
     # -- issuer ----------------------------------------------------------------------------
 

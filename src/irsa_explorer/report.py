@@ -273,9 +273,13 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(report: dict[str, Any], fmt: str) -> str:
+def render(report: dict[str, Any], fmt: str, pretty: bool = True) -> str:
+    """The report as text: "json", "markdown" or "table". `pretty=False` writes compact JSON
+    (json's C encoder only runs without indent: several times faster on large clusters)."""
     if fmt == "json":
-        return json.dumps(report, indent=2) + "\n"
+        if pretty:
+            return json.dumps(report, indent=2) + "\n"
+        return json.dumps(report, separators=(",", ":")) + "\n"
     if fmt == "markdown":
         return render_markdown(report)
     return render_table(report)
@@ -358,6 +362,7 @@ def main(
     except KeyboardInterrupt:
         print("irsa-explorer report: interrupted", file=err)
         return EXIT_CANNOT_RUN
-    out.write(render(report, fmt))
+    # Indented JSON for people at a terminal; compact for pipes and files, which tools read.
+    out.write(render(report, fmt, pretty=out.isatty()))
     out.flush()
     return exit_code_for(report)
