@@ -21,7 +21,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from irsa_explorer.commands import ExplorerCommands
@@ -143,8 +143,9 @@ class IrsaExplorerApp(App):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the explorer"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key"),
-        Binding("slash", "filter", "Filter", id="app.filter", tooltip="Filter the table"),
-        Binding("colon", "command_mode", "Command", id="app.command", tooltip=":pods :sa :roles :nodes :findings"),
+        # priority: handled as the key arrives, so type-ahead after `/` or `:` lands in the prompt
+        Binding("slash", "filter", "Filter", id="app.filter", tooltip="Filter the table", priority=True),
+        Binding("colon", "command_mode", "Command", id="app.command", tooltip=":pods :sa :roles :nodes :findings", priority=True),
         Binding("w", "who_am_i", "Who am I", id="app.whoami", tooltip="Run sts get-caller-identity in the selected pod"),
         Binding("escape,backspace,alt+left", "back", "Back", id="app.back", tooltip="Back to where you were"),
         Binding("f,alt+right", "forward", "Forward", id="app.forward", tooltip="Forward again"),
@@ -551,6 +552,12 @@ class IrsaExplorerApp(App):
 
     # -- keys ------------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # inside a text input `/` and `:` are characters, not commands
+        if action in ("filter", "command_mode") and isinstance(self.focused, Input):
+            return False
+        return True
+
     def _prompt(self) -> PromptBar | None:
         try:
             return self.screen.query_one(PromptBar)
@@ -560,7 +567,8 @@ class IrsaExplorerApp(App):
     def action_filter(self) -> None:
         prompt = self._prompt()
         if prompt is not None:
-            prompt.open("filter", getattr(self.screen, "needle", ""))
+            # opened empty (typing replaces the filter): a prefilled value races with type-ahead
+            prompt.open("filter")
 
     def action_command_mode(self) -> None:
         prompt = self._prompt()

@@ -56,7 +56,7 @@ def text_of(widget) -> str:
 
 
 async def filter_to(pilot, name: str) -> None:
-    await pilot.press("slash", "ctrl+u", *name, "enter")
+    await pilot.press("slash", *name, "enter")
     await settle(pilot)
 
 

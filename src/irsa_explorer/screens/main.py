@@ -195,7 +195,8 @@ class PodsScreen(Screen):
 
     @on(DataTable.RowSelected, "#pods")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
-        self.query_one(ChainStrip).focus()
+        # synchronous focus: the keys typed next (→, enter) are meant for the chain
+        self.set_focus(self.query_one(ChainStrip))
 
     @on(Tabs.TabActivated, "#pane-tabs")
     def _tab_activated(self, event: Tabs.TabActivated) -> None:

@@ -15,11 +15,12 @@ class Breadcrumbs(Static):
 
     def show(self, history: History, context: str, namespace: str | None, stage: str = "") -> None:
         trail = " [$text-muted]›[/] ".join(
-            f"[b]{escape(loc.crumb)}[/b]" if i == len(history.trail()) - 1 else escape(loc.crumb)
-            for i, loc in enumerate(history.trail())
+            f"[b]{escape(loc.crumb)}[/b]" if i == len(history.trail(3)) - 1 else escape(loc.crumb)
+            for i, loc in enumerate(history.trail(3))
         )
         scope = namespace or "all namespaces"
         back = "[$text-muted]◀[/]" if history.can_back else " "
         fwd = "[$text-muted]▶[/]" if history.can_forward else " "
         status = f"  [$warning]{escape(stage)}[/]" if stage else ""
-        self.update(f"{back}{fwd} [$accent]{escape(context)}[/] · {escape(scope)} │ {trail}{status}")
+        # the trail first: it is what changes; the context is long and may be cut at the edge
+        self.update(f"{back}{fwd} {trail} │ [$accent]{escape(context)}[/] · {escape(scope)}{status}")

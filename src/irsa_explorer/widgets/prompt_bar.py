@@ -14,7 +14,6 @@ class PromptBar(Input):
 
     DEFAULT_CSS = """
     PromptBar { dock: bottom; display: none; height: 3; border: tall $accent; }
-    PromptBar.-open { display: block; }
     """
     BINDINGS = [Binding("escape", "close", "Close", id="prompt.close", tooltip="Close the prompt")]
 
@@ -36,15 +35,22 @@ class PromptBar(Input):
         self.placeholder = "filter pods (namespace, name, SA, node, mechanism, verdict)" if mode == "filter" else "command: " + " ".join(COMMANDS)
         self.border_title = "/ filter" if mode == "filter" else ": command"
         self.value = text
-        self.add_class("-open")
-        self.focus()
+        # show and focus now, not on the next style update: keys typed right after `/`
+        # (type-ahead) must land here, and a widget that is not displayed cannot take focus
+        self.display = True
+        self.screen.set_focus(self)
 
     def action_close(self) -> None:
-        self.remove_class("-open")
-        if self.mode == "filter":
-            # escape keeps the filter: it is visible in the breadcrumbs and cleared with an empty `/`
-            pass
-        self.screen.focus_next()
+        # escape keeps the filter: it shows under the table and an empty `/` clears it
+        self.display = False
+        self._focus_table()
+
+    def _focus_table(self) -> None:
+        from textual.widgets import DataTable
+
+        tables = self.screen.query(DataTable)
+        if tables:
+            self.screen.set_focus(tables.first())
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
@@ -53,5 +59,6 @@ class PromptBar(Input):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.remove_class("-open")
+        self.display = False
+        self._focus_table()
         self.post_message(self.Entered(self.mode, event.value.strip()))

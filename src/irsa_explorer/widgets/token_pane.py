@@ -92,7 +92,9 @@ class TokenPane(DetailPane):
             aud = token.audience or "the API server (default audience)"
             life = f"{token.expiration_seconds} s" if token.expiration_seconds else "default lifetime"
             irsa = " [$success](IRSA)[/]" if token.path == IRSA_TOKEN_PATH else ""
-            yield row(token.volume, f"{escape(token.path)} · aud {escape(aud)} · {life}{irsa}")
+            # kube-api-access-<random>: the suffix means nothing to a reader
+            volume = "kube-api-access-…" if token.volume.startswith("kube-api-access-") else token.volume
+            yield row(volume, f"{escape(token.path)} · aud {escape(aud)} · {life}{irsa}")
         yield note("t: read the IRSA token · d: default token · T: fresh TokenRequest · s: reveal signature")
         view = state.tokens.get(pod.uid)
         if self.loading_which:
