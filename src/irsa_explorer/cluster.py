@@ -421,10 +421,10 @@ class KubeSource:
             kwargs["container"] = container
         try:
             ws = stream(api.connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
-        except ApiException as error:
-            raise _cluster_error(f"exec in pod {namespace}/{pod}", error) from error
-        except Exception as error:  # the websocket handshake failed (e.g. pod not found → 404)
-            raise ClusterError(f"exec in pod {namespace}/{pod} failed: {error}") from error
+        except Exception as error:  # the websocket handshake was refused (pod gone, not running)
+            raise ClusterError(
+                f"exec in pod {namespace}/{pod}: {_handshake_message(error)}"
+            ) from error
         try:
             ws.run_forever(timeout=timeout)
             stdout, stderr = ws.read_stdout() or "", ws.read_stderr() or ""
@@ -470,6 +470,24 @@ def _cluster_error(what: str, error: ApiException) -> ClusterError:
     except Exception:
         pass
     return ClusterError(f"{what}: HTTP {error.status} {reason}".strip())
+
+
+def _handshake_message(error: Exception) -> str:
+    """The API server's own words from a refused websocket upgrade.
+
+    The client reports it as "Handshake status 400 Bad Request -+-+- {headers} -+-+- {body}";
+    the body is a Status object whose message says why (e.g. "cannot exec into a container in
+    a completed pod; current phase is Failed").
+    """
+    text = str(getattr(error, "reason", None) or error)
+    body = text.rsplit("-+-+-", 1)[-1].strip()
+    try:
+        status = json.loads(body)
+        if isinstance(status, dict) and status.get("message"):
+            return str(status["message"])
+    except ValueError:
+        pass
+    return text.split("-+-+-", 1)[0].strip() or type(error).__name__
 
 
 def _exit_code(status_text: str | None) -> int | None:

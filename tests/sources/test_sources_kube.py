@@ -117,9 +117,12 @@ def test_exec_returns_output_and_exit_codes(kube) -> None:
     assert unknown.exit_code == 127 and "executable file not found" in unknown.stderr
 
 
-def test_exec_in_a_missing_pod_is_a_cluster_error(kube) -> None:
-    with pytest.raises(ClusterError):
+def test_exec_refused_says_why_in_the_servers_words(kube) -> None:
+    with pytest.raises(ClusterError, match="not found"):
         kube.exec("default", "no-such-pod", None, ["id"])
+    with pytest.raises(ClusterError, match="completed pod") as refused:
+        kube.exec("default", "eks-iam-test1", None, ["id"])  # Failed: nothing left to exec into
+    assert "-+-+-" not in str(refused.value)
 
 
 def test_watch_sees_a_created_pod_and_stops(lab, kube) -> None:
