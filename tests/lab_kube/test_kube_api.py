@@ -504,3 +504,18 @@ def test_namespace_scoped_user_is_forbidden_cluster_wide(kube_lab, core: k8s.Cor
         with pytest.raises(ApiException) as err:
             call()
         assert err.value.status == 403 and json.loads(err.value.body)["message"] == message
+
+
+def test_secret_string_data_is_stored_as_data_and_feeds_env(core: k8s.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_secret(namespace, k8s.V1Secret(metadata=k8s.V1ObjectMeta(name="aws-creds"),
+                                                          string_data={"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE"}))
+    secret = core.read_namespaced_secret("aws-creds", namespace)
+    assert secret.string_data is None and secret.type == "Opaque"
+    assert secret.data == {"AWS_ACCESS_KEY_ID": "QUtJQUVYQU1QTEU="}
+    pod = _sleeper("keys")
+    pod.spec.containers[0].env_from = [k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="aws-creds"))]
+    core.create_namespaced_pod(namespace, pod)
+    _wait_phase(core, namespace, "keys", ("Running",))
+    env = stream(core.connect_get_namespaced_pod_exec, "keys", namespace, command=["env"],
+                 stdout=True, stderr=True, stdin=False, tty=False)
+    assert "AWS_ACCESS_KEY_ID=AKIAEXAMPLE" in env.splitlines()

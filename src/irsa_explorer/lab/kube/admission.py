@@ -9,6 +9,7 @@ failure A.1 of the catalogue and exactly what the lab must reproduce.
 
 from __future__ import annotations
 
+import base64
 import random
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,16 @@ def random_suffix(length: int = 5) -> str:
 
 def _all_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return list(spec.get("initContainers") or []) + list(spec.get("containers") or [])
+
+
+def apply_secret_defaults(secret: dict[str, Any]) -> None:
+    """As the API server stores secrets: `stringData` folded into base64 `data`, type Opaque."""
+    string_data = secret.pop("stringData", None) or {}
+    if string_data:
+        data = secret.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+    secret.setdefault("type", "Opaque")
 
 
 def apply_pod_defaults(pod: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from .admission import apply_secret_defaults
 from .errors import ApiError, conflict, json_response, not_found, raw_json_response, status_body
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .resources import RESOURCES
@@ -225,6 +226,8 @@ class RestHandlers:
             updated["status"] = current["status"]  # status is a subresource
         if resource == "pods":
             validate_pod_update(current, updated)
+        if resource == "secrets":
+            apply_secret_defaults(updated)
         updated["apiVersion"] = current.get("apiVersion", "v1")
         updated["kind"] = current.get("kind")
         if dry_run:

@@ -30,7 +30,7 @@ from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from . import discovery, openapi
 from .authz import ADMIN, ALL_VERBS, READ_VERBS, Grant, forbidden_message, request_verb
 from .admission import (AdmissionError, PodIdentityLookup, PodIdentityWebhook, admit_service_account,
-                        apply_pod_defaults, random_suffix)
+                        apply_pod_defaults, apply_secret_defaults, random_suffix)
 from .certs import make_serving_certificate
 from .errors import ApiError, json_response, not_found, raw_json_response, status_body
 from .lifecycle import PodRunner, RuntimeLike
@@ -220,6 +220,8 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
             return created
         if resource == "nodes":
             apply_node_defaults(obj, self.cluster)
+        if resource == "secrets":
+            apply_secret_defaults(obj)
         if dry_run:
             return self._dry_run_create(resource, obj)
         return self.store.create(resource, obj, owned=True)
