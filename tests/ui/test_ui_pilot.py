@@ -328,3 +328,29 @@ async def test_watch_shows_new_and_deleted_pods(lab):
         assert name not in {p.name for p in app.state.pods.values()}
 
 
+
+
+async def test_namespace_picker_and_refresh_reload_through_the_sources(lab):
+    from irsa_explorer.screens.modals import PickerScreen
+
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        labels = [str(app.screen.query_one("#picker-list").get_option_at_index(i).prompt) for i in range(len(app.screen.choices))]
+        assert labels[0] == "all namespaces" and "default" in labels
+        await pilot.press("down")  # all namespaces → the first namespace in the list
+        chosen = app.screen.choices[1][0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.sources.namespace == chosen
+        assert app.state.inventory.namespace == chosen
+        assert all(pod.namespace == chosen for pod in app.state.pods.values())
+        assert chosen in str(app.screen.query_one("#crumbs").render())
+        before = app.state.inventory
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.state.inventory is not before  # loaded again
+        assert app.state.pods

@@ -86,8 +86,6 @@ class TrustPolicyPane(DetailPane):
             yield row("trust policy", value_or_unknown(role))
             return
         yield Link(role.arn, ObjectRef("Role", role.arn), classes="title-link")
-        if self.context_words:
-            yield note(self.context_words)
         evaluation = self.evaluation
         if evaluation is not None:
             yield from self._evaluation(evaluation)
@@ -99,6 +97,8 @@ class TrustPolicyPane(DetailPane):
             yield row("for this pod", f"[$warning]{escape(str(evaluation))}[/]")
             return
         yield row("decision", f"{result_markup(evaluation.decision)} — {escape(evaluation.reason)}")
+        if self.context_words:  # what the verdict was computed for, after the verdict itself
+            yield note(self.context_words)
         for statement in evaluation.statements:
             title = f"Statement {statement.index + 1}" + (f" ({statement.sid})" if statement.sid else "")
             title += f" · {statement.effect or 'no Effect'}"
