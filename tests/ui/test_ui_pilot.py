@@ -354,3 +354,36 @@ async def test_namespace_picker_and_refresh_reload_through_the_sources(lab):
         await settle(pilot)
         assert app.state.inventory is not before  # loaded again
         assert app.state.pods
+
+
+async def test_a_forbidden_lookup_shows_unknown_and_the_missing_permission(lab):
+    import json
+    import uuid
+
+    from tests.conftest import aws_client
+
+    iam = aws_client(lab, "iam")
+    name = f"ui-no-get-role-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="everything-but-getrole",
+        PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
+            ],
+        }),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    env = dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+    app = IrsaExplorerApp(Sources(kube, AwsSource.from_env(env), None, kube.default_cluster_name(), kube.close), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        shown = text_of(app.screen.query_one(RolePane)) + text_of(app.screen.query_one(TrustPolicyPane))
+        assert "unknown" in shown and "iam:GetRole" in shown
+        chain = app.state.chains[pod_uid(app, "eks-iam-test3")]
+        assert chain.verdict.value != "ok"  # never a verdict from a value we could not read
