@@ -56,8 +56,14 @@ def test_ready_quickly(lab):
 
 
 def test_options_reach_the_servers_and_sigterm_frees_everything(tmp_path):
-    lab = start_lab("fresh-cluster", tmp_path / "lab", ["--latency", "iam=300ms,kube=0ms", "--throttle", "sts=1000"])
+    lab = start_lab("fresh-cluster", tmp_path / "lab", ["--latency", "iam=300ms,kube=0ms", "--throttle", "iam=1"])
     try:
+        import requests
+
+        # Set-up was neither slowed nor throttled (it would have failed at 1 IAM call per
+        # second), and the request counters start from zero at `ready`.
+        assert requests.get(lab.aws_endpoint + "/_lab/stats", timeout=10).json()["counters"] == {}
+
         # --latency reaches the AWS side: one IAM call takes at least the added 300 ms.
         import boto3
 

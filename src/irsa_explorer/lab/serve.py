@@ -203,7 +203,9 @@ def run_lab(
     kube_latency = latency.pop(KUBE_SERVICE, 0.0)
     cluster = scenario.cluster
     signer = TokenSigner(cluster.issuer)
-    aws = AwsLab(cluster, latency=latency, throttle=throttle)
+    # Set-up is not traffic: the scenario is applied at full speed, and the injected latency
+    # and throttling (and fresh request counters) start when the lab is ready.
+    aws = AwsLab(cluster)
     kube = None
     with contextlib.ExitStack() as stack:
         aws.start()
@@ -213,7 +215,7 @@ def run_lab(
         phase("aws")
         runtime = Runtime(aws)
         kube = KubeApiServer(
-            cluster, runtime, signer, latency_s=kube_latency, pod_identity_lookup=aws.pod_identity_role
+            cluster, runtime, signer, pod_identity_lookup=aws.pod_identity_role
         )
         kube.start_in_thread()
         stack.callback(kube.stop_in_thread)
@@ -227,6 +229,11 @@ def run_lab(
 
         variables = apply_scenario(scenario, client, aws_session(aws), endpoint_url=aws.endpoint_url, on_step=announce)
         _register_nodes(client, aws)
+        aws.traffic.latency.update(latency)
+        aws.traffic.throttle.update(throttle or {})
+        kube.latency_s = kube_latency
+        aws.reset_counters()
+        kube.reset_counters()
         phase("scenario")
         yield RunningLab(scenario, kube, aws, variables, ready_seconds=time.monotonic() - began, phases=phases)
 
