@@ -199,3 +199,19 @@ def test_unknown_fields_are_rejected_strictly_or_dropped(kube_lab, namespace: st
     # The typo is gone and the pod runs as `default`, exactly the silent failure users hit.
     assert kube_lab.kubectl("get", "pod", "typo", "-n", namespace, "-o",
                             "jsonpath={.spec.serviceAccountName}").stdout == "default"
+
+
+def test_run_interactive_attaches_and_reports_exit(kube_lab, namespace: str) -> None:
+    # `kubectl run -i --rm …` attaches (or falls back to logs when the command already ended).
+    ok = kube_lab.kubectl("run", "once", "-n", namespace, "-i", "--rm", "--restart=Never", "--image=busybox",
+                          "--", "echo", "hello attach", input="")
+    assert ok.stdout.startswith("hello attach\n")
+    assert kube_lab.kubectl("get", "pod", "once", "-n", namespace, check=False).returncode == 1  # --rm
+    failed = kube_lab.kubectl("run", "fails", "-n", namespace, "-i", "--restart=Never", "--image=busybox",
+                              "--", "cat", "/nope", input="", check=False)
+    assert failed.returncode == 1 and f"pod {namespace}/fails terminated (Error)" in failed.stderr
+    kube_lab.kubectl("run", "slow", "-n", namespace, "--restart=Never", "--image=busybox", "--", "sleep", "1")
+    assert _wait_status(kube_lab, namespace, "slow", {"Running"}) == "Running"
+    attached = kube_lab.kubectl("attach", "slow", "-n", namespace)  # returns when `sleep 1` ends
+    assert attached.returncode == 0
+    assert _wait_status(kube_lab, namespace, "slow", {"Completed"}) == "Completed"

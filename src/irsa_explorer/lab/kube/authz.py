@@ -31,7 +31,7 @@ ADMIN = Grant("kubernetes-admin", ALL_VERBS)
 
 def request_verb(method: str, has_name: bool, watch: bool, subresource: str | None) -> str:
     """The RBAC verb of a request, as the API server's request-info resolver names it."""
-    if subresource in ("exec", "token"):
+    if subresource in ("exec", "attach", "token"):
         return "create"
     if method == "GET":
         return "get" if has_name else ("watch" if watch else "list")

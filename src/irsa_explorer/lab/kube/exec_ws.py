@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -32,8 +33,8 @@ def exit_status(exit_code: int, argv: list[str]) -> dict[str, Any]:
     }
 
 
-async def serve_exec(request: web.Request, run_blocking, argv: list[str]) -> web.WebSocketResponse:
-    """Upgrade, run `run_blocking()` (→ ProcessResult) on a thread, stream its output, close."""
+async def serve_exec(request: web.Request, produce: Callable[[], Awaitable[Any]], argv: list[str]) -> web.WebSocketResponse:
+    """Upgrade, await `produce()` (→ ProcessResult), stream its output and exit status, close."""
     ws = web.WebSocketResponse(protocols=PROTOCOLS, autoping=True, max_msg_size=0)
     await ws.prepare(request)
 
@@ -44,7 +45,7 @@ async def serve_exec(request: web.Request, run_blocking, argv: list[str]) -> web
 
     reader = asyncio.create_task(drain())
     try:
-        result = await asyncio.to_thread(run_blocking)
+        result = await produce()
         want_stdout = request.query.get("stdout", "true").lower() in ("true", "1")
         want_stderr = request.query.get("stderr", "true").lower() in ("true", "1")
         tty = request.query.get("tty", "false").lower() in ("true", "1")

@@ -36,6 +36,7 @@ RESOURCES: dict[str, Resource] = {
 SUBRESOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("pods/log", "Pod", ("get",)),
     ("pods/exec", "PodExecOptions", ("create", "get")),
+    ("pods/attach", "PodAttachOptions", ("create", "get")),
     ("pods/status", "Pod", ("get", "patch", "update")),
     ("serviceaccounts/token", "TokenRequest", ("create",)),
     ("namespaces/status", "Namespace", ("get", "patch", "update")),

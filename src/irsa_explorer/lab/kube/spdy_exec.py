@@ -18,7 +18,7 @@ import asyncio
 import json
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -90,8 +90,8 @@ def is_spdy_upgrade(request: web.Request) -> bool:
     return request.headers.get("Upgrade", "").lower().startswith("spdy/")
 
 
-async def serve_exec_spdy(request: web.Request, run_blocking: Callable[[], Any], argv: list[str]) -> web.StreamResponse:
-    """Upgrade to SPDY, run the command once kubectl's streams exist, stream the result back."""
+async def serve_exec_spdy(request: web.Request, produce: Callable[[], Awaitable[Any]], argv: list[str]) -> web.StreamResponse:
+    """Upgrade to SPDY, await `produce()` once kubectl's streams exist, stream the result back."""
     offered = request.headers.getall("X-Stream-Protocol-Version", [])
     offered = [p.strip() for value in offered for p in value.split(",")]
     protocol = next((p for p in PROTOCOLS if p in offered), None)
@@ -134,7 +134,7 @@ async def serve_exec_spdy(request: web.Request, run_blocking: Callable[[], Any],
     request.protocol.keep_alive(False)
     try:
         await asyncio.wait_for(all_open.wait(), 30)
-        result = await asyncio.to_thread(run_blocking)
+        result = await produce()
         tty = _flag(request.query, "tty", False)
         out_id, err_id = streams.get("stdout"), streams.get("stderr")
         if out_id is not None and result.stdout:

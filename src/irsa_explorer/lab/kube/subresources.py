@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..runtime import ProcessResult
 from ..tokens import API_SERVER_AUDIENCE
 from .errors import ApiError, json_response, not_found
 from .exec_ws import serve_exec
@@ -35,6 +36,9 @@ class SubresourceHandlers:
         if resource == "pods" and sub == "log" and request.method == "GET":
             self._count("log pod")
             return await self._pod_log(request, ns or "", name)
+        if resource == "pods" and sub == "attach" and request.method in ("GET", "POST"):
+            self._count("attach pod")
+            return await self._pod_attach(request, ns or "", name)
         if resource == "pods" and sub == "exec" and request.method in ("GET", "POST"):
             self._count("exec pod")
             return await self._pod_exec(request, ns or "", name)
@@ -151,36 +155,17 @@ class SubresourceHandlers:
     async def _follow_log(self, request: web.Request, pod: dict[str, Any], container: str) -> web.StreamResponse:
         """`logs -f` of a running container: the output arrives when the command ends (simulated
         commands produce it at once); a long-running one keeps the stream open like kubelet."""
-        uid = pod["metadata"]["uid"]
-        loop = asyncio.get_running_loop()
-        changed = asyncio.Event()
-
-        def listener(event: WatchEvent) -> None:
-            if event.resource == "pods" and event.stored.obj["metadata"].get("uid") == uid:
-                loop.call_soon_threadsafe(changed.set)
-
-        self.store.subscribe(listener)
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         response.enable_chunked_encoding()
         await response.prepare(request)
         try:
-            while True:
-                current = self.store.get("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
-                if current is None or current["metadata"]["uid"] != uid:
-                    break
-                statuses = {cs["name"]: cs for cs in (current.get("status") or {}).get("containerStatuses") or []}
-                if "running" not in ((statuses.get(container) or {}).get("state") or {}):
-                    break
-                changed.clear()
-                await changed.wait()
-            text = self.runner.logs(uid, container)
+            await self._until_container_stops(pod, container)
+            text = self.runner.logs(pod["metadata"]["uid"], container)
             if text:
                 await response.write(text.encode())
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
             pass
-        finally:
-            self.store.unsubscribe(listener)
         return response
 
     async def _pod_exec(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
@@ -200,8 +185,53 @@ class SubresourceHandlers:
             raise ApiError(500, "InternalError", "the lab has no container runtime")
         runtime = self.runtime
         ctx = self.runner.context(pod, container)
+        return await self._stream(request, lambda: asyncio.to_thread(runtime.run, ctx, argv), argv)
+
+    async def _stream(self, request: web.Request, produce, argv: list[str]) -> web.StreamResponse:
         if is_spdy_upgrade(request):
-            return await serve_exec_spdy(request, lambda: runtime.run(ctx, argv), argv)
+            return await serve_exec_spdy(request, produce, argv)
         if request.headers.get("Upgrade", "").lower() != "websocket":
             raise ApiError(400, "BadRequest", "Upgrade request required")
-        return await serve_exec(request, lambda: runtime.run(ctx, argv), argv)
+        return await serve_exec(request, produce, argv)
+
+    async def _pod_attach(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
+        """`kubectl run -it` / `attach`: the container's output once its command ends (simulated
+        commands print everything at the end); a long-running container keeps the stream open."""
+        pod = self._get_stored("pods", ns, name).obj
+        container = self._pick_container(pod, request.query.get("container"))
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise ApiError(400, "BadRequest",
+                           f"cannot attach to a container in a completed pod; current phase is {phase}")
+        uid, cname = pod["metadata"]["uid"], container["name"]
+
+        async def produce() -> ProcessResult:
+            await self._until_container_stops(pod, cname)
+            # Attach carries no exit status: kubectl reads it from the pod afterwards.
+            return ProcessResult(self.runner.logs(uid, cname), "", 0)
+
+        return await self._stream(request, produce, [])
+
+    async def _until_container_stops(self, pod: dict[str, Any], container: str) -> None:
+        """Return once `container` of this pod (same uid) is no longer running, or the pod is gone."""
+        uid, ns, name = pod["metadata"]["uid"], pod["metadata"]["namespace"], pod["metadata"]["name"]
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def listener(event: WatchEvent) -> None:
+            if event.resource == "pods" and event.stored.obj["metadata"].get("uid") == uid:
+                loop.call_soon_threadsafe(changed.set)
+
+        self.store.subscribe(listener)
+        try:
+            while True:
+                changed.clear()
+                current = self.store.get("pods", ns, name)
+                if current is None or current["metadata"]["uid"] != uid:
+                    return
+                statuses = {cs["name"]: cs for cs in (current.get("status") or {}).get("containerStatuses") or []}
+                if "running" not in ((statuses.get(container) or {}).get("state") or {}):
+                    return
+                await changed.wait()
+        finally:
+            self.store.unsubscribe(listener)
