@@ -198,6 +198,10 @@ async def test_links_in_panes_open_other_views(lab):
         await settle(pilot)
         assert app.history.current.view == "roles"
         assert "Role1" in app.screen.table.selected_key
+        role_text = text_of(app.screen.query_one(RolePane))
+        assert "Who can assume it" in role_text
+        assert "default/my-sa (irsa; annotated)" in role_text and "eks-iam-test3" in role_text
+        assert "AmazonS3ReadOnlyAccess" in role_text  # attached policies, fetched when the role is opened
         await pilot.press("escape", "escape")
         assert app.history.current.view == "pods"
 

@@ -86,6 +86,8 @@ class PodsScreen(Screen):
             return
         self.table.sync(self.state, self.needle)
         self.table.border_subtitle = self._table_subtitle()
+        # a spinner until the first rows arrive; afterwards progress shows under the table
+        self.table.loading = not self.state.pods and bool(self.state.stage) and not self.state.error
         self.show_pod(self.selected_pod, force=True)
 
     def show_location(self, location: Location) -> None:

@@ -125,7 +125,14 @@ class RolePane(DetailPane):
                 ref = None
             label = f"{ref.namespace}/{ref.name}" if ref else str(match)
             annotated = getattr(match, "annotated", None)
-            suffix = "" if annotated is None else (" (annotated)" if annotated else " (not annotated)")
+            mechanism = getattr(match, "mechanism", None)
+            decision = getattr(match, "decision", None)
+            facts = [str(getattr(mechanism, "value", mechanism))] if mechanism else []
+            if annotated is not None:
+                facts.append("annotated" if annotated else "not annotated: any pod of it can still assume the role")
+            if decision is not None and str(getattr(decision, "value", decision)) != "allow":
+                facts.append(f"trust says {getattr(decision, 'value', decision)}: {getattr(match, 'reason', '')}")
+            suffix = f" ({'; '.join(facts)})" if facts else ""
             yield Link(label + suffix, ref, copy_text=label)
             for pod in getattr(match, "pods", ()) or ():
                 pref = pod if isinstance(pod, ObjectRef) else getattr(pod, "ref", None)
