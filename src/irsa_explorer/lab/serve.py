@@ -311,7 +311,9 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
 
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Ctrl-C, SIGTERM, or the terminal closing: stop cleanly (ports freed, temporary folder removed).
+    stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stopping}
     owned = None
     if getattr(args, "dir", None):
         directory = Path(args.dir).expanduser().resolve()
