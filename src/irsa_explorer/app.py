@@ -163,12 +163,14 @@ class IrsaExplorerApp(App):
         clock: Clock = system_clock,
         watch: bool = True,
         context_switcher: Callable[[Sources, str], Sources] | None = None,
+        connect_label: str = "connecting…",
     ) -> None:
         super().__init__()
         if sources is None and connect is None:
             raise ValueError("give the explorer sources or a way to connect")
         self.sources = sources
         self._connect = connect
+        self._connect_label = connect_label
         self._context_switcher = context_switcher or switch_context
         self.state = ExplorerState(clock=clock)
         self.history = History(Location("pods"))
@@ -189,12 +191,12 @@ class IrsaExplorerApp(App):
         for view, screen in self.screens_by_view.items():
             self.install_screen(screen, name=view)
         self.push_screen("pods")
-        self._update_crumbs()
         if self.sources is not None:
             self.start_loading()
         else:
-            self.state.stage = "starting…"
+            self.state.stage = self._connect_label
             self.connect_sources()
+        self.call_after_refresh(self.refresh_views)
 
     def on_unmount(self) -> None:
         self._watch_stop.set()
@@ -773,7 +775,7 @@ def run_lab(args: argparse.Namespace) -> int:
             extra += [f"--{option}", value]
     connect, stop = lab_connector(args.scenario, extra)
     try:
-        IrsaExplorerApp(connect=connect).run()
+        IrsaExplorerApp(connect=connect, connect_label=f"starting the lab ({args.scenario})…").run()
     finally:
         stop()
     return 0
