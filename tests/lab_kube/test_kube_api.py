@@ -519,3 +519,22 @@ def test_secret_string_data_is_stored_as_data_and_feeds_env(core: k8s.CoreV1Api,
     env = stream(core.connect_get_namespaced_pod_exec, "keys", namespace, command=["env"],
                  stdout=True, stderr=True, stdin=False, tty=False)
     assert "AWS_ACCESS_KEY_ID=AKIAEXAMPLE" in env.splitlines()
+
+
+def test_init_containers_run_first_and_can_fail_the_pod(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
+    good = _sleeper("init-ok")
+    good.spec.init_containers = [k8s.V1Container(name="setup", image="busybox", command=["echo", "ready"])]
+    core.create_namespaced_pod(namespace, good)
+    pod = _wait_phase(core, namespace, "init-ok", ("Running",))
+    assert pod.status.init_container_statuses[0].state.terminated.exit_code == 0
+    assert core.read_namespaced_pod_log("init-ok", namespace, container="setup") == "ready\n"
+    bad = _sleeper("init-bad")
+    bad.spec.init_containers = [k8s.V1Container(name="setup", image="busybox", command=["cat", "/missing"])]
+    core.create_namespaced_pod(namespace, bad)
+    pod = _wait_phase(core, namespace, "init-bad", ("Failed",))
+    assert pod.status.init_container_statuses[0].state.terminated.reason == "Error"
+    table = requests.get(f"{kube_lab.server.url}/api/v1/namespaces/{namespace}/pods/init-bad",
+                         verify=str(kube_lab.ca_file), timeout=10,
+                         headers={"Authorization": f"Bearer {kube_lab.server.admin_token}",
+                                  "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).json()
+    assert table["rows"][0]["cells"][2] == "Init:Error"

@@ -329,6 +329,43 @@ class PodRunner:
                 if err.code != 409:
                     raise
 
+    def _run_init_containers(self, ns: str, name: str, uid: str, pod: dict[str, Any]) -> bool:
+        """Run init containers in order, as kubelet does before starting the pod's containers.
+        False when one fails or never ends: the pod then stays in Init (or fails with Never)."""
+        inits = pod["spec"].get("initContainers") or []
+        if not inits or self.runtime is None:
+            return True
+        restart = pod["spec"].get("restartPolicy", "Always")
+        for index, container in enumerate(inits):
+            argv = container_argv(container, self.runtime)
+            started = now_rfc3339()
+            running = {"running": {"startedAt": started}}
+            if not self._update(ns, name, uid, lambda p, i=index, st=running: _init_state(p, i, st)):
+                return False
+            if self.runtime.is_long_running(argv):
+                return False  # an init container that never ends keeps the pod in Init:i/n
+            result = self.runtime.run(self.context(pod, container), argv)
+            with self._lock:
+                self._logs.setdefault(uid, {})[container["name"]] = (result.stdout or "") + (result.stderr or "")
+            code = int(result.exit_code)
+            terminated = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                                         "startedAt": started, "finishedAt": now_rfc3339()}}
+            if code == 0:
+                self._update(ns, name, uid, lambda p, i=index, st=terminated: _init_state(p, i, st))
+                continue
+
+            def failed(p: dict[str, Any], i: int = index, st: dict[str, Any] = terminated) -> None:
+                if restart == "Never":
+                    _init_state(p, i, st)
+                    p["status"]["phase"] = "Failed"
+                else:
+                    back_off = {"waiting": {"reason": "CrashLoopBackOff"}}
+                    _init_state(p, i, back_off, restart_count=1, last=st)
+
+            self._update(ns, name, uid, failed)
+            return False
+        return True
+
     def _run_pod_inner(self, ns: str, name: str, uid: str) -> None:
         pod = self.store.get("pods", ns, name)
         if pod is None:
@@ -343,6 +380,8 @@ class PodRunner:
             self.record_event(pod, "Created", f"Created container {container['name']}", "kubelet", node)
             self.record_event(pod, "Started", f"Started container {container['name']}", "kubelet", node)
         time.sleep(self.start_delay_s)
+        if not self._run_init_containers(ns, name, uid, pod):
+            return
         started = now_rfc3339()
         if not self._update(ns, name, uid, lambda p: p.__setitem__("status", self.running_status(p, started))):
             return
@@ -365,6 +404,21 @@ class PodRunner:
                           "containerID": f"containerd://{_container_id(pod, container)}"}
             self._update(ns, name, uid, lambda p, i=index, t=terminated: _container_exited(p, i, t, restart))
         self._update(ns, name, uid, _settle_phase)
+
+
+def _init_state(pod: dict[str, Any], index: int, state: dict[str, Any], restart_count: int = 0,
+                last: dict[str, Any] | None = None) -> None:
+    """Set init container `index`'s state; the ones before it are Completed, the rest waiting."""
+    status = pod["status"]
+    statuses = status.setdefault("initContainerStatuses", [
+        {"name": c["name"], "image": _qualified(c.get("image", "")), "imageID": "", "ready": False,
+         "restartCount": 0, "started": False, "lastState": {}, "state": {"waiting": {"reason": "PodInitializing"}}}
+        for c in pod["spec"].get("initContainers") or []])
+    statuses[index].update(state=state, restartCount=restart_count, lastState=last or {},
+                           started="running" in state, ready="terminated" in state and
+                           state["terminated"].get("exitCode") == 0)
+    for cs in status.get("containerStatuses") or []:
+        cs["state"] = {"waiting": {"reason": "PodInitializing"}}
 
 
 def _container_exited(pod: dict[str, Any], index: int, terminated: dict[str, Any], restart: str) -> None:
