@@ -171,3 +171,10 @@ def test_the_lab_stops_when_its_starter_dies(tmp_path):
         os.kill(int(pid), signal.SIGKILL)
         pytest.fail("the lab outlived the process that started it")
     assert not any(port_open(url) for url in urls)
+
+
+def test_a_lab_not_ready_in_time_is_stopped_and_reported(tmp_path):
+    with pytest.raises(LabStartError, match=r"not ready after 0.5s"):
+        start_lab("walkthrough", tmp_path / "slow", timeout=0.5)
+    # Given up on: nothing written, nothing left listening.
+    assert not (tmp_path / "slow" / "kubeconfig").exists()

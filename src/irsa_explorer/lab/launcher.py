@@ -146,11 +146,11 @@ def start_lab(
     stdout_reader.start()
     answered.wait(timeout)
     if READY_LINE not in (line.strip() for line in stdout_lines):
+        timed_out = not answered.is_set()  # before stopping it closes stdout
         _give_up(process)
         stderr_reader.join(2)
         if owned:
             owned.cleanup()
-        timed_out = not answered.is_set()
         why = f"not ready after {timeout:g}s" if timed_out else f"exited with status {process.returncode}"
         output = "".join(stderr_lines).strip() or "".join(stdout_lines).strip() or "(no output)"
         raise LabStartError(f"lab serve {why}:\n{output}")
