@@ -277,7 +277,8 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
             pod["status"] = self.runner.running_status(pod, now_rfc3339())
         if dry_run:
             return self._dry_run_create("pods", pod)
-        created = self.store.create("pods", pod, owned=True)
+        # Bulk-seeded pods get their JSON encoded now, so a large lab's first list is fast.
+        created = self.store.create("pods", pod, owned=True, encode=running)
         if start and not running:
             self.runner.start(created)
         return created

@@ -199,10 +199,12 @@ class Store:
                 # A watcher whose event loop has closed (server stopping) must not fail the write.
                 self._listeners.remove(listener)
 
-    def create(self, resource: str, obj: dict[str, Any], *, owned: bool = False) -> dict[str, Any]:
+    def create(self, resource: str, obj: dict[str, Any], *, owned: bool = False,
+               encode: bool = False) -> dict[str, Any]:
         """Store a new object: assigns uid, creationTimestamp and resourceVersion.
 
         `owned=True`: the caller hands over a fresh dict it will not touch again (no copy).
+        `encode=True`: encode its JSON now (bulk seeding), not on the first list.
         """
         if not owned:
             obj = clone(obj)
@@ -224,6 +226,8 @@ class Store:
             rv = self._next_rv()
             meta["resourceVersion"] = str(rv)
             stored = StoredObject(obj)
+            if encode:
+                stored.raw  # noqa: B018 - computes and caches the JSON
             table.objects[key] = stored
             bisect.insort(table.keys, key)
             self._emit(WatchEvent("ADDED", resource, rv, stored))
