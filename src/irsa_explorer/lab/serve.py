@@ -255,6 +255,10 @@ def _register_nodes(api_client: Any, aws: Any) -> None:
 # --- the command -------------------------------------------------------------------------------
 
 
+class _StoppedDuringStart(BaseException):  # like KeyboardInterrupt: through `except Exception`
+    """A stop signal arrived while the lab was still starting."""
+
+
 def _orphaned() -> bool:
     """True when started by launcher.start_lab and that process has died (we were re-parented)."""
     starter = os.environ.get("IRSA_LAB_STOP_WITH_PARENT")
@@ -311,9 +315,16 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
 
     stop = threading.Event()
+    serving = threading.Event()
+
+    def on_stop_signal(*_: object) -> None:
+        stop.set()
+        if not serving.is_set():
+            raise _StoppedDuringStart  # abandon start-up at once; the servers are stopped on the way out
+
     # Ctrl-C, SIGTERM, or the terminal closing: stop cleanly (ports freed, temporary folder removed).
     stopping = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stopping}
+    previous = {sig: signal.signal(sig, on_stop_signal) for sig in stopping}
     owned = None
     if getattr(args, "dir", None):
         directory = Path(args.dir).expanduser().resolve()
@@ -331,6 +342,7 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 print(generate(scale, kube_server=lab.kube, aws_lab=lab.aws).summary(), file=out)
             kubeconfig, aws_env = lab.write_files(directory)
             print(_usage(lab, directory, kubeconfig, aws_env), file=out)
+            serving.set()
             print("ready", file=out, flush=True)
             gc.freeze()
             gc.enable()
@@ -342,6 +354,9 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
     except ScenarioApplyError as problem:
         print(f"lab serve: the scenario could not be applied: {problem}", file=err)
+        return 1
+    except _StoppedDuringStart:
+        print("lab serve: stopped before it was ready", file=err)
         return 1
     finally:
         for sig, handler in previous.items():
