@@ -72,7 +72,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         self._counters: Counter[str] = Counter()
         self._counter_lock = threading.Lock()
         self._node_cursor = 0
-        self._runner: web.AppRunner | None = None
+        self._app_runner: web.AppRunner | None = None
         self._port: int | None = None
         self._host = "127.0.0.1"
         self._thread: threading.Thread | None = None
@@ -126,9 +126,9 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
         app = web.Application(middlewares=[self._middleware], client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         # Open watches and follows would otherwise hold shutdown for a minute.
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, ssl_context=self._ssl_context())
+        self._app_runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._app_runner.setup()
+        site = web.TCPSite(self._app_runner, host, port, ssl_context=self._ssl_context())
         await site.start()
         self._host = host
         self._port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -136,9 +136,9 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
 
     async def stop(self) -> None:
         self.runner.shutdown()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._app_runner is not None:
+            await self._app_runner.cleanup()
+            self._app_runner = None
 
     def start_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Run the server on its own event loop in a daemon thread (for synchronous callers)."""

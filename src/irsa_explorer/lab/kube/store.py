@@ -98,7 +98,6 @@ class ListPage:
     items: list[StoredObject]
     resource_version: str
     continue_token: str | None = None
-    remaining: int | None = None
 
 
 @dataclass
