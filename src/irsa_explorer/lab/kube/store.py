@@ -137,7 +137,8 @@ class Store:
 
     def items(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """All objects of a resource (in one namespace when given), sorted by key."""
-        return [s.obj for s in self._range(resource, namespace, None)]
+        with self.lock:
+            return [s.obj for s in self._range(resource, namespace, None)]
 
     def _range(self, resource: str, namespace: str | None, after: Key | None) -> Iterable[StoredObject]:
         table = self._tables[resource]
