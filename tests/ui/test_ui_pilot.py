@@ -353,6 +353,14 @@ async def test_namespace_picker_and_refresh_reload_through_the_sources(lab):
         assert app.state.inventory.namespace == chosen
         assert all(pod.namespace == chosen for pod in app.state.pods.values())
         assert chosen in str(app.screen.query_one("#crumbs").render())
+        # the context picker lists the kubeconfig's contexts; escape keeps the current one
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        assert [value for value, _ in app.screen.choices] == app.sources.kube.contexts()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, PickerScreen)
         before = app.state.inventory
         await pilot.press("r")
         await settle(pilot)
@@ -391,3 +399,12 @@ async def test_a_forbidden_lookup_shows_unknown_and_the_missing_permission(lab):
         assert "unknown" in shown and "iam:GetRole" in shown
         chain = app.state.chains[pod_uid(app, "eks-iam-test3")]
         assert chain.verdict.value != "ok"  # never a verdict from a value we could not read
+
+
+def test_run_on_an_unreadable_kubeconfig_says_why_and_fails(tmp_path, capsys):
+    from irsa_explorer.app import run
+    from irsa_explorer.cli import build_parser
+
+    args = build_parser().parse_args(["--kubeconfig", str(tmp_path / "missing")])
+    assert run(args) == 2
+    assert "kubeconfig" in capsys.readouterr().err

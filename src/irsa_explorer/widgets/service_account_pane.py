@@ -86,7 +86,7 @@ class ServiceAccountPane(DetailPane):
         for pod in pods:
             yield Link(pod.name, pod.ref)
         findings = self._findings(state, sa)
-        yield heading(f"Findings ({len(findings)})")
+        yield heading(f"Findings of its pods ({len(findings)})")
         for finding in findings:
             mark = SEVERITY_MARK.get(str(finding.severity), "")
             yield Static(f"{mark} {escape(finding.title)} [$text-muted]({finding.code})[/]")
