@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import json
 import os
 import re
 import shlex
@@ -23,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+import yaml
 
 from irsa_explorer.lab.scenario import Scenario, ScenarioApplyError, ScenarioError, apply_scenario, load_scenario
 from irsa_explorer.lab.spec import LabCluster
@@ -115,8 +118,6 @@ class RunningLab:
         """DIR/kubeconfig and DIR/aws.env (+ empty AWS config files), readable by the owner only."""
         directory.mkdir(parents=True, exist_ok=True)
         kubeconfig = directory / "kubeconfig"
-        import yaml
-
         document = self.kube.kubeconfig(self.context, user=self.context)
         _write_private(kubeconfig, yaml.safe_dump(document, sort_keys=False))
         config, credentials = directory / "aws-config", directory / "aws-credentials"
@@ -184,7 +185,11 @@ def run_lab(
     work_dir: Path | None = None,
     log: TextIO | None = None,
 ) -> Iterator[RunningLab]:
-    """Start both servers, trust the issuer, apply the scenario; stop everything on exit."""
+    """Start both servers, trust the issuer, apply the scenario; stop everything on exit.
+
+    One lab per process (moto keeps its state in process-wide backends). `work_dir` receives
+    the API server's ca.crt (a temporary folder when None); `log` gets one line per step.
+    """
     from irsa_explorer.lab.aws import AwsLab
     from irsa_explorer.lab.kube.server import KubeApiServer
     from irsa_explorer.lab.runtime import Runtime
@@ -206,7 +211,6 @@ def run_lab(
     # Set-up is not traffic: the scenario is applied at full speed, and the injected latency
     # and throttling (and fresh request counters) start when the lab is ready.
     aws = AwsLab(cluster)
-    kube = None
     with contextlib.ExitStack() as stack:
         aws.start()
         stack.callback(aws.stop)
@@ -214,9 +218,7 @@ def run_lab(
         aws.register_issuer(cluster.issuer, signer.jwks())
         phase("aws")
         runtime = Runtime(aws)
-        kube = KubeApiServer(
-            cluster, runtime, signer, pod_identity_lookup=aws.pod_identity_role
-        )
+        kube = KubeApiServer(cluster, runtime, signer, pod_identity_lookup=aws.pod_identity_role)
         kube.start_in_thread()
         stack.callback(kube.stop_in_thread)
         scratch = work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="irsa-lab-apply-")))
@@ -241,8 +243,6 @@ def run_lab(
 def _register_nodes(api_client: Any, aws: Any) -> None:
     """Tell IMDS which EC2 instance backs each node (from the node's providerID)."""
     from kubernetes.client import CoreV1Api
-
-    import json
 
     listing = json.loads(CoreV1Api(api_client).list_node(_preload_content=False).data)
     for node in listing.get("items", []):
