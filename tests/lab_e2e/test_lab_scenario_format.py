@@ -225,3 +225,13 @@ def test_include_cycles_are_refused(tmp_path: Path):
 def test_unknown_scenario_lists_the_builtins():
     with pytest.raises(ScenarioError, match="walkthrough"):
         load_scenario("nope")
+
+
+def test_double_dollar_keeps_a_literal_brace_expression():
+    scenario = parse_scenario(
+        "steps:\n"
+        "  - kube: {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: "
+        "[{name: c, image: i, args: [sh, -c, 'echo $${HOME} in ${region}']}]}}\n"
+    )
+    manifest = substitute(scenario.steps[0].manifest, scenario.variables())
+    assert manifest["spec"]["containers"][0]["args"][2] == "echo ${HOME} in us-east-2"

@@ -40,8 +40,9 @@ KUBE_KINDS: dict[str, tuple[bool, str]] = {
     "ConfigMap": (True, "namespaced_config_map"),
 }
 
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_ANY_DOLLAR_BRACE = re.compile(r"\$\{([^}]*)\}?")
+# ${name} is a variable; $${…} stays a literal ${…} (e.g. a shell command in a container's args).
+_VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ANY_DOLLAR_BRACE = re.compile(r"(?<!\$)\$\{([^}]*)\}?")
 _STEP_KINDS = ("kube", "aws", "wait", "include")
 _WAIT_KEYS = {"pod", "namespace", "phase", "timeout"}
 _POD_PHASES = {"Pending", "Running", "Succeeded", "Failed", "Unknown"}
@@ -655,7 +656,7 @@ def _parse_include(
 def substitute(value: Any, variables: Mapping[str, str]) -> Any:
     """Replace ${name} in every string of `value` (validation already proved each name exists)."""
     if isinstance(value, str):
-        return _VARIABLE.sub(lambda m: str(variables[m.group(1)]), value)
+        return _VARIABLE.sub(lambda m: "${" + m.group(2) + "}" if m.group(1) else str(variables[m.group(2)]), value)
     if isinstance(value, dict):
         # Keys too: trust-policy condition keys and annotations carry ${issuer_host} and the like.
         return {substitute(k, variables): substitute(v, variables) for k, v in value.items()}
