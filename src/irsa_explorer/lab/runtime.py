@@ -134,7 +134,7 @@ class Runtime:
 
     def _aws(self, ctx: ContainerContext, args: list[str]) -> ProcessResult:
         stdout, stderr, code = self.awscli.run(
-            ctx.env, ctx.files, ctx.node_name, args, host_network=getattr(ctx, "host_network", False)
+            ctx.env, ctx.files, ctx.node_name, args, host_network=ctx.host_network
         )
         return ProcessResult(stdout, stderr, code)
 

@@ -203,6 +203,8 @@ class PodRunner:
             service_account=spec.get("serviceAccountName", "default"),
             env=self.container_env(pod, container),
             files=self.container_files(pod, container),
+            # hostNetwork pods reach IMDS even at hop limit 1 (failure catalogue E.17).
+            host_network=bool(spec.get("hostNetwork")),
         )
 
     # --- logs --------------------------------------------------------------------------
