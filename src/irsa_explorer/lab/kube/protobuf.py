@@ -1,4 +1,5 @@
-"""Just enough protobuf to read the TokenRequest that `kubectl create token` sends.
+"""Just enough protobuf to read what kubectl sends: the wire format and the TokenRequest of
+`kubectl create token` (protobuf_objects.py decodes the other objects).
 
 kubectl posts `application/vnd.kubernetes.protobuf`: the magic `k8s\\0`, then a
 `runtime.Unknown` (1: TypeMeta, 2: raw message bytes, 3: contentEncoding, 4: contentType)
@@ -119,3 +120,8 @@ def message_field(number: int, payload: bytes) -> bytes:
 
 def bool_field(number: int, value: bool) -> bytes:
     return _encode_varint(number << 3) + _encode_varint(1 if value else 0)
+
+
+def varint_field(number: int, value: int) -> bytes:
+    """A varint field (wire type 0): ints and bools; negative ints as int64 two's complement."""
+    return _encode_varint(number << 3) + _encode_varint(value & 0xFFFFFFFFFFFFFFFF)

@@ -15,6 +15,8 @@ from aiohttp import web
 from .admission import apply_secret_defaults
 from .errors import ApiError, conflict, json_response, not_found, raw_json_response, status_body
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from .protobuf import ProtobufError
+from .protobuf_objects import decode_object
 from .resources import RESOURCES
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
 from .store import StoreError, StoredObject, WatchEvent, clone, decode_continue
@@ -24,6 +26,7 @@ from .validation import prune_unknown_fields
 # Pod spec fields that may change after creation (apiserver's pod update validation).
 MUTABLE_POD_SPEC = frozenset({"activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"})
 DEFAULT_WATCH_TIMEOUT_S = 1800
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 WARNINGS = web.RequestKey("warnings", list)  # Warning headers for the response
 
 
@@ -161,6 +164,12 @@ class RestHandlers:
     async def _body(self, request: web.Request) -> Any:
         raw = await request.read()
         ctype = request.content_type
+        if ctype == PROTOBUF:
+            # kubectl >= 1.30 sends typed objects (create sa/ns/secret/configmap) as protobuf.
+            try:
+                return decode_object(raw)
+            except ProtobufError as exc:
+                raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {exc}") from exc
         try:
             if "yaml" in ctype:
                 return yaml.safe_load(raw)
