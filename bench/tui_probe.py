@@ -96,9 +96,12 @@ def _instrument() -> dict[str, list[float]]:
 
     import irsa_explorer.analysis.identity as identity
     import irsa_explorer.inventory as inventory
+    from irsa_explorer.cluster import KubeSource
     from irsa_explorer.widgets.pods_table import PodsTable
 
-    spans: dict[str, list[float]] = {"load_inventory": [], "resolve_all": [], "pods_table_sync": []}
+    spans: dict[str, list[float]] = {
+        "load_inventory": [], "list_pods": [], "resolve_all": [], "pods_table_sync": [],
+    }
 
     def timed(name, fn):
         @functools.wraps(fn)
@@ -114,6 +117,7 @@ def _instrument() -> dict[str, list[float]]:
     inventory.load_inventory = timed("load_inventory", inventory.load_inventory)
     identity.resolve_all = timed("resolve_all", identity.resolve_all)
     PodsTable.sync = timed("pods_table_sync", PodsTable.sync)
+    KubeSource.list_pods = timed("list_pods", KubeSource.list_pods)
     return spans
 
 
