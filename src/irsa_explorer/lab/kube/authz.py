@@ -29,6 +29,25 @@ class Grant:
 ADMIN = Grant("kubernetes-admin", ALL_VERBS)
 
 
+def grant_allows(grant: Grant, verb: str, resource: str, name: str | None, namespace: str | None,
+                 namespaced: bool) -> bool:
+    """The one access rule, shared by requests and `kubectl auth can-i` (SelfSubjectAccessReview)."""
+    scope = namespace if namespaced else None
+    if resource == "namespaces" and name and grant.namespaces is not None and name in grant.namespaces:
+        scope = name  # reading one's own namespace object is allowed to namespace users
+    return grant.allows(verb, scope)
+
+
+def user_groups(grant: Grant) -> list[str]:
+    """The groups kube-apiserver would report for the user (`kubectl auth whoami`)."""
+    if grant.user.startswith("system:serviceaccount:"):
+        namespace = grant.user.split(":")[2]
+        return ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
+    if grant == ADMIN:
+        return ["system:masters", "system:authenticated"]
+    return ["system:authenticated"]
+
+
 def request_verb(method: str, has_name: bool, watch: bool, subresource: str | None) -> str:
     """The RBAC verb of a request, as the API server's request-info resolver names it."""
     if subresource in ("exec", "attach", "token"):

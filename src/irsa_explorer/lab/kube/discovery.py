@@ -31,9 +31,32 @@ def api_versions() -> dict[str, Any]:
     }
 
 
+# Named groups: only the self reviews that `kubectl auth can-i` / `whoami` need, preferred version first.
+GROUPS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+    "authentication.k8s.io": {"v1": (("selfsubjectreviews", "SelfSubjectReview"),),
+                              "v1beta1": (("selfsubjectreviews", "SelfSubjectReview"),)},
+    "authorization.k8s.io": {"v1": (("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+                                    ("selfsubjectrulesreviews", "SelfSubjectRulesReview"))},
+}
+
+
 def api_groups() -> dict[str, Any]:
-    # Only the core group is served; an empty group list is what a minimal cluster would say.
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
+    """`/apis`: the named groups (the core group is at `/api`)."""
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [api_group(name) for name in GROUPS]}
+
+
+def api_group(name: str) -> dict[str, Any]:
+    versions = [{"groupVersion": f"{name}/{v}", "version": v} for v in GROUPS[name]]
+    return {"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": versions,
+            "preferredVersion": versions[0]}
+
+
+def group_resources(name: str, version: str) -> dict[str, Any]:
+    """`/apis/<group>/<version>`: the review kinds are create-only and cluster-scoped."""
+    resources = [{"name": plural, "singularName": "", "namespaced": False, "kind": kind, "verbs": ["create"]}
+                 for plural, kind in GROUPS[name][version]]
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{name}/{version}",
+            "resources": resources}
 
 
 def core_v1_resources() -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Decode the Kubernetes objects kubectl sends as protobuf into the JSON dicts the lab stores.
 
-Since 1.30-ish kubectl's `create serviceaccount|namespace|secret|configmap` and
-`auth can-i` post `application/vnd.kubernetes.protobuf` (see protobuf.py for the envelope).
+kubectl 1.32's `create serviceaccount|namespace|secret|configmap` and `auth can-i`
+post `application/vnd.kubernetes.protobuf` (see protobuf.py for the envelope).
 Each message is described by a small schema — field number → (JSON name, how to read it) —
 taken from the field numbers of k8s.io/api core/v1 and authorization/v1 generated.proto and
 apimachinery meta/v1 generated.proto. Only the fields the lab uses are listed; any other
@@ -114,6 +114,7 @@ OBJECTS: dict[str, Schema] = {
         2: Field("spec", {1: Field("resourceAttributes", RESOURCE_ATTRIBUTES),
                           2: Field("nonResourceAttributes", NON_RESOURCE_ATTRIBUTES)}),
     },
+    "SelfSubjectReview": {1: Field("metadata", OBJECT_META)},
     "SelfSubjectRulesReview": {
         1: Field("metadata", OBJECT_META),
         2: Field("spec", {1: Field("namespace", "string")}),

@@ -28,7 +28,7 @@ from aiohttp import web
 from ..spec import LabCluster
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from . import discovery, openapi
-from .authz import ADMIN, ALL_VERBS, READ_VERBS, Grant, forbidden_message, request_verb
+from .authz import ADMIN, ALL_VERBS, READ_VERBS, Grant, forbidden_message, grant_allows, request_verb
 from .admission import (AdmissionError, PodIdentityLookup, PodIdentityWebhook, admit_service_account,
                         apply_pod_defaults, apply_secret_defaults, random_suffix)
 from .certs import make_serving_certificate
@@ -37,6 +37,7 @@ from .lifecycle import PodRunner, RuntimeLike
 from .nodes import apply_node_defaults
 from .resources import RESOURCES
 from .rest import WARNINGS, RestHandlers, truthy
+from .reviews import ReviewHandlers
 from .store import Store, StoreError, clone, now_rfc3339
 from .subresources import SubresourceHandlers
 
@@ -47,7 +48,7 @@ PUBLIC_PATHS = frozenset({"/.well-known/openid-configuration", "/openid/v1/jwks"
 IDENTITY = web.RequestKey("identity", Grant)
 
 
-class KubeApiServer(RestHandlers, SubresourceHandlers):
+class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
     """An EKS-like Kubernetes API server for one lab cluster.
 
     `runtime` implements the lab Runtime interface (entrypoint/run/is_long_running) or is None
@@ -367,10 +368,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
     def _authorize(self, request: web.Request, verb: str, resource: str, sub: str | None, name: str | None,
                    namespace: str | None) -> None:
         grant = request.get(IDENTITY, ADMIN)
-        scope = namespace if RESOURCES[resource].namespaced else None
-        if resource == "namespaces" and name and grant.namespaces is not None and name in grant.namespaces:
-            scope = name  # reading one's own namespace object is allowed to namespace users
-        if not grant.allows(verb, scope):
+        if not grant_allows(grant, verb, resource, name, namespace, RESOURCES[resource].namespaced):
             raise ApiError(403, "Forbidden", forbidden_message(grant.user, verb, resource, sub, name, namespace),
                            {"name": name, "kind": resource} if name else {"kind": resource})
 
@@ -412,6 +410,21 @@ class KubeApiServer(RestHandlers, SubresourceHandlers):
                                   "objects": {r: self.store.count(r) for r in RESOURCES}})
         if path.startswith("/api/v1/"):
             return await self._core(request, path[len("/api/v1/"):].split("/"))
+        if path.startswith("/apis/"):
+            return await self._named_group(request, path[len("/apis/"):].split("/"))
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    async def _named_group(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
+        group = parts[0]
+        if group in discovery.GROUPS and request.method == "GET":
+            if len(parts) == 1:
+                self._count("discovery")
+                return json_response(discovery.api_group(group))
+            if len(parts) == 2 and parts[1] in discovery.GROUPS[group]:
+                self._count("discovery")
+                return json_response(discovery.group_resources(group, parts[1]))
+        if len(parts) == 3:
+            return await self._review(request, request.get(IDENTITY, ADMIN), *parts)
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
     async def _core(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
