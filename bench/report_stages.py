@@ -53,7 +53,7 @@ def main() -> int:
     mark("render")
     marks["total"] = round(time.perf_counter() - began, 3)
     cpu["total"] = round(time.process_time(), 3)
-    print(json.dumps({"wall": marks, "cpu": cpu, "output_mb": round(len(text) / 1e6, 1)}))
+    print(json.dumps({"wall": marks, "cpu": cpu, "output_mb": round(len(text) / 1e6, 1), "output_bytes": len(text)}))
     return 0
 
 
