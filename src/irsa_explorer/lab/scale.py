@@ -258,14 +258,15 @@ def plan_cluster(spec: ScaleSpec, cluster: LabCluster | None = None, *, pod_iden
     if not pod_identity:
         kinds = ["none" if k == "pod-identity" else k for k in kinds]
 
-    irsa_sas = [key for key, kind in zip(sa_names, kinds) if kind == "irsa"]
-    pid_sas = [key for key, kind in zip(sa_names, kinds) if kind == "pod-identity"]
+    # Sorted by namespace so that the SAs sharing a role are a team's own, as in real accounts.
+    irsa_sas = sorted(key for key, kind in zip(sa_names, kinds) if kind == "irsa")
+    pid_sas = sorted(key for key, kind in zip(sa_names, kinds) if kind == "pod-identity")
     pid_role_count = min(len(pid_sas), max(1 if pid_sas else 0, spec.roles // 10))
     irsa_role_count = min(len(irsa_sas), spec.roles - pid_role_count)
 
     roles: list[PlannedRole] = []
     role_of: dict[tuple[str, str], str] = {}
-    # Consecutive SAs (mostly one namespace) share a role, as teams do.
+    # Neighbouring SAs (mostly of one namespace) share a role.
     for r, group in enumerate(_chunks(irsa_sas, irsa_role_count)):
         namespace, sa = group[0]
         name = f"{namespace}-{sa}"[:52].rstrip("-") + f"-irsa-{r:04d}"
