@@ -1,7 +1,10 @@
 """Measuring one process: wall time, exit status and peak memory, plus the lab's request counters.
 
-Peak memory is the kernel's own figure for the measured process (`ru_maxrss` from `wait4`
-on that child), so it is neither sampled nor polluted by the lab or by other children.
+Peak memory is the kernel's high-water mark of the measured process's own memory (`VmHWM` in
+/proc/PID/status, read while it runs; it only grows, so the last reading is the peak to within
+one poll). `ru_maxrss` from `wait4` is not used for it: Linux carries the forking parent's peak
+across fork and exec into the child's figure, so a child of a large pytest worker would report
+the worker's memory.
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, 
             proc.stdin.write(stdin.encode())
             proc.stdin.close()
         deadline = started + timeout
+        peak_kib = 0
         while True:
+            peak_kib = max(peak_kib, _high_water_kib(proc.pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -62,12 +67,24 @@ def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, 
         return Measured(
             argv=argv,
             wall_s=wall,
-            peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+            peak_rss_mb=(peak_kib or usage.ru_maxrss) / 1024,  # both in KiB
             exit_code=proc.returncode,
             cpu_s=usage.ru_utime + usage.ru_stime,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
+
+
+def _high_water_kib(pid: int) -> int:
+    """The process's peak resident memory so far, in KiB (0 once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 # --- the lab's counters ------------------------------------------------------------------
