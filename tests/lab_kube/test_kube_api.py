@@ -476,11 +476,12 @@ def test_watch_with_selector_sees_objects_enter_and_leave(core: k8s.CoreV1Api, n
 
 
 def test_follow_logs_waits_for_the_command(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
-    core.create_namespaced_pod(namespace, _pod("slow", command=["sleep", "1"]))
+    # `sleep 2` leaves margin for a loaded machine to notice Running late (it flaked with `sleep 1`).
+    core.create_namespaced_pod(namespace, _pod("slow", command=["sleep", "2"]))
     _wait_phase(core, namespace, "slow", ("Running",))
     started = time.monotonic()
     assert core.read_namespaced_pod_log("slow", namespace, follow=True) == ""
-    assert time.monotonic() - started > 0.3  # returned when `sleep 1` ended, not at once
+    assert time.monotonic() - started > 0.3  # returned when `sleep 2` ended, not at once
     assert core.read_namespaced_pod("slow", namespace).status.phase == "Succeeded"
 
 

@@ -271,15 +271,15 @@ class PodRunner:
             for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
         ]
         status["containerStatuses"] = [
-            {"name": c["name"], "image": _qualified(c.get("image", "")), "imageID": "",
+            {"name": c["name"], "image": _qualified(c.get("image", "")), "imageID": _image_id(c.get("image", "")),
              "containerID": f"containerd://{_container_id(pod, c)}", "ready": True, "restartCount": 0,
              "started": True, "lastState": {}, "state": {"running": {"startedAt": started}}}
             for c in pod["spec"]["containers"]
         ]
         if pod["spec"].get("initContainers"):
             status["initContainerStatuses"] = [
-                {"name": c["name"], "image": _qualified(c.get("image", "")), "imageID": "", "ready": True,
-                 "restartCount": 0, "started": False, "lastState": {},
+                {"name": c["name"], "image": _qualified(c.get("image", "")), "imageID": _image_id(c.get("image", "")),
+                 "ready": True, "restartCount": 0, "started": False, "lastState": {},
                  "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
                                           "finishedAt": started}}}
                 for c in pod["spec"]["initContainers"]
@@ -462,6 +462,14 @@ def _qualified(image: str) -> str:
     elif "." in first or ":" in first:
         return image
     return "docker.io/" + image
+
+
+def _image_id(image: str) -> str:
+    """The pulled image's digest reference, as containerd reports it (`kubectl describe`'s Image ID)."""
+    repository = _qualified(image).split("@")[0]
+    if ":" in repository.rsplit("/", 1)[-1]:
+        repository = repository.rsplit(":", 1)[0]
+    return f"{repository}@sha256:{hashlib.sha256(repository.encode()).hexdigest()}"
 
 
 def _container_id(pod: dict[str, Any], container: dict[str, Any]) -> str:
