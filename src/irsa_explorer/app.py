@@ -37,7 +37,6 @@ from irsa_explorer.model import (
 )
 from irsa_explorer.navigation import VIEWS, History, Location, Navigate
 from irsa_explorer.screens.findings import FindingsScreen
-from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.screens.main import PodsScreen
 from irsa_explorer.screens.modals import ConfirmScreen, DocumentScreen, HelpScreen, PickerScreen
 from irsa_explorer.screens.nodes import NodesScreen

@@ -24,11 +24,16 @@ class Terminal:
     def __init__(self, command: str, env: dict[str, str]) -> None:
         self.name = f"irsa-e2e-{uuid.uuid4().hex[:8]}"
         self.env = env
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(WIDTH), "-y", str(HEIGHT), command],
-            check=True,
-            env=env,
-        )
+
+        def tmux(*argv: str) -> None:
+            subprocess.run(["tmux", *argv], check=True, env=env, capture_output=True)
+
+        # Pin the window to 120×40 before the explorer starts: a tmux server may otherwise size
+        # windows by its own defaults, and the app would first draw at the wrong size.
+        tmux("new-session", "-d", "-s", self.name, "-x", str(WIDTH), "-y", str(HEIGHT), "cat")
+        tmux("set-option", "-w", "-t", self.name, "window-size", "manual")
+        tmux("resize-window", "-t", self.name, "-x", str(WIDTH), "-y", str(HEIGHT))
+        tmux("respawn-pane", "-k", "-t", self.name, command)
 
     def screen(self) -> str:
         result = subprocess.run(
@@ -99,6 +104,8 @@ def terminal():
     command = str(Path(sys.executable).parent / "irsa-explorer")
     env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor")
     env.pop("TMUX", None)
+    for name in ("COLUMNS", "LINES"):  # Textual would take these over the terminal's real size
+        env.pop(name, None)
     # `; echo` keeps the pane open so the exit can be read after `q`
     term = Terminal(f"{command} lab; echo EXPLORER-EXIT=$?; sleep 30", env)
     yield term
@@ -147,7 +154,8 @@ def test_walkthrough_as_a_person_would(terminal):
     assert strip.count("✓") == 7 and "✗" not in strip and "?" not in strip
 
     # links from the chain: my-sa, its role, its trust policy
-    terminal.keys("Enter")  # the row: focus its chain
+    terminal.keys("Enter")  # the row: focus its chain, which then spells out the link under its cursor
+    terminal.wait_for(lambda s: "✓ pod default/eks-iam-test3" in chain_text(s), what="the chain to take focus")
     terminal.keys("Right", "Enter")
     screen = terminal.wait_for(lambda s: here(s) == "eks-iam-test3:sa", what="the service account")
     assert "default/my-sa" in screen and "Service account" in screen

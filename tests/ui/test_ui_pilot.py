@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from textual.widgets import DataTable
 
 from irsa_explorer.app import IrsaExplorerApp, Sources
@@ -301,11 +300,9 @@ async def test_command_mode_and_list_views(lab):
 
 
 async def test_watch_shows_new_and_deleted_pods(lab):
-    from kubernetes import client
+    from kubernetes import client, config
 
-    from tests.conftest import kube_client
-
-    api = client.CoreV1Api(kube_client(lab))
+    api = client.CoreV1Api(config.new_client_from_config(config_file=str(lab.kubeconfig)))
     name = "ui-watch-probe"
     app = make_app(lab, watch=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -372,9 +369,14 @@ async def test_a_forbidden_lookup_shows_unknown_and_the_missing_permission(lab):
     import json
     import uuid
 
-    from tests.conftest import aws_client
+    import boto3
 
-    iam = aws_client(lab, "iam")
+    env = lab.aws_env
+    iam = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    ).client("iam", endpoint_url=lab.aws_endpoint)
     name = f"ui-no-get-role-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=name)
     iam.put_user_policy(
