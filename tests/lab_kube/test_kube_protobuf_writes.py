@@ -88,7 +88,7 @@ def test_pod_as_kubectl_run_would_describe_it() -> None:
                  "restartPolicy": "Never", "serviceAccountName": "my-sa", "terminationGracePeriodSeconds": 30}}
 
 
-@pytest.mark.parametrize("body", [b'{"kind":"ServiceAccount"}', MAGIC + b"\x0a\x05\x0a\x02", 
+@pytest.mark.parametrize("body", [b'{"kind":"ServiceAccount"}', MAGIC + b"\x0a\x05\x0a\x02",
                                   _envelope("apps/v1", "Deployment", b"")])
 def test_malformed_or_unknown_kinds_raise(body: bytes) -> None:
     with pytest.raises(ProtobufError):
@@ -98,8 +98,8 @@ def test_malformed_or_unknown_kinds_raise(body: bytes) -> None:
 # --- over the wire -----------------------------------------------------------------------------
 
 
-def _post_protobuf(kube_lab, path: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(kube_lab.server.url + path, data=body, method="POST", headers={
+def _post_protobuf(kube_lab, path: str, body: bytes, method: str = "POST") -> tuple[int, dict]:
+    request = urllib.request.Request(kube_lab.server.url + path, data=body, method=method, headers={
         "Content-Type": PROTOBUF, "Accept": f"{PROTOBUF}, application/json",
         "Authorization": f"Bearer {kube_lab.server.admin_token}"})
     context = ssl.create_default_context(cafile=str(kube_lab.ca_file))
@@ -159,3 +159,21 @@ def test_kubectl_1_32_creates_sa_ns_secret_configmap(kube_lab, core, namespace: 
         assert sa.metadata.labels == {"team": "a"}
     finally:
         core.delete_namespace(ns2)
+
+
+def test_a_kind_posted_to_another_resource_is_refused(kube_lab, core, namespace: str) -> None:
+    secret = message_field(1, _meta("wrong")) + _map_entry(2, "k", b"v")
+    status, body = _post_protobuf(kube_lab, f"/api/v1/namespaces/{namespace}/configmaps",
+                                  _envelope("v1", "Secret", secret))
+    assert (status, body["reason"]) == (400, "BadRequest") and "(Secret)" in body["message"]
+    assert core.list_namespaced_config_map(namespace, field_selector="metadata.name=wrong").items == []
+
+
+def test_protobuf_update_replaces_the_object(kube_lab, core, namespace: str) -> None:
+    cm = message_field(1, _meta("settings")) + _map_entry(2, "mode", b"a")
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    assert _post_protobuf(kube_lab, path, _envelope("v1", "ConfigMap", cm))[0] == 201
+    changed = message_field(1, _meta("settings")) + _map_entry(2, "mode", b"b")
+    status, body = _post_protobuf(kube_lab, f"{path}/settings", _envelope("v1", "ConfigMap", changed), method="PUT")
+    assert (status, body["data"]) == (200, {"mode": "b"})
+    assert core.read_namespaced_config_map("settings", namespace).data == {"mode": "b"}

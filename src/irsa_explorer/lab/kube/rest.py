@@ -198,6 +198,11 @@ class RestHandlers:
         obj = self._checked_fields(request, resource, await self._body(request))
         if not isinstance(obj, dict):
             raise ApiError(400, "BadRequest", "the body of the request must be an object")
+        expected = RESOURCES[resource].kind
+        if obj.get("kind") not in (None, "", expected):
+            # Else a Secret posted to /configmaps would be stored there as is.
+            raise ApiError(400, "BadRequest",
+                           f"the kind in the data ({obj['kind']}) does not match the expected kind ({expected})")
         meta = obj.setdefault("metadata", {})
         if ns is not None:
             if meta.get("namespace") not in (None, "", ns):
