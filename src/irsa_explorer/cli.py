@@ -81,7 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tune_garbage_collector() -> None:
+    """Collect cyclic garbage far less often than Python's default (every 700 allocations).
+
+    A large cluster loads millions of small, long-lived objects (frozen dataclasses, dicts,
+    tuples) and creates almost no reference cycles; with the default thresholds the collector
+    walks them over and over, ~40% of `report -A`'s CPU at 10,000 pods. Memory freed by
+    reference counting is unaffected; only cycle detection runs less often.
+    """
+    import gc
+
+    gc.set_threshold(50_000, 20, 100)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tune_garbage_collector()
     args = build_parser().parse_args(argv)
     if args.command == "lab" and args.lab_command == "serve":
         from irsa_explorer.lab.serve import main as serve_main

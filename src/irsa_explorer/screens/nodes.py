@@ -9,7 +9,7 @@ from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.widgets.format import short_arn, value_or_unknown
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.pane import DetailPane, heading, note, row
+from irsa_explorer.widgets.pane import LIST_LIMIT, DetailPane, heading, more, note, row
 
 
 class NodePane(DetailPane):
@@ -43,11 +43,13 @@ class NodePane(DetailPane):
         yield heading(f"Pods falling back to the node role ({len(fallback)})")
         if not fallback:
             yield note("none")
-        for pod in fallback:
+        for pod in fallback[:LIST_LIMIT]:
             yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
+        yield from more(len(fallback), LIST_LIMIT, "filter the pods view by this node")
         yield heading(f"All pods on this node ({len(pods)})")
-        for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
+        for pod in sorted(pods, key=lambda p: (p.namespace, p.name))[:LIST_LIMIT]:
             yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
+        yield from more(len(pods), LIST_LIMIT, "filter the pods view by this node")
 
 
 class NodesScreen(ListScreen):

@@ -16,6 +16,16 @@ def heading(text: str) -> Static:
     return Static(escape(text), classes="heading")
 
 
+# A pane lists at most this many links per list: each is a widget, and a default service
+# account of a big cluster has thousands of pods; the list views show them all.
+LIST_LIMIT = 20
+
+
+def more(total: int, shown: int, where: str) -> list[Static]:
+    """The '… and N more' line after a capped list."""
+    return [note(f"… and {total - shown} more ({where})")] if total > shown else []
+
+
 def note(text: str) -> Static:
     return Static(f"[$text-muted]{escape(text)}[/]", classes="note")
 

@@ -13,7 +13,7 @@ from irsa_explorer.model import ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.screens.state import ExplorerState
 from irsa_explorer.widgets.format import relative, stamp, value_or_unknown
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.pane import DetailPane, heading, note, row
+from irsa_explorer.widgets.pane import LIST_LIMIT, DetailPane, heading, more, note, row
 
 
 class PolicyLink(Link):
@@ -115,7 +115,7 @@ class RolePane(DetailPane):
             return
         if not matches:
             yield note("no service account in this inventory")
-        for match in matches:
+        for match in matches[:LIST_LIMIT]:
             sa_ref = getattr(match, "service_account", None) or getattr(match, "ref", None)
             if isinstance(sa_ref, ObjectRef):
                 ref = sa_ref
@@ -134,7 +134,10 @@ class RolePane(DetailPane):
                 facts.append(f"trust says {getattr(decision, 'value', decision)}: {getattr(match, 'reason', '')}")
             suffix = f" ({'; '.join(facts)})" if facts else ""
             yield Link(label + suffix, ref, copy_text=label)
-            for pod in getattr(match, "pods", ()) or ():
+            pods = list(getattr(match, "pods", ()) or ())
+            for pod in pods[:5]:
                 pref = pod if isinstance(pod, ObjectRef) else getattr(pod, "ref", None)
                 if pref is not None:
                     yield Link(pref.name, pref, prefix="   pod ")
+            yield from more(len(pods), 5, "see the service account")
+        yield from more(len(matches), LIST_LIMIT, ":sa lists every service account")

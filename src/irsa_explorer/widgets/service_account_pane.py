@@ -18,7 +18,7 @@ from irsa_explorer.model import (
 from irsa_explorer.screens.state import ExplorerState
 from irsa_explorer.widgets.chain_strip import SEVERITY_MARK
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.pane import DetailPane, heading, note, row
+from irsa_explorer.widgets.pane import LIST_LIMIT, DetailPane, heading, more, note, row
 
 INJECTION_ANNOTATIONS = (
     (ROLE_ARN_ANNOTATION, "role-arn"),
@@ -83,11 +83,12 @@ class ServiceAccountPane(DetailPane):
         yield heading(f"Pods using it ({len(pods)})")
         if not pods:
             yield note("no pods")
-        for pod in pods:
+        for pod in pods[:LIST_LIMIT]:
             yield Link(pod.name, pod.ref)
+        yield from more(len(pods), LIST_LIMIT, "filter the pods view by this service account")
         findings = self._findings(state, sa)
         yield heading(f"Findings of its pods ({len(findings)})")
-        for finding in findings:
+        for finding in findings[:LIST_LIMIT]:
             mark = SEVERITY_MARK.get(str(finding.severity), "")
             yield Static(f"{mark} {escape(finding.title)} [$text-muted]({finding.code})[/]")
 

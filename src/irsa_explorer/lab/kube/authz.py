@@ -29,6 +29,25 @@ class Grant:
 ADMIN = Grant("kubernetes-admin", ALL_VERBS)
 
 
+def impersonated(requester: Grant, user: str, groups: list[str], known_users: list[Grant]) -> Grant | None:
+    """The grant of the user named in `Impersonate-User` (`kubectl --as … [--as-group …]`), or None
+    when `requester` may not impersonate: as on EKS, only the cluster admin (system:masters) may.
+
+    The lab's rules decide what the impersonated user may do: system:masters all, service
+    accounts read, `add_user` users their grant, anyone else nothing.
+    """
+    if requester != ADMIN:
+        return None
+    if "system:masters" in groups or user == ADMIN.user:
+        return Grant(user, ALL_VERBS) if user != ADMIN.user else ADMIN
+    if user.startswith("system:serviceaccount:"):
+        return Grant(user, READ_VERBS)
+    for grant in known_users:
+        if grant.user == user:
+            return grant
+    return Grant(user, frozenset())
+
+
 def grant_allows(grant: Grant, verb: str, resource: str, name: str | None, namespace: str | None,
                  namespaced: bool) -> bool:
     """The one access rule, shared by requests and `kubectl auth can-i` (SelfSubjectAccessReview)."""

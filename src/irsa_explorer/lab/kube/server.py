@@ -28,7 +28,8 @@ from aiohttp import web
 from ..spec import LabCluster
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from . import discovery, openapi
-from .authz import ADMIN, ALL_VERBS, READ_VERBS, Grant, forbidden_message, grant_allows, request_verb
+from .authz import (ADMIN, ALL_VERBS, READ_VERBS, Grant, forbidden_message, grant_allows, impersonated,
+                    request_verb)
 from .admission import (AdmissionError, PodIdentityLookup, PodIdentityWebhook, admit_service_account,
                         apply_pod_defaults, apply_secret_defaults, random_suffix)
 from .certs import make_serving_certificate
@@ -320,7 +321,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
             await asyncio.sleep(self.latency_s)
         try:
             if request.path not in PUBLIC_PATHS:
-                request[IDENTITY] = self._authenticate(request)
+                request[IDENTITY] = self._impersonate(request, self._authenticate(request))
             request[WARNINGS] = []
             response = await handler(request)
             if request[WARNINGS] and not response.prepared:
@@ -351,6 +352,18 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
             if claims is not None and self._token_objects_exist(claims):
                 return Grant(str(claims["sub"]), READ_VERBS)  # the lab lets service accounts read
         raise ApiError(401, "Unauthorized", "Unauthorized")
+
+    def _impersonate(self, request: web.Request, requester: Grant) -> Grant:
+        user = request.headers.get("Impersonate-User")
+        if user is None:
+            return requester
+        grant = impersonated(requester, user, request.headers.getall("Impersonate-Group", []),
+                             list(self._users.values()))
+        if grant is None:
+            raise ApiError(403, "Forbidden", f'users "{user}" is forbidden: User "{requester.user}" cannot '
+                           'impersonate resource "users" in API group "" at the cluster scope',
+                           {"name": user, "kind": "users"})
+        return grant
 
     def _token_objects_exist(self, claims: dict[str, Any]) -> bool:
         """As kube-apiserver: a token dies with its service account (by uid) and its bound pod."""
