@@ -122,3 +122,21 @@ def test_discovery_lists_the_review_groups(kube_lab) -> None:
     assert groups == {"authentication.k8s.io": "v1", "authorization.k8s.io": "v1"}
     assert {r.name: r.verbs for r in resources} == {"selfsubjectaccessreviews": ["create"],
                                                    "selfsubjectrulesreviews": ["create"]}
+
+
+def test_admin_impersonates_with_as_and_others_may_not(kube_lab, namespace: str, reader_token: str) -> None:
+    admin = _kubectl_as(kube_lab, None, "kubectl")
+    sa = f"system:serviceaccount:{namespace}:default"
+    assert _can_i(admin, "list", "pods", "-A", "--as", sa) == "yes"
+    assert _can_i(admin, "create", "pods", "-n", namespace, "--as", sa) == "no"
+    assert _can_i(admin, "list", "pods", "-n", "team-a", "--as", "team-a-reader") == "yes"
+    assert _can_i(admin, "list", "pods", "-n", namespace, "--as", "team-a-reader") == "no"
+    assert _can_i(admin, "delete", "nodes", "--as", "bob", "--as-group", "system:masters") == "yes"
+    denied = admin("get", "pods", "-n", namespace, "--as", "nobody")
+    assert denied.returncode == 1 and 'User "nobody" cannot list resource "pods"' in denied.stderr
+    who = admin("auth", "whoami", "--as", sa, "-o", "jsonpath={.status.userInfo.username}")
+    assert who.stdout == sa
+    reader = _kubectl_as(kube_lab, reader_token, "kubectl")
+    refused = reader("get", "pods", "-n", "team-a", "--as", sa)
+    assert refused.returncode == 1
+    assert f'users "{sa}" is forbidden: User "team-a-reader" cannot impersonate' in refused.stderr
