@@ -28,7 +28,8 @@ def _map_entry(number: int, key: str, value: bytes) -> bytes:
 def _envelope(api_version: str, kind: str, message: bytes) -> bytes:
     """magic + runtime.Unknown{typeMeta, raw}, as client-go's protobuf serializer writes it."""
     type_meta = string_field(1, api_version) + string_field(2, kind)
-    return MAGIC + message_field(1, type_meta) + message_field(2, message) + message_field(3, b"") + message_field(4, b"")
+    empty_encoding = message_field(3, b"") + message_field(4, b"")  # contentEncoding, contentType
+    return MAGIC + message_field(1, type_meta) + message_field(2, message) + empty_encoding
 
 
 def _meta(name: str, *, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None) -> bytes:
@@ -129,7 +130,7 @@ def test_undecodable_protobuf_is_a_bad_request(kube_lab, namespace: str) -> None
 
 
 @pytest.mark.skipif(not os.path.exists(KUBECTL_1_32), reason="no kubectl 1.32 beside the gcloud dispatcher")
-def test_kubectl_1_32_creates_sa_ns_secret_configmap(kube_lab, core, namespace: str) -> None:
+def test_kubectl_1_32_creates_sa_ns_secret_configmap(kube_lab, core, namespace: str, tmp_path) -> None:
     def kubectl(*args: str) -> str:
         result = subprocess.run([KUBECTL_1_32, "--kubeconfig", str(kube_lab.kubeconfig), "--cache-dir",
                                  str(kube_lab.cache_dir) + "-1.32", *args], capture_output=True, text=True, timeout=60)
@@ -140,6 +141,9 @@ def test_kubectl_1_32_creates_sa_ns_secret_configmap(kube_lab, core, namespace: 
     assert kubectl("create", "sa", "my-sa", "-n", namespace) == "serviceaccount/my-sa created"
     assert kubectl("create", "secret", "generic", "s", "-n", namespace, "--from-literal=k=v") == "secret/s created"
     assert kubectl("create", "configmap", "c", "-n", namespace, "--from-literal=x=y") == "configmap/c created"
+    (tmp_path / "blob").write_bytes(b"\xff\x00\x01binary")
+    assert kubectl("create", "secret", "generic", "b", "-n", namespace,
+                   f"--from-file={tmp_path / 'blob'}") == "secret/b created"
     ns2 = namespace + "-b"
     assert kubectl("create", "ns", ns2) == f"namespace/{ns2} created"
     try:
@@ -147,6 +151,7 @@ def test_kubectl_1_32_creates_sa_ns_secret_configmap(kube_lab, core, namespace: 
         secret = core.read_namespaced_secret("s", namespace)
         assert (secret.type, secret.data) == ("Opaque", {"k": base64.b64encode(b"v").decode()})
         assert core.read_namespaced_config_map("c", namespace).data == {"x": "y"}
+        assert base64.b64decode(core.read_namespaced_secret("b", namespace).data["blob"]) == b"\xff\x00\x01binary"
         assert core.read_namespace(ns2).status.phase == "Active"
         assert core.read_namespaced_service_account("default", ns2)  # created along, as upstream
         after = kube_lab.server.counters
