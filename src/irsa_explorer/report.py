@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import contextvars
 import json
 import re
 import sys
@@ -38,7 +37,10 @@ class CannotRun(Exception):
 
 
 _SECRET_ENV = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE", re.IGNORECASE)
-_secrets: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("secrets", default=frozenset())
+# Variables that name where a secret lives, not the secret: AWS_WEB_IDENTITY_TOKEN_FILE,
+# AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE. Their values are paths the report must show as is.
+_LOCATION_ENV = re.compile(r"_(FILE|PATH|FILENAME|DIR)$", re.IGNORECASE)
+_REDACTED = "<secret redacted>"
 
 
 def secret_values(inventory: Inventory) -> frozenset[str]:
@@ -46,25 +48,56 @@ def secret_values(inventory: Inventory) -> frozenset[str]:
 
     A pod spec may carry a secret in clear (the static-keys failure); the analysis may quote
     env values as evidence, so the report redacts these exact strings wherever they appear.
+    Variables naming a secret's location (…_TOKEN_FILE) are not secrets.
     """
     found = set()
     for pod in inventory.pods.values():
         for container in pod.containers:
             for var in container.env:
-                if var.value and len(var.value) >= 8 and _SECRET_ENV.search(var.name):
+                if (
+                    var.value
+                    and len(var.value) >= 8
+                    and _SECRET_ENV.search(var.name)
+                    and not _LOCATION_ENV.search(var.name)
+                ):
                     found.add(var.value)
     return frozenset(found)
 
 
-def _mask(text: Any) -> Any:
-    from irsa_explorer.livecheck import mask_tokens
+class _Masker:
+    """Redacts JWT-shaped text and the pod specs' literal secrets from report strings.
 
-    if not isinstance(text, str):
+    The same strings recur across thousands of pods (links and findings shared per role and
+    service account), so each distinct string is masked once; the secrets are one regex.
+    """
+
+    def __init__(self, secrets: frozenset[str]) -> None:
+        # Longest first, so a secret containing another is redacted whole.
+        ordered = sorted(secrets, key=len, reverse=True)
+        self._secrets = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._done: dict[str, str] = {}
+
+    def __call__(self, text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        done = self._done.get(text)
+        if done is None:
+            done = self._done[text] = self._mask(text)
+        return done
+
+    def _mask(self, text: str) -> str:
+        from irsa_explorer.livecheck import mask_tokens
+
+        if "eyJ" in text:  # every JWT starts so (base64 of '{"'): skip the regex otherwise
+            text = mask_tokens(text)
+        if self._secrets is not None:
+            text = self._secrets.sub(_REDACTED, text)
         return text
-    text = mask_tokens(text)
-    for secret in _secrets.get():
-        text = text.replace(secret, "<secret redacted>")
-    return text
+
+
+def _mask(text: Any) -> Any:
+    """Mask JWT-shaped text in one string (error messages)."""
+    return _Masker(frozenset())(text)
 
 
 def _unknown(value: Unavailable) -> dict[str, Any]:
@@ -91,7 +124,7 @@ def _cluster_doc(cluster: Cluster | Unavailable | None) -> dict[str, Any] | None
     }
 
 
-def _pod_doc(pod: Pod, chain: IdentityChain) -> dict[str, Any]:
+def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker) -> dict[str, Any]:
     return {
         "namespace": pod.namespace,
         "name": pod.name,
@@ -102,13 +135,13 @@ def _pod_doc(pod: Pod, chain: IdentityChain) -> dict[str, Any]:
         "mechanism": str(chain.mechanism),
         "verdict": str(chain.verdict),
         "intended_role_arn": chain.intended_role_arn,
-        "effective_identity": _mask(chain.effective_identity),
+        "effective_identity": mask(chain.effective_identity),
         "chain": [
             {
                 "step": link.step,
-                "label": _mask(link.label),
+                "label": mask(link.label),
                 "status": str(link.status),
-                "detail": _mask(link.detail),
+                "detail": mask(link.detail),
             }
             for link in chain.links
         ],
@@ -116,11 +149,11 @@ def _pod_doc(pod: Pod, chain: IdentityChain) -> dict[str, Any]:
             {
                 "code": f.code,
                 "severity": str(f.severity),
-                "title": _mask(f.title),
-                "explanation": _mask(f.explanation),
-                "fix": _mask(f.fix),
+                "title": mask(f.title),
+                "explanation": mask(f.explanation),
+                "fix": mask(f.fix),
                 "evidence": [
-                    {"object": str(e.ref), "field": e.field, "value": _mask(e.value)}
+                    {"object": str(e.ref), "field": e.field, "value": mask(e.value)}
                     for e in f.evidence
                 ],
             }
@@ -131,25 +164,24 @@ def _pod_doc(pod: Pod, chain: IdentityChain) -> dict[str, Any]:
 
 def build_report(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict[str, Any]:
     """The report document (docs/report.md) from an inventory and its identity chains."""
-    reset = _secrets.set(secret_values(inventory))
-    try:
-        return _build(inventory, chains)
-    finally:
-        _secrets.reset(reset)
+    return _build(inventory, chains, _Masker(secret_values(inventory)))
 
 
-def _build(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict[str, Any]:
+def _build(inventory: Inventory, chains: dict[str, IdentityChain], mask: _Masker) -> dict[str, Any]:
     pods = []
     for pod in sorted(inventory.pods.values(), key=lambda p: (p.namespace, p.name)):
         chain = chains.get(pod.uid)
         if chain is not None:
-            pods.append(_pod_doc(pod, chain))
+            pods.append(_pod_doc(pod, chain, mask))
     verdicts = {v.value: 0 for v in Verdict}
     mechanisms: dict[str, int] = {}
     for doc in pods:
         verdicts[doc["verdict"]] = verdicts.get(doc["verdict"], 0) + 1
         mechanisms[doc["mechanism"]] = mechanisms.get(doc["mechanism"], 0) + 1
     issuer = inventory.issuer
+    if issuer is None and isinstance(inventory.cluster, Cluster) and inventory.cluster.issuer:
+        # EKS's DescribeCluster named the issuer, so discovery was not needed (see inventory).
+        issuer = IssuerInfo(issuer=inventory.cluster.issuer, jwks={})
     return {
         "schema": SCHEMA,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -159,7 +191,7 @@ def _build(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict[str, 
         "issuer": issuer.issuer
         if isinstance(issuer, IssuerInfo)
         else (_unknown(issuer) if isinstance(issuer, Unavailable) else None),
-        "notes": [_mask(n) for n in inventory.notes],
+        "notes": [mask(n) for n in inventory.notes],
         "summary": {
             "pods": len(pods),
             **verdicts,

@@ -240,7 +240,7 @@ class _Resolver:
             self.associations = assoc
         self._irsa_cache: dict[tuple, _Links] = {}
         self._creds_cache: dict[tuple, list[ContainerCredentials]] = {}
-        self._token_cache: dict[tuple, ExpectedToken | None] = {}
+        self._last_token: tuple[Pod, ServiceAccount | None, ExpectedToken | None] | None = None
         self._pod_identity_cache: dict[tuple, _Links] = {}
         self._sa_cache: dict[tuple[str, str], tuple[ChainLink, tuple[Finding, ...]]] = {}
         self._annotated_by_ns: dict[str, list[str]] | None = None
@@ -324,18 +324,32 @@ class _Resolver:
         )
 
     def _container_credentials(self, pod: Pod) -> list[ContainerCredentials]:
-        # Replicas share their container specs: read each distinct spec once.
-        key = (pod.containers, pod.labels.get(SKIP_WEBHOOK_LABEL), pod.annotations.get(SKIP_CONTAINERS_ANNOTATION))
+        # Replicas share their container specs, but not their whole `containers`: every pod
+        # mounts its own kube-api-access-xxxxx volume. Key on what container_credentials reads
+        # (env, envFrom, the IRSA mount) so replicas hit the cache, and hashing stays shallow.
+        key = (
+            tuple(
+                (c.name, c.init, c.env, c.env_from, next((p for v, p in c.volume_mounts if v == IRSA_VOLUME), None))
+                for c in pod.containers
+            ),
+            pod.labels.get(SKIP_WEBHOOK_LABEL),
+            pod.annotations.get(SKIP_CONTAINERS_ANNOTATION),
+        )
         found = self._creds_cache.get(key)
         if found is None:
             found = self._creds_cache[key] = container_credentials(pod)
         return found
 
     def _expected_irsa_token(self, pod: Pod, sa: ServiceAccount | None) -> ExpectedToken | None:
-        key = (pod.projected_tokens, pod.containers, pod.namespace, pod.service_account)
-        if key not in self._token_cache:
-            self._token_cache[key] = expected_token(pod, sa, self.issuer)
-        return self._token_cache[key]
+        # Asked twice per IRSA pod (token link, then the shared links): remember the last pod.
+        # A cache across pods would never hit (each pod's volumes are its own) and hashing
+        # whole container specs to look it up cost more than computing the token.
+        last = self._last_token
+        if last is not None and last[0] is pod and last[1] is sa:
+            return last[2]
+        token = expected_token(pod, sa, self.issuer)
+        self._last_token = (pod, sa, token)
+        return token
 
     def _association(self, pod: Pod) -> PodIdentityAssociation | Unavailable | None:
         if isinstance(self.associations, dict):
