@@ -136,6 +136,9 @@ def test_admin_impersonates_with_as_and_others_may_not(kube_lab, namespace: str,
     assert denied.returncode == 1 and 'User "nobody" cannot list resource "pods"' in denied.stderr
     who = admin("auth", "whoami", "--as", sa, "-o", "jsonpath={.status.userInfo.username}")
     assert who.stdout == sa
+    masters = admin("auth", "whoami", "--as", "bob", "--as-group", "system:masters", "-o", "yaml")
+    assert yaml.safe_load(masters.stdout)["status"]["userInfo"] == {
+        "username": "bob", "groups": ["system:masters", "system:authenticated"]}
     reader = _kubectl_as(kube_lab, reader_token, "kubectl")
     refused = reader("get", "pods", "-n", "team-a", "--as", sa)
     assert refused.returncode == 1

@@ -19,6 +19,7 @@ class Grant:
     user: str
     verbs: frozenset[str] = READ_VERBS
     namespaces: frozenset[str] | None = None  # None: all namespaces and cluster scope
+    groups: tuple[str, ...] = ()  # given by impersonation (`--as-group`); otherwise derived, see user_groups
 
     def allows(self, verb: str, namespace: str | None) -> bool:
         if verb not in self.verbs:
@@ -38,14 +39,17 @@ def impersonated(requester: Grant, user: str, groups: list[str], known_users: li
     """
     if requester != ADMIN:
         return None
-    if "system:masters" in groups or user == ADMIN.user:
-        return Grant(user, ALL_VERBS) if user != ADMIN.user else ADMIN
+    if user == ADMIN.user and not groups:
+        return ADMIN
+    named = tuple(groups)
+    if "system:masters" in groups:
+        return Grant(user, ALL_VERBS, groups=named)
     if user.startswith("system:serviceaccount:"):
-        return Grant(user, READ_VERBS)
+        return Grant(user, READ_VERBS, groups=named)
     for grant in known_users:
         if grant.user == user:
-            return grant
-    return Grant(user, frozenset())
+            return Grant(grant.user, grant.verbs, grant.namespaces, named)
+    return Grant(user, frozenset(), groups=named)
 
 
 def grant_allows(grant: Grant, verb: str, resource: str, name: str | None, namespace: str | None,
@@ -59,6 +63,8 @@ def grant_allows(grant: Grant, verb: str, resource: str, name: str | None, names
 
 def user_groups(grant: Grant) -> list[str]:
     """The groups kube-apiserver would report for the user (`kubectl auth whoami`)."""
+    if grant.groups:
+        return [*grant.groups, "system:authenticated"]
     if grant.user.startswith("system:serviceaccount:"):
         namespace = grant.user.split(":")[2]
         return ["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"]
