@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
@@ -58,15 +59,17 @@ class PodsTable(DataTable):
     def row_cells(self, pod: Pod, state: ExplorerState) -> tuple:
         chain = state.chains.get(pod.uid)
         mechanism = MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value) if chain else "…"
+        # Rich Text, not str: DataTable parses every str cell as markup when it measures new
+        # rows, which for a thousand pods is most of the time a keypress waits.
         return (
-            pod.namespace,
-            pod.name,
-            pod.service_account,
-            mechanism,
+            Text(pod.namespace),
+            Text(pod.name),
+            Text(pod.service_account),
+            Text(mechanism),
             verdict_text(chain.verdict if chain else None),
-            pod.node_name or "-",
-            pod.status or pod.phase,
-            age(pod.created, state.now()),
+            Text(pod.node_name or "-"),
+            Text(pod.status or pod.phase),
+            Text(age(pod.created, state.now())),
         )
 
     def sync(self, state: ExplorerState, needle: str = "") -> None:
