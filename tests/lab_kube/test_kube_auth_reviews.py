@@ -4,6 +4,7 @@ server then enforces, for the admin, a service-account token and a namespace-sco
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 
@@ -42,6 +43,8 @@ def reader_token(kube_lab) -> str:
     return kube_lab.server.add_user("team-a-reader", namespaces=["team-a"])
 
 
+@pytest.mark.kubectl
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 @pytest.mark.parametrize("binary", KUBECTLS)
 def test_can_i_for_admin_reader_and_service_account(kube_lab, namespace: str, reader_token: str,
                                                      binary: str) -> None:
@@ -124,6 +127,8 @@ def test_discovery_lists_the_review_groups(kube_lab) -> None:
                                                    "selfsubjectrulesreviews": ["create"]}
 
 
+@pytest.mark.kubectl
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 def test_admin_impersonates_with_as_and_others_may_not(kube_lab, namespace: str, reader_token: str) -> None:
     admin = _kubectl_as(kube_lab, None, "kubectl")
     sa = f"system:serviceaccount:{namespace}:default"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import shutil
 import subprocess
 import threading
 import time
@@ -12,6 +13,9 @@ import time
 import pytest
 
 from irsa_explorer import model
+
+pytestmark = [pytest.mark.kubectl,
+              pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")]
 
 KUBECTL_1_32 = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
 KUBECTLS = ["kubectl"] + ([KUBECTL_1_32] if os.path.exists(KUBECTL_1_32) else [])

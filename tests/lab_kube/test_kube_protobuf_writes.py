@@ -129,6 +129,7 @@ def test_undecodable_protobuf_is_a_bad_request(kube_lab, namespace: str) -> None
     assert status == 400 and body["reason"] == "BadRequest" and "Deployment" in body["message"]
 
 
+@pytest.mark.kubectl
 @pytest.mark.skipif(not os.path.exists(KUBECTL_1_32), reason="no kubectl 1.32 beside the gcloud dispatcher")
 def test_kubectl_1_32_creates_sa_ns_secret_configmap(kube_lab, core, namespace: str, tmp_path) -> None:
     def kubectl(*args: str) -> str:
