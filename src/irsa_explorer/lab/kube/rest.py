@@ -165,7 +165,7 @@ class RestHandlers:
         raw = await request.read()
         ctype = request.content_type
         if ctype == PROTOBUF:
-            # kubectl >= 1.30 sends typed objects (create sa/ns/secret/configmap) as protobuf.
+            # kubectl 1.32 (not 1.27) sends typed objects (create sa/ns/secret/configmap) as protobuf.
             try:
                 return decode_object(raw)
             except ProtobufError as exc:
