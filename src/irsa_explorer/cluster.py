@@ -120,6 +120,8 @@ class KubeSource:
             raise ClusterError(f"cannot use context {chosen!r}: {error}") from error
         self._user_exec_args = self._read_exec_args(kubeconfig, self._context_entry.get("user"))
         self.core = client.CoreV1Api(self._api_client)
+        self._issuer: IssuerInfo | None = None
+        self._issuer_lock = threading.Lock()
 
     # -- kubeconfig facts ----------------------------------------------------------------
 
@@ -306,7 +308,21 @@ class KubeSource:
     # -- issuer ----------------------------------------------------------------------------
 
     def issuer(self) -> IssuerInfo | Unavailable:
-        """The service-account token issuer and its signing keys (OIDC discovery + JWKS)."""
+        """The service-account token issuer and its signing keys (OIDC discovery + JWKS).
+
+        Fetched on first use and kept: the report takes the issuer from EKS's DescribeCluster
+        and never needs this, a token pane asks for it each time it verifies a signature.
+        A failure is not kept, so a later call tries again.
+        """
+        with self._issuer_lock:
+            if self._issuer is None:
+                found = self._discover_issuer()
+                if isinstance(found, IssuerInfo):
+                    self._issuer = found
+                return found
+            return self._issuer
+
+    def _discover_issuer(self) -> IssuerInfo | Unavailable:
         try:
             discovery = json.loads(
                 client.WellKnownApi(

@@ -3,19 +3,20 @@
 Stage "kubernetes": pods, service accounts and nodes (so a UI can show rows at once).
 Stage "aws": the cluster, the OIDC providers, every distinct role (from service-account
 annotations, Pod Identity associations and node instance profiles), node roles and
-associations, fetched in parallel where they do not depend on each other.
+associations, fetched in parallel with the Kubernetes lists where they do not depend on them.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, TypeVar
 
 from irsa_explorer.cloud import AwsSource
 from irsa_explorer.cluster import KubeSource
-from irsa_explorer.model import Inventory, Unavailable
+from irsa_explorer.model import Cluster, Inventory, Role, Unavailable
 
 StageCallback = Callable[[str, Inventory], None]
+T = TypeVar("T")
 
 
 def resolve_cluster_name(kube: KubeSource, cluster_name: str | None) -> str | Unavailable:
@@ -36,57 +37,96 @@ def load_inventory(
     namespace: str | None,
     cluster_name: str | None = None,
     on_stage: StageCallback | None = None,
+    discover_issuer: bool = True,
 ) -> Inventory:
     """Fetch everything one view of one cluster needs. `namespace` None = all namespaces.
+
+    Kubernetes and AWS are asked at the same time: the AWS lookups that do not depend on the
+    cluster's objects (the EKS cluster, OIDC providers, Pod Identity associations) run while
+    pods are still being paged, and every distinct role is fetched in one go as soon as
+    service accounts, associations and node roles are known (one ListRoles page can then
+    answer them all).
+
+    `discover_issuer=False`: skip the API server's issuer discovery (2 requests) when EKS's
+    DescribeCluster names the issuer; `inventory.issuer` is then None and the analysis uses
+    the cluster's. Discovery still runs when the cluster is unknown. The JWKS (only needed to
+    verify a token's signature) stays available through `KubeSource.issuer()`.
 
     Raises `cluster.ClusterError` when the cluster cannot be asked at all; every other
     failure ends up as an `Unavailable` in the inventory.
     """
     inventory = Inventory(context=kube.context, namespace=namespace)
-
-    # --- Kubernetes ----------------------------------------------------------------------
-    with ThreadPoolExecutor(4) as pool:
-        pods_f = pool.submit(kube.list_pods, namespace)
-        sas_f = pool.submit(kube.list_service_accounts, namespace)
-        nodes_f = pool.submit(kube.list_nodes)
-        issuer_f = pool.submit(kube.issuer)
-        pods, sas, nodes = pods_f.result(), sas_f.result(), nodes_f.result()
-        inventory.issuer = issuer_f.result()
-    inventory.pods = {p.uid: p for p in pods.items}
-    inventory.service_accounts = {sa.key: sa for sa in sas.items}
-    for note in pods.notes + sas.notes:
-        if note not in inventory.notes:
-            inventory.notes.append(note)
-    if isinstance(nodes, Unavailable):
-        inventory.notes.append(f"nodes: {nodes}; node roles are unknown")
-        node_list = []
-    else:
-        node_list = nodes
-        inventory.nodes = {n.name: n for n in nodes}
-    if on_stage:
-        on_stage("kubernetes", inventory)
-
-    # --- AWS -----------------------------------------------------------------------------
     name = resolve_cluster_name(kube, cluster_name)
     if not aws.region:
         aws.use_region(kube.default_region())
-    # Roles named by service accounts are known now: fetch them alongside everything else;
-    # roles named by associations and node instance profiles follow once those are known.
-    aws.caller_identity()  # once, before the workers that compare role accounts with it
-    sa_roles = {sa.role_arn for sa in inventory.service_accounts.values() if sa.role_arn}
-    with ThreadPoolExecutor(5) as pool:
+
+    pool = ThreadPoolExecutor(8, thread_name_prefix="inventory")
+    try:
+        # --- started together: Kubernetes lists and AWS lookups that need none of them ----
+        pods_f = pool.submit(kube.list_pods, namespace)
+        sas_f = pool.submit(kube.list_service_accounts, namespace)
+        nodes_f = pool.submit(kube.list_nodes)
+        issuer_f = pool.submit(kube.issuer) if discover_issuer else None
+        # Once, before the workers that compare role accounts with it.
+        caller_f = pool.submit(aws.caller_identity)
         cluster_f = pool.submit(aws.describe_cluster, name) if isinstance(name, str) else None
         providers_f = pool.submit(aws.list_oidc_providers)
-        node_roles_f = pool.submit(aws.node_roles, node_list)
         associations_f = (
             pool.submit(aws.list_pod_identity_associations, name) if isinstance(name, str) else None
         )
-        roles_f = pool.submit(aws.get_roles, sa_roles)
+
+        def node_roles() -> dict[str, str | Unavailable]:
+            nodes = _quiet(nodes_f)
+            return aws.node_roles(nodes if isinstance(nodes, list) else [])
+
+        node_roles_f = pool.submit(node_roles)
+
+        def roles() -> dict[str, Role | Unavailable]:
+            wanted: set[str] = set()
+            sas = _quiet(sas_f)
+            if sas is not None:
+                wanted |= {sa.role_arn for sa in sas.items if sa.role_arn}
+            associations = associations_f.result() if associations_f else None
+            if isinstance(associations, list):
+                wanted |= {a.role_arn for a in associations if a.role_arn}
+            wanted |= {r for r in node_roles_f.result().values() if isinstance(r, str)}
+            caller_f.result()
+            return aws.get_roles(wanted)
+
+        roles_f = pool.submit(roles)
+
+        # --- Kubernetes: rows for a UI as soon as the lists are in --------------------------
+        pods, sas, nodes = pods_f.result(), sas_f.result(), nodes_f.result()
+        inventory.pods = {p.uid: p for p in pods.items}
+        inventory.service_accounts = {sa.key: sa for sa in sas.items}
+        for note in pods.notes + sas.notes:
+            if note not in inventory.notes:
+                inventory.notes.append(note)
+        if isinstance(nodes, Unavailable):
+            inventory.notes.append(f"nodes: {nodes}; node roles are unknown")
+        else:
+            inventory.nodes = {n.name: n for n in nodes}
+        if issuer_f is not None:
+            inventory.issuer = issuer_f.result()
+        if on_stage:
+            on_stage("kubernetes", inventory)
+
+        # --- AWS ---------------------------------------------------------------------------
         inventory.cluster = cluster_f.result() if cluster_f else name
+        if issuer_f is None and not (
+            isinstance(inventory.cluster, Cluster) and inventory.cluster.issuer
+        ):
+            inventory.issuer = kube.issuer()  # the cluster is unknown: ask the API server
         inventory.oidc_providers = providers_f.result()
         inventory.node_roles = node_roles_f.result()
         inventory.associations = associations_f.result() if associations_f else name
         inventory.roles = roles_f.result()
+    except BaseException:
+        # The cluster cannot be asked (or the user interrupted): say so now, without waiting
+        # for AWS lookups whose answers nobody will read.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     if isinstance(inventory.cluster, Unavailable):
         inventory.notes.append(f"EKS cluster: {inventory.cluster}")
     # Every pod's node gets an answer, so "unknown" always carries its reason.
@@ -99,13 +139,15 @@ def load_inventory(
                 )
             else:
                 inventory.node_roles[node] = Unavailable(f"node {node} is not in the node list")
-
-    more_roles = {r for r in inventory.node_roles.values() if isinstance(r, str)}
-    if isinstance(inventory.associations, list):
-        more_roles |= {a.role_arn for a in inventory.associations if a.role_arn}
-    more_roles -= set(inventory.roles)
-    if more_roles:
-        inventory.roles.update(aws.get_roles(more_roles))
     if on_stage:
         on_stage("aws", inventory)
     return inventory
+
+
+def _quiet(future: Future[T]) -> T | None:
+    """A Kubernetes list's result for an AWS worker, None when it failed (the main thread
+    raises that failure itself)."""
+    try:
+        return future.result()
+    except Exception:
+        return None

@@ -359,7 +359,10 @@ def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None)
     except ImportError as error:
         raise CannotRun(f"the analysis engine is not available: {error}") from error
     with contextlib.nullcontext(sources) if sources else _sources(args) as (kube, aws):
-        inventory = load_inventory(kube, aws, args.namespace or None, cluster_name=args.cluster)
+        # The issuer comes from DescribeCluster; discovery only when the cluster is unknown.
+        inventory = load_inventory(
+            kube, aws, args.namespace or None, cluster_name=args.cluster, discover_issuer=False
+        )
         chains = resolve_all(inventory)
     return build_report(inventory, chains)
 
