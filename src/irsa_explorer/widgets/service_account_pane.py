@@ -40,7 +40,9 @@ class ServiceAccountPane(DetailPane):
 
     def show(self, state: ExplorerState, sa: ServiceAccount | None, missing: str | None = None) -> None:
         self.state, self.sa, self.missing = state, sa, missing
-        self.rebuild((sa, missing, id(state.inventory), id(state.chains)))
+        # watch events change pods in place: the pods of this SA are part of the key
+        pods = tuple(p.uid for p in state.pods_using(sa)) if sa else ()
+        self.rebuild((sa, missing, id(state.inventory), id(state.chains), pods))
 
     def compose(self) -> ComposeResult:
         sa, state = self.sa, self.state
