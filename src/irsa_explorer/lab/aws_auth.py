@@ -23,8 +23,13 @@ def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Respons
     from werkzeug.datastructures import EnvironHeaders
     from werkzeug.exceptions import HTTPException
 
-    raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path
-    # The signature covers the body as sent; query parameters are already in raw_path.
+    # The signature covers the path and query string exactly as sent (REST-JSON GETs such as
+    # eks:ListPodIdentityAssociations carry maxResults/nextToken there): a WSGI server that
+    # sets neither RAW_URI nor REQUEST_URI must not make us check a path without its query.
+    raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw_path:
+        raw_path = request.path + (f"?{request.query}" if request.query else "")
+    # The signature covers the body as sent.
     data: dict[str, Any] = {k: [v] for k, v in request.form.items()} if request.body else {}
     checker_class = S3IAMRequest if request.service == "s3" else IAMRequest
     try:
