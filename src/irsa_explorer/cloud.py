@@ -414,6 +414,24 @@ class AwsSource:
             return unavailable_from(error, "iam:GetRolePolicy")
         return RolePolicies(role_arn=arn, attached=tuple(attached), inline=inline)
 
+    def policy_document(self, policy_arn: str) -> Any:
+        """A managed policy's default version document (when a user opens an attached policy).
+
+        Two calls, GetPolicy then GetPolicyVersion: IAM has no single call for the document.
+        Returns the document (a dict) or Unavailable with the permission that was missing.
+        """
+        iam = self.client("iam")
+        try:
+            version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+        except Exception as error:
+            return unavailable_from(error, "iam:GetPolicy")
+        try:
+            return iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)[
+                "PolicyVersion"
+            ]["Document"]
+        except Exception as error:
+            return unavailable_from(error, "iam:GetPolicyVersion")
+
     # -- nodes -----------------------------------------------------------------------------------
 
     def node_roles(self, nodes: list[Node]) -> dict[str, str | Unavailable]:

@@ -99,6 +99,16 @@ def test_role_policies_on_demand(aws) -> None:
     assert "AmazonS3ReadOnlyAccess" in {p.name for p in policies.attached}
 
 
+def test_managed_policy_document_is_fetched_when_opened(aws) -> None:
+    policies = aws.role_policies(MY_SA_ROLE)
+    s3_read = next(p for p in policies.attached if p.name == "AmazonS3ReadOnlyAccess")
+    document = aws.policy_document(s3_read.arn)
+    actions = {a for st in document["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    assert "s3:Get*" in actions and "s3:List*" in actions
+    missing = aws.policy_document("arn:aws:iam::113534181560:policy/does-not-exist")
+    assert isinstance(missing, Unavailable) and missing.kind == "not-found"
+
+
 @pytest.fixture(scope="module")
 def no_get_role_env(lab) -> dict[str, str]:
     """Credentials of a user that may do everything except iam:GetRole."""
