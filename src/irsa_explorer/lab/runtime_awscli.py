@@ -15,7 +15,8 @@ import json
 import shlex
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -54,6 +55,20 @@ class CliExit(Exception):
         super().__init__(stderr)
         self.stderr = stderr
         self.code = code
+
+
+@contextmanager
+def _cli_errors() -> Iterator[None]:
+    """Turn botocore's failures into the CLI's output and exit codes: 254 for an error AWS
+    answered, 252 for parameters botocore refused before sending, 255 for anything else."""
+    try:
+        yield
+    except ClientError as error:
+        raise CliExit(f"\n{error}\n", 254) from None
+    except ParamValidationError as error:  # a BotoCoreError: must come first
+        raise CliExit(f"\n{error}\n", 252) from None
+    except BotoCoreError as error:
+        raise CliExit(f"\n{error}\n", 255) from None
 
 
 @dataclass(frozen=True)
@@ -182,24 +197,18 @@ class AwsCli:
         params = _operation_params(model.operation_model(operation_name), call.params)
         client = self._client(service, call, container, unsigned=(service, operation_name) in _UNSIGNED_OPERATIONS)
         method = getattr(client, xform_name(operation_name))
-        try:
+        with _cli_errors():
             if client.can_paginate(xform_name(operation_name)) and "no-paginate" not in call.flags:
                 result = client.get_paginator(xform_name(operation_name)).paginate(**params).build_full_result()
             else:
                 result = method(**params)
-        except ClientError as error:
-            raise CliExit(f"\n{error}\n", 254) from None
-        except ParamValidationError as error:
-            raise CliExit(f"\n{error}\n", 252) from None
-        except BotoCoreError as error:
-            raise CliExit(f"\n{error}\n", 255) from None
         result.pop("ResponseMetadata", None)
         return render(result, call.output, call.query), "", 0
 
     def _s3_ls(self, call: Invocation, container: Container) -> Output:
         client = self._client("s3", call, container)
         target = call.command[2] if len(call.command) > 2 else ""
-        try:
+        with _cli_errors():
             if not target:
                 buckets = client.list_buckets().get("Buckets", [])
                 lines = [f"{_cli_time(b['CreationDate'])} {b['Name']}" for b in buckets]
@@ -212,10 +221,6 @@ class AwsCli:
                         lines.append(f"{'PRE':>30} {common['Prefix'][len(prefix):]}")
                     for item in page.get("Contents", []):
                         lines.append(f"{_cli_time(item['LastModified'])} {item['Size']:>10} {item['Key'][len(prefix):]}")
-        except ClientError as error:
-            raise CliExit(f"\n{error}\n", 254) from None
-        except BotoCoreError as error:
-            raise CliExit(f"\n{error}\n", 255) from None
         return "".join(line + "\n" for line in lines), "", 0
 
     # --- clients and credentials ---------------------------------------------------------
@@ -298,16 +303,10 @@ class AwsCli:
             endpoint_url=self.aws.endpoint_url,
             config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "total_max_attempts": 3}),
         )
-        try:
+        with _cli_errors():
             answer = sts.assume_role_with_web_identity(
                 RoleArn=role_arn, RoleSessionName=session_name, WebIdentityToken=token
             )
-        except ClientError as error:
-            raise CliExit(f"\n{error}\n", 254) from None
-        except ParamValidationError as error:
-            raise CliExit(f"\n{error}\n", 252) from None
-        except BotoCoreError as error:
-            raise CliExit(f"\n{error}\n", 255) from None
         creds = answer["Credentials"]
         return ResolvedCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], "web-identity")
 
