@@ -17,8 +17,6 @@ from kubernetes.stream import stream
 from irsa_explorer import model
 
 
-
-
 def _pod(name: str, *, sa: str | None = None, command=None, args=None, image="busybox:1.36",
          annotations=None, labels=None, env=None, restart="Never") -> k8s.V1Pod:
     return k8s.V1Pod(
@@ -373,7 +371,8 @@ def test_watch_streams_changes_and_resumes(core: k8s.CoreV1Api, namespace: str) 
 
     thread = threading.Thread(target=consume)
     thread.start()
-    time.sleep(0.2)
+    # No wait for the watch to open: it starts from the list's resourceVersion, so a pod created
+    # before the request arrives is replayed from history, as kube-apiserver does.
     core.create_namespaced_pod(namespace, _sleeper("w"))
     _wait_phase(core, namespace, "w", ("Running",))
     core.delete_namespaced_pod("w", namespace)
@@ -432,16 +431,19 @@ def test_counters_and_stats(kube_lab, core: k8s.CoreV1Api, namespace: str) -> No
     assert stats["counters"]["list pods"] >= after["list pods"]
 
 
+def _seconds(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
 def test_latency_is_added_to_every_request(kube_lab, core: k8s.CoreV1Api) -> None:
     core.list_namespace()  # warm the connection
-    started = time.perf_counter()
-    core.list_namespace()
-    fast = time.perf_counter() - started
+    # The best of three: one slow round trip on a loaded machine does not make "fast" look slow.
+    fast = min(_seconds(core.list_namespace) for _ in range(3))
     kube_lab.server.latency_s = 0.3
     try:
-        started = time.perf_counter()
-        core.list_namespace()
-        slow = time.perf_counter() - started
+        slow = _seconds(core.list_namespace)
     finally:
         kube_lab.server.latency_s = 0.0
     assert slow >= 0.3 > fast

@@ -210,8 +210,9 @@ def test_run_interactive_attaches_and_reports_exit(kube_lab, namespace: str) -> 
     failed = kube_lab.kubectl("run", "fails", "-n", namespace, "-i", "--restart=Never", "--image=busybox",
                               "--", "cat", "/nope", input="", check=False)
     assert failed.returncode == 1 and f"pod {namespace}/fails terminated (Error)" in failed.stderr
-    kube_lab.kubectl("run", "slow", "-n", namespace, "--restart=Never", "--image=busybox", "--", "sleep", "1")
+    # `sleep 2`: a loaded machine may take a second to start kubectl and see Running at all.
+    kube_lab.kubectl("run", "slow", "-n", namespace, "--restart=Never", "--image=busybox", "--", "sleep", "2")
     assert _wait_status(kube_lab, namespace, "slow", {"Running"}) == "Running"
-    attached = kube_lab.kubectl("attach", "slow", "-n", namespace)  # returns when `sleep 1` ends
+    attached = kube_lab.kubectl("attach", "slow", "-n", namespace)  # returns when `sleep 2` ends
     assert attached.returncode == 0
     assert _wait_status(kube_lab, namespace, "slow", {"Completed"}) == "Completed"

@@ -57,13 +57,21 @@ def _wait_phase(core, namespace: str, name: str, phases: set[str], timeout: floa
 
 @pytest.mark.parametrize("binary", KUBECTLS)
 def test_get_pods_watch_prints_each_status_change(kube_lab, namespace: str, binary: str) -> None:
+    watches_before = kube_lab.server.counters.get("watch pods", 0)
     watch = subprocess.Popen(_base(kube_lab, binary) + ["get", "pods", "-w", "-n", namespace,
                                                         "--output-watch-events"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in watch.stdout], daemon=True).start()
     try:
-        time.sleep(0.5)  # let the watch open before the pod exists, as a trainee's second terminal would
+        # The watch is open before the pod exists, as in a trainee's second terminal: kubectl lists,
+        # then watches from that list's resourceVersion, so once the watch request has arrived
+        # every later change reaches it.
+        deadline = time.monotonic() + 15
+        while kube_lab.server.counters.get("watch pods", 0) <= watches_before:
+            assert watch.poll() is None, watch.stderr.read()
+            assert time.monotonic() < deadline, "kubectl get -w never opened its watch"
+            time.sleep(0.02)
         _run(kube_lab, binary, "run", "w", "-n", namespace, "--image=busybox", "--restart=Never", "--", "true")
         seen: list[list[str]] = []
         deleted = False
