@@ -3,12 +3,12 @@ read by botocore's own container-credentials fetcher."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, MetadataRetrievalError
 from botocore.utils import ContainerMetadataFetcher
-from botocore.exceptions import MetadataRetrievalError
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +106,9 @@ def test_eks_auth_without_association_is_not_found(client, cluster, issuer, asso
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_eks_auth_trust_changed_after_association_is_denied(client, cluster, issuer, roles, trust_for):
+def test_eks_auth_trust_changed_after_association_is_denied(client, cluster, issuer, roles, trust_for, policies):
     iam, eks = client("iam"), client("eks")
-    iam.create_role(RoleName="drifting-role", AssumeRolePolicyDocument=json.dumps(_pods_trust()))
+    iam.create_role(RoleName="drifting-role", AssumeRolePolicyDocument=json.dumps(policies["pod-identity"]))
     arn = iam.get_role(RoleName="drifting-role")["Role"]["Arn"]
     eks.create_pod_identity_association(clusterName=cluster.name, namespace="apps", serviceAccount="drift", roleArn=arn)
     iam.update_assume_role_policy(RoleName="drifting-role", PolicyDocument=json.dumps(trust_for("apps", "drift")))
@@ -123,18 +123,9 @@ def test_eks_auth_trust_changed_after_association_is_denied(client, cluster, iss
     )
 
 
-def _pods_trust() -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
-        ],
-    }
-
-
-def test_session_tags_are_condition_context(client, cluster, issuer):
+def test_session_tags_are_condition_context(client, cluster, issuer, policies):
     """A trust condition on the session tag EKS Auth sets: only the `apps` namespace may use it."""
-    trust = _pods_trust()
+    trust = copy.deepcopy(policies["pod-identity"])
     trust["Statement"][0]["Condition"] = {"StringEquals": {"aws:RequestTag/kubernetes-namespace": "apps"}}
     iam, eks = client("iam"), client("eks")
     arn = iam.create_role(RoleName="apps-only", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]

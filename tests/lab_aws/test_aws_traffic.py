@@ -71,17 +71,22 @@ def test_latency_is_added_per_service(slow_client):
     began = time.monotonic()
     iam.list_roles()
     iam_seconds = time.monotonic() - began
-    began = time.monotonic()
-    sts.get_caller_identity()
-    sts_seconds = time.monotonic() - began
+    # The best of three: one slow round trip on a loaded machine is not added latency.
+    sts_seconds = min(_seconds(sts.get_caller_identity) for _ in range(3))
 
     assert iam_seconds >= IAM_LATENCY
     assert sts_seconds < IAM_LATENCY
 
 
+def _seconds(call) -> float:
+    began = time.monotonic()
+    call()
+    return time.monotonic() - began
+
+
 def test_throttling_beyond_the_rate(slow_lab, slow_client):
     eks = slow_client("eks")
-    time.sleep(1.0)  # an empty window: earlier EKS calls do not count
+    slow_lab.traffic.reset()  # an empty window: earlier EKS calls do not count
     for _ in range(EKS_RATE):
         eks.list_clusters()
 
