@@ -11,7 +11,6 @@ credentials are minted by moto's STS backend, so they work against every other l
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ import jwt
 from irsa_explorer.lab import aws_moto
 from irsa_explorer.lab.aws_wire import AwsRequest, Response, query_error, request_id
 
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 NOT_A_JWT = "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"
 NO_KEY = (
     "Couldn't retrieve verification key from your identity provider,  please reference "
@@ -157,15 +155,15 @@ class WebIdentitySts:
 
     def _assume(self, form: dict[str, str]) -> Response:
         # Imported here: analysis/ is a sibling layer the lab shares, not a server dependency.
-        from irsa_explorer.analysis import trust
+        from irsa_explorer.analysis import arns, trust
 
         role_arn = form.get("RoleArn", "")
         raw = form.get("WebIdentityToken", "")
         session_name = form.get("RoleSessionName", "")
-        match = ROLE_ARN.match(role_arn)
-        if not match:
+        parsed_arn = arns.parse_role_arn(role_arn)  # the engine's rule for MALFORMED_ROLE_ARN, too
+        if parsed_arn is None:
             raise StsRejection("ValidationError", "Request ARN is invalid")
-        account = match.group(1)
+        account = parsed_arn.account
 
         claims = unverified_claims(raw)
         issuer = claims["iss"]
