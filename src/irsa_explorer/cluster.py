@@ -68,6 +68,84 @@ class ExecResult:
     exit_code: int | None  # None: the API server sent no exit status (connection cut, timeout)
 
 
+# --- the core API, lists first ------------------------------------------------------------
+
+
+class CoreV1Lists:
+    """`CoreV1Api`'s list calls as raw JSON, without importing `CoreV1Api` up front.
+
+    Importing the generated `core_v1_api` module builds ~250 pydantic models: ~0.4 s of CPU
+    before the first request, for models our raw-JSON lists never use. The list methods here
+    send the very request the generated ones send (same path, query, Accept header and
+    BearerToken auth, through the same `ApiClient`) and return the raw response, as the
+    generated ones do with `_preload_content=False`. Anything else — watches, exec, token
+    requests, preloaded content — goes to a real `CoreV1Api`, created on first use.
+    """
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self.api_client = api_client
+        self._full: Any = None
+        self._full_lock = threading.Lock()
+
+    def full(self) -> Any:
+        """The generated CoreV1Api on the same ApiClient."""
+        with self._full_lock:
+            if self._full is None:
+                self._full = client.CoreV1Api(self.api_client)
+            return self._full
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.full(), name)
+
+    def list_pod_for_all_namespaces(self, **kwargs: Any) -> Any:
+        return self._list("list_pod_for_all_namespaces", "/api/v1/pods", None, kwargs)
+
+    def list_namespaced_pod(self, namespace: str, **kwargs: Any) -> Any:
+        return self._list("list_namespaced_pod", "/api/v1/namespaces/{namespace}/pods", namespace, kwargs)
+
+    def list_service_account_for_all_namespaces(self, **kwargs: Any) -> Any:
+        return self._list(
+            "list_service_account_for_all_namespaces", "/api/v1/serviceaccounts", None, kwargs
+        )
+
+    def list_namespaced_service_account(self, namespace: str, **kwargs: Any) -> Any:
+        return self._list(
+            "list_namespaced_service_account",
+            "/api/v1/namespaces/{namespace}/serviceaccounts",
+            namespace,
+            kwargs,
+        )
+
+    def list_node(self, **kwargs: Any) -> Any:
+        return self._list("list_node", "/api/v1/nodes", None, kwargs)
+
+    def list_namespace(self, **kwargs: Any) -> Any:
+        return self._list("list_namespace", "/api/v1/namespaces", None, kwargs)
+
+    _QUERY = {"_continue": "continue", "limit": "limit", "label_selector": "labelSelector",
+              "field_selector": "fieldSelector", "resource_version": "resourceVersion"}  # fmt: skip
+
+    def _list(self, name: str, path: str, namespace: str | None, kwargs: dict[str, Any]) -> Any:
+        raw = kwargs.get("_preload_content") is False and set(kwargs) <= {"_preload_content", *self._QUERY}
+        if not raw:  # watches, deserialised models, options we do not translate
+            method = getattr(self.full(), name)
+            return method(namespace, **kwargs) if namespace is not None else method(**kwargs)
+        query = [(self._QUERY[k], v) for k, v in kwargs.items() if k in self._QUERY and v is not None]
+        request = self.api_client.param_serialize(
+            method="GET",
+            resource_path=path,
+            path_params={"namespace": namespace} if namespace is not None else {},
+            query_params=query,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        response = self.api_client.call_api(*request)
+        if not 200 <= response.status <= 299:
+            response.read()
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response.response
+
+
 # --- kubeconfig ---------------------------------------------------------------------------
 
 _ESKCTL_CONTEXT = re.compile(r"^[^@]+@(?P<name>[^.]+)\.(?P<region>[a-z0-9-]+)\.eksctl\.io$")
@@ -120,7 +198,7 @@ class KubeSource:
         except (config.ConfigException, OSError) as error:
             raise ClusterError(f"cannot use context {chosen!r}: {error}") from error
         self._user_exec_args = self._read_exec_args(kubeconfig, self._context_entry.get("user"))
-        self.core = client.CoreV1Api(self._api_client)
+        self.core = CoreV1Lists(self._api_client)
         self._issuer: IssuerInfo | None = None
         self._issuer_lock = threading.Lock()
 
