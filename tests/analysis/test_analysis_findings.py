@@ -106,3 +106,21 @@ def test_fixes_name_the_objects():
 def test_bare_pod_fix_recreates_it():
     bare = pod("lonely")
     assert F.irsa_not_injected(bare, sa(), ROLE_ARN).fix.startswith("kubectl -n default get pod lonely -o yaml > lonely.yaml")
+
+
+def test_fix_commands_quote_values_read_from_the_cluster():
+    """Annotation values are free text: a copied fix must run kubectl/aws and nothing else."""
+    import shlex
+
+    hostile = "arn:aws:iam::1:role/x; touch /tmp/pwned $(id)"
+    account = sa(role_arn=None)
+    fixes = [
+        F.annotation_typo(account.ref, "eks.amazon.com/role-arn", hostile).fix,
+        F.role_arn_on_pod(pod("p"), hostile).fix.split(" && ")[0],
+        F.audience_not_in_client_ids(OidcProvider(PROVIDER_ARN, HOST, ("sts.amazonaws.com",)), (hostile,), []).fix,
+    ]
+    for fix in fixes:
+        words = shlex.split(fix.split("   #")[0])
+        assert words[0] in ("kubectl", "aws")
+        assert any(word.endswith(hostile) for word in words), words  # one argument, verbatim
+        assert ";" not in [w for w in words if not w.endswith(hostile)]

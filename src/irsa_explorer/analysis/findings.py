@@ -10,6 +10,7 @@ names that pod, namespace, role or cluster.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
 
 from irsa_explorer.model import (
@@ -348,7 +349,9 @@ def association_after_pod(pod: Pod, association: PodIdentityAssociation) -> Find
 
 def annotation_typo(ref: ObjectRef, key: str, value: str, wanted_key: str = ROLE_ARN_ANNOTATION) -> Finding:
     namespace, kind = ref.namespace or "NS", ref.kind.lower()
-    fix = (f"kubectl -n {namespace} annotate {kind} {ref.name} {wanted_key}={value} '{key}-'"
+    # Annotation values are free text from the cluster: quoted, so a copied fix runs only kubectl
+    # (keys are Kubernetes qualified names, safe inside single quotes).
+    fix = (f"kubectl -n {namespace} annotate {kind} {ref.name} {shlex.quote(f'{wanted_key}={value}')} '{key}-'"
            if ref.kind == "ServiceAccount" else CATALOGUE[ROLE_ARN_ANNOTATION_TYPO].fix)
     return _make(
         ROLE_ARN_ANNOTATION_TYPO,
@@ -366,7 +369,7 @@ def role_arn_on_pod(pod: Pod, value: str) -> Finding:
         title=f"Pod {pod.name} carries {ROLE_ARN_ANNOTATION}; the webhook reads it only from service account {pod.service_account}",
         evidence=[_annotation(pod.ref, ROLE_ARN_ANNOTATION, value)],
         fix=(f"kubectl -n {pod.namespace} annotate serviceaccount {pod.service_account} "
-             f"{ROLE_ARN_ANNOTATION}={value} && {_restart_fix(pod)}"),
+             f"{shlex.quote(f'{ROLE_ARN_ANNOTATION}={value}')} && {_restart_fix(pod)}"),
     )
 
 
@@ -435,7 +438,7 @@ def audience_not_in_client_ids(provider: OidcProvider, audiences: tuple[str, ...
               f"({', '.join(provider.client_ids) or 'none'})",
         evidence=[*evidence, Evidence(ObjectRef("OidcProvider", provider.arn), "ClientIDList", ", ".join(provider.client_ids))],
         fix=(f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {provider.arn} "
-             f"--client-id {aud}   # or fix the {AUDIENCE_ANNOTATION} annotation"),
+             f"--client-id {shlex.quote(aud)}   # or fix the {AUDIENCE_ANNOTATION} annotation"),
     )
 
 
