@@ -29,14 +29,16 @@ Lab-internal shortcuts, taken only for speed and documented here:
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from irsa_explorer.analysis.findings import POD_IDENTITY_TRUST_STATEMENT
 from irsa_explorer.lab.spec import LabCluster
-from irsa_explorer.model import DEFAULT_AUDIENCE, POD_IDENTITY_PRINCIPAL, ROLE_ARN_ANNOTATION
+from irsa_explorer.model import DEFAULT_AUDIENCE, ROLE_ARN_ANNOTATION
 
 SCALE_KEYS = ("pods", "namespaces", "serviceaccounts", "roles", "nodes")
 
@@ -424,16 +426,8 @@ def _irsa_trust(cluster: LabCluster, subjects: tuple[str, ...], flaw: str | None
 
 
 def _pod_identity_trust() -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-            }
-        ],
-    }
+    """The trust EKS Pod Identity needs: the statement the engine's fix suggests, as is."""
+    return {"Version": "2012-10-17", "Statement": [copy.deepcopy(POD_IDENTITY_TRUST_STATEMENT)]}
 
 
 def service_account_manifest(sa: PlannedServiceAccount, *, annotated: bool = True) -> dict:
