@@ -3,7 +3,7 @@ false OK — an `Unavailable` on the pod's path always shows as unknown (or brok
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analysis_builders import (
@@ -42,6 +42,21 @@ containers = st.sampled_from([
 trusts = st.sampled_from([irsa_trust(), irsa_trust("system:serviceaccount:other:x"), POD_IDENTITY_TRUST, "{bad", {"Statement": []}])
 
 
+HEALTHY_IRSA = dict(containers=[irsa_container()], tokens=(IRSA_TOKEN,), annotated=True, host_network=False,
+                    sa_listed=True, role_state="ok", trust=irsa_trust(), providers="ok", issuer_known=True,
+                    node_role="ok", associations="none", scheduled=True)
+HEALTHY_POD_IDENTITY = {**HEALTHY_IRSA, "containers": [pod_identity_container()], "tokens": (PI_TOKEN,),
+                        "annotated": False, "trust": POD_IDENTITY_TRUST, "associations": "one"}
+
+
+# Random draws almost never assemble a fully healthy pod (300 examples gave no `ok` at all), so
+# the OK branch below would go unchecked: these examples reach it, and one step away from it.
+@example(**HEALTHY_IRSA)
+@example(**HEALTHY_POD_IDENTITY)
+@example(**{**HEALTHY_IRSA, "role_state": "denied"})
+@example(**{**HEALTHY_IRSA, "providers": "denied"})
+@example(**{**HEALTHY_IRSA, "issuer_known": False})
+@example(**{**HEALTHY_POD_IDENTITY, "associations": "denied"})
 @settings(max_examples=300, deadline=None)
 @given(
     containers=containers,
@@ -59,6 +74,37 @@ trusts = st.sampled_from([irsa_trust(), irsa_trust("system:serviceaccount:other:
 )
 def test_unknown_is_never_ok(containers, tokens, annotated, host_network, sa_listed, role_state, trust, providers,
                              issuer_known, node_role, associations, scheduled):
+    chain = chain_for(containers, tokens, annotated, host_network, sa_listed, role_state, trust, providers,
+                      issuer_known, node_role, associations, scheduled)
+
+    assert chain.links and chain.links[0].step == "pod"
+    assert "could not analyse" not in chain.links[0].detail  # no exception was swallowed
+    statuses = {link.status for link in chain.links}
+    if chain.verdict is Verdict.OK:
+        assert statuses <= {LinkStatus.OK, LinkStatus.SKIPPED}
+        assert chain.effective_identity
+        assert chain.mechanism in (Mechanism.IRSA, Mechanism.POD_IDENTITY)
+        # Every lookup this chain depended on was really there.
+        assert issuer_known or chain.mechanism is Mechanism.POD_IDENTITY
+        assert role_state == "ok"
+        if chain.mechanism is Mechanism.IRSA:
+            assert providers == "ok"
+    if LinkStatus.UNKNOWN in statuses:
+        assert chain.verdict in (Verdict.UNKNOWN, Verdict.BROKEN)
+    if chain.mechanism is Mechanism.NODE_ROLE and node_role != "ok":
+        # The node's role could not be read: the pod's identity is unknown, not a mere warning.
+        assert chain.verdict in (Verdict.UNKNOWN, Verdict.BROKEN)
+
+
+def test_the_healthy_examples_are_ok():
+    """The fuzz's premise: a pod with every lookup in place is OK (else "never OK" proves nothing)."""
+    for healthy, mechanism in ((HEALTHY_IRSA, Mechanism.IRSA), (HEALTHY_POD_IDENTITY, Mechanism.POD_IDENTITY)):
+        chain = chain_for(**healthy)
+        assert (chain.verdict, chain.mechanism) == (Verdict.OK, mechanism), chain.links
+
+
+def chain_for(containers, tokens, annotated, host_network, sa_listed, role_state, trust, providers,
+              issuer_known, node_role, associations, scheduled):
     p = pod(containers=containers, tokens=tokens, host_network=host_network, node_name=NODE if scheduled else None)
     roles = {}
     for arn, doc in ((ROLE_ARN, trust), (PI_ROLE_ARN, trust)):
@@ -80,22 +126,4 @@ def test_unknown_is_never_ok(containers, tokens, annotated, host_network, sa_lis
     )
     if providers == "none":
         inv.oidc_providers = None  # not looked up
-    chain = resolve_all(inv)[p.uid]
-
-    assert chain.links and chain.links[0].step == "pod"
-    assert "could not analyse" not in chain.links[0].detail  # no exception was swallowed
-    statuses = {link.status for link in chain.links}
-    if chain.verdict is Verdict.OK:
-        assert statuses <= {LinkStatus.OK, LinkStatus.SKIPPED}
-        assert chain.effective_identity
-        assert chain.mechanism in (Mechanism.IRSA, Mechanism.POD_IDENTITY)
-        # Every lookup this chain depended on was really there.
-        assert issuer_known or chain.mechanism is Mechanism.POD_IDENTITY
-        assert role_state == "ok"
-        if chain.mechanism is Mechanism.IRSA:
-            assert providers == "ok"
-    if LinkStatus.UNKNOWN in statuses:
-        assert chain.verdict in (Verdict.UNKNOWN, Verdict.BROKEN)
-    if chain.mechanism is Mechanism.NODE_ROLE and node_role != "ok":
-        # The node's role could not be read: the pod's identity is unknown, not a mere warning.
-        assert chain.verdict in (Verdict.UNKNOWN, Verdict.BROKEN)
+    return resolve_all(inv)[p.uid]
