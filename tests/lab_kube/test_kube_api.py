@@ -13,6 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import stream
+from lab_kube_waits import wait_phase
 
 from irsa_explorer import model
 
@@ -30,17 +31,6 @@ def _pod(name: str, *, sa: str | None = None, command=None, args=None, image="bu
 
 def _sleeper(name: str, **kw) -> k8s.V1Pod:
     return _pod(name, command=["sleep", "36000"], **kw)
-
-
-def _wait_phase(core: k8s.CoreV1Api, ns: str, name: str, phases: tuple[str, ...], timeout=10.0) -> k8s.V1Pod:
-    deadline = time.monotonic() + timeout
-    while True:
-        pod = core.read_namespaced_pod(name, ns)
-        if pod.status.phase in phases:
-            return pod
-        if time.monotonic() > deadline:
-            raise AssertionError(f"pod {ns}/{name} stayed {pod.status.phase}")
-        time.sleep(0.02)
 
 
 def _env(container: k8s.V1Container) -> dict[str, str]:
@@ -149,7 +139,7 @@ def test_pod_gets_eks_defaults_sa_volume_and_node(core: k8s.CoreV1Api, namespace
     assert spec.containers[0].image_pull_policy == "IfNotPresent"
     assert {spec.node_name, second.spec.node_name} == {
         "ip-192-168-1-169.us-east-2.compute.internal", "ip-192-168-53-243.us-east-2.compute.internal"}
-    pod = _wait_phase(core, namespace, "a", ("Running",))
+    pod = wait_phase(core, namespace, "a", ("Running",))
     assert pod.status.pod_ip and pod.status.host_ip and pod.status.start_time
     assert pod.status.qos_class == "BestEffort"
     assert {c.type: c.status for c in pod.status.conditions} == {
@@ -207,7 +197,7 @@ def test_webhook_mutates_on_create_only(core: k8s.CoreV1Api, namespace: str) -> 
     before = core.create_namespaced_pod(namespace, _sleeper("before"))
     core.patch_namespaced_service_account("default", namespace, {"metadata": {"annotations": {
         model.ROLE_ARN_ANNOTATION: "arn:aws:iam::113534181560:role/late"}}})
-    _wait_phase(core, namespace, "before", ("Running",))
+    wait_phase(core, namespace, "before", ("Running",))
     old = core.read_namespaced_pod("before", namespace)
     assert old.metadata.uid == before.metadata.uid
     assert old.spec.containers[0].env is None
@@ -242,7 +232,7 @@ def test_pod_identity_association_wins_over_irsa(kube_lab, core: k8s.CoreV1Api, 
     assert "AWS_ROLE_ARN" not in env
     volume = next(v for v in pod.spec.volumes if v.name == model.POD_IDENTITY_VOLUME)
     assert volume.projected.sources[0].service_account_token.audience == model.POD_IDENTITY_AUDIENCE
-    _wait_phase(core, namespace, "pia", ("Running",))
+    wait_phase(core, namespace, "pia", ("Running",))
     raw = stream(core.connect_get_namespaced_pod_exec, "pia", namespace,
                  command=["cat", model.POD_IDENTITY_TOKEN_PATH], stdout=True, stderr=True, stdin=False, tty=False)
     claims = kube_lab.signer.verify(raw.strip(), model.POD_IDENTITY_AUDIENCE)
@@ -256,8 +246,8 @@ def test_pod_identity_association_wins_over_irsa(kube_lab, core: k8s.CoreV1Api, 
 def test_commands_run_to_completion_with_logs(core: k8s.CoreV1Api, namespace: str) -> None:
     core.create_namespaced_pod(namespace, _pod("ok", command=["echo", "hello"]))
     core.create_namespaced_pod(namespace, _pod("bad", command=["nosuchtool"]))
-    ok = _wait_phase(core, namespace, "ok", ("Succeeded", "Failed"))
-    bad = _wait_phase(core, namespace, "bad", ("Succeeded", "Failed"))
+    ok = wait_phase(core, namespace, "ok", ("Succeeded", "Failed"))
+    bad = wait_phase(core, namespace, "bad", ("Succeeded", "Failed"))
     assert ok.status.phase == "Succeeded"
     assert ok.status.container_statuses[0].state.terminated.reason == "Completed"
     assert core.read_namespaced_pod_log("ok", namespace) == "hello\n"
@@ -271,7 +261,7 @@ def test_exec_reads_minted_irsa_token(kube_lab, core: k8s.CoreV1Api, namespace: 
     core.create_namespaced_service_account(namespace, k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(
         name="my-sa", annotations={model.ROLE_ARN_ANNOTATION: "arn:aws:iam::113534181560:role/r"})))
     core.create_namespaced_pod(namespace, _sleeper("exec", sa="my-sa"))
-    pod = _wait_phase(core, namespace, "exec", ("Running",))
+    pod = wait_phase(core, namespace, "exec", ("Running",))
     raw = stream(core.connect_get_namespaced_pod_exec, "exec", namespace,
                  command=["cat", model.IRSA_TOKEN_PATH], stdout=True, stderr=True, stdin=False, tty=False)
     keys = jwt.PyJWKSet.from_dict(kube_lab.signer.jwks())
@@ -292,14 +282,14 @@ def test_exec_reads_minted_irsa_token(kube_lab, core: k8s.CoreV1Api, namespace: 
 
 def test_exec_reports_exit_codes(core: k8s.CoreV1Api, namespace: str) -> None:
     core.create_namespaced_pod(namespace, _sleeper("codes"))
-    _wait_phase(core, namespace, "codes", ("Running",))
+    wait_phase(core, namespace, "codes", ("Running",))
     client = stream(core.connect_get_namespaced_pod_exec, "codes", namespace, command=["nosuchtool"],
                     stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False)
     client.run_forever(timeout=10)
     assert client.returncode == 127
     assert "executable file not found" in client.read_stderr()
     core.create_namespaced_pod(namespace, _sleeper("envs", env=[k8s.V1EnvVar(name="GREETING", value="hi")]))
-    _wait_phase(core, namespace, "envs", ("Running",))
+    wait_phase(core, namespace, "envs", ("Running",))
     client = stream(core.connect_get_namespaced_pod_exec, "envs", namespace, command=["env"],
                     stdout=True, stderr=True, stdin=False, tty=False, _preload_content=False)
     client.run_forever(timeout=10)
@@ -309,7 +299,7 @@ def test_exec_reports_exit_codes(core: k8s.CoreV1Api, namespace: str) -> None:
 
 def test_exec_into_completed_pod_is_refused(core: k8s.CoreV1Api, namespace: str) -> None:
     core.create_namespaced_pod(namespace, _pod("done", command=["true"]))
-    _wait_phase(core, namespace, "done", ("Succeeded",))
+    wait_phase(core, namespace, "done", ("Succeeded",))
     with pytest.raises(ApiException) as err:
         stream(core.connect_get_namespaced_pod_exec, "done", namespace, command=["cat", "/x"],
                stdout=True, stderr=True, stdin=False, tty=False)
@@ -374,7 +364,7 @@ def test_watch_streams_changes_and_resumes(core: k8s.CoreV1Api, namespace: str) 
     # No wait for the watch to open: it starts from the list's resourceVersion, so a pod created
     # before the request arrives is replayed from history, as kube-apiserver does.
     core.create_namespaced_pod(namespace, _sleeper("w"))
-    _wait_phase(core, namespace, "w", ("Running",))
+    wait_phase(core, namespace, "w", ("Running",))
     core.delete_namespaced_pod("w", namespace)
     thread.join(10)
     assert not thread.is_alive()
@@ -480,7 +470,7 @@ def test_watch_with_selector_sees_objects_enter_and_leave(core: k8s.CoreV1Api, n
 def test_follow_logs_waits_for_the_command(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
     # `sleep 2` leaves margin for a loaded machine to notice Running late (it flaked with `sleep 1`).
     core.create_namespaced_pod(namespace, _pod("slow", command=["sleep", "2"]))
-    _wait_phase(core, namespace, "slow", ("Running",))
+    wait_phase(core, namespace, "slow", ("Running",))
     started = time.monotonic()
     assert core.read_namespaced_pod_log("slow", namespace, follow=True) == ""
     assert time.monotonic() - started > 0.3  # returned when `sleep 2` ended, not at once
@@ -518,7 +508,7 @@ def test_secret_string_data_is_stored_as_data_and_feeds_env(core: k8s.CoreV1Api,
     pod = _sleeper("keys")
     pod.spec.containers[0].env_from = [k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="aws-creds"))]
     core.create_namespaced_pod(namespace, pod)
-    _wait_phase(core, namespace, "keys", ("Running",))
+    wait_phase(core, namespace, "keys", ("Running",))
     env = stream(core.connect_get_namespaced_pod_exec, "keys", namespace, command=["env"],
                  stdout=True, stderr=True, stdin=False, tty=False)
     assert "AWS_ACCESS_KEY_ID=AKIAEXAMPLE" in env.splitlines()
@@ -528,13 +518,13 @@ def test_init_containers_run_first_and_can_fail_the_pod(kube_lab, core: k8s.Core
     good = _sleeper("init-ok")
     good.spec.init_containers = [k8s.V1Container(name="setup", image="busybox", command=["echo", "ready"])]
     core.create_namespaced_pod(namespace, good)
-    pod = _wait_phase(core, namespace, "init-ok", ("Running",))
+    pod = wait_phase(core, namespace, "init-ok", ("Running",))
     assert pod.status.init_container_statuses[0].state.terminated.exit_code == 0
     assert core.read_namespaced_pod_log("init-ok", namespace, container="setup") == "ready\n"
     bad = _sleeper("init-bad")
     bad.spec.init_containers = [k8s.V1Container(name="setup", image="busybox", command=["cat", "/missing"])]
     core.create_namespaced_pod(namespace, bad)
-    pod = _wait_phase(core, namespace, "init-bad", ("Failed",))
+    pod = wait_phase(core, namespace, "init-bad", ("Failed",))
     assert pod.status.init_container_statuses[0].state.terminated.reason == "Error"
     table = requests.get(f"{kube_lab.server.url}/api/v1/namespaces/{namespace}/pods/init-bad",
                          verify=str(kube_lab.ca_file), timeout=10,

@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+from lab_kube_waits import wait_phase
 
 from irsa_explorer import model
 
@@ -45,14 +46,6 @@ def _run(kube_lab, binary: str, *args: str, input: str | None = None) -> str:
                             timeout=60)
     assert result.returncode == 0, f"{' '.join(args)}: {result.stderr}"
     return result.stdout
-
-
-def _wait_phase(core, namespace: str, name: str, phases: set[str], timeout: float = 10) -> str:
-    deadline = time.monotonic() + timeout
-    while (phase := core.read_namespaced_pod(name, namespace).status.phase) not in phases:
-        assert time.monotonic() < deadline, f"pod {name} stayed {phase}"
-        time.sleep(0.05)
-    return phase
 
 
 @pytest.mark.parametrize("binary", KUBECTLS)
@@ -99,7 +92,7 @@ def test_run_logs_events_delete(kube_lab, core, namespace: str, binary: str) -> 
     assert _run(kube_lab, binary, "run", "p", "-n", namespace, "--image=amazon/aws-cli", "--restart=Never",
                 "--", "sts", "get-caller-identity").strip() == "pod/p created"
     # No IRSA, no reachable IMDS in this AWS-less lab: the CLI finds no credentials, as on a bare node.
-    assert _wait_phase(core, namespace, "p", {"Succeeded", "Failed"}) == "Failed"
+    assert wait_phase(core, namespace, "p", {"Succeeded", "Failed"}).status.phase == "Failed"
     assert "Unable to locate credentials" in _run(kube_lab, binary, "logs", "p", "-n", namespace)
     events = _run(kube_lab, binary, "get", "events", "-n", namespace).splitlines()
     assert events[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
@@ -113,7 +106,7 @@ def test_describe_irsa_pod_shows_injected_env_and_events(kube_lab, core, namespa
     _run(kube_lab, "kubectl", "create", "sa", "my-sa", "-n", namespace)
     _run(kube_lab, "kubectl", "annotate", "sa", "my-sa", "-n", namespace, f"{model.ROLE_ARN_ANNOTATION}={role}")
     _run(kube_lab, "kubectl", "apply", "-n", namespace, "-f", "-", input=IRSA_POD)
-    _wait_phase(core, namespace, "eks-iam-test1", {"Succeeded", "Failed"})
+    wait_phase(core, namespace, "eks-iam-test1", {"Succeeded", "Failed"})
     described = _run(kube_lab, KUBECTLS[-1], "describe", "pod", "eks-iam-test1", "-n", namespace)
     environment = described.split("    Environment:\n", 1)[1].split("    Mounts:\n", 1)[0]
     env = dict(line.split(None, 1) for line in environment.strip().splitlines())

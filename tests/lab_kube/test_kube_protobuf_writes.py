@@ -8,11 +8,11 @@ import json
 import os
 import ssl
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
+from lab_kube_waits import wait_phase
 
 from irsa_explorer.lab.kube.protobuf import MAGIC, ProtobufError, bool_field, message_field, string_field, varint_field
 from irsa_explorer.lab.kube.protobuf_objects import decode_object
@@ -117,9 +117,7 @@ def test_protobuf_pod_is_admitted_and_runs(kube_lab, core, namespace: str) -> No
     pod = message_field(1, _meta("pb")) + message_field(2, spec)
     status, created = _post_protobuf(kube_lab, f"/api/v1/namespaces/{namespace}/pods", _envelope("v1", "Pod", pod))
     assert status == 201 and created["spec"]["serviceAccountName"] == "default"
-    deadline = time.monotonic() + 10
-    while core.read_namespaced_pod("pb", namespace).status.phase != "Succeeded" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_phase(core, namespace, "pb", ("Succeeded",))  # fails here, not at the log, if it never ran
     assert core.read_namespaced_pod_log("pb", namespace) == "from protobuf\n"
 
 
