@@ -279,7 +279,7 @@ def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) ->
             f"  source {shlex.quote(str(aws_env))}",
             "  kubectl get pods -A",
             "  aws sts get-caller-identity",
-            "  kubectl exec eks-iam-test2 -- aws sts get-caller-identity",
+            "  kubectl exec POD -- aws sts get-caller-identity   # who that pod really is",
             "  irsa-explorer        # the explorer on this lab",
             "Stop with Ctrl-C.",
             f"started in {lab.ready_seconds:.2f}s ("
