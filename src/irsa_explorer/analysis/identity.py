@@ -329,7 +329,7 @@ class _Resolver:
         # (env, envFrom, the IRSA mount) so replicas hit the cache, and hashing stays shallow.
         key = (
             tuple(
-                (c.name, c.init, c.env, c.env_from, next((p for v, p in c.volume_mounts if v == IRSA_VOLUME), None))
+                (c.name, c.init, c.env, c.env_from, tuple(p for v, p in c.volume_mounts if v == IRSA_VOLUME))
                 for c in pod.containers
             ),
             pod.labels.get(SKIP_WEBHOOK_LABEL),
