@@ -90,14 +90,22 @@ def test_discovery_lists_resources_with_short_names(kube_lab) -> None:
     assert version.git_version.startswith("v" + kube_lab.cluster.version)
 
 
-def test_service_account_token_is_read_only(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
+def test_service_account_token_has_no_rights_without_rbac(kube_lab, core: k8s.CoreV1Api, namespace: str) -> None:
+    # As on EKS: a service account may authenticate and discover, but nothing is bound to it.
     token = core.create_namespaced_service_account_token("default", namespace, k8s.AuthenticationV1TokenRequest(
         spec=k8s.V1TokenRequestSpec(audiences=["https://kubernetes.default.svc"]))).status.token
     as_sa = k8s.CoreV1Api(kube_lab.api_client(token))
-    assert as_sa.list_namespaced_pod(namespace).items == []
-    with pytest.raises(ApiException) as err:
-        as_sa.create_namespaced_pod(namespace, _sleeper("nope"))
-    assert err.value.status == 403
+    assert "pods" in {r.name for r in as_sa.get_api_resources().resources}
+    user = f"system:serviceaccount:{namespace}:default"
+    for call, message in (
+        (lambda: as_sa.list_namespaced_pod(namespace),
+         f'pods is forbidden: User "{user}" cannot list resource "pods" in API group "" in the namespace "{namespace}"'),
+        (lambda: as_sa.create_namespaced_pod(namespace, _sleeper("nope")),
+         f'pods is forbidden: User "{user}" cannot create resource "pods" in API group "" in the namespace "{namespace}"'),
+    ):
+        with pytest.raises(ApiException) as err:
+            call()
+        assert err.value.status == 403 and json.loads(err.value.body)["message"] == message
     sts_token = core.create_namespaced_service_account_token("default", namespace, k8s.AuthenticationV1TokenRequest(
         spec=k8s.V1TokenRequestSpec(audiences=["sts.amazonaws.com"]))).status.token
     with pytest.raises(ApiException) as err:  # not meant for the API server: wrong audience
@@ -107,7 +115,7 @@ def test_service_account_token_is_read_only(kube_lab, core: k8s.CoreV1Api, names
     core.delete_namespaced_service_account("default", namespace)
     core.create_namespaced_service_account(namespace, k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(name="default")))
     with pytest.raises(ApiException) as err:
-        as_sa.list_namespaced_pod(namespace)
+        as_sa.get_api_resources()
     assert err.value.status == 401
 
 

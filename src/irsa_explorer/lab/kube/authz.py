@@ -1,8 +1,9 @@
 """Who may do what: RBAC reduced to what the explorer meets — namespace-scoped readers.
 
-The admin (kubeconfig user) may do everything; service-account tokens may read everything;
-users added with `KubeApiServer.add_user` get a verb set, everywhere or in some namespaces
-only. A namespace-scoped user cannot list across namespaces nor read cluster-scoped
+The admin (kubeconfig user) may do everything; service-account tokens may do nothing beyond
+discovery and the self reviews, as on EKS where a service account has no RBAC binding until
+someone makes one (the lab has no Role/RoleBinding API); users added with
+`KubeApiServer.add_user` get a verb set, everywhere or in some namespaces only. A namespace-scoped user cannot list across namespaces nor read cluster-scoped
 resources, which is exactly the restricted-kubeconfig case the explorer must report.
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 READ_VERBS = frozenset({"get", "list", "watch"})
 ALL_VERBS = READ_VERBS | {"create", "update", "patch", "delete", "deletecollection"}
+NO_VERBS: frozenset[str] = frozenset()  # a service account: no RBAC binding
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,8 @@ def impersonated(requester: Grant, user: str, groups: list[str], known_users: li
     """The grant of the user named in `Impersonate-User` (`kubectl --as … [--as-group …]`), or None
     when `requester` may not impersonate: as on EKS, only the cluster admin (system:masters) may.
 
-    The lab's rules decide what the impersonated user may do: system:masters all, service
-    accounts read, `add_user` users their grant, anyone else nothing.
+    The lab's rules decide what the impersonated user may do: system:masters all, `add_user`
+    users their grant, service accounts and anyone else nothing.
     """
     if requester != ADMIN:
         return None
@@ -45,7 +47,7 @@ def impersonated(requester: Grant, user: str, groups: list[str], known_users: li
     if "system:masters" in groups:
         return Grant(user, ALL_VERBS, groups=named)
     if user.startswith("system:serviceaccount:"):
-        return Grant(user, READ_VERBS, groups=named)
+        return Grant(user, NO_VERBS, groups=named)
     for grant in known_users:
         if grant.user == user:
             return Grant(grant.user, grant.verbs, grant.namespaces, named)

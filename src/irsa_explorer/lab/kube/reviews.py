@@ -2,7 +2,7 @@
 for `--list`) and `kubectl auth whoami` (SelfSubjectReview).
 
 They answer from the same simplified rules the server enforces (authz.py): the admin may
-do everything, service-account tokens may read, `add_user` users get their verbs, in all
+do everything, service-account tokens nothing, `add_user` users get their verbs, in all
 or some namespaces. Every authenticated user may create these reviews, as on a real
 cluster (system:basic-user).
 """
@@ -29,6 +29,7 @@ REVIEWS: dict[tuple[str, str, str], str] = {
     (AUTHENTICATION, "v1", "selfsubjectreviews"): "SelfSubjectReview",
     (AUTHENTICATION, "v1beta1", "selfsubjectreviews"): "SelfSubjectReview",
 }
+_SELF_REVIEWS = {(group, plural) for group, _, plural in REVIEWS}
 # What any authenticated user may GET outside resources (system:discovery, system:public-info-viewer).
 DISCOVERY_PATHS = ("/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/version",
                    "/version/", "/openapi", "/openapi/*", "/.well-known/openid-configuration", "/openid/v1/jwks")
@@ -41,6 +42,9 @@ def access_review_status(grant: Grant, spec: dict[str, Any]) -> dict[str, Any]:
         verb, resource = attrs.get("verb", ""), attrs.get("resource", "")
         known = RESOURCES.get(resource) if attrs.get("group", "") == "" else None
         namespaced = known.namespaced if known else bool(attrs.get("namespace"))
+        if verb == "create" and (attrs.get("group", ""), resource) in _SELF_REVIEWS:
+            # Anyone authenticated may ask (system:basic-user), as rules_review_status lists.
+            return {"allowed": True, "reason": "lab: every authenticated user may create self reviews"}
         allowed = _verb_allowed(grant, verb, resource, attrs.get("name"), attrs.get("namespace") or None, namespaced)
     else:
         non_resource = spec.get("nonResourceAttributes") or {}
@@ -57,7 +61,7 @@ def rules_review_status(grant: Grant, namespace: str) -> dict[str, Any]:
         "verbs": ["create"], "apiGroups": [AUTHORIZATION],
         "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
         {"verbs": ["create"], "apiGroups": [AUTHENTICATION], "resources": ["selfsubjectreviews"]}]
-    if grant.namespaces is None or namespace in grant.namespaces:
+    if grant.verbs and (grant.namespaces is None or namespace in grant.namespaces):
         verbs = ["*"] if grant.verbs >= ALL_VERBS and grant.namespaces is None else sorted(grant.verbs)
         resource_rules.insert(0, {"verbs": verbs, "apiGroups": ["*"], "resources": ["*"]})
     non_resource_rules = [{"verbs": ["*"], "nonResourceURLs": ["*"]}] if grant == ADMIN else [

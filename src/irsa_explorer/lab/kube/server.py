@@ -28,7 +28,7 @@ from aiohttp import web
 from ..spec import LabCluster
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from . import discovery, openapi
-from .authz import (ADMIN, ALL_VERBS, READ_VERBS, Grant, forbidden_message, grant_allows, impersonated,
+from .authz import (ADMIN, ALL_VERBS, NO_VERBS, READ_VERBS, Grant, forbidden_message, grant_allows, impersonated,
                     request_verb)
 from .admission import (AdmissionError, PodIdentityLookup, PodIdentityWebhook, admit_service_account,
                         apply_pod_defaults, apply_secret_defaults, random_suffix)
@@ -350,7 +350,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
             except jwt.InvalidTokenError:
                 claims = None
             if claims is not None and self._token_objects_exist(claims):
-                return Grant(str(claims["sub"]), READ_VERBS)  # the lab lets service accounts read
+                return Grant(str(claims["sub"]), NO_VERBS)  # no RBAC binding, as on EKS
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def _impersonate(self, request: web.Request, requester: Grant) -> Grant:
