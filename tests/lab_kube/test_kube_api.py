@@ -447,7 +447,7 @@ def test_latency_is_added_to_every_request(kube_lab, core: k8s.CoreV1Api) -> Non
     assert slow >= 0.3 > fast
 
 
-def test_watch_from_a_compacted_resource_version_is_410(core: k8s.CoreV1Api) -> None:
+def test_watch_from_a_compacted_resource_version_is_410() -> None:
     from irsa_explorer.lab.kube.store import Store, StoreError
 
     class SmallStore(Store):
