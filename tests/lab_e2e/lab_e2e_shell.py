@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -34,6 +35,7 @@ def kubectl_dir() -> str | None:
     if not chosen:
         return None
     folder = Path(tempfile.mkdtemp(prefix="lab-kubectl-"))
+    atexit.register(shutil.rmtree, folder, True)  # one per test process; leave no folder behind
     (folder / "kubectl").symlink_to(chosen)
     return str(folder)
 
