@@ -314,9 +314,6 @@ def test_role_not_found():
     assert link(chain, "role").status is LinkStatus.BROKEN
 
 
-@pytest.mark.xfail(strict=True, reason="known false OK: a role found under another path is taken for the "
-                   "annotated ARN (cloud.get_roles looks roles up by name; identity does not compare "
-                   "Role.arn with the ARN it asked for), while STS refuses an ARN whose path is wrong")
 def test_role_found_under_another_path_is_not_the_annotated_role():
     # IAM role names are unique per account, so GetRole(RoleName=…) finds the role whatever path
     # the annotation wrote; STS matches the whole ARN and answers AccessDenied (the lab does too).
@@ -324,6 +321,8 @@ def test_role_found_under_another_path_is_not_the_annotated_role():
     p = pod(containers=[irsa_container(role_arn=wrong_path)])
     chain = chain_of(p, sas=[sa(role_arn=wrong_path)], roles={wrong_path: role(ROLE_ARN)})
     assert chain.verdict is Verdict.BROKEN
+    assert F.ROLE_NOT_FOUND in codes(chain)
+    assert "path differs" in link(chain, "role").detail
 
 
 # --- unknowns are never OK ------------------------------------------------------------------------

@@ -505,6 +505,12 @@ class _Resolver:
             finding = F.malformed_role_arn(evidence_ref, evidence_field, role_arn)
             return ChainLink("role", role_arn, LinkStatus.BROKEN, finding.title, ref), None, [finding]
         found = self.inv.roles.get(role_arn)
+        if isinstance(found, Role) and found.arn != role_arn:
+            # IAM finds a role by name whatever path the annotation wrote, but STS matches the
+            # whole ARN: a wrong path is a role that does not exist for AssumeRoleWithWebIdentity.
+            reason = f"IAM's role {found.name} is {found.arn}; the path differs"
+            finding = F.role_not_found(role_arn, reason, [Evidence(evidence_ref, evidence_field, role_arn)])
+            return ChainLink("role", found.name, LinkStatus.BROKEN, f"does not exist: {reason}", ref), None, [finding]
         if isinstance(found, Role):
             detail = f"role {found.name} in account {found.account}"
             if found.max_session_duration:
