@@ -76,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="output format (default: table on a terminal, json otherwise)",
     )
     report.add_argument(
-        "--reveal-tokens", action="store_true", help="do not redact tokens (they never are included by default)"
+        "--fail-on",
+        choices=("broken", "warning"),
+        default="broken",
+        help="exit 1 when a pod is broken or unknown (default), or also on warnings",
     )
     return parser
 

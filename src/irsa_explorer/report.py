@@ -202,9 +202,15 @@ def _build(inventory: Inventory, chains: dict[str, IdentityChain], mask: _Masker
     }
 
 
-def exit_code_for(report: dict[str, Any]) -> int:
-    """0 when every pod is ok, 1 when any is broken, warning or unknown."""
-    return EXIT_OK if all(p["verdict"] == Verdict.OK for p in report["pods"]) else EXIT_NOT_OK
+def exit_code_for(report: dict[str, Any], fail_on: str = "broken") -> int:
+    """1 when any pod is broken — or unknown, which cannot be shown not to be — else 0.
+
+    With `fail_on="warning"`, warnings (e.g. a pod sharing its node's role) fail too.
+    """
+    failing = {Verdict.BROKEN, Verdict.UNKNOWN}
+    if fail_on == "warning":
+        failing.add(Verdict.WARNING)
+    return EXIT_NOT_OK if any(p["verdict"] in failing for p in report["pods"]) else EXIT_OK
 
 
 # --- rendering -------------------------------------------------------------------------
@@ -422,4 +428,4 @@ def main(
     # Indented JSON for people at a terminal; compact for pipes and files, which tools read.
     out.write(render(report, fmt, pretty=out.isatty()))
     out.flush()
-    return exit_code_for(report)
+    return exit_code_for(report, getattr(args, "fail_on", "broken"))

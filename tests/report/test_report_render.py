@@ -91,9 +91,13 @@ def test_secrets_from_pod_specs_are_redacted() -> None:
     assert "<secret redacted>" in render(build_report(inv, chains), "json")
 
 
-def test_exit_code_is_one_unless_every_pod_is_ok() -> None:
+def test_exit_code_is_one_when_a_pod_is_broken_or_unknown() -> None:
     inv, chains = _inventory()
-    assert exit_code_for(build_report(inv, chains)) == 1
+    # u1 is a warning (node role), u3 ok: nothing is broken, unless warnings are asked to fail.
+    assert exit_code_for(build_report(inv, chains)) == 0
+    assert exit_code_for(build_report(inv, chains), fail_on="warning") == 1
+    broken = dict(chains, u1=IdentityChain(inv.pods["u1"].ref, Mechanism.IRSA, "r", None, Verdict.BROKEN))
+    assert exit_code_for(build_report(inv, broken)) == 1
     ok_only = {"u3": chains["u3"]}
     del inv.pods["u1"]
     assert exit_code_for(build_report(inv, ok_only)) == 0
