@@ -73,11 +73,23 @@ class Connected(Message):
 
 
 class InventoryStaged(Message):
-    """A (partial) inventory and the chains resolved from it."""
+    """A (partial) inventory and, once final, the chains resolved from it (None: not yet)."""
 
-    def __init__(self, stage: str, inventory: Inventory, chains: dict[str, IdentityChain], final: bool) -> None:
+    def __init__(
+        self, stage: str, inventory: Inventory, chains: dict[str, IdentityChain] | None, final: bool,
+        generation: int = 0,
+    ) -> None:
         super().__init__()
         self.stage, self.inventory, self.chains, self.final = stage, inventory, chains, final
+        self.generation = generation
+
+
+class PodsPaged(Message):
+    """Pods from one list page, ahead of the rest of the inventory (rows before verdicts)."""
+
+    def __init__(self, generation: int, pods: list[Pod]) -> None:
+        super().__init__()
+        self.generation, self.pods = generation, pods
 
 
 class PodEvent(Message):
@@ -102,6 +114,14 @@ class RoleDetails(Message):
     def __init__(self, arn: str, policies: Any, assumers: Any) -> None:
         super().__init__()
         self.arn, self.policies, self.assumers = arn, policies, assumers
+
+
+class PolicyDocument(Message):
+    """A managed policy's document (dict), or Unavailable when it could not be read."""
+
+    def __init__(self, arn: str, document: Any) -> None:
+        super().__init__()
+        self.arn, self.document = arn, document
 
 
 def token_container(pod: Pod, path: str) -> str | None:
@@ -131,6 +151,44 @@ def snapshot(inventory: Inventory) -> Inventory:
         value = getattr(inventory, f.name)
         copied[f.name] = value.copy() if isinstance(value, (dict, list)) else value
     return Inventory(**copied)
+
+
+class PagedKube:
+    """The KubeSource as the loader sees it, except that pods are handed on page by page
+    (`on_pods`) while the loader still waits for the whole list: the table fills from the
+    first page with the same list requests, none added.
+
+    Everything else is the KubeSource's own. Without its `_list` (another source type)
+    pods simply arrive with the kubernetes stage.
+    """
+
+    def __init__(self, kube: Any, on_pods: Callable[[list[Pod]], None], batch: int = 500) -> None:
+        self._kube, self._on_pods, self._batch = kube, on_pods, batch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._kube, name)
+
+    def list_pods(self, namespace: str | None, label_selector: str | None = None, field_selector: str | None = None) -> Any:
+        kube = self._kube
+        paged = getattr(kube, "_list", None)
+        if paged is None or label_selector or field_selector:
+            return kube.list_pods(namespace, label_selector, field_selector)
+        from irsa_explorer.cluster import pod_from_dict
+
+        batch: list[Pod] = []
+
+        def convert(raw: dict) -> Pod:
+            pod = pod_from_dict(raw)
+            batch.append(pod)
+            if len(batch) >= self._batch:  # one page (PAGE_SIZE) is in: show it
+                self._on_pods(batch.copy())
+                batch.clear()
+            return pod
+
+        listing = paged("pods", kube.core.list_pod_for_all_namespaces, kube.core.list_namespaced_pod, namespace, convert)
+        if batch:
+            self._on_pods(batch.copy())
+        return listing
 
 
 class IrsaExplorerApp(App):
@@ -176,6 +234,9 @@ class IrsaExplorerApp(App):
         self._watch_enabled = watch
         self._watch_stop = threading.Event()
         self.screens_by_view: dict[str, Any] = {}
+        # Each load is a generation; pages and stages of an older one are dropped.
+        self._generation = 0
+        self._shown_generation = 0
 
     # -- start and stop -------------------------------------------------------------------------
 
@@ -220,32 +281,44 @@ class IrsaExplorerApp(App):
     def start_loading(self) -> None:
         self._watch_stop.set()
         self._watch_stop = threading.Event()
+        self._generation += 1
         self.state.stage = "loading pods…"
         self.state.error = None
         self.refresh_views()
-        self.load_inventory()
+        self.load_inventory(self._generation)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inventory", name="inventory")
-    def load_inventory(self) -> None:
+    def load_inventory(self, generation: int) -> None:
+        """Pods page by page, then the Kubernetes stage, then everything: the chains are
+        resolved once, here in the worker, when the inventory is complete (a partial one
+        would give verdicts the AWS answers could overturn)."""
         from irsa_explorer.inventory import load_inventory
 
-        resolve_all = chain_resolver()
         worker = get_current_worker()
         sources = self.sources
+
+        def on_pods(pods: list[Pod]) -> None:
+            if not worker.is_cancelled:
+                self.post_message(PodsPaged(generation, pods))
 
         def on_stage(*args: Any) -> None:
             inventory = next((a for a in args if isinstance(a, Inventory)), None)
             stage = next((str(a) for a in args if isinstance(a, str)), "loading…")
-            if inventory is None or worker.is_cancelled:
-                return
-            copy = snapshot(inventory)
-            self.post_message(InventoryStaged(f"{stage}…", copy, resolve_all(copy), final=False))
+            if inventory is None or worker.is_cancelled or stage == "aws":
+                return  # the final inventory is posted below with its chains
+            label = "checking AWS…" if stage == "kubernetes" else f"{stage}…"
+            self.post_message(InventoryStaged(label, snapshot(inventory), None, False, generation))
 
         inventory = load_inventory(
-            sources.kube, sources.aws, sources.namespace, sources.cluster_name, on_stage=on_stage
+            PagedKube(sources.kube, on_pods), sources.aws, sources.namespace, sources.cluster_name,
+            on_stage=on_stage,
         )
+        if worker.is_cancelled:
+            return
+        self.post_message(InventoryStaged("working out verdicts…", snapshot(inventory), None, False, generation))
+        chains = chain_resolver()(inventory)
         if not worker.is_cancelled:
-            self.post_message(InventoryStaged("", inventory, resolve_all(inventory), final=True))
+            self.post_message(InventoryStaged("", inventory, chains, True, generation))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="watch", name="watch")
     def watch_pods(self, stop: threading.Event) -> None:
@@ -311,6 +384,10 @@ class IrsaExplorerApp(App):
             policies = assumers = role or Unavailable("role not loaded")
         self.post_message(RoleDetails(arn, policies, assumers))
 
+    @work(thread=True, exit_on_error=False, group="policy")
+    def load_policy_document(self, arn: str) -> None:
+        self.post_message(PolicyDocument(arn, self.sources.aws.policy_document(arn)))
+
     @on(Worker.StateChanged)
     def _worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures land; each is shown where it was asked for."""
@@ -338,6 +415,10 @@ class IrsaExplorerApp(App):
             if uid:
                 self.state.token_loading.pop(uid, None)
                 self.state.tokens[uid] = TokenView(which or "token", None, None, error=text, at=self.state.now())
+        elif group == "policy":
+            arn = getattr(worker, "_irsa_key", None)
+            if arn:
+                self.post_message(PolicyDocument(arn, Unavailable(text)))
         elif group == "role":
             arn = getattr(worker, "_irsa_key", None)
             if arn:
@@ -347,10 +428,34 @@ class IrsaExplorerApp(App):
 
     # -- applying results ---------------------------------------------------------------------------
 
+    @on(PodsPaged)
+    def _pods_paged(self, message: PodsPaged) -> None:
+        if message.generation != self._generation:
+            return
+        inventory = self.state.inventory
+        if self._shown_generation != message.generation:
+            if inventory is not None:
+                return  # a reload: the previous inventory stays until the new one is staged
+            namespace = self.sources.namespace if self.sources else None
+            inventory = Inventory(context=self.context_name, namespace=namespace)
+            self.state.inventory = inventory
+            self._shown_generation = message.generation
+        for pod in message.pods:
+            inventory.pods[pod.uid] = pod
+        screen = self.screens_by_view.get(self.history.current.view)
+        if isinstance(screen, PodsScreen):
+            screen.pods_added(message.pods)  # rows for this page only: no full re-sync
+        else:
+            self.refresh_views()
+
     @on(InventoryStaged)
     def _inventory_staged(self, message: InventoryStaged) -> None:
+        if message.generation and message.generation != self._generation:
+            return
+        self._shown_generation = message.generation
         self.state.inventory = message.inventory
-        self.state.chains = message.chains
+        if message.chains is not None:
+            self.state.chains = message.chains
         self.state.stage = message.stage
         if message.final:
             # role details depend on the whole inventory: recompute what was asked for
@@ -474,7 +579,23 @@ class IrsaExplorerApp(App):
 
     @on(PolicyLink.Open)
     def _open_policy(self, message: PolicyLink.Open) -> None:
-        self.push_screen(DocumentScreen(message.title, message.document))
+        arn = message.policy_arn
+        if arn is None:
+            self.push_screen(DocumentScreen(message.title, message.document))
+            return
+        known = self.state.policy_documents.get(arn)
+        self.push_screen(DocumentScreen(message.title, known, policy_arn=arn))
+        if known is None and self.sources is not None:
+            worker = self.load_policy_document(arn)
+            worker._irsa_key = arn
+
+    @on(PolicyDocument)
+    def _policy_document(self, message: PolicyDocument) -> None:
+        if not isinstance(message.document, Unavailable):  # a failure may be retried by opening again
+            self.state.policy_documents[message.arn] = message.document
+        for screen in self.screen_stack:
+            if isinstance(screen, DocumentScreen) and screen.policy_arn == message.arn:
+                screen.set_document(message.document)
 
     # -- navigation ---------------------------------------------------------------------------------
 
@@ -741,21 +862,50 @@ def run(args: argparse.Namespace) -> int:
 
 
 def lab_connector(scenario: str, extra_args: list[str] | None = None) -> tuple[Callable[[], Sources], Callable[[], None]]:
-    """(connect, stop): connect starts the lab and returns sources pointed at it."""
-    from irsa_explorer.cloud import AwsSource
-    from irsa_explorer.cluster import KubeSource
+    """(connect, stop): the lab starts at once in a thread; connect waits for it and returns
+    sources pointed at it.
+
+    Starting it here rather than in `connect` lets `lab serve` start up (about two seconds,
+    mostly its own imports and seeding) while Textual draws its first screen; meanwhile the
+    kubernetes and boto3 clients and the analysis are imported, so the first request goes
+    out the moment the lab says `ready`.
+    """
     from irsa_explorer.lab.launcher import start_lab
 
     labs: list[Any] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            labs.append(start_lab(scenario, extra_args=extra_args or ()))
+        except BaseException as error:  # raised by connect, in the worker that shows it
+            failures.append(error)
+
+    def warm_imports() -> None:
+        import irsa_explorer.analysis.identity  # noqa: F401
+        import irsa_explorer.cloud  # noqa: F401
+        import irsa_explorer.cluster  # noqa: F401
+        import irsa_explorer.inventory  # noqa: F401
+
+    starting = threading.Thread(target=start, name="lab-start", daemon=True)
+    starting.start()
+    importing = threading.Thread(target=warm_imports, name="warm-imports", daemon=True)
+    importing.start()
 
     def connect() -> Sources:
-        lab = start_lab(scenario, extra_args=extra_args or ())
-        labs.append(lab)
+        from irsa_explorer.cloud import AwsSource
+        from irsa_explorer.cluster import KubeSource
+
+        starting.join()
+        if failures:
+            raise failures[0]
+        lab = labs[0]
         kube = KubeSource(kubeconfig=str(lab.kubeconfig))
         aws = AwsSource.from_env(dict(lab.aws_env))
         return Sources(kube, aws, None, kube.default_cluster_name(), kube.close)
 
     def stop() -> None:
+        starting.join()
         for lab in labs:
             lab.stop()
 

@@ -33,6 +33,7 @@ class Terminal:
         tmux("new-session", "-d", "-s", self.name, "-x", str(WIDTH), "-y", str(HEIGHT), "cat")
         tmux("set-option", "-w", "-t", self.name, "window-size", "manual")
         tmux("resize-window", "-t", self.name, "-x", str(WIDTH), "-y", str(HEIGHT))
+        self.started = time.monotonic()  # the command starts now, as when a person presses enter
         tmux("respawn-pane", "-k", "-t", self.name, command)
 
     def screen(self) -> str:
@@ -112,13 +113,17 @@ def terminal():
     term.close()
 
 
-def test_walkthrough_as_a_person_would(terminal):
-    started = time.monotonic()
+def test_walkthrough_as_a_person_would(terminal, record_property):
+    started = terminal.started
     screen = terminal.wait_for(
         lambda s: all(f"eks-iam-test{i}" in s for i in (1, 2, 3)), timeout=60, what="the walkthrough's pods"
     )
     pods_seconds = time.monotonic() - started
-    print(f"pods on screen {pods_seconds:.1f}s after start")
+    # Issue 4's target is 3 s; reported (not asserted) as it depends on the machine's load.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nirsa-explorer lab: the walkthrough's pods on screen {pods_seconds:.2f} s after start (target 3 s; load average {load})")
+    record_property("lab_pods_on_screen_s", round(pods_seconds, 2))
+    assert pods_seconds < 30, "the lab took far too long to show its pods"
     assert "lab@eks-oidc-demo" in crumbs(screen)
 
     # eks-iam-test2: no IRSA, the node role answers

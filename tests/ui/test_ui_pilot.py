@@ -12,11 +12,11 @@ from irsa_explorer.cloud import AwsSource
 from irsa_explorer.cluster import KubeSource
 from irsa_explorer.model import LinkStatus, Mechanism
 from irsa_explorer.screens.main import PodsScreen
-from irsa_explorer.screens.modals import ConfirmScreen, HelpScreen
+from irsa_explorer.screens.modals import ConfirmScreen, DocumentScreen, HelpScreen
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.live_identity_pane import LiveIdentityPane
-from irsa_explorer.widgets.role_pane import RolePane
+from irsa_explorer.widgets.role_pane import PolicyLink, RolePane
 from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
 from irsa_explorer.widgets.token_pane import TokenPane
 from irsa_explorer.widgets.trust_policy_pane import TrustPolicyPane
@@ -127,8 +127,16 @@ async def test_who_am_i_shows_node_role_fallback_and_irsa_role(lab):
         assert "Run 2" in text_of(pane) and "Run 1" in text_of(pane)
 
         await filter_to(pilot, "eks-iam-test3")
+        # before any `w` the chain does not claim a checked identity
+        strip = app.screen.query_one(ChainStrip)
+        identity = next(link for link in strip.shown_links() if link.step == "identity")
+        assert identity.status == LinkStatus.SKIPPED and identity.label == "not run"
+        assert "– live identity" in text_of(strip)
         await pilot.press("w")
         await settle(pilot)
+        identity = next(link for link in strip.shown_links() if link.step == "identity")
+        assert identity.status == LinkStatus.OK and "Role1" in identity.label
+        assert "✓ live identity" in text_of(strip)
         result = app.state.live_runs[pod_uid(app, "eks-iam-test3")][-1].result
         assert result.ok and result.matches_intended
         assert "Role1" in result.arn
@@ -201,6 +209,19 @@ async def test_links_in_panes_open_other_views(lab):
         assert "Who can assume it" in role_text
         assert "default/my-sa (irsa; annotated)" in role_text and "eks-iam-test3" in role_text
         assert "AmazonS3ReadOnlyAccess" in role_text  # attached policies, fetched when the role is opened
+        # an attached managed policy opens: its document comes from GetPolicy + GetPolicyVersion
+        attached = next(link for link in app.screen.query(PolicyLink) if link.policy_arn)
+        assert attached.policy_arn.endswith("policy/AmazonS3ReadOnlyAccess")
+        attached.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        document = app.screen
+        assert isinstance(document, DocumentScreen)
+        assert isinstance(document.document, dict) and "Statement" in document.document
+        shown = document.query_one("#document-text").content  # the highlighted JSON on screen
+        assert "s3:Get" in getattr(shown, "code", str(shown))
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DocumentScreen)
         await pilot.press("escape", "escape")
         assert app.history.current.view == "pods"
 

@@ -90,6 +90,16 @@ class PodsScreen(Screen):
         self.table.loading = not self.state.pods and bool(self.state.stage) and not self.state.error
         self.show_pod(self.selected_pod, force=True)
 
+    def pods_added(self, pods: list[Pod]) -> None:
+        """A page of pods arrived while loading: add their rows, leave the rest alone."""
+        if not self.is_mounted:
+            return
+        self.table.add_pods(self.state, pods)
+        self.table.border_subtitle = self._table_subtitle()
+        self.table.loading = False
+        if self._shown_uid is None:
+            self.show_pod(self.selected_pod)
+
     def show_location(self, location: Location) -> None:
         """Select the location's pod (clearing a filter that hides it) and open its pane."""
         if location.ref is not None and location.ref.kind == "Pod":
@@ -143,7 +153,11 @@ class PodsScreen(Screen):
         message = "No pods." if not state.pods else "Working out the chain…"
         if state.error:
             message = state.error
-        self.query_one(ChainStrip).show(chain, message if pod is None or chain is None else None)
+        runs = state.live_runs.get(uid, []) if uid else []
+        self.query_one(ChainStrip).show(
+            chain, message if pod is None or chain is None else None,
+            live=runs[-1] if runs else None, running=uid in state.live_running,
+        )
         if pod is None:
             self.query_one(ServiceAccountPane).show(state, None, "No pod selected.")
             self.query_one(TokenPane).show(state, None)

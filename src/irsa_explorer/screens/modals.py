@@ -14,6 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from irsa_explorer.model import Unavailable
+
 
 class HelpScreen(ModalScreen[None]):
     """Every key the app knows, from the live bindings (so it can never drift from them)."""
@@ -91,13 +93,28 @@ class DocumentScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q", "dismiss", "Close", id="document.close", tooltip="Close the document")]
 
-    def __init__(self, title: str, document: Any) -> None:
+    def __init__(self, title: str, document: Any, policy_arn: str | None = None) -> None:
         super().__init__(classes="document-screen")
         self.title_text = title
         self.document = document
+        self.policy_arn = policy_arn  # a managed policy whose document may still be loading
 
     def compose(self) -> ComposeResult:
-        text = self.document if isinstance(self.document, str) else json.dumps(self.document, indent=2)
         with VerticalScroll(id="document-body") as body:
             body.border_title = self.title_text
-            yield Static(Syntax(text, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
+            yield Static(self._renderable(), id="document-text")
+
+    def _renderable(self) -> Any:
+        document = self.document
+        if document is None:
+            return "[$text-muted]loading the policy document (GetPolicy, GetPolicyVersion)…[/]"
+        if isinstance(document, Unavailable):
+            return f"[$warning]unknown: {escape(str(document))}[/]"
+        text = document if isinstance(document, str) else json.dumps(document, indent=2)
+        return Syntax(text, "json", theme="ansi_dark", word_wrap=True, background_color="default")
+
+    def set_document(self, document: Any) -> None:
+        """The document arrived (a dict) or could not be read (Unavailable)."""
+        self.document = document
+        if self.is_mounted:
+            self.query_one("#document-text", Static).update(self._renderable())

@@ -63,6 +63,7 @@ class ExplorerState:
     tokens: dict[str, TokenView] = field(default_factory=dict)
     role_policies: dict[str, RolePolicies | Unavailable] = field(default_factory=dict)
     assumers: dict[str, Any] = field(default_factory=dict)  # role ARN → who_can_assume result
+    policy_documents: dict[str, Any] = field(default_factory=dict)  # managed policy ARN → document
     live_running: set[str] = field(default_factory=set)  # pod uids with a `w` in flight
     token_loading: dict[str, str] = field(default_factory=dict)  # pod uid → which token
     stage: str = "connecting…"

@@ -6,13 +6,16 @@ say why in words underneath, followed by the chain's findings and their fixes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from rich.markup import escape
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.content import Content
 
-from irsa_explorer.model import IdentityChain, LinkStatus
+from irsa_explorer.model import ChainLink, IdentityChain, LinkStatus
 from irsa_explorer.navigation import Navigate
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, verdict_markup
 
@@ -55,14 +58,47 @@ class ChainStrip(Widget, can_focus=True):
         super().__init__(**kwargs)
         self.chain: IdentityChain | None = None
         self.message_text = "Select a pod to see its identity chain."
+        self.live: Any = None
+        self.running = False
 
-    def show(self, chain: IdentityChain | None, message: str | None = None) -> None:
+    def show(
+        self, chain: IdentityChain | None, message: str | None = None, live: Any = None, running: bool = False
+    ) -> None:
+        """Draw a chain. `live` is the pod's latest `w` run (screens.state.LiveRun) or None:
+        the live-identity link is only ✓/✗ once STS has really been asked from the pod."""
         if chain is None or self.chain is None or chain.pod != self.chain.pod:
             self.cursor = 0
         self.chain = chain
+        self.live, self.running = live, running
         if message:
             self.message_text = message
         self.refresh(layout=True)
+
+    def _live_link(self, link: ChainLink) -> ChainLink:
+        """The identity link as checked: the analysis can only say what the pod *should* get."""
+        run = self.live
+        if self.running:
+            return replace(link, status=LinkStatus.SKIPPED, label="running sts get-caller-identity…", detail="")
+        if run is None:
+            return replace(
+                link, status=LinkStatus.SKIPPED, label="not run",
+                detail=f"expected {link.label}; press w to run sts get-caller-identity in the pod",
+            )
+        result = run.result
+        if run.error or result is None:
+            return replace(link, status=LinkStatus.UNKNOWN, label="the check failed", detail=run.error or "")
+        if not result.ok:
+            why = result.error_code or f"exit {result.exit_code}"
+            return replace(link, status=LinkStatus.BROKEN, label=f"STS refused ({why})", detail=result.hint or result.error_message or "")
+        if result.matches_intended is False:
+            return replace(link, status=LinkStatus.BROKEN, label=f"is {result.arn}", detail=f"not the intended {result.intended_role_arn}")
+        return replace(link, status=LinkStatus.OK, label=f"is {result.arn}", detail="")
+
+    def shown_links(self) -> list[ChainLink]:
+        """The chain's links as drawn (the identity link from the live check, if any)."""
+        if self.chain is None:
+            return []
+        return [self._live_link(link) if link.step == "identity" else link for link in self.chain.links]
 
     @property
     def copy_text(self) -> str | None:
@@ -77,8 +113,9 @@ class ChainStrip(Widget, can_focus=True):
         chain = self.chain
         if chain is None:
             return Content.from_markup(f"[$text-muted]{escape(self.message_text)}[/]")
+        links = self.shown_links()
         parts = []
-        for index, link in enumerate(chain.links):
+        for index, link in enumerate(links):
             mark, style = LINK_STYLE[link.status]
             title = STEP_TITLES.get(link.step, link.step)
             text = f"[{style}]{mark}[/] {escape(title)}"
@@ -93,7 +130,7 @@ class ChainStrip(Widget, can_focus=True):
         lines.append(
             f"{verdict_markup(chain.verdict)}  [b]{escape(mech)}[/b] · gets [b]{effective}[/b]"
         )
-        for index, link in enumerate(chain.links):
+        for index, link in enumerate(links):
             if link.status in (LinkStatus.BROKEN, LinkStatus.UNKNOWN) or (index == self.cursor and self.has_focus):
                 mark, style = LINK_STYLE[link.status]
                 title = STEP_TITLES.get(link.step, link.step)

@@ -17,21 +17,28 @@ from irsa_explorer.widgets.pane import LIST_LIMIT, DetailPane, heading, more, no
 
 
 class PolicyLink(Link):
-    """An inline policy: enter opens its document."""
+    """A policy: enter opens its document. Inline policies carry it; attached (managed)
+    ones carry only their ARN and the app fetches the document when opened."""
 
     class Open(Message):
-        def __init__(self, title: str, document: Any) -> None:
+        def __init__(self, title: str, document: Any, policy_arn: str | None = None) -> None:
             super().__init__()
             self.title = title
             self.document = document
+            self.policy_arn = policy_arn
 
-    def __init__(self, title: str, document: Any, **kwargs) -> None:
-        super().__init__(title, None, copy_text=json.dumps(document, indent=2) if not isinstance(document, str) else document, **kwargs)
+    def __init__(self, title: str, document: Any, policy_arn: str | None = None, **kwargs) -> None:
+        if policy_arn is not None:
+            copy_text = policy_arn
+        else:
+            copy_text = json.dumps(document, indent=2) if not isinstance(document, str) else document
+        super().__init__(title, None, copy_text=copy_text, **kwargs)
         self.title = title
         self.document = document
+        self.policy_arn = policy_arn
 
     def action_follow(self) -> None:
-        self.post_message(self.Open(self.title, self.document))
+        self.post_message(self.Open(self.title, self.document, self.policy_arn))
 
 
 class RolePane(DetailPane):
@@ -101,7 +108,7 @@ class RolePane(DetailPane):
         if not policies.attached and not policies.inline:
             yield note("none: this role can do nothing")
         for policy in policies.attached:
-            yield Link(policy.arn, None, prefix="attached ", copy_text=policy.arn)
+            yield PolicyLink(policy.arn, None, policy_arn=policy.arn, prefix="attached ")
         for name, document in sorted(policies.inline.items()):
             yield PolicyLink(name, document, prefix="inline ")
 
