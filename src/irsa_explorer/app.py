@@ -453,6 +453,7 @@ class IrsaExplorerApp(App):
         if message.generation and message.generation != self._generation:
             return
         self._shown_generation = message.generation
+        before = self.state.inventory
         self.state.inventory = message.inventory
         if message.chains is not None:
             self.state.chains = message.chains
@@ -461,7 +462,15 @@ class IrsaExplorerApp(App):
             # role details depend on the whole inventory: recompute what was asked for
             for arn in list(self.state.assumers):
                 self.state.assumers.pop(arn, None)
-        self.refresh_views()
+        screen = self.screens_by_view.get(self.history.current.view)
+        same_rows = (
+            message.chains is None and before is not None and before.pods.keys() == message.inventory.pods.keys()
+        )
+        if same_rows and isinstance(screen, PodsScreen) and screen.is_mounted:
+            screen.stage_changed()  # the rows paged in already: no table pass on the event loop
+            self._update_crumbs()
+        else:
+            self.refresh_views()
 
     @on(PodEvent)
     def _pod_event(self, message: PodEvent) -> None:

@@ -100,6 +100,14 @@ class PodsScreen(Screen):
         if self._shown_uid is None:
             self.show_pod(self.selected_pod)
 
+    def stage_changed(self) -> None:
+        """The loader moved on with the same pods: new progress words, and the selected
+        pod's panes from the fuller inventory (its service account, node roles)."""
+        if not self.is_mounted:
+            return
+        self.table.border_subtitle = self._table_subtitle()
+        self.show_pod(self.selected_pod, force=True)
+
     def show_location(self, location: Location) -> None:
         """Select the location's pod (clearing a filter that hides it) and open its pane."""
         if location.ref is not None and location.ref.kind == "Pod":

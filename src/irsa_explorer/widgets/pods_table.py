@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from irsa_explorer.model import Mechanism, Pod
+from irsa_explorer.model import IdentityChain, Mechanism, Pod
 from irsa_explorer.screens.state import ExplorerState
 from irsa_explorer.widgets.format import MECHANISM_WORDS, age, verdict_text
 
@@ -68,7 +68,7 @@ class PodsTable(DataTable):
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="pods.open", tooltip="Show this pod's chain"),
     ]
-    CHUNK = 250  # rows per turn of the event loop: ~10-20 ms of work on a 2-core machine
+    CHUNK = 200  # rows per turn of the event loop: ~10-20 ms of work on a 2-core machine
     GAP_S = 0.005  # lets queued key presses and the idle measuring run between chunks
 
     def __init__(self, **kwargs) -> None:
@@ -82,22 +82,27 @@ class PodsTable(DataTable):
         self._unsorted = False
         self._drain_timer = None
         self._reselect: str | None = None  # the pod to select again once a rebuild is done
+        self._first_chunk = False  # the next chunk starts a sync: it holds the visible rows
+        self._unrendered = 0  # cells changed since the table's render caches were last invalidated
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
             self.add_column(label, key=key, width=FIXED_WIDTHS.get(key))
 
-    def row_cells(self, pod: Pod, state: ExplorerState) -> tuple:
-        chain = state.chains.get(pod.uid)
+    @staticmethod
+    def chain_cells(chain: IdentityChain | None) -> tuple[Text, Text]:
+        """The mechanism and verdict cells ("…" until the chain is resolved)."""
         mechanism = TABLE_MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value) if chain else "…"
+        return Text(mechanism), verdict_text(chain.verdict if chain else None)
+
+    def row_cells(self, pod: Pod, state: ExplorerState) -> tuple:
         # Rich Text, not str: DataTable parses every str cell as markup when it measures new
         # rows, which for a thousand pods is most of the time a keypress waits.
         return (
             Text(pod.namespace),
             Text(pod.name),
             Text(pod.service_account),
-            Text(mechanism),
-            verdict_text(chain.verdict if chain else None),
+            *self.chain_cells(state.chains.get(pod.uid)),
             Text(short_node(pod.node_name)),
             Text(pod.status or pod.phase),
             Text(age(pod.created, state.now())),
@@ -144,6 +149,7 @@ class PodsTable(DataTable):
             order = order[at:] + order[:at]
         self._pending = order
         self._pending.reverse()  # popped from the end
+        self._first_chunk = True
         self._drain()
 
     def add_pods(self, state: ExplorerState, pods: list[Pod]) -> None:
@@ -172,11 +178,15 @@ class PodsTable(DataTable):
             if before is not None and before[0] is seen[0] and before[1] is seen[1] and before[2] == seen[2]:
                 continue  # nothing this row shows has changed: no cells to build
             self._seen[uid] = seen
-            cells = self.row_cells(pod, state)
             old = self._rows.get(uid)
+            if old is not None and before is not None and before[0] is pod and before[2] == seen[2]:
+                # only the chain changed (the verdicts arriving): two cells, not eight
+                cells = old[:3] + self.chain_cells(chain) + old[5:]
+            else:
+                cells = self.row_cells(pod, state)
             # an update costs a fraction of an add (no measuring, one refresh per chunk), and
             # each chunk costs a full redraw of a 10,000-row table: updates go in big chunks
-            done += 1 if old is None else 0.25
+            done += 1 if old is None else 0.1
             if old is None:
                 self.add_row(*cells, key=uid)
                 key = (pod.namespace, pod.name)
@@ -187,11 +197,17 @@ class PodsTable(DataTable):
             elif old != cells:
                 changed += self._update_row(uid, cells, old)
             self._rows[uid] = cells
-        if changed:
-            # one invalidation for the chunk: DataTable.update_cell bumps its render caches per
-            # cell, and 20,000 of those (every verdict arriving) re-render 10,000 rows each time
+        self._unrendered += changed
+        if self._unrendered and (self._first_chunk or not pending):
+            # DataTable.update_cell invalidates its render caches per cell, and a redraw of
+            # 10,000 rows after each of 20,000 cells (every verdict arriving) would stall the
+            # screen for seconds. The first chunk holds the rows on screen (see `sync`), so
+            # they redraw at once; off-screen rows are drawn from the new cells when scrolled
+            # to, and the last chunk invalidates once more for any drawn in between.
             self._update_count += 1
             self.refresh()
+            self._unrendered = 0
+        self._first_chunk = False
         if pending:
             self._drain_timer = self.set_timer(self.GAP_S, self._drain)
             return
