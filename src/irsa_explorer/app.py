@@ -309,9 +309,11 @@ class IrsaExplorerApp(App):
             label = "checking AWS…" if stage == "kubernetes" else f"{stage}…"
             self.post_message(InventoryStaged(label, snapshot(inventory), None, False, generation))
 
+        # No issuer discovery up front when EKS names the issuer: only the token pane needs the
+        # JWKS, and it asks KubeSource.issuer() (cached) when a token is opened.
         inventory = load_inventory(
             PagedKube(sources.kube, on_pods), sources.aws, sources.namespace, sources.cluster_name,
-            on_stage=on_stage,
+            on_stage=on_stage, discover_issuer=False,
         )
         if worker.is_cancelled:
             return
@@ -357,6 +359,9 @@ class IrsaExplorerApp(App):
             view = TokenView(source, path, result.stdout.strip(), at=now)
         view.decoded = decode_token(view.raw)
         jwks = self.state.jwks()
+        if jwks is None and hasattr(kube, "issuer"):
+            issuer = kube.issuer()  # discovery + JWKS, fetched once per source
+            jwks = getattr(issuer, "jwks", None)
         if jwks is not None:
             view.signature = verify_signature(view.raw, jwks)
         self.post_message(TokenRead(pod.uid, view))
