@@ -40,7 +40,8 @@ class LabFactory:
         with lock:
             running = self._labs.get(scenario)
             if running is None or not running.running:
-                directory = self._tmp.mktemp(f"lab-{Path(scenario).stem}")
+                with self._guard:  # tmp_path_factory makes its base folder lazily: not thread-safe
+                    directory = self._tmp.mktemp(f"lab-{Path(scenario).stem}")
                 running = self._labs[scenario] = start_lab(scenario, directory)
             return running
 

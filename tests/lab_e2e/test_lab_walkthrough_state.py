@@ -157,6 +157,16 @@ spec:
 EOF
 """
     shell(lab, "kubectl apply -f -", stdin=f"apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n")
+    try:
+        _annotation_reaches_only_later_pods(lab, pod, name)
+    finally:
+        # The walkthrough lab is shared: other suites read its default namespace and must not
+        # find these deliberately broken pods there.
+        shell(lab, f"kubectl delete pod {name}-before {name}-after --ignore-not-found; "
+                   f"kubectl delete serviceaccount {name} --ignore-not-found", check=False)
+
+
+def _annotation_reaches_only_later_pods(lab, pod: str, name: str) -> None:
     shell(lab, pod.format(pod=f"{name}-before", sa=name))
     shell(lab, f"kubectl annotate serviceaccount {name} eks.amazonaws.com/role-arn={SA_ROLE_ARN}")
     shell(lab, pod.format(pod=f"{name}-after", sa=name))
