@@ -26,6 +26,17 @@ def web_identity_session(client, to_session, role_arn: str, token: str) -> boto3
     return to_session(answer["Credentials"])
 
 
+def user_session(client, cluster, name: str, statements: list[dict]) -> boto3.Session:
+    """An IAM user with exactly these policy statements, and a session with its keys."""
+    iam = client("iam")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
+                         region_name=cluster.region)
+
+
 def test_s3_ls_denied_without_s3_permissions(client, s3_roles, issuer, to_session):
     session = web_identity_session(client, to_session, s3_roles[0], issuer.token("default", "no-s3"))
 
@@ -47,23 +58,10 @@ def test_s3_ls_allowed_with_s3_read_only(client, s3_roles, issuer, to_session):
 
 
 def test_user_denied_get_role_gets_access_denied(client, s3_roles, cluster):
-    iam = client("iam")
-    iam.create_user(UserName="limited")
-    iam.put_user_policy(
-        UserName="limited",
-        PolicyName="read-but-not-roles",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": ["iam:List*", "iam:Get*", "eks:*"], "Resource": "*"},
-                    {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
-                ],
-            }
-        ),
-    )
-    key = iam.create_access_key(UserName="limited")["AccessKey"]
-    limited = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=cluster.region)
+    limited = user_session(client, cluster, "limited", [
+        {"Effect": "Allow", "Action": ["iam:List*", "iam:Get*", "eks:*"], "Resource": "*"},
+        {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
+    ])
 
     with pytest.raises(ClientError) as caught:
         client("iam", limited).get_role(RoleName="no-s3")
@@ -135,17 +133,9 @@ def test_describe_cluster_reports_the_lab_issuer(client, cluster):
 
 def test_s3_permissions_use_iam_action_names(client, cluster, s3_roles):
     """ListBuckets needs s3:ListAllMyBuckets and ListObjectsV2 needs s3:ListBucket, as in IAM."""
-    iam = client("iam")
-    iam.create_user(UserName="bucket-lister")
-    iam.put_user_policy(
-        UserName="bucket-lister",
-        PolicyName="list-only",
-        PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}
-        ),
-    )
-    key = iam.create_access_key(UserName="bucket-lister")["AccessKey"]
-    lister = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=cluster.region)
+    lister = user_session(client, cluster, "bucket-lister", [
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+    ])
 
     assert "lab-bucket" in {bucket["Name"] for bucket in client("s3", lister).list_buckets()["Buckets"]}
     with pytest.raises(ClientError) as caught:  # the bucket exists: only the missing permission refuses
