@@ -154,12 +154,25 @@ class WaitStep(Step):
 
 
 @dataclass(frozen=True)
+class LabUser:
+    """A restricted kubeconfig user the lab creates (header `users:`): reads everything, or only
+    in `namespaces`; `write` adds create/update/delete; `cluster_read` names cluster-scoped
+    resources (only "namespaces" or "nodes") a namespace user may still read."""
+
+    name: str
+    namespaces: tuple[str, ...] | None = None  # None: every namespace and cluster scope
+    write: bool = False
+    cluster_read: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     source: str
     cluster: LabCluster
     description: str
     steps: tuple[Step, ...]
+    users: tuple[LabUser, ...] = ()
 
     def variables(self) -> dict[str, str]:
         """The built-in variables every step can use."""
@@ -271,15 +284,16 @@ def parse_scenario(text: str, source: str = "<text>", path: Path | None = None) 
         raise ScenarioError(problems)
     cluster = _parse_cluster(document.get("cluster"), source, problems, _line_of(document, "cluster"))
     for key in document:
-        if key not in ("cluster", "steps", "description", "name"):
+        if key not in ("cluster", "steps", "description", "name", "users"):
             problems.append(
-                Problem(source, str(key), "unknown top-level key (expected cluster, steps, description)", _line_of(document, str(key)))
+                Problem(source, str(key), "unknown top-level key (expected cluster, users, steps, description)", _line_of(document, str(key)))
             )
+    users = _parse_users(document.get("users"), source, problems, _line_of(document, "users"))
     steps = _parse_steps(document, source, path, cluster, problems, included_from=None, seen=())
     if problems:
         raise ScenarioError(problems)
     name = str(document.get("name") or (path.stem if path else source))
-    return Scenario(name, source, cluster, str(document.get("description") or "").strip(), tuple(steps))
+    return Scenario(name, source, cluster, str(document.get("description") or "").strip(), tuple(steps), users)
 
 
 def _read_yaml(text: str, source: str, problems: list[Problem]) -> _Located | None:
@@ -318,6 +332,55 @@ def _parse_cluster(raw: Any, source: str, problems: list[Problem], line: int | N
     if not re.fullmatch(r"\d{12}", account):
         problems.append(Problem(source, "cluster.account", f"an AWS account id is 12 digits, got {account!r}", _line_of(raw, "account")))
     return LabCluster(**values)
+
+
+_USER_KEYS = {"name", "namespaces", "write", "cluster_read"}
+_CLUSTER_READABLE = ("namespaces", "nodes")
+# A kubeconfig user name becomes part of a context name (NAME@cluster.region.eksctl.io).
+_USER_NAME = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?")
+_NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _parse_users(raw: Any, source: str, problems: list[Problem], line: int | None) -> tuple[LabUser, ...]:
+    """The `users:` header: restricted kubeconfig users, each checked like a step."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.append(Problem(source, "users", "a list of users, e.g. `- {name: dev, namespaces: [default]}`", line))
+        return ()
+    users: list[LabUser] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw):
+        where = f"users[{index}]"
+        if not isinstance(entry, dict):
+            problems.append(Problem(source, where, "a mapping with name (and namespaces, write, cluster_read)", line))
+            continue
+        at = _line_of(entry) or line
+        before = len(problems)
+        _check_keys(entry, _USER_KEYS, where, source, problems)
+        name = entry.get("name")
+        if not isinstance(name, str) or not _USER_NAME.fullmatch(name) or name == "lab":
+            problems.append(Problem(source, f"{where}.name", "a lower-case name like `dev` (not `lab`, the admin's)", _line_of(entry, "name") or at))
+        elif name in seen:
+            problems.append(Problem(source, f"{where}.name", f"user {name!r} is defined twice", _line_of(entry, "name") or at))
+        namespaces = entry.get("namespaces")
+        if namespaces is not None and (
+            not isinstance(namespaces, list) or not namespaces
+            or not all(isinstance(ns, str) and _NAMESPACE_NAME.fullmatch(ns) for ns in namespaces)
+        ):
+            problems.append(Problem(source, f"{where}.namespaces", "a non-empty list of namespace names (omit it for cluster-wide access)", _line_of(entry, "namespaces") or at))
+        write = entry.get("write", False)
+        if not isinstance(write, bool):
+            problems.append(Problem(source, f"{where}.write", "true or false", _line_of(entry, "write") or at))
+        cluster_read = entry.get("cluster_read", [])
+        if not isinstance(cluster_read, list) or not all(r in _CLUSTER_READABLE for r in cluster_read):
+            problems.append(Problem(source, f"{where}.cluster_read", f"a list of {' and/or '.join(_CLUSTER_READABLE)}", _line_of(entry, "cluster_read") or at))
+        elif cluster_read and namespaces is None:
+            problems.append(Problem(source, f"{where}.cluster_read", "only for a user limited to `namespaces` (the others read everything)", _line_of(entry, "cluster_read") or at))
+        if len(problems) == before:
+            seen.add(name)
+            users.append(LabUser(name, tuple(namespaces) if namespaces is not None else None, write, tuple(cluster_read)))
+    return tuple(users)
 
 
 def _parse_steps(

@@ -105,6 +105,8 @@ class RunningLab:
     variables: dict[str, str] = field(default_factory=dict)
     ready_seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per start-up phase
+    # The scenario's `users:` → their bearer tokens (kept in memory; written only into DIR/kubeconfig).
+    user_tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def cluster(self) -> LabCluster:
@@ -114,12 +116,30 @@ class RunningLab:
     def context(self) -> str:
         return eksctl_context(self.cluster)
 
+    def user_context(self, user: str) -> str:
+        """The kubeconfig context of one of the scenario's `users:`, e.g. dev@CLUSTER.REGION.eksctl.io."""
+        return eksctl_context(self.cluster, user)
+
+    def kubeconfig_document(self) -> dict[str, Any]:
+        """The admin's kubeconfig (current context) plus one context per scenario user.
+
+        A namespace-limited user's context names its first namespace, as a real restricted
+        kubeconfig would: kubectl and the explorer then start there."""
+        document = self.kube.kubeconfig(self.context, user=self.context)
+        for user in self.scenario.users:
+            context = self.user_context(user.name)
+            document["users"].append({"name": context, "user": {"token": self.user_tokens[user.name]}})
+            settings: dict[str, str] = {"cluster": self.context, "user": context}
+            if user.namespaces:
+                settings["namespace"] = user.namespaces[0]
+            document["contexts"].append({"name": context, "context": settings})
+        return document
+
     def write_files(self, directory: Path) -> tuple[Path, Path]:
         """DIR/kubeconfig and DIR/aws.env (+ empty AWS config files), readable by the owner only."""
         directory.mkdir(parents=True, exist_ok=True)
         kubeconfig = directory / "kubeconfig"
-        document = self.kube.kubeconfig(self.context, user=self.context)
-        _write_private(kubeconfig, yaml.safe_dump(document, sort_keys=False))
+        _write_private(kubeconfig, yaml.safe_dump(self.kubeconfig_document(), sort_keys=False))
         config, credentials = directory / "aws-config", directory / "aws-credentials"
         for empty in (config, credentials):
             _write_private(empty, "")
@@ -231,13 +251,23 @@ def run_lab(
 
         variables = apply_scenario(scenario, client, aws_session(aws), endpoint_url=aws.endpoint_url, on_step=announce)
         _register_nodes(client, aws)
+        user_tokens = {
+            user.name: kube.add_user(
+                user.name,
+                namespaces=list(user.namespaces) if user.namespaces is not None else None,
+                write=user.write,
+                cluster_read=list(user.cluster_read),
+            )
+            for user in scenario.users
+        }
         aws.traffic.latency.update(latency)
         aws.traffic.throttle.update(throttle or {})
         kube.latency_s = kube_latency
         aws.reset_counters()
         kube.reset_counters()
         phase("scenario")
-        yield RunningLab(scenario, kube, aws, variables, ready_seconds=time.monotonic() - began, phases=phases)
+        yield RunningLab(scenario, kube, aws, variables, ready_seconds=time.monotonic() - began, phases=phases,
+                         user_tokens=user_tokens)
 
 
 def _register_nodes(api_client: Any, aws: Any) -> None:
@@ -272,6 +302,7 @@ def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) ->
             f"kube: {lab.kube.url}",
             f"aws: {lab.aws.endpoint_url}",
             f"context: {lab.context}",
+            *(f"user context: {lab.user_context(u.name)} ({_user_summary(u)})" for u in lab.scenario.users),
             f"dir: {directory}",
             "",
             "Use it from another shell:",
@@ -288,6 +319,13 @@ def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) ->
             + f"); {time.process_time():.2f}s CPU in all",
         ]
     )
+
+
+def _user_summary(user: Any) -> str:
+    """`reads default`, `reads and writes everything`, `reads default; lists namespaces` …"""
+    verbs = "reads and writes" if user.write else "reads"
+    text = f"{verbs} {', '.join(user.namespaces) if user.namespaces else 'everything'}"
+    return text + "".join(f"; lists {resource}" for resource in user.cluster_read)
 
 
 def main(args: argparse.Namespace) -> int:

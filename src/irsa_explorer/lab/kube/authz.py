@@ -22,6 +22,9 @@ class Grant:
     verbs: frozenset[str] = READ_VERBS
     namespaces: frozenset[str] | None = None  # None: all namespaces and cluster scope
     groups: tuple[str, ...] = ()  # given by impersonation (`--as-group`); otherwise derived, see user_groups
+    # Cluster-scoped resources a namespace user may read anyway, as a ClusterRole binding would
+    # grant (e.g. "namespaces": may list namespaces but not pods across them).
+    cluster_read: frozenset[str] = frozenset()
 
     def allows(self, verb: str, namespace: str | None) -> bool:
         if verb not in self.verbs:
@@ -50,7 +53,7 @@ def impersonated(requester: Grant, user: str, groups: list[str], known_users: li
         return Grant(user, NO_VERBS, groups=named)
     for grant in known_users:
         if grant.user == user:
-            return Grant(grant.user, grant.verbs, grant.namespaces, named)
+            return Grant(grant.user, grant.verbs, grant.namespaces, named, grant.cluster_read)
     return Grant(user, frozenset(), groups=named)
 
 
@@ -60,6 +63,8 @@ def grant_allows(grant: Grant, verb: str, resource: str, name: str | None, names
     scope = namespace if namespaced else None
     if resource == "namespaces" and name and grant.namespaces is not None and name in grant.namespaces:
         scope = name  # reading one's own namespace object is allowed to namespace users
+    if not namespaced and resource in grant.cluster_read and verb in READ_VERBS:
+        return True
     return grant.allows(verb, scope)
 
 

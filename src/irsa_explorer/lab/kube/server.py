@@ -115,12 +115,15 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
             "preferences": {},
         }
 
-    def add_user(self, name: str, *, namespaces: list[str] | None = None, write: bool = False) -> str:
+    def add_user(self, name: str, *, namespaces: list[str] | None = None, write: bool = False,
+                 cluster_read: list[str] | None = None) -> str:
         """A bearer token for a user who may read (and with `write`, change) everything, or only
-        in `namespaces` — a restricted kubeconfig. Use it with `kubeconfig(..., token=…)`."""
+        in `namespaces` — a restricted kubeconfig. Use it with `kubeconfig(..., token=…)`.
+        `cluster_read` names cluster-scoped resources (e.g. "namespaces") such a user may still read."""
         token = secrets.token_urlsafe(32)
         self._users[token] = Grant(name, ALL_VERBS if write else READ_VERBS,
-                                   frozenset(namespaces) if namespaces is not None else None)
+                                   frozenset(namespaces) if namespaces is not None else None,
+                                   cluster_read=frozenset(cluster_read or ()))
         return token
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
