@@ -1,10 +1,10 @@
 """load_inventory against the walkthrough lab: stages, distinct lookups, cluster naming, and the
-fallback when a cluster-wide list is forbidden."""
+fallback when a cluster-wide list is forbidden — real 403s from the `restricted-user` lab's users."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
-from kubernetes.client.rest import ApiException
 
 from irsa_explorer.cloud import AwsSource
 from irsa_explorer.cluster import KubeSource
@@ -51,54 +51,69 @@ def test_cluster_name_needs_a_hint_when_the_context_does_not_say(lab, tmp_path) 
     assert isinstance(named.cluster, Cluster)
 
 
-class _ClusterWideForbidden:
-    """The real CoreV1Api, except that cluster-wide lists answer 403 as RBAC would for a
-    namespace-scoped user (the lab grants every authenticated user read access)."""
-
-    def __init__(self, real, namespaces_forbidden: bool) -> None:
-        self._real, self._namespaces_forbidden = real, namespaces_forbidden
-
-    def __getattr__(self, name):
-        denied = {"list_pod_for_all_namespaces", "list_service_account_for_all_namespaces"}
-        if self._namespaces_forbidden:
-            denied.add("list_namespace")
-        if name in denied:
-            def forbidden(*args, **kwargs):
-                raise ApiException(status=403, reason="Forbidden")
-            return forbidden
-        return getattr(self._real, name)
+@pytest.fixture(scope="module")
+def restricted(lab_for):
+    """The walkthrough plus team-b/batch behind restricted kubeconfigs: dev@… reads only default;
+    auditor@… reads default and team-b and may list namespaces (not pods across them)."""
+    return lab_for("restricted-user")
 
 
-def test_forbidden_cluster_wide_list_falls_back_to_readable_namespaces(lab) -> None:
-    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
-    everything = {p.uid for p in kube.list_pods(None).items}
-    kube.core = _ClusterWideForbidden(kube.core, namespaces_forbidden=False)
-    listing = kube.list_pods(None)
-    assert {p.uid for p in listing.items} == everything  # every namespace was readable one by one
-    assert any("forbidden" in note for note in listing.notes)
-
-    kube.core = _ClusterWideForbidden(kube.core._real, namespaces_forbidden=True)
-    listing = kube.list_pods(None)
-    kube.close()
-    assert {p.namespace for p in listing.items} == {"default"}  # the context's namespace only
-    assert any("context's namespace" in note for note in listing.notes)
+def _as(restricted, user: str) -> KubeSource:
+    return KubeSource(context=f"{user}@eks-oidc-demo.us-east-2.eksctl.io", kubeconfig=str(restricted.kubeconfig))
 
 
-def test_forbidden_nodes_make_node_roles_unknown_with_the_reason(lab) -> None:
-    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+def _admin_view(restricted) -> dict[str, set[str]]:
+    """Pod uids per namespace, as the admin (current context) sees them."""
+    admin = KubeSource(kubeconfig=str(restricted.kubeconfig))
+    pods = admin.list_pods(None)
+    admin.close()
+    assert not pods.notes  # the admin's cluster-wide list is not forbidden
+    view: dict[str, set[str]] = {}
+    for pod in pods.items:
+        view.setdefault(pod.namespace, set()).add(pod.uid)
+    return view
 
-    class NodesForbidden(_ClusterWideForbidden):
-        def __getattr__(self, name):
-            if name == "list_node":
-                def forbidden(*args, **kwargs):
-                    raise ApiException(status=403, reason="Forbidden")
-                return forbidden
-            return getattr(self._real, name)
 
-    kube.core = NodesForbidden(kube.core, namespaces_forbidden=False)
-    inventory = load_inventory(kube, AwsSource.from_env(lab.aws_env), "default")
-    kube.close()
+def test_forbidden_cluster_wide_list_falls_back_to_readable_namespaces(restricted) -> None:
+    everything = _admin_view(restricted)
+    auditor = _as(restricted, "auditor")
+    listing = auditor.list_pods(None)
+    namespaces = auditor.readable_namespaces()
+    accounts = auditor.list_service_accounts(None)
+    auditor.close()
+    assert isinstance(namespaces, list) and {"default", "team-b", "kube-system"} <= set(namespaces)
+    assert set(everything) == {"default", "team-b"}
+    # every pod, gathered namespace by namespace; the unreadable namespaces are named, not hidden
+    assert {p.uid for p in listing.items} == everything["default"] | everything["team-b"]
+    assert "listing pods in all namespaces is forbidden" in listing.notes
+    assert f"showing the {len(namespaces)} namespaces that could be read one by one" in listing.notes
+    assert "listing pods in namespace 'kube-system' is forbidden: not shown" in listing.notes
+    assert not any(f"namespace {ns!r} is forbidden" in note for note in listing.notes for ns in ("default", "team-b"))
+    assert {a.namespace for a in accounts.items} == {"default", "team-b"}
+    assert "listing serviceaccounts in all namespaces is forbidden" in accounts.notes
+
+
+def test_forbidden_namespaces_too_fall_back_to_the_contexts_namespace(restricted) -> None:
+    everything = _admin_view(restricted)
+    assert everything.get("team-b"), "the fallback must leave something out to be seen"
+    dev = _as(restricted, "dev")
+    assert isinstance(dev.readable_namespaces(), Unavailable)
+    listing = dev.list_pods(None)
+    dev.close()
+    assert {p.uid for p in listing.items} == everything["default"]  # the context's namespace only
+    assert "listing pods in all namespaces is forbidden" in listing.notes
+    assert any("context's namespace 'default'" in note for note in listing.notes)
+
+
+def test_forbidden_nodes_make_node_roles_unknown_with_the_reason(restricted) -> None:
+    dev = _as(restricted, "dev")
+    inventory = load_inventory(dev, AwsSource.from_env(restricted.aws_env), None)
+    dev.close()
+    assert isinstance(inventory.cluster, Cluster) and inventory.cluster.name == "eks-oidc-demo"
     assert any("nodes" in note and "forbidden" in note for note in inventory.notes)
+    assert any("context's namespace" in note for note in inventory.notes)  # pods and SAs fell back
     test2 = next(p for p in inventory.pods.values() if p.name == "eks-iam-test2")
+    assert test2.node_name
     role = inventory.node_roles[test2.node_name]
     assert isinstance(role, Unavailable) and role.kind == "forbidden" and role.permission == "list nodes"
+    assert "forbidden" in role.reason
