@@ -162,8 +162,10 @@ class PagedKube:
     pods simply arrive with the kubernetes stage.
     """
 
-    def __init__(self, kube: Any, on_pods: Callable[[list[Pod]], None], batch: int = 500) -> None:
-        self._kube, self._on_pods, self._batch = kube, on_pods, batch
+    def __init__(self, kube: Any, on_pods: Callable[[list[Pod]], None], batch: int | None = None) -> None:
+        from irsa_explorer.cluster import PAGE_SIZE
+
+        self._kube, self._on_pods, self._batch = kube, on_pods, batch or PAGE_SIZE
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._kube, name)
