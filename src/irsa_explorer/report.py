@@ -207,6 +207,8 @@ def exit_code_for(report: dict[str, Any], fail_on: str = "broken") -> int:
 
     With `fail_on="warning"`, warnings (e.g. a pod sharing its node's role) fail too.
     """
+    if not report["pods"] and report["notes"]:
+        return EXIT_NOT_OK  # nothing could be read (e.g. every list forbidden): not "all is well"
     failing = {Verdict.BROKEN, Verdict.UNKNOWN}
     if fail_on == "warning":
         failing.add(Verdict.WARNING)
@@ -360,10 +362,7 @@ def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None)
     """
     from irsa_explorer.inventory import load_inventory
 
-    try:
-        from irsa_explorer.analysis.identity import resolve_all
-    except ImportError as error:
-        raise CannotRun(f"the analysis engine is not available: {error}") from error
+    from irsa_explorer.analysis.identity import resolve_all
     with _without_cycle_collection():
         with contextlib.nullcontext(sources) if sources else _sources(args) as (kube, aws):
             # The issuer comes from DescribeCluster; discovery only when the cluster is unknown.

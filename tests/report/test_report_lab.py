@@ -61,6 +61,13 @@ def codes(pod: dict) -> set[str]:
     return {f["code"] for f in pod["findings"]}
 
 
+def code_for_shared_lab(report: dict) -> int:
+    """The exit status the rules give. Other suites may leave pods of their own in the shared
+    walkthrough lab, so its status is checked against its verdicts; `--lab` runs on a lab of
+    its own, where the status is asserted exactly."""
+    return 1 if any(p["verdict"] in ("broken", "unknown") for p in report["pods"]) else 0
+
+
 @pytest.fixture(scope="module")
 def walkthrough_report(lab) -> tuple[int, dict]:
     return json_report_on(lab)
@@ -76,7 +83,7 @@ def test_walkthrough_node_role_pods_are_not_ok(walkthrough_report) -> None:
         assert pod["effective_identity"] == NODE_ROLE
         assert pod["findings"], "a node-role pod must say why and how to fix it"
         assert any(f["fix"] for f in pod["findings"])
-    assert code == 0  # warnings only: nothing is broken
+    assert code == code_for_shared_lab(report)  # the walkthrough's warnings alone do not fail
 
 
 def test_fail_on_warning_fails_on_the_node_role_pods(lab) -> None:
@@ -199,7 +206,7 @@ def test_report_lab_flag_starts_its_own_lab_done_when() -> None:
 
 def test_markdown_and_table_formats(lab) -> None:
     code, markdown, err = report_on(lab, "--format", "markdown", "-n", "default")
-    assert code == 0, err
+    assert code == code_for_shared_lab(json_report_on(lab, "-n", "default")[1]), err
     assert "| default | eks-iam-test3 | my-sa | irsa | **ok** |" in markdown
     _, table, _ = report_on(lab, "--format", "table", "-n", "default")
     assert "eks-iam-test1" in table and "node-role" in table and "NODE_ROLE_FALLBACK" in table
@@ -208,7 +215,7 @@ def test_markdown_and_table_formats(lab) -> None:
 
 def test_the_command_reads_kubeconfig_and_aws_from_the_environment(lab) -> None:
     done = run_report("-n", "default", env=lab.env())  # not a terminal: JSON by default
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == code_for_shared_lab(json.loads(done.stdout)), done.stderr
     pods = pods_by_name(json.loads(done.stdout))
     assert (pods["eks-iam-test3"]["mechanism"], pods["eks-iam-test3"]["verdict"]) == ("irsa", "ok")
 

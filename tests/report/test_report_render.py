@@ -103,6 +103,11 @@ def test_exit_code_is_one_when_a_pod_is_broken_or_unknown() -> None:
     assert exit_code_for(build_report(inv, ok_only)) == 0
     unknown = {"u3": IdentityChain(inv.pods["u3"].ref, Mechanism.IRSA, "r", None, Verdict.UNKNOWN)}
     assert exit_code_for(build_report(inv, unknown)) == 1
+    inv.pods.clear()
+    inv.notes.clear()
+    assert exit_code_for(build_report(inv, {})) == 0  # an empty namespace is fine…
+    inv.notes.append("listing pods forbidden in every namespace")
+    assert exit_code_for(build_report(inv, {})) == 1  # …a cluster we could not read is not
 
 
 def test_table_and_markdown_show_rows_findings_and_fixes() -> None:

@@ -89,9 +89,12 @@ def test_node_roles_through_instance_profiles(lab, aws) -> None:
     assert isinstance(aws.node_roles([fake])["not-ec2"], Unavailable)
 
 
-def test_pod_identity_associations_are_a_list_not_a_guess(aws) -> None:
-    associations = aws.list_pod_identity_associations("eks-oidc-demo")
-    assert associations == [] or all(a.role_arn for a in associations)
+def test_pod_identity_associations_are_a_list_not_a_guess(aws, lab_for) -> None:
+    assert aws.list_pod_identity_associations("eks-oidc-demo") == []  # the walkthrough has none
+    pod_identity = AwsSource.from_env(lab_for("pod-identity").aws_env)
+    associations = pod_identity.list_pod_identity_associations("eks-oidc-demo")
+    assert [(a.namespace, a.service_account) for a in associations] == [("default", "uploader")]
+    assert associations[0].role_arn.startswith("arn:aws:iam::113534181560:role/")
 
 
 def test_role_policies_on_demand(aws) -> None:
