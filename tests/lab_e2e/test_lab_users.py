@@ -96,3 +96,35 @@ def test_the_admin_context_still_sees_everything(kubectl):
     result = kubectl("get", "pods", "-A", "-o", "name")
     assert result.returncode == 0, result.stderr
     assert {"pod/eks-iam-test2", "pod/batch"} <= set(result.stdout.split())
+
+
+def test_a_bad_users_entry_is_refused_with_where_it_is(tmp_path):
+    from irsa_explorer.lab.scenario import ScenarioError, load_scenario
+
+    inner = tmp_path / "inner.yaml"
+    inner.write_text("users:\n  - {name: ok, cluster_read: [namespaces]}\nsteps:\n  - include: fresh-cluster\n")
+    outer = tmp_path / "outer.yaml"
+    outer.write_text(
+        "users:\n"
+        "  - name: Dev\n"
+        "    namespaces: default\n"
+        "    write: yes please\n"
+        "    cluster_read: [pods]\n"
+        "    role: admin\n"
+        "  - name: lab\n"
+        "steps:\n"
+        "  - include: ./inner.yaml\n"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(outer)
+    problems = {(p.where, p.line) for p in caught.value.problems}
+    assert problems == {
+        ("users[0].name", 2), ("users[0].namespaces", 3), ("users[0].write", 4), ("users[0].cluster_read", 5),
+        ("users[0].role", 6), ("users[1].name", 7),
+        ("users[0].cluster_read", 2),  # inner.yaml: cluster_read needs namespaces; included users are checked too
+    }
+    assert "a non-empty list of namespace names" in str(caught.value)
+    good = tmp_path / "good.yaml"
+    good.write_text("users:\n  - {name: dev, namespaces: [default], write: true}\nsteps:\n  - include: fresh-cluster\n")
+    (user,) = load_scenario(good).users
+    assert (user.name, user.namespaces, user.write, user.cluster_read) == ("dev", ("default",), True, ())

@@ -705,6 +705,8 @@ def _parse_include(
     document = _read_yaml(included.read_text(encoding="utf-8"), str(included), inner_problems)
     if document is not None:
         # The including file's cluster header wins: an included file only contributes steps.
+        # Its users are checked (a typo should not wait until the file is served alone), not used.
+        _parse_users(document.get("users"), str(included), inner_problems, _line_of(document, "users"))
         origin = f"{source} {where}"
         steps = _parse_steps(document, str(included), included, cluster, inner_problems, origin, (*seen, key), defined)
     else:
