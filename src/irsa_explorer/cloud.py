@@ -21,6 +21,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from irsa_explorer.analysis.arns import parse_role_arn
 from irsa_explorer.model import (
     AttachedPolicy,
     Cluster,
@@ -77,21 +78,6 @@ def unavailable_from(error: Exception, permission: str | None) -> Unavailable:
     if isinstance(error, BotoCoreError):
         return Unavailable(f"AWS call failed: {error}")
     return Unavailable(f"AWS call failed: {type(error).__name__}: {error}")
-
-
-def parse_role_arn(arn: str) -> tuple[str, str, str] | None:
-    """(account, path, name) of an IAM role ARN, or None when it is not one."""
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[4].isdigit():
-        return None
-    resource = parts[5]
-    if not resource.startswith("role/"):
-        return None
-    path_and_name = resource[len("role/") :]
-    if not path_and_name or path_and_name.endswith("/"):
-        return None
-    path, _, name = path_and_name.rpartition("/")
-    return parts[4], ("/" + path + "/") if path else "/", name
 
 
 @dataclass(frozen=True)
@@ -330,13 +316,13 @@ class AwsSource:
             parsed = parse_role_arn(arn)
             if parsed is None:
                 results[arn] = Unavailable("not a valid IAM role ARN", None, NOT_FOUND)
-            elif own_account and parsed[0] != own_account:
+            elif own_account and parsed.account != own_account:
                 results[arn] = Unavailable(
-                    f"role is in account {parsed[0]}, our credentials are for {own_account}",
+                    f"role is in account {parsed.account}, our credentials are for {own_account}",
                     "sts:AssumeRole into that account",
                 )
             else:
-                lookups.append((arn, *parsed))
+                lookups.append((arn, parsed.account, parsed.path, parsed.name))
         if not lookups:
             return results
         if len(lookups) >= self.list_roles_threshold:
@@ -391,7 +377,7 @@ class AwsSource:
         parsed = parse_role_arn(arn)
         if parsed is None:
             return Unavailable("not a valid IAM role ARN", None, NOT_FOUND)
-        name = parsed[2]
+        name = parsed.name
         iam = self.client("iam")
         try:
             attached = [

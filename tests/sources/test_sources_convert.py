@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from irsa_explorer.cloud import parse_role_arn, unavailable_from
+from irsa_explorer.analysis.arns import parse_role_arn
+from irsa_explorer.cloud import unavailable_from
 from irsa_explorer.cluster import _exit_code, parse_eks_context, pod_from_dict, pod_status_text
 from irsa_explorer.livecheck import _parse_error, mask_tokens, same_role
 
@@ -141,8 +142,10 @@ def test_exec_exit_code_from_channel_three_status() -> None:
 
 
 def test_role_arn_parsing_and_session_matching() -> None:
-    assert parse_role_arn("arn:aws:iam::111122223333:role/team/app") == ("111122223333", "/team/", "app")
-    assert parse_role_arn("arn:aws:iam::111122223333:role/app") == ("111122223333", "/", "app")
+    team = parse_role_arn("arn:aws:iam::111122223333:role/team/app")
+    assert (team.account, team.path, team.name) == ("111122223333", "/team/", "app")
+    plain = parse_role_arn("arn:aws:iam::111122223333:role/app")
+    assert (plain.account, plain.path, plain.name) == ("111122223333", "/", "app")
     for bad in ("app", "arn:aws:iam::111122223333:user/app", "arn:aws:iam::abc:role/app", "arn:aws:iam::1:role/"):
         assert parse_role_arn(bad) is None
     session = "arn:aws:sts::111122223333:assumed-role/app/botocore-session-1"
