@@ -47,7 +47,8 @@ class TokenView:
 
     source: str  # "projected IRSA token", "default token", "fresh TokenRequest"
     path: str | None
-    raw: str | None
+    # Out of repr: Textual's crash report prints locals, and a token must never reach it.
+    raw: str | None = field(repr=False)
     decoded: Any = None
     signature: Any = None
     error: str | None = None
