@@ -88,6 +88,8 @@ def test_auditor_lists_namespaces_but_not_pods_across_them(kubectl):
     assert everywhere.returncode == 1 and 'User "auditor" cannot list resource "pods"' in everywhere.stderr
     team_b = kubectl("--context", AUDITOR, "get", "pods", "-n", "team-b", "-o", "name")
     assert (team_b.returncode, team_b.stdout.split()) == (0, ["pod/batch"])
+    can = kubectl("--context", AUDITOR, "auth", "can-i", "list", "namespaces")
+    assert (can.returncode, can.stdout.strip()) == (0, "yes")  # SelfSubjectAccessReview agrees
     system = kubectl("--context", AUDITOR, "get", "pods", "-n", "kube-system")
     assert system.returncode == 1 and 'in the namespace "kube-system"' in system.stderr
 
