@@ -17,6 +17,9 @@ from typing import Any
 # Must be set before moto builds an IAM backend: the walkthrough attaches the AWS-managed
 # AmazonS3ReadOnlyAccess, which moto only has when asked to load managed policies.
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+# Scenarios name their AMI and moto does not validate AMIs, so its catalogue of 1,288 public
+# images (a quarter second of the lab's start, in the first EC2 call) is never needed.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 from moto.iam.models import iam_backends  # noqa: E402
 from moto.sts.models import sts_backends  # noqa: E402
