@@ -69,3 +69,35 @@ def lab_for(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabFactory]:
 def lab(lab_for: LabFactory) -> LabProcess:
     """The walkthrough lab: eks-iam-test1 (Error), eks-iam-test2 and eks-iam-test3 (Running)."""
     return lab_for("walkthrough")
+
+
+@pytest.fixture(scope="session")
+def no_get_role_env(lab: LabProcess) -> dict[str, str]:
+    """The walkthrough lab's AWS env, but as a user who may do everything except iam:GetRole:
+    what "a forbidden lookup shows unknown, never ok" is tested with, through the lab's real IAM
+    enforcement."""
+    import json
+    import uuid
+
+    import boto3
+
+    iam = boto3.Session(
+        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
+        region_name=lab.aws_env["AWS_REGION"],
+    ).client("iam", endpoint_url=lab.aws_endpoint)
+    name = f"no-get-role-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="everything-but-getrole",
+        PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
+            ],
+        }),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])

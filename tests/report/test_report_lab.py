@@ -11,7 +11,6 @@ import io
 import json
 import subprocess
 import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -132,27 +131,8 @@ def test_report_makes_one_list_call_per_resource_and_one_get_role_per_role(lab) 
     assert aws_after.get("iam:GetRole", 0) - aws_before.get("iam:GetRole", 0) == len(distinct)
 
 
-def test_denied_get_role_makes_the_irsa_pod_unknown_not_ok(lab) -> None:
-    import boto3
-
-    iam = boto3.Session(
-        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
-        region_name=lab.aws_env["AWS_REGION"],
-    ).client("iam", endpoint_url=lab.aws_endpoint)
-    name = f"report-no-get-role-{uuid.uuid4().hex[:6]}"
-    iam.create_user(UserName=name)
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName="everything-but-getrole",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"},
-            {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
-        ]}),
-    )
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    limited = dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
-    code, report = json_report_on(lab, aws_env=limited)
+def test_denied_get_role_makes_the_irsa_pod_unknown_not_ok(lab, no_get_role_env) -> None:
+    code, report = json_report_on(lab, aws_env=no_get_role_env)
     assert code == 1
     pod = pods_by_name(report)["eks-iam-test3"]
     assert pod["verdict"] == "unknown"

@@ -112,33 +112,6 @@ def test_managed_policy_document_is_fetched_when_opened(aws) -> None:
     assert isinstance(missing, Unavailable) and missing.kind == "not-found"
 
 
-@pytest.fixture(scope="module")
-def no_get_role_env(lab) -> dict[str, str]:
-    """Credentials of a user that may do everything except iam:GetRole."""
-    import boto3
-
-    iam = boto3.Session(
-        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
-        region_name=lab.aws_env["AWS_REGION"],
-    ).client("iam", endpoint_url=lab.aws_endpoint)
-    name = f"no-get-role-{uuid.uuid4().hex[:6]}"
-    iam.create_user(UserName=name)
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName="everything-but-getrole",
-        PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": "*", "Resource": "*"},
-                {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
-            ],
-        }),
-    )
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
-
-
 def test_denied_get_role_is_unavailable_with_the_permission(no_get_role_env) -> None:
     aws = AwsSource.from_env(no_get_role_env)
     role = aws.get_roles([MY_SA_ROLE])[MY_SA_ROLE]

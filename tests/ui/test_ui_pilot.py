@@ -386,33 +386,8 @@ async def test_namespace_picker_and_refresh_reload_through_the_sources(lab):
         assert app.state.pods
 
 
-async def test_a_forbidden_lookup_shows_unknown_and_the_missing_permission(lab):
-    import json
-    import uuid
-
-    import boto3
-
-    env = lab.aws_env
-    iam = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name=env["AWS_REGION"],
-    ).client("iam", endpoint_url=lab.aws_endpoint)
-    name = f"ui-no-get-role-{uuid.uuid4().hex[:6]}"
-    iam.create_user(UserName=name)
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName="everything-but-getrole",
-        PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Action": "*", "Resource": "*"},
-                {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*"},
-            ],
-        }),
-    )
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    env = dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+async def test_a_forbidden_lookup_shows_unknown_and_the_missing_permission(lab, no_get_role_env):
+    env = no_get_role_env
     kube = KubeSource(kubeconfig=str(lab.kubeconfig))
     app = IrsaExplorerApp(Sources(kube, AwsSource.from_env(env), None, kube.default_cluster_name(), kube.close), watch=False)
     async with app.run_test(size=SIZE) as pilot:
