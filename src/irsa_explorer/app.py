@@ -134,16 +134,6 @@ def token_container(pod: Pod, path: str) -> str | None:
     return regular[0].name if regular else None
 
 
-def chain_resolver() -> Callable[[Inventory], dict[str, IdentityChain]]:
-    """analysis.identity.resolve_all, or nothing when the engine is not installed: verdicts
-    then stay "…" (unknown) rather than being guessed here."""
-    try:
-        from irsa_explorer.analysis.identity import resolve_all
-    except ImportError:
-        return lambda inventory: {}
-    return resolve_all
-
-
 def snapshot(inventory: Inventory) -> Inventory:
     """A copy whose containers the loader thread will not mutate while the UI reads them."""
     copied = {}
@@ -300,7 +290,8 @@ class IrsaExplorerApp(App):
         """Pods page by page, then the Kubernetes stage, then everything: the chains are
         resolved once, here in the worker, when the inventory is complete (a partial one
         would give verdicts the AWS answers could overturn)."""
-        from irsa_explorer.inventory import load_inventory
+        from irsa_explorer.analysis.identity import resolve_all
+        from irsa_explorer.inventory import load_inventory, without_cycle_collection
 
         worker = get_current_worker()
         sources = self.sources
@@ -319,14 +310,15 @@ class IrsaExplorerApp(App):
 
         # No issuer discovery up front when EKS names the issuer: only the token pane needs the
         # JWKS, and it asks KubeSource.issuer() (cached) when a token is opened.
-        inventory = load_inventory(
-            PagedKube(sources.kube, on_pods), sources.aws, sources.namespace, sources.cluster_name,
-            on_stage=on_stage, discover_issuer=False,
-        )
-        if worker.is_cancelled:
-            return
-        self.post_message(InventoryStaged("working out verdicts…", snapshot(inventory), None, False, generation))
-        chains = chain_resolver()(inventory)
+        with without_cycle_collection():
+            inventory = load_inventory(
+                PagedKube(sources.kube, on_pods), sources.aws, sources.namespace, sources.cluster_name,
+                on_stage=on_stage, discover_issuer=False,
+            )
+            if worker.is_cancelled:
+                return
+            self.post_message(InventoryStaged("working out verdicts…", snapshot(inventory), None, False, generation))
+            chains = resolve_all(inventory)
         if not worker.is_cancelled:
             self.post_message(InventoryStaged("", inventory, chains, True, generation))
 

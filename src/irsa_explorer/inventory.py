@@ -8,6 +8,9 @@ associations, fetched in parallel with the Kubernetes lists where they do not de
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, TypeVar
 
@@ -151,3 +154,22 @@ def _quiet(future: Future[T]) -> T | None:
         return future.result()
     except Exception:
         return None
+
+
+@contextlib.contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an inventory is loaded and resolved.
+
+    Loading and resolving create millions of small objects and next to no reference cycles
+    (reference counting frees them all), yet each collection pass walks every object still
+    alive: the whole inventory, again and again (~0.3 s of resolve_all's 0.8 s at 10,000 pods
+    even with cli.py's raised thresholds). The previous state is restored afterwards, so a
+    long-lived caller (the TUI, tests) keeps its collector.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
