@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from irsa_explorer.model import Pod
+from irsa_explorer.model import ObjectRef, Pod
 from irsa_explorer.screens.state import ExplorerState, LiveRun
 from irsa_explorer.widgets.format import relative, stamp
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.pane import DetailPane, heading, note, row
-from irsa_explorer.model import ObjectRef
 
-
-def _get(obj: Any, *names: str) -> Any:
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return None
+if TYPE_CHECKING:  # livecheck pulls in kubernetes and boto3: not before the first screen is drawn
+    from irsa_explorer.livecheck import LiveResult
 
 
 def assumed_role_arn(arn: str | None) -> str | None:
@@ -33,15 +26,6 @@ def assumed_role_arn(arn: str | None) -> str | None:
     head, tail = arn.split(":assumed-role/", 1)
     partition_account = head.replace(":sts:", ":iam:")
     return f"{partition_account}:role/{tail.split('/', 1)[0]}"
-
-
-def matches_role(caller_arn: str | None, role_arn: str | None) -> bool | None:
-    if not caller_arn or not role_arn:
-        return None
-    role = assumed_role_arn(caller_arn)
-    if role is None:
-        return False
-    return role.rsplit("/", 1)[-1] == role_arn.rsplit("/", 1)[-1] and role.split(":")[4] == role_arn.split(":")[4]
 
 
 class LiveIdentityPane(DetailPane):
@@ -89,33 +73,30 @@ class LiveIdentityPane(DetailPane):
             yield from self._run(number, run, intended, now)
 
     def _run(self, number: int, run: LiveRun, intended: str | None, now) -> ComposeResult:
-        result = run.result
+        result: LiveResult | None = run.result
         yield heading(f"Run {number} · {stamp(run.at)} ({relative(run.at, now)})")
         if result is None:
             yield row("error", f"[$error]{escape(run.error or 'no answer')}[/]")
             return
-        container = _get(result, "container")
-        command = _get(result, "command")
-        where = f" in container {container}" if container else ""
-        yield row("command", f"[$text-muted]{escape(str(command or 'aws'))} sts get-caller-identity{escape(where)}[/]")
-        arn = _get(result, "arn")
+        where = f" in container {result.container}" if result.container else ""
+        yield row("command", f"[$text-muted]{escape(result.command or 'aws')} sts get-caller-identity{escape(where)}[/]")
+        arn = result.arn
         if arn:
             yield Link(arn, _role_ref(arn), prefix="[b]arn[/b] ", copy_text=arn)
-            yield row("account", escape(str(_get(result, "account") or "")))
-            yield row("user id", escape(str(_get(result, "user_id") or "")))
-        if not _get(result, "ok"):
-            code = _get(result, "error_code")
-            message = _get(result, "error_message") or run.error or "failed"
-            exit_code = _get(result, "exit_code")
-            label = f"{code}: " if code else ""
-            yield row("error", f"[$error]{escape(label + str(message))}[/] [$text-muted](exit {exit_code})[/]")
-            hint = _get(result, "hint")
-            if hint:
-                yield row("means", escape(str(hint)))
-        intended = _get(result, "intended_role_arn") or intended
-        match = _get(result, "matches_intended")
+            yield row("account", escape(result.account or ""))
+            yield row("user id", escape(result.user_id or ""))
+        if not result.ok:
+            message = result.error_message or run.error or "failed"
+            label = f"{result.error_code}: " if result.error_code else ""
+            yield row("error", f"[$error]{escape(label + message)}[/] [$text-muted](exit {result.exit_code})[/]")
+            if result.hint:
+                yield row("means", escape(result.hint))
+        intended = result.intended_role_arn or intended
+        match = result.matches_intended
         if match is None and arn:
-            match = matches_role(arn, intended)
+            from irsa_explorer.livecheck import same_role
+
+            match = same_role(arn, intended)
         if intended is None:
             yield row("intended", "[$text-muted]no role intended (no IRSA / Pod Identity set up)[/]")
         elif match:

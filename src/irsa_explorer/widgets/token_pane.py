@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -21,6 +21,9 @@ from irsa_explorer.screens.state import ExplorerState, TokenView
 from irsa_explorer.widgets.format import relative, stamp
 from irsa_explorer.widgets.pane import DetailPane, heading, note, row
 
+if TYPE_CHECKING:
+    from irsa_explorer.analysis.tokens import SignatureCheck
+
 TIME_CLAIMS = (("iat", "issued"), ("nbf", "not before"), ("exp", "expires"))
 
 
@@ -29,15 +32,6 @@ def mask(raw: str) -> str:
     from irsa_explorer.analysis.tokens import mask_signature
 
     return mask_signature(raw)
-
-
-def _field(obj: Any, *names: str) -> Any:
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return None
 
 
 class TokenPane(DetailPane):
@@ -117,15 +111,15 @@ class TokenPane(DetailPane):
         yield from self._decoded(view, state.now())
 
     def _decoded(self, view: TokenView, now: datetime) -> ComposeResult:
+        from irsa_explorer.analysis.tokens import DecodedToken  # loaded once a token was read
+
         decoded = view.decoded
-        error = _field(decoded, "error", "reason")
-        header = _field(decoded, "header")
-        claims = _field(decoded, "claims", "payload")
-        if claims is None:
-            yield row("decode", f"[$error]{escape(str(error or decoded))}[/]")
+        if not isinstance(decoded, DecodedToken):  # a TokenError: why it is not a readable JWT
+            yield row("decode", f"[$error]{escape(str(decoded))}[/]")
             return
+        claims = decoded.claims
         yield heading("Header")
-        yield row("", escape(json.dumps(header, sort_keys=True)))
+        yield row("", escape(json.dumps(decoded.header, sort_keys=True)))
         yield heading("Claims")
         for key in ("iss", "sub", "aud"):
             yield row(key, escape(json.dumps(claims.get(key))))
@@ -160,11 +154,11 @@ class TokenPane(DetailPane):
         yield row("", self._signature_words(view.signature))
 
     @staticmethod
-    def _signature_words(check: Any) -> str:
+    def _signature_words(check: SignatureCheck | None) -> str:
+        from irsa_explorer.analysis.tokens import SignatureStatus
+
         if check is None:
             return "[$warning]cannot check: the cluster's JWKS is not known[/]"
-        status = str(_field(check, "status", "result", "state") or "")
-        why = _field(check, "reason", "why", "detail") or ""
-        style = {"verified": "$success", "invalid": "$error"}.get(status.lower(), "$warning")
-        text = f"[{style}]{escape(status or str(check))}[/]"
-        return f"{text} — {escape(str(why))}" if why else text
+        style = {SignatureStatus.VERIFIED: "$success", SignatureStatus.INVALID: "$error"}.get(check.status, "$warning")
+        text = f"[{style}]{escape(check.status.value)}[/]"
+        return f"{text} — {escape(check.reason)}" if check.reason else text
