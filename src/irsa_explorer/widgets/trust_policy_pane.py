@@ -53,15 +53,6 @@ def short_key(key: str | None) -> str:
     return key or ""
 
 
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
 class TrustPolicyPane(DetailPane):
     TITLE = "Trust policy"
     PANE_ID = "trust-policy"
