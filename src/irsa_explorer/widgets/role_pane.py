@@ -9,7 +9,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.message import Message
 
-from irsa_explorer.model import ObjectRef, Role, RolePolicies, Unavailable
+from irsa_explorer.model import Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.screens.state import ExplorerState
 from irsa_explorer.widgets.format import relative, stamp, value_or_unknown
 from irsa_explorer.widgets.link import Link
@@ -113,6 +113,8 @@ class RolePane(DetailPane):
             yield PolicyLink(name, document, prefix="inline ")
 
     def _assumers(self, matches: Any) -> ComposeResult:
+        from irsa_explorer.analysis.trust import Decision  # loaded once the reverse map ran
+
         yield heading("Who can assume it")
         if matches is None:
             yield note("working out which service accounts the trust policy accepts…")
@@ -123,28 +125,15 @@ class RolePane(DetailPane):
         if not matches:
             yield note("no service account in this inventory")
         for match in matches[:LIST_LIMIT]:
-            sa_ref = getattr(match, "service_account", None) or getattr(match, "ref", None)
-            if isinstance(sa_ref, ObjectRef):
-                ref = sa_ref
-            elif sa_ref is not None and hasattr(sa_ref, "ref"):
-                ref = sa_ref.ref
-            else:
-                ref = None
-            label = f"{ref.namespace}/{ref.name}" if ref else str(match)
-            annotated = getattr(match, "annotated", None)
-            mechanism = getattr(match, "mechanism", None)
-            decision = getattr(match, "decision", None)
-            facts = [str(getattr(mechanism, "value", mechanism))] if mechanism else []
-            if annotated is not None:
-                facts.append("annotated" if annotated else "not annotated: any pod of it can still assume the role")
-            if decision is not None and str(getattr(decision, "value", decision)) != "allow":
-                facts.append(f"trust says {getattr(decision, 'value', decision)}: {getattr(match, 'reason', '')}")
-            suffix = f" ({'; '.join(facts)})" if facts else ""
-            yield Link(label + suffix, ref, copy_text=label)
-            pods = list(getattr(match, "pods", ()) or ())
-            for pod in pods[:5]:
-                pref = pod if isinstance(pod, ObjectRef) else getattr(pod, "ref", None)
-                if pref is not None:
-                    yield Link(pref.name, pref, prefix="   pod ")
-            yield from more(len(pods), 5, "see the service account")
+            ref = match.service_account
+            label = f"{ref.namespace}/{ref.name}" if ref else "service accounts unknown"
+            facts = [match.mechanism.value]
+            if match.mechanism is Mechanism.IRSA:
+                facts.append("annotated" if match.annotated else "not annotated: any pod of it can still assume the role")
+            if match.decision is not Decision.ALLOW:
+                facts.append(f"trust says {match.decision.value}: {match.reason}")
+            yield Link(f"{label} ({'; '.join(facts)})", ref, copy_text=label)
+            for pod in match.pods[:5]:
+                yield Link(pod.name, pod, prefix="   pod ")
+            yield from more(len(match.pods), 5, "see the service account")
         yield from more(len(matches), LIST_LIMIT, ":sa lists every service account")
