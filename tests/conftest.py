@@ -79,13 +79,7 @@ def no_get_role_env(lab: LabProcess) -> dict[str, str]:
     import json
     import uuid
 
-    import boto3
-
-    iam = boto3.Session(
-        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
-        region_name=lab.aws_env["AWS_REGION"],
-    ).client("iam", endpoint_url=lab.aws_endpoint)
+    iam = lab.aws_client("iam")
     name = f"no-get-role-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=name)
     iam.put_user_policy(

@@ -65,13 +65,7 @@ def test_options_reach_the_servers_and_sigterm_frees_everything(tmp_path):
         assert requests.get(lab.aws_endpoint + "/_lab/stats", timeout=10).json()["counters"] == {}
 
         # --latency reaches the AWS side: one IAM call takes at least the added 300 ms.
-        import boto3
-
-        env = lab.aws_env
-        iam = boto3.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name="us-east-2",
-        ).client("iam", endpoint_url=lab.aws_endpoint)  # fmt: skip
+        iam = lab.aws_client("iam")
         began = time.monotonic()
         iam.get_role(RoleName="eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4")
         assert time.monotonic() - began >= 0.3

@@ -121,14 +121,7 @@ def test_denied_get_role_is_unavailable_with_the_permission(no_get_role_env) -> 
 
 
 def test_pod_identity_association_comes_back_with_its_role(lab, aws) -> None:
-    import boto3
-
-    session = boto3.Session(
-        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
-        region_name=lab.aws_env["AWS_REGION"],
-    )
-    iam, eks = session.client("iam", endpoint_url=lab.aws_endpoint), session.client("eks", endpoint_url=lab.aws_endpoint)
+    iam, eks = lab.aws_client("iam"), lab.aws_client("eks")
     name = f"pod-identity-{uuid.uuid4().hex[:6]}"
     role_arn = iam.create_role(
         RoleName=name,

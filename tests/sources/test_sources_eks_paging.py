@@ -7,19 +7,13 @@ from __future__ import annotations
 import json
 import uuid
 
-import boto3
 import pytest
 
 
 @pytest.fixture(scope="module")
 def eks_with_three(lab):
     """Three associations of this test's own namespace, removed afterwards."""
-    session = boto3.Session(
-        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
-        region_name=lab.aws_env["AWS_REGION"],
-    )
-    iam, eks = session.client("iam", endpoint_url=lab.aws_endpoint), session.client("eks", endpoint_url=lab.aws_endpoint)
+    iam, eks = lab.aws_client("iam"), lab.aws_client("eks")
     namespace = f"paging-{uuid.uuid4().hex[:6]}"
     role_arn = iam.create_role(
         RoleName=namespace,

@@ -4,7 +4,6 @@ fallback when a cluster-wide list is forbidden — real 403s from the `restricte
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from irsa_explorer.cloud import AwsSource
 from irsa_explorer.cluster import KubeSource
@@ -34,14 +33,8 @@ def test_kubernetes_stage_first_then_aws(lab) -> None:
     assert any(p.url in inventory.cluster.issuer for p in inventory.oidc_providers)
 
 
-def test_cluster_name_needs_a_hint_when_the_context_does_not_say(lab, tmp_path) -> None:
-    config = yaml.safe_load(lab.kubeconfig.read_text())
-    config["contexts"][0]["name"] = "plain"
-    config["contexts"][0]["context"]["cluster"] = config["clusters"][0]["name"] = "plain-cluster"
-    config["current-context"] = "plain"
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump(config))
-    kube = KubeSource(kubeconfig=str(kubeconfig))
+def test_cluster_name_needs_a_hint_when_the_context_does_not_say(lab, plain_kubeconfig) -> None:
+    kube = KubeSource(kubeconfig=str(plain_kubeconfig))
     aws = AwsSource.from_env(lab.aws_env)
     unnamed = load_inventory(kube, aws, "default")
     assert isinstance(unnamed.cluster, Unavailable) and "--cluster" in unnamed.cluster.reason

@@ -87,14 +87,8 @@ def test_issuer_from_describe_cluster_skips_discovery(lab, counters, kube) -> No
     assert sum(counters.since(before).get(k, 0) for k in DISCOVERY) == 2
 
 
-def test_unknown_cluster_still_discovers_the_issuer(lab, tmp_path) -> None:
-    config = yaml.safe_load(lab.kubeconfig.read_text())
-    config["contexts"][0]["name"] = "plain"
-    config["contexts"][0]["context"]["cluster"] = config["clusters"][0]["name"] = "plain-cluster"
-    config["current-context"] = "plain"
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump(config))
-    kube = KubeSource(kubeconfig=str(kubeconfig))
+def test_unknown_cluster_still_discovers_the_issuer(lab, plain_kubeconfig) -> None:
+    kube = KubeSource(kubeconfig=str(plain_kubeconfig))
     try:
         inventory = load_inventory(kube, AwsSource.from_env(lab.aws_env), "default", discover_issuer=False)
     finally:

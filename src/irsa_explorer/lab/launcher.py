@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from irsa_explorer.lab.scenario import DEFAULT_SCENARIO
 
@@ -73,6 +74,16 @@ class LabProcess:
         merged.update(self.aws_env)
         merged["KUBECONFIG"] = str(self.kubeconfig)
         return merged
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client for `service` with the lab admin's credentials, region and endpoint."""
+        import boto3
+
+        return boto3.Session(
+            aws_access_key_id=self.aws_env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.aws_env["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.aws_env["AWS_REGION"],
+        ).client(service, endpoint_url=self.aws_endpoint)
 
     @property
     def running(self) -> bool:
