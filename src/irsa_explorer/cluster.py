@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Generic, Iterator, TypeVar
@@ -146,6 +146,88 @@ class CoreV1Lists:
         return response.response
 
 
+# --- paging ---------------------------------------------------------------------------------
+
+_JSON = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+LIST_HEAD_BYTES = 8192  # a list's metadata (resourceVersion, continue token) fits many times over
+
+
+def _list_metadata(data: bytes) -> dict[str, Any] | None:
+    """A list's `metadata` read from the first bytes of its JSON, before its items are parsed.
+
+    API servers write a list as {"kind", "apiVersion", "metadata", "items"} in that order (Go
+    encodes struct fields in declaration order), so the continue token sits in the first few
+    hundred bytes of a page of megabytes. None when the head does not hold it (another order,
+    an unexpected shape): the caller then parses the whole page.
+    """
+    head = data[:LIST_HEAD_BYTES].decode("utf-8", "replace")
+    try:
+        at = _SPACE.match(head).end()
+        if head[at] != "{":
+            return None
+        at += 1
+        while True:
+            key, at = _JSON.raw_decode(head, _SPACE.match(head, at).end())
+            at = _SPACE.match(head, at).end()
+            if not isinstance(key, str) or key == "items" or head[at] != ":":
+                return None
+            value, at = _JSON.raw_decode(head, _SPACE.match(head, at + 1).end())
+            if key == "metadata":
+                return value if isinstance(value, dict) else None
+            at = _SPACE.match(head, at).end()
+            if head[at] != ",":
+                return None
+            at += 1
+    except (ValueError, IndexError):  # cut off by the head's end, or not JSON at all
+        return None
+
+
+def _page_bodies(call: Callable[..., Any], kwargs: dict[str, Any]) -> Iterator[tuple[bytes, str | None]]:
+    """(raw JSON, continue token) of each page of a list call, in order.
+
+    A thread asks for the pages one after the other, and sends the next request as soon as
+    the previous page's continue token is read from the head of its JSON: neither parsing
+    the page nor converting its objects delays the next request, so paging goes at the
+    speed of the network however slow the consumer is. Pages wait in memory as raw bytes
+    (far smaller than their parsed dicts). An error is raised in the consumer's thread, in
+    order, after the pages that came before it. Closing the generator stops the thread
+    after the request in flight.
+    """
+    arrived: queue.SimpleQueue[tuple[bytes, str | None] | BaseException] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def fetch_in_turn() -> None:
+        token: str | None = None
+        try:
+            while not stop.is_set():
+                page_kwargs = dict(kwargs, limit=PAGE_SIZE, _preload_content=False)
+                if token:
+                    page_kwargs["_continue"] = token
+                data = call(**page_kwargs).data
+                metadata = _list_metadata(data)
+                if metadata is None:  # not at the head: parse the whole page to find it
+                    metadata = json.loads(data).get("metadata") or {}
+                token = metadata.get("continue") or None
+                arrived.put((data, token))
+                if token is None:
+                    return
+        except BaseException as error:  # raised again in the consumer's thread
+            arrived.put(error)
+
+    threading.Thread(target=fetch_in_turn, name="kube-pages", daemon=True).start()
+    try:
+        while True:
+            page = arrived.get()
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+            if page[1] is None:
+                return
+    finally:
+        stop.set()
+
+
 # --- kubeconfig ---------------------------------------------------------------------------
 
 _ESKCTL_CONTEXT = re.compile(r"^[^@]+@(?P<name>[^.]+)\.(?P<region>[a-z0-9-]+)\.eksctl\.io$")
@@ -248,55 +330,47 @@ class KubeSource:
     # -- lists -----------------------------------------------------------------------------
 
     def _paged(
-        self, call: Callable[..., Any], convert: Callable[[dict], Any] = lambda o: o, **kwargs: Any
+        self,
+        call: Callable[..., Any],
+        convert: Callable[[dict], Any] = lambda o: o,
+        on_page: Callable[[list[Any]], None] | None = None,
+        **kwargs: Any,
     ) -> tuple[list[Any], str]:
         """Every item of a list call, following `continue` tokens page by page, each converted
         as its page arrives (10,000 raw pod dicts at once would cost far more memory).
+        `on_page` gets each page's converted items as soon as they are ready.
 
-        The next page is requested as soon as this page's token is known and fetched while
-        this page is converted: the pages still come one after the other (each needs the
-        previous one's token), but converting no longer adds to the time spent waiting on
-        the network.
+        Pages are fetched by `_page_bodies`, which asks for the next page as soon as this
+        one's continue token is known, so the requests follow each other at network speed
+        and converting never delays them.
 
         A continue token expires (410 Gone) when paging outlives etcd's compaction window on a
         busy cluster; the list then starts over once, as a consistent snapshot is the point.
         """
-
-        def fetch(token: str | None) -> bytes:
-            page_kwargs = dict(kwargs, limit=PAGE_SIZE, _preload_content=False)
-            if token:
-                page_kwargs["_continue"] = token
-            return call(**page_kwargs).data
-
-        prefetcher: ThreadPoolExecutor | None = None
-        try:
-            for attempt in (1, 2):
-                items: list[Any] = []
-                token: str | None = None
-                resource_version = ""
-                try:
-                    data = fetch(None)
-                    while True:
-                        body = json.loads(data)
-                        metadata = body.get("metadata") or {}
-                        resource_version = metadata.get("resourceVersion") or resource_version
-                        token = metadata.get("continue")
-                        upcoming = None
-                        if token:
-                            if prefetcher is None:
-                                prefetcher = ThreadPoolExecutor(1, thread_name_prefix="kube-page")
-                            upcoming = prefetcher.submit(fetch, token)
-                        items.extend(convert(o) for o in body.get("items") or [])
-                        del body, data  # this page's JSON is garbage once converted
-                        if upcoming is None:
-                            return items, resource_version
-                        data = upcoming.result()
-                except ApiException as error:
-                    if error.status != 410 or not token or attempt == 2:
-                        raise
-        finally:
-            if prefetcher is not None:
-                prefetcher.shutdown(wait=False, cancel_futures=True)
+        for attempt in (1, 2):
+            items: list[Any] = []
+            token: str | None = None
+            resource_version = ""
+            pages = _page_bodies(call, kwargs)
+            try:
+                for data, token in pages:
+                    body = json.loads(data)
+                    metadata = body.get("metadata") or {}
+                    if (metadata.get("continue") or None) != token:
+                        # Only a list whose JSON names `metadata` twice could get here.
+                        raise ClusterError("the API server's list page contradicts itself (two continue tokens)")
+                    resource_version = metadata.get("resourceVersion") or resource_version
+                    page = [convert(o) for o in body.get("items") or []]
+                    del body, data  # this page's JSON is garbage once converted
+                    items.extend(page)
+                    if on_page is not None:
+                        on_page(page)
+                return items, resource_version
+            except ApiException as error:
+                if error.status != 410 or not token or attempt == 2:
+                    raise
+            finally:
+                pages.close()
         raise AssertionError("unreachable")
 
     def _list(
@@ -306,17 +380,18 @@ class KubeSource:
         ns_call: Callable[..., Any],
         namespace: str | None,
         convert: Callable[[dict], T],
+        on_page: Callable[[list[T]], None] | None = None,
         **kwargs: Any,
     ) -> Listing[T]:
         try:
             if namespace:
-                return Listing(*self._paged(ns_call, convert, namespace=namespace, **kwargs))
+                return Listing(*self._paged(ns_call, convert, on_page, namespace=namespace, **kwargs))
             try:
-                return Listing(*self._paged(all_call, convert, **kwargs))
+                return Listing(*self._paged(all_call, convert, on_page, **kwargs))
             except ApiException as error:
                 if error.status != 403:
                     raise
-            return self._list_per_namespace(kind, ns_call, convert, **kwargs)
+            return self._list_per_namespace(kind, ns_call, convert, on_page, **kwargs)
         except ApiException as error:
             raise _cluster_error(f"list {kind}", error) from error
         except Exception as error:  # urllib3 connection errors, TLS errors, exec plugin failures
@@ -325,7 +400,12 @@ class KubeSource:
             raise ClusterError(f"cannot list {kind}: {error}") from error
 
     def _list_per_namespace(
-        self, kind: str, ns_call: Callable[..., Any], convert: Callable[[dict], T], **kwargs: Any
+        self,
+        kind: str,
+        ns_call: Callable[..., Any],
+        convert: Callable[[dict], T],
+        on_page: Callable[[list[T]], None] | None = None,
+        **kwargs: Any,
     ) -> Listing[T]:
         """Cluster-wide list forbidden: gather what the user may read, and say so."""
         notes = [f"listing {kind} in all namespaces is forbidden"]
@@ -342,7 +422,7 @@ class KubeSource:
         versions: list[str] = []
         for ns in namespaces:
             try:
-                converted, version = self._paged(ns_call, convert, namespace=ns, **kwargs)
+                converted, version = self._paged(ns_call, convert, on_page, namespace=ns, **kwargs)
             except ApiException as error:
                 if error.status != 403:
                     raise
@@ -370,14 +450,21 @@ class KubeSource:
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        on_page: Callable[[list[Pod]], None] | None = None,
     ) -> Listing[Pod]:
-        """Pods of one namespace, or of all (None), paginated; falls back to readable namespaces."""
+        """Pods of one namespace, or of all (None), paginated; falls back to readable namespaces.
+
+        `on_page(pods)` is called with each page's pods as soon as they are converted (in the
+        calling thread), so a UI can show rows before the list is complete; the listing
+        returned still holds every pod.
+        """
         return self._list(
             "pods",
             self.core.list_pod_for_all_namespaces,
             self.core.list_namespaced_pod,
             namespace,
             pod_from_dict,
+            on_page,
             **_selectors(label_selector, field_selector),
         )
 
