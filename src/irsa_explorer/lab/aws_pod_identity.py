@@ -7,6 +7,10 @@ The wire shapes follow the EKS and EKS Auth REST-JSON models, so boto3's
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -36,6 +40,7 @@ _ASSOCIATIONS_PATH = re.compile(r"^/clusters/([^/]+)/pod-identity-associations(?
 _EKS_AUTH_PATH = re.compile(r"^/clusters/([^/]+)/assume-role-for-pod-identity/?$")
 _SUBJECT = re.compile(r"^system:serviceaccount:([^:]+):([^:]+)$")
 UNAUTHORIZED = "Unauthorized Exception! EKS does not have permissions to assume the associated role."
+MAX_RESULTS = 100  # ListPodIdentityAssociations: maxResults 1..100, 100 when not given
 
 
 @dataclass
@@ -75,6 +80,45 @@ class Association:
         }
 
 
+def _page_key(association: Association) -> tuple[float, str]:
+    """Listing order: oldest first, the id breaking ties."""
+    return association.created_at.timestamp(), association.association_id
+
+
+class PageTokens:
+    """Opaque, tamper-evident `nextToken`s, as EKS asks clients to treat them.
+
+    A token names where its page stopped and which listing it belongs to, signed with a key of
+    this lab: a made-up, edited or truncated token, one from another lab, or one reused with
+    other filters is refused (HTTP 400) instead of paging from a guess.
+    """
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._key, body, hashlib.sha256).digest()[:16]
+
+    def issue(self, after: tuple[float, str], scope: list[str | None]) -> str:
+        body = json.dumps({"after": list(after), "scope": scope}, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(self._mac(body) + body).decode().rstrip("=")
+
+    def read(self, token: str, scope: list[str | None]) -> tuple[float, str] | None:
+        """Where the page stopped, or None when the token is not one this lab issued for `scope`."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        mac, body = raw[:16], raw[16:]
+        if len(mac) < 16 or not hmac.compare_digest(mac, self._mac(body)):
+            return None
+        content = json.loads(body)  # ours, as the signature shows
+        if content.get("scope") != scope:
+            return None
+        timestamp, association_id = content["after"]
+        return float(timestamp), str(association_id)
+
+
 def _new_association_id() -> str:
     alphabet = string.ascii_lowercase + string.digits
     return "a-" + "".join(secrets.choice(alphabet) for _ in range(17))
@@ -90,6 +134,7 @@ class PodIdentity:
         self.cluster_issuer = cluster_issuer  # cluster name → issuer URL (what EKS reports)
         self._lock = threading.Lock()
         self._associations: dict[str, Association] = {}  # by id
+        self._pages = PageTokens()
 
     # --- lookups used by the Kubernetes side (admission) and the agent ---------------------
 
@@ -192,20 +237,41 @@ class PodIdentity:
     def _list(self, cluster: str, query: dict[str, list[str]]) -> Response:
         namespace = query.get("namespace", [None])[0]
         service_account = query.get("serviceAccount", [None])[0]
-        max_results = int(query.get("maxResults", ["100"])[0])
-        start = int(query.get("nextToken", ["0"])[0] or 0)
+        raw_max = query.get("maxResults", [str(MAX_RESULTS)])[0]
+        try:
+            max_results = int(raw_max)
+        except ValueError:
+            max_results = 0
+        if not 1 <= max_results <= MAX_RESULTS:
+            return json_error(
+                400, "InvalidParameterException", f"maxResults must be between 1 and {MAX_RESULTS}, not {raw_max!r}"
+            )
+        # the token belongs to one listing: the same cluster and filters, as AWS checks
+        scope = [cluster, namespace, service_account]
+        after = None
+        if "nextToken" in query:
+            after = self._pages.read(query["nextToken"][0], scope)
+            if after is None:
+                return json_error(400, "InvalidParameterException", "The nextToken provided is not valid.")
         with self._lock:
-            matching = [
-                a
-                for a in self._associations.values()
-                if a.cluster_name == cluster
-                and (namespace is None or a.namespace == namespace)
-                and (service_account is None or a.service_account == service_account)
-            ]
-        page = matching[start : start + max_results]
+            matching = sorted(
+                (
+                    a
+                    for a in self._associations.values()
+                    if a.cluster_name == cluster
+                    and (namespace is None or a.namespace == namespace)
+                    and (service_account is None or a.service_account == service_account)
+                ),
+                key=_page_key,
+            )
+        # resume after the last association shown, not at an offset: one deleted between two
+        # pages then shifts nothing (none skipped, none repeated)
+        if after is not None:
+            matching = [a for a in matching if _page_key(a) > after]
+        page = matching[:max_results]
         payload: dict[str, Any] = {"associations": [a.summary() for a in page]}
-        if start + max_results < len(matching):
-            payload["nextToken"] = str(start + max_results)
+        if len(matching) > max_results:
+            payload["nextToken"] = self._pages.issue(_page_key(page[-1]), scope)
         return json_response(payload)
 
     def _role_problem(self, role_arn: str) -> str | None:
