@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from textual.widgets import DataTable
 
 from irsa_explorer.app import IrsaExplorerApp, Sources
 from irsa_explorer.cloud import AwsSource
@@ -16,6 +15,7 @@ from irsa_explorer.screens.modals import ConfirmScreen, DocumentScreen, HelpScre
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.live_identity_pane import LiveIdentityPane
+from irsa_explorer.widgets.pods_table import PodsTable
 from irsa_explorer.widgets.role_pane import PolicyLink, RolePane
 from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
 from irsa_explorer.widgets.token_pane import TokenPane
@@ -68,7 +68,7 @@ async def test_pods_load_filter_and_several_panes_side_by_side(lab):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
-        table = screen.query_one("#pods", DataTable)
+        table = screen.query_one("#pods", PodsTable)
         names = {pod.name for pod in app.state.pods.values()}
         assert {"eks-iam-test1", "eks-iam-test2", "eks-iam-test3"} <= names
         assert table.row_count == len(app.state.pods)
@@ -287,7 +287,7 @@ async def test_command_mode_and_list_views(lab):
             await pilot.press("colon", *command, "enter")
             await settle(pilot)
             assert app.history.current.view == view
-            assert app.screen.query_one(DataTable).row_count > 0, view
+            assert app.screen.table.row_count > 0, view
         # the palette jumps to the node eks-iam-test2 runs on: it falls back to the node role
         node = next(p.node_name for p in app.state.pods.values() if p.name == "eks-iam-test2")
         await pilot.press("ctrl+p")
@@ -340,7 +340,7 @@ async def test_watch_shows_new_and_deleted_pods(lab):
             while name not in {p.name for p in app.state.pods.values()} and time.monotonic() < deadline:
                 await pilot.pause(0.1)
             uid = pod_uid(app, name)
-            assert str(app.screen.query_one("#pods", DataTable).get_row(uid)[1]) == name
+            assert str(app.screen.query_one("#pods", PodsTable).get_row(uid)[1]) == name
             assert uid in app.state.chains  # analysed on arrival
         finally:
             api.delete_namespaced_pod(name, "default", grace_period_seconds=0)

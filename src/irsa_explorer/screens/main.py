@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Tab, Tabs
+from textual.widgets import Footer, Tab, Tabs
 
 from irsa_explorer.model import Pod, Role
 from irsa_explorer.navigation import PANE_TITLES, PANES, Location
@@ -212,13 +212,13 @@ class PodsScreen(Screen):
 
     # -- events -------------------------------------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#pods")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(PodsTable.RowHighlighted, "#pods")
+    def _row_highlighted(self, event: PodsTable.RowHighlighted) -> None:
         self.show_pod(self.selected_pod)
         self.app.note_location(self.location())
 
-    @on(DataTable.RowSelected, "#pods")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(PodsTable.RowSelected, "#pods")
+    def _row_selected(self, event: PodsTable.RowSelected) -> None:
         # synchronous focus: the keys typed next (→, enter) are meant for the chain
         self.set_focus(self.query_one(ChainStrip))
 

@@ -1,15 +1,31 @@
-"""The pods table: one row per pod uid, updated by diff so the cursor and scroll never jump."""
+"""The pods table: one row per pod, drawn from the state on demand, so ten thousand pods cost
+what the forty rows on screen cost.
+
+Why not Textual's DataTable: it keeps its own copy of every cell, measures each new cell and
+walks its rows on redraws. With 10,000 pods that is seconds of event-loop time while pages and
+verdicts arrive (bench/: 8.6 s to every verdict, key presses waiting up to 1.5 s). Here the
+table holds only the sorted, filtered list of pod uids and each column's width; a row's cells
+are made from the pod and its chain when the row is drawn (`render_line`, Textual's line API),
+so a verdict arriving is a redraw of the visible rows, and a page of pods an append.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.binding import Binding
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from operator import attrgetter
 
-from irsa_explorer.model import IdentityChain, Mechanism, Pod
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
 from irsa_explorer.screens.state import ExplorerState
-from irsa_explorer.widgets.format import MECHANISM_WORDS, age, verdict_text
+from irsa_explorer.widgets.format import MECHANISM_WORDS, VERDICT_RICH, VERDICT_STYLE, age
 
 COLUMNS = (
     ("namespace", "Namespace"),
@@ -22,11 +38,18 @@ COLUMNS = (
     ("age", "Age"),
 )
 
-# Mechanism and verdict arrive after the row ("…" first): fixed widths that fit every word
-# (MECHANISM_WORDS, VERDICT_STYLE) keep them from being cut and the row from reflowing.
-FIXED_WIDTHS = {"mechanism": 11, "verdict": 9}
+# Mechanism, verdict and age change after the row is shown ("…" first, ages grow): fixed widths
+# that fit every word (MECHANISM_WORDS, VERDICT_STYLE, format.duration) keep the row from reflowing.
+FIXED_WIDTHS = {"mechanism": 11, "verdict": 9, "age": 5}
 # The table's own words where the panes' are longer than the column ("Pod Identity").
 TABLE_MECHANISM_WORDS = {**MECHANISM_WORDS, Mechanism.POD_IDENTITY: "PodIdentity"}
+PADDING = 1  # blank cells on each side of a column
+PENDING = "…"  # mechanism and verdict before the chain is resolved
+VERDICT_STYLES: dict[Verdict | None, Style] = {
+    **{verdict: Style.parse(style) for verdict, style in VERDICT_RICH.items()},
+    None: Style(dim=True),
+}
+_sort_key = attrgetter("namespace", "name")
 
 
 def short_node(name: str | None) -> str:
@@ -56,202 +79,321 @@ def pod_matches(pod: Pod, needle: str, state: ExplorerState) -> bool:
     return needle.lower() in hay
 
 
-class PodsTable(DataTable):
-    """Pods keyed by uid. `sync(state, filter)` adds, updates and removes rows in place.
+def mechanism_word(chain: IdentityChain | None) -> str:
+    return TABLE_MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value) if chain else PENDING
 
-    Ten thousand rows cannot be added or updated in one go without the event loop stalling
-    for seconds (DataTable measures every new cell when idle), so `sync` applies the first
-    `CHUNK` changes at once and the rest in chunks on a short timer: between chunks key
-    presses are answered and the added rows are measured. Rows near the cursor go first.
+
+def verdict_word(chain: IdentityChain | None) -> str:
+    return VERDICT_STYLE[chain.verdict][0] if chain else PENDING
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` cells: padded, or cut with an ellipsis. Kubernetes names,
+    phases and our own words are ASCII, so a character is a cell."""
+    if len(text) <= width:
+        return text.ljust(width)
+    return text[: width - 1] + "…" if width > 0 else ""
+
+
+class PodsTable(ScrollView, can_focus=True):
+    """Pods sorted by namespace and name. `sync(state, filter)` brings the rows in line with the
+    state; `add_pods` appends a page while loading. The cursor stays on its pod through both."""
+
+    COMPONENT_CLASSES = {"pods-table--header", "pods-table--cursor"}
+    DEFAULT_CSS = """
+    PodsTable {
+        background: $surface;
+        color: $foreground;
+        height: 1fr;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .pods-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .pods-table--header { background-tint: $foreground 5%; }
+        }
+        & > .pods-table--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .pods-table--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .pods-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
     """
-
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="pods.open", tooltip="Show this pod's chain"),
+        Binding("up,k", "cursor_up", "Up", show=False, tooltip="Previous pod"),
+        Binding("down,j", "cursor_down", "Down", show=False, tooltip="Next pod"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="A screenful up"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="A screenful down"),
+        Binding("home", "first", "First", show=False, tooltip="First pod"),
+        Binding("end", "last", "Last", show=False, tooltip="Last pod"),
     ]
-    CHUNK = 200  # rows per turn of the event loop: ~10-20 ms of work on a 2-core machine
-    GAP_S = 0.005  # lets queued key presses and the idle measuring run between chunks
+
+    class RowHighlighted(Message):
+        """The cursor is on another pod (or on none: `uid` None)."""
+
+        def __init__(self, table: PodsTable, uid: str | None, row: int) -> None:
+            super().__init__()
+            self.table, self.uid, self.cursor_row = table, uid, row
+
+        @property
+        def control(self) -> PodsTable:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter (or a click) on the pod under the cursor."""
+
+        def __init__(self, table: PodsTable, uid: str, row: int) -> None:
+            super().__init__()
+            self.table, self.uid, self.cursor_row = table, uid, row
+
+        @property
+        def control(self) -> PodsTable:
+            return self.table
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._rows: dict[str, tuple] = {}  # uid → cells shown
-        self._seen: dict[str, tuple] = {}  # uid → (pod, chain, age) the cells were made from
-        self._pending: list[str] = []  # uids still to add or update, in the order to do them
+        super().__init__(**kwargs)
         self._state: ExplorerState | None = None
         self._needle = ""
-        self._last_key: tuple[str, str] = ("", "")  # the greatest (namespace, name) shown
-        self._unsorted = False
-        self._drain_timer = None
-        self._reselect: str | None = None  # the pod to select again once a rebuild is done
-        self._first_chunk = False  # the next chunk starts a sync: it holds the visible rows
-        self._unrendered = 0  # cells changed since the table's render caches were last invalidated
+        self._order: list[str] = []  # uids shown, in row order
+        self._index: dict[str, int] | None = None  # uid → row, rebuilt when first asked after a change
+        self._widths = [max(len(label), FIXED_WIDTHS.get(key, 0)) for key, label in COLUMNS]
+        self._cursor = 0
+        self._highlighted: str | None = None  # the uid last announced by RowHighlighted
 
-    def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key, width=FIXED_WIDTHS.get(key))
+    # -- what the screen calls ----------------------------------------------------------------
 
-    @staticmethod
-    def chain_cells(chain: IdentityChain | None) -> tuple[Text, Text]:
-        """The mechanism and verdict cells ("…" until the chain is resolved)."""
-        mechanism = TABLE_MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value) if chain else "…"
-        return Text(mechanism), verdict_text(chain.verdict if chain else None)
+    def sync(self, state: ExplorerState, needle: str = "") -> None:
+        """Rows for every pod of the state that matches `needle`, sorted; the cursor stays on
+        its pod (or on the same row when that pod is gone)."""
+        self._state, self._needle = state, needle
+        selected = self.selected_uid
+        pods = state.pods
+        if needle:
+            shown = [pod for pod in pods.values() if pod_matches(pod, needle, state)]
+        else:
+            shown = list(pods.values())
+        shown.sort(key=_sort_key)
+        self._order = [pod.uid for pod in shown]
+        self._index = None
+        self._widths = [max(len(label), FIXED_WIDTHS.get(key, 0)) for key, label in COLUMNS]
+        self._measure(shown)
+        self._layout_changed()
+        row = self.row_index(selected) if selected else None
+        self._set_cursor(self._cursor if row is None else row, scroll=row is not None)
 
-    def row_cells(self, pod: Pod, state: ExplorerState) -> tuple:
-        # Rich Text, not str: DataTable parses every str cell as markup when it measures new
-        # rows, which for a thousand pods is most of the time a keypress waits.
-        return (
-            Text(pod.namespace),
-            Text(pod.name),
-            Text(pod.service_account),
-            *self.chain_cells(state.chains.get(pod.uid)),
-            Text(short_node(pod.node_name)),
-            Text(pod.status or pod.phase),
-            Text(age(pod.created, state.now())),
-        )
+    def add_pods(self, state: ExplorerState, pods: list[Pod]) -> None:
+        """A page of new pods while loading: appended (sorted in when out of order)."""
+        self._state = state
+        new = [pod for pod in pods if pod_matches(pod, self._needle, state)]
+        if not new:
+            return
+        selected = self.selected_uid
+        order, everything = self._order, state.pods
+        last = everything.get(order[-1]) if order else None
+        new.sort(key=_sort_key)
+        order.extend(pod.uid for pod in new)
+        if last is not None and _sort_key(new[0]) < _sort_key(last):
+            order.sort(key=lambda uid: _sort_key(everything[uid]))  # rare: pages come sorted
+            self._index = None
+        elif self._index is not None:
+            start = len(order) - len(new)
+            self._index.update((uid, start + i) for i, uid in enumerate(order[start:]))
+        self._measure(new)
+        self._layout_changed()
+        row = self.row_index(selected) if selected else None
+        self._set_cursor(self._cursor if row is None else row, scroll=False)
 
     @property
     def syncing(self) -> bool:
-        """Whether changes are still being applied chunk by chunk."""
-        return bool(self._pending)
+        """Whether rows are still being applied: never, since rows are drawn on demand (kept
+        for callers that wait for a table to settle)."""
+        return False
 
-    def sync(self, state: ExplorerState, needle: str = "") -> None:
-        """Bring rows in line with the state: diff by uid, sorted by namespace and name.
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
 
-        Removals happen at once; additions and updates start now and finish in chunks.
-        """
-        self._state, self._needle = state, needle
-        if self._drain_timer is not None:  # this sync supersedes the chunks still to come
-            self._drain_timer.stop()
-            self._drain_timer = None
-        wanted = {uid for uid, pod in state.pods.items() if pod_matches(pod, needle, state)}
-        gone = [uid for uid in self._rows if uid not in wanted]
-        if len(gone) > 64:
-            # DataTable.remove_row renumbers every row: many removals are cheaper as a rebuild
-            current = self.selected_uid
-            self.clear()
-            self._rows.clear()
-            self._seen.clear()
-            self._last_key = ("", "")
-            self._unsorted = False
-            self._reselect = current
-        else:
-            for uid in gone:
-                self.remove_row(uid)
-                del self._rows[uid]
-                self._seen.pop(uid, None)
-        pods = state.pods
-        order = sorted(wanted, key=lambda uid: (pods[uid].namespace, pods[uid].name))
-        # rows the user looks at first: from just above the visible window onwards
-        start = max(0, (self.cursor_row if self._rows else 0) - self.size.height)
-        shown = [uid for uid in order if uid in self._rows]
-        if shown and start:
-            first = shown[min(start, len(shown) - 1)]
-            at = order.index(first)
-            order = order[at:] + order[:at]
-        self._pending = order
-        self._pending.reverse()  # popped from the end
-        self._first_chunk = True
-        self._drain()
-
-    def add_pods(self, state: ExplorerState, pods: list[Pod]) -> None:
-        """New pods (a list page): queued after what is pending, without re-reading the others."""
-        self._state = state
-        self._pending[:0] = reversed([p.uid for p in pods if pod_matches(p, self._needle, state)])
-        if self._drain_timer is None:
-            self._drain()
-
-    def _drain(self) -> None:
-        self._drain_timer = None
-        state = self._state
-        if state is None:
-            return
-        pending, pods, chains = self._pending, state.pods, state.chains
-        now = state.now()
-        done = changed = 0
-        while pending and done < self.CHUNK:
-            uid = pending.pop()
-            pod = pods.get(uid)
-            if pod is None:
-                continue
-            chain = chains.get(uid)
-            seen = (pod, chain, age(pod.created, now))
-            before = self._seen.get(uid)
-            if before is not None and before[0] is seen[0] and before[1] is seen[1] and before[2] == seen[2]:
-                continue  # nothing this row shows has changed: no cells to build
-            self._seen[uid] = seen
-            old = self._rows.get(uid)
-            if old is not None and before is not None and before[0] is pod and before[2] == seen[2]:
-                # only the chain changed (the verdicts arriving): two cells, not eight
-                cells = old[:3] + self.chain_cells(chain) + old[5:]
-            else:
-                cells = self.row_cells(pod, state)
-            # an update costs a fraction of an add (no measuring, one refresh per chunk), and
-            # each chunk costs a full redraw of a 10,000-row table: updates go in big chunks
-            done += 1 if old is None else 0.1
-            if old is None:
-                self.add_row(*cells, key=uid)
-                key = (pod.namespace, pod.name)
-                if key < self._last_key:
-                    self._unsorted = True
-                else:
-                    self._last_key = key
-            elif old != cells:
-                changed += self._update_row(uid, cells, old)
-            self._rows[uid] = cells
-        self._unrendered += changed
-        if self._unrendered and (self._first_chunk or not pending):
-            # DataTable.update_cell invalidates its render caches per cell, and a redraw of
-            # 10,000 rows after each of 20,000 cells (every verdict arriving) would stall the
-            # screen for seconds. The first chunk holds the rows on screen (see `sync`), so
-            # they redraw at once; off-screen rows are drawn from the new cells when scrolled
-            # to, and the last chunk invalidates once more for any drawn in between.
-            self._update_count += 1
-            self.refresh()
-            self._unrendered = 0
-        self._first_chunk = False
-        if pending:
-            self._drain_timer = self.set_timer(self.GAP_S, self._drain)
-            return
-        current = self._reselect or self.selected_uid
-        self._reselect = None
-        if self._unsorted:
-            self._unsorted = False
-            self.sort("namespace", "pod", key=lambda cells: (str(cells[0]), str(cells[1])))
-            self._last_key = max(((str(c[0]), str(c[1])) for c in self._rows.values()), default=("", ""))
-        if current:
-            self.select_uid(current)
-
-    def _update_row(self, uid: str, cells: tuple, old: tuple) -> int:
-        """Put a row's changed cells in place; the caller refreshes once per chunk.
-
-        Writes DataTable's cell store directly (as `update_cell` does, without its per-cell
-        refresh); falls back to `update_cell` should that store ever change shape.
-        """
-        row = getattr(self, "_data", {}).get(RowKey(uid))
-        changed = 0
-        for (col, _), new, was in zip(COLUMNS, cells, old):
-            if new == was:
-                continue
-            changed += 1
-            if row is not None and col in row and (col in FIXED_WIDTHS or new.cell_len <= was.cell_len):
-                row[col] = new
-            else:  # wider than before: let DataTable measure the column again
-                self.update_cell(uid, col, new, update_width=True)
-        return changed
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
 
     @property
     def selected_uid(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:  # cursor outside the rows while the table changes
-            return None
-        return key.value
+        return self._order[self._cursor] if 0 <= self._cursor < len(self._order) else None
+
+    def row_index(self, uid: str) -> int | None:
+        if self._index is None:
+            self._index = {uid: row for row, uid in enumerate(self._order)}
+        return self._index.get(uid)
 
     def select_uid(self, uid: str) -> bool:
-        if uid not in self._rows:
+        row = self.row_index(uid)
+        if row is None:
             return False
-        index = self.get_row_index(uid)
-        if index != self.cursor_row:
-            self.move_cursor(row=index)
+        self.move_cursor(row=row)
         return True
+
+    def move_cursor(self, *, row: int) -> None:
+        self._set_cursor(row, scroll=True)
+
+    def row_cells(self, uid: str) -> tuple[str, ...]:
+        """What row `uid` shows, column by column (as drawn, before fitting to widths)."""
+        state = self._state
+        pod = state.pods[uid]
+        chain = state.chains.get(uid)
+        return (
+            pod.namespace,
+            pod.name,
+            pod.service_account,
+            mechanism_word(chain),
+            verdict_word(chain),
+            short_node(pod.node_name),
+            pod.status or pod.phase,
+            age(pod.created, state.now()),
+        )
+
+    def get_row(self, uid: str) -> tuple[str, ...]:
+        return self.row_cells(uid)
+
+    def get_row_at(self, row: int) -> tuple[str, ...]:
+        return self.row_cells(self._order[row])
+
+    # -- keys and mouse -----------------------------------------------------------------------
+
+    def action_cursor_up(self) -> None:
+        self._set_cursor(self._cursor - 1, scroll=True)
+
+    def action_cursor_down(self) -> None:
+        self._set_cursor(self._cursor + 1, scroll=True)
+
+    def action_page_up(self) -> None:
+        self._set_cursor(self._cursor - self._visible_rows(), scroll=True)
+
+    def action_page_down(self) -> None:
+        self._set_cursor(self._cursor + self._visible_rows(), scroll=True)
+
+    def action_first(self) -> None:
+        self._set_cursor(0, scroll=True)
+
+    def action_last(self) -> None:
+        self._set_cursor(len(self._order) - 1, scroll=True)
+
+    def action_select_cursor(self) -> None:
+        uid = self.selected_uid
+        if uid is not None:
+            self.post_message(self.RowSelected(self, uid, self._cursor))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:  # the header
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if not 0 <= row < len(self._order):
+            return
+        if row == self._cursor:
+            self.action_select_cursor()
+        else:
+            self._set_cursor(row, scroll=True)
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_x, scroll_y = self.scroll_offset
+        base = self.rich_style
+        if y == 0:
+            segments = self._header_segments()
+            style = base + self.get_component_rich_style("pods-table--header")
+        else:
+            row = scroll_y + y - 1
+            if not 0 <= row < len(self._order) or self._state is None:
+                return Strip.blank(width, base)
+            segments = self._row_segments(self._order[row])
+            style = base
+            if row == self._cursor:
+                style += self.get_component_rich_style("pods-table--cursor")
+        strip = Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width)
+        return strip.apply_style(style)
+
+    def _header_segments(self) -> list[Segment]:
+        pad = " " * PADDING
+        return [Segment(pad + fit(label, w) + pad) for (_, label), w in zip(COLUMNS, self._widths)]
+
+    def _row_segments(self, uid: str) -> list[Segment]:
+        state = self._state
+        pod = state.pods.get(uid)
+        if pod is None:  # removed between a change and the redraw that follows it
+            return []
+        chain = state.chains.get(uid)
+        w = self._widths
+        pad = " " * PADDING
+        verdict_style = VERDICT_STYLES[chain.verdict if chain else None]
+        mechanism_style = None if chain else VERDICT_STYLES[None]
+        return [
+            Segment(f"{pad}{fit(pod.namespace, w[0])}{pad}{pad}{fit(pod.name, w[1])}{pad}"
+                    f"{pad}{fit(pod.service_account, w[2])}{pad}{pad}"),
+            Segment(fit(mechanism_word(chain), w[3]), mechanism_style),
+            Segment(pad + pad),
+            Segment(fit(verdict_word(chain), w[4]), verdict_style),
+            Segment(f"{pad}{pad}{fit(short_node(pod.node_name), w[5])}{pad}{pad}{fit(pod.status or pod.phase, w[6])}"
+                    f"{pad}{pad}{fit(age(pod.created, state.now()), w[7])}{pad}"),
+        ]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _measure(self, pods: list[Pod]) -> None:
+        """Widen the measured columns to fit `pods` (fixed columns keep their widths)."""
+        if not pods:
+            return
+        w = self._widths
+        w[0] = max(w[0], max(len(p.namespace) for p in pods))
+        w[1] = max(w[1], max(len(p.name) for p in pods))
+        w[2] = max(w[2], max(len(p.service_account) for p in pods))
+        w[5] = max(w[5], max(len(short_node(p.node_name)) for p in pods))
+        w[6] = max(w[6], max(len(p.status or p.phase) for p in pods))
+
+    def _layout_changed(self) -> None:
+        width = sum(self._widths) + 2 * PADDING * len(self._widths)
+        self.virtual_size = Size(width, len(self._order) + 1)  # + the header line
+        self.refresh()
+
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _set_cursor(self, row: int, *, scroll: bool) -> None:
+        count = len(self._order)
+        row = max(0, min(row, count - 1)) if count else 0
+        if row != self._cursor:
+            self._cursor = row
+            self.refresh()
+        if scroll and count:
+            self._scroll_to_row(row)
+        uid = self.selected_uid
+        if uid != self._highlighted:
+            self._highlighted = uid
+            self.post_message(self.RowHighlighted(self, uid, row))
+
+    def _scroll_to_row(self, row: int) -> None:
+        if not self._scroll_now(row):
+            # Textual ignores a scroll beyond what the last layout allowed (the rows just grew
+            # from a handful to thousands): once more after the next refresh, to the cursor then
+            self.call_after_refresh(lambda: self._scroll_now(self._cursor))
+
+    def _scroll_now(self, row: int) -> bool:
+        """Scroll the least that shows `row`; whether it is on screen now."""
+        top, visible = int(self.scroll_y), self._visible_rows()
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + visible:
+            self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
+        top = int(self.scroll_y)
+        return top <= row < top + visible
+
+    def on_resize(self) -> None:
+        if self.row_count:
+            self._scroll_to_row(self._cursor)
