@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import sys
 import threading
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from irsa_explorer.commands import ExplorerCommands
@@ -319,6 +320,10 @@ class IrsaExplorerApp(App):
                 return
             self.post_message(InventoryStaged("working out verdicts…", snapshot(inventory), None, False, generation))
             chains = resolve_all(inventory)
+            # What was just built lives as long as the view: out of the collector's sight, or the
+            # first collection once it is back on walks it all (a second holding the GIL, and
+            # key presses with it). Reference counting still frees it after a reload.
+            gc.freeze()
         if not worker.is_cancelled:
             self.post_message(InventoryStaged("", inventory, chains, True, generation))
 
@@ -715,7 +720,7 @@ class IrsaExplorerApp(App):
     def _prompt_submitted(self, message: PromptBar.Entered) -> None:
         if message.mode == "filter":
             self.screen.set_filter(message.text)
-            self.screen.query_one(DataTable).focus()
+            self.screen.table.focus()
             return
         self.run_command(message.text)
 
@@ -834,7 +839,7 @@ class IrsaExplorerApp(App):
 
         return [
             ("Everywhere", keys(self.BINDINGS) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
-            ("Pods view", keys(PodsScreen.BINDINGS) + [("enter", "on a pod: focus its identity chain")]),
+            ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
             ("Identity chain", keys(ChainStrip.BINDINGS)),
             ("Token pane", keys(TokenPane.BINDINGS)),
             ("Live identity pane", keys(LiveIdentityPane.BINDINGS)),
