@@ -11,10 +11,13 @@ Waits are on workers and messages, never on sleeps.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from textual.widgets import OptionList
+from textual.worker import WorkerFailed
 
+from irsa_explorer import app as app_module
 from irsa_explorer.app import IrsaExplorerApp, Sources
 from irsa_explorer.cloud import AwsSource
 from irsa_explorer.cluster import KubeSource
@@ -49,11 +52,26 @@ def admin_pods(restricted) -> dict[str, set[str]]:
     return view
 
 
-def make_app(lab, watch: bool = False) -> IrsaExplorerApp:
+class RecordingExplorer(IrsaExplorerApp):
+    """The explorer, keeping the text of every notification it shows (toasts vanish)."""
+
+    # Textual reads a relative CSS_PATH next to the subclass's module: point at the app's own
+    CSS_PATH = str(Path(app_module.__file__).parent / IrsaExplorerApp.CSS_PATH)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notified: list[str] = []
+
+    def notify(self, message, **kwargs) -> None:
+        self.notified.append(str(message))
+        super().notify(message, **kwargs)
+
+
+def make_app(lab, watch: bool = False) -> RecordingExplorer:
     """The explorer as `irsa-explorer` starts it: the kubeconfig's current context (the admin)."""
     kube = KubeSource(kubeconfig=str(lab.kubeconfig))
     aws = AwsSource.from_env(dict(lab.aws_env))
-    return IrsaExplorerApp(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch)
+    return RecordingExplorer(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch)
 
 
 async def settle(pilot, timeout: float = 30) -> None:
@@ -63,7 +81,10 @@ async def settle(pilot, timeout: float = 30) -> None:
     while time.monotonic() < deadline:
         busy = [w for w in app.workers if w.group != "watch" and not w.is_finished]
         if busy:
-            await app.workers.wait_for_complete(busy)
+            try:
+                await app.workers.wait_for_complete(busy)
+            except WorkerFailed:
+                pass  # the app shows a worker's failure itself (_worker_state_changed)
         await pilot.pause()
         if not [w for w in app.workers if w.group != "watch" and not w.is_finished]:
             return
@@ -210,3 +231,89 @@ async def test_picking_the_context_in_use_or_escape_reloads_nothing(restricted):
         await settle(pilot)
         assert app.sources is sources and app.state.inventory is loaded
         assert app.context_name == ADMIN
+
+
+# --- gaps found by switching, reported to the lead with the fix (app.py, screens/, cluster.py are
+# not ours to edit); each turns into a plain test when its fix lands (strict: an XPASS fails) ---
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="KubeSource.watch_pods watches pods of all namespaces only: a user who may not (dev, "
+    "auditor) gets 'Watching pods stopped: … 403' after every switch and no live updates; "
+    "fix: fall back to watching the readable namespaces, as the lists do (see report)",
+)
+async def test_watch_keeps_running_for_a_namespace_user(restricted):
+    app = make_app(restricted, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await switch_to(pilot, DEV)
+        # the forbidden watch fails within milliseconds; a working one is still running after 2 s
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not any("Watching pods stopped" in n for n in app.notified):
+            await pilot.pause(0.1)
+        assert not [n for n in app.notified if "Watching pods stopped" in n]
+        assert [w for w in app.workers if w.group == "watch" and not w.is_finished]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Inventory.notes never reach the screen: as dev the crumbs say 'all namespaces' while "
+    "only namespace default could be read, and nothing says the cluster-wide list was forbidden "
+    "(the report prints the notes; the TUI drops them) — see report for the fix",
+)
+async def test_a_limited_view_says_so(restricted):
+    app = make_app(restricted)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await switch_to(pilot, DEV)
+        assert app.state.inventory.notes  # the loader knows the view is limited …
+        shown = [crumbs(app), *app.notified]
+        # … and the user must be told, on screen
+        assert any("forbidden" in text for text in shown), shown
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the nodes view lists only Inventory.nodes: when listing nodes is forbidden it shows an "
+    "empty table and 'No node selected.', as if the cluster had no nodes, though the pods name "
+    "their nodes and node_roles holds the Unavailable reason — see report for the fix",
+)
+async def test_nodes_view_says_nodes_are_forbidden(restricted):
+    app = make_app(restricted)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await switch_to(pilot, DEV)
+        node = app.state.pods[pod_uid(app, "eks-iam-test2")].node_name
+        await pilot.press("colon", *"nodes", "enter")
+        await settle(pilot)
+        table = app.screen.query_one("#list")
+        rows = {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+        assert node in rows and "unknown" in rows[node]  # the node a pod runs on, its role unknown
+        table.move_cursor(row=list(rows).index(node))
+        await settle(pilot)
+        assert "forbidden" in text_of(app.screen.query_one("#detail"))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a switch keeps the previous context's inventory until the new one lands: when the new "
+    "load fails (dev may not list team-b, the namespace picked as admin) the admin's team-b pods "
+    "and verdicts stay on screen under dev's crumbs; fix: drop the inventory on a switch (see report)",
+)
+async def test_a_failed_load_after_a_switch_shows_nothing_of_the_previous_context(restricted):
+    app = make_app(restricted)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        names = [value for value, _ in app.screen.choices]
+        await pilot.press(*["down"] * (names.index("team-b") - names.index("*")), "enter")
+        await settle(pilot)
+        assert shown_pods(app) == {"team-b": {"batch"}}
+        await switch_to(pilot, DEV)
+        # the 403 is said where the user looks …
+        assert 'User "dev" cannot list resource "pods"' in crumbs(app)
+        # … and no pod or verdict read as the admin is passed off as dev's
+        assert pods_table(app).row_count == 0
+        assert app.state.inventory is None or app.state.inventory.context == DEV
