@@ -214,6 +214,11 @@ class PodsScreen(Screen):
 
     @on(PodsTable.RowHighlighted, "#pods")
     def _row_highlighted(self, event: PodsTable.RowHighlighted) -> None:
+        # The cursor's new row is drawn first, the panes follow: rebuilding them takes longer
+        # than a key repeat, and a held key should move the cursor, not wait for each pod.
+        self.call_after_refresh(self._follow_cursor)
+
+    def _follow_cursor(self) -> None:
         self.show_pod(self.selected_pod)
         self.app.note_location(self.location())
 

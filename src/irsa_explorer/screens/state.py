@@ -69,6 +69,10 @@ class ExplorerState:
     token_loading: dict[str, str] = field(default_factory=dict)  # pod uid → which token
     stage: str = "connecting…"
     error: str | None = None
+    _pods_version: int = field(default=0, repr=False, compare=False)
+    _by_service_account: tuple[tuple, dict[tuple[str, str], list[str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def now(self) -> datetime:
         return self.clock()
@@ -82,11 +86,22 @@ class ExplorerState:
             return None
         return self.inventory.service_accounts.get((pod.namespace, pod.service_account))
 
+    def pods_changed(self) -> None:
+        """Pods were added to or removed from the inventory in place (a page, a watch event)."""
+        self._pods_version += 1
+
     def pods_using(self, sa: ServiceAccount) -> list[Pod]:
-        return sorted(
-            (p for p in self.pods.values() if p.key[0] == sa.namespace and p.service_account == sa.name),
-            key=lambda p: p.name,
-        )
+        """The pods running as `sa`, by name. From an index by service account, built once per
+        change of the pods: the :sa view asks this for each of thousands of accounts."""
+        pods = self.pods
+        key = (id(pods), len(pods), self._pods_version)
+        if self._by_service_account is None or self._by_service_account[0] != key:
+            index: dict[tuple[str, str], list[str]] = {}
+            for pod in pods.values():
+                index.setdefault((pod.namespace, pod.service_account), []).append(pod.uid)
+            self._by_service_account = (key, index)
+        uids = self._by_service_account[1].get((sa.namespace, sa.name), ())
+        return sorted((pods[uid] for uid in uids if uid in pods), key=lambda p: p.name)
 
     def pod_by_ref(self, namespace: str | None, name: str) -> Pod | None:
         for pod in self.pods.values():
