@@ -1,12 +1,15 @@
 """The explorer's TUI, headless under Textual's Pilot, timed against the lab in $KUBECONFIG / aws env.
 
 Run by bench.py as its own process (so its peak memory is its own). Prints one JSON line:
-  tui_first_rows_s    start → the pods table has its first rows
-  tui_all_verdicts_s  start → the final inventory is applied: every pod has its chain and verdict
+  tui_first_rows_s    start → the first frame put out with rows in the pods table
+  tui_all_verdicts_s  start → the first frame put out once the final inventory is applied:
+                      every pod has its chain and verdict
   keypress_ms         the slowest of the cursor-down presses while loading (one every
-                      0.25 s from the first rows until the final verdicts): key sent as the
-                      terminal driver sends it → the cursor has moved (the key was handled by
-                      an event loop that is also busy taking in the data)
+                      0.25 s from the first rows on screen — a person presses keys at rows
+                      they see — until the final verdicts): key sent as the
+                      terminal driver sends it → the first frame put out after the cursor
+                      moved (the key was handled, and the screen showing it drawn, by an event
+                      loop that is also busy taking in the data)
   keypress_median_ms, keypresses  the median, and [seconds since start, ms] of each press
   keypress_while_loading  whether presses really happened before the final verdicts
   rows, chains, stages  what was on screen at the end, and when each loading stage arrived
@@ -18,6 +21,7 @@ The clock starts before the App is constructed, so start-up (mount, screens) is 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import os
 import sys
@@ -43,6 +47,7 @@ async def probe(timeout_s: float = 120.0) -> dict:
     aws = AwsSource.from_env(dict(os.environ))
     sources = Sources(kube, aws, None, kube.default_cluster_name(), kube.close)
     app = IrsaExplorerApp(sources, watch=False)
+    _count_frames(app)
     result: dict = {"stages": [], "imports_s": round(imported, 3)}
 
     def elapsed() -> float:
@@ -55,6 +60,7 @@ async def probe(timeout_s: float = 120.0) -> dict:
         table = None
         presses: list[tuple[float, float]] = []  # (when, ms) for each press while loading
         next_press = 0.0
+        rows_at = final_at = None  # when the table first had rows / the state every verdict
         while time.perf_counter() < deadline:
             state = app.state
             if state.stage != last_stage:
@@ -68,19 +74,24 @@ async def probe(timeout_s: float = 120.0) -> dict:
                     table = app.screen.query_one(PodsTable)
                 except Exception:
                     table = None
-            if table is not None and table.row_count and "tui_first_rows_s" not in result:
-                result["tui_first_rows_s"] = elapsed()
+            if table is not None and table.row_count and rows_at is None:
+                rows_at = time.perf_counter()
+            if rows_at is not None and "tui_first_rows_s" not in result and _frame_after(rows_at):
+                result["tui_first_rows_s"] = round(_frame_after(rows_at) - started, 3)  # on screen
             pods = state.inventory.pods if state.inventory is not None else {}
             # final: the last inventory is applied and the table has shown every verdict
             final = state.inventory is not None and not state.stage and pods and not getattr(table, "syncing", False)
-            if len(presses) < PRESSES and table is not None and table.row_count > 2 and not final:
+            # A person presses keys once rows are on screen: from the first frame with rows on.
+            if len(presses) < PRESSES and "tui_first_rows_s" in result and table.row_count > 2 and not final:
                 if time.perf_counter() >= next_press:
                     presses.append(await _timed_key(app, table))
                     next_press = time.perf_counter() + PRESS_GAP_S
                     continue
             if final and len(state.chains) >= len(pods) and table is not None and table.row_count >= len(pods):
-                result["tui_all_verdicts_s"] = elapsed()
-                break
+                final_at = final_at or time.perf_counter()
+                if _frame_after(final_at):  # and a frame drawn from it is out
+                    result["tui_all_verdicts_s"] = round(_frame_after(final_at) - started, 3)
+                    break
             await asyncio.sleep(0.005)
         else:
             result["error"] = f"not every verdict within {timeout_s:.0f} s"
@@ -116,12 +127,38 @@ async def _timed_key(app, table) -> tuple[float, float]:
     app._driver.send_message(events.Key("down", None))
     while table.cursor_row == before and time.perf_counter() - pressed < 10:
         await asyncio.sleep(0.001)
-    ms = round((time.perf_counter() - pressed) * 1000, 1)
+    moved = time.perf_counter()
+    # shown: the first frame Textual puts out after the cursor moved (what the person sees)
+    while not _frame_after(moved) and time.perf_counter() - pressed < 10:
+        await asyncio.sleep(0.001)
+    ms = round(((_frame_after(moved) or time.perf_counter()) - pressed) * 1000, 1)
     if table.cursor_row == before + 1:
         app._driver.send_message(events.Key("up", None))  # back, so every press can move down again
         while table.cursor_row != before and time.perf_counter() - pressed < 10:
             await asyncio.sleep(0.001)
     return round(pressed - _STARTED, 3), ms
+
+
+_FRAMES: list[float] = []  # when the app put each frame out
+
+
+def _frame_after(moment: float) -> float | None:
+    """When the first frame after `moment` was put out (None: not yet)."""
+    at = bisect.bisect_left(_FRAMES, moment)
+    return _FRAMES[at] if at < len(_FRAMES) else None
+
+
+def _count_frames(app) -> None:
+    """Note when each frame is output: `App._display` is where Textual hands a rendered
+    screen update to the driver (headless, the driver drops it; the rendering is done)."""
+    display = app._display
+
+    def timed_display(screen, renderable):
+        display(screen, renderable)
+        if renderable is not None:
+            _FRAMES.append(time.perf_counter())
+
+    app._display = timed_display
 
 
 def _instrument() -> dict[str, list[float]]:
