@@ -747,20 +747,47 @@ def _describe_env_from(source: dict) -> str:
     return "envFrom " + ",".join(sorted(source))
 
 
+# Replicas carry the very same env and envFrom. Converting each distinct one once and handing
+# every replica the same tuple saves the EnvVar objects of all but one of them, and lets the
+# analysis recognise identical specs by identity (`identity.resolve_all` keys its caches on
+# it) instead of hashing every variable of every pod. Bounded, so a long-running watch cannot
+# grow it without end; a miss only costs a fresh (equal) tuple.
+_SHARED_LIMIT = 50_000
+_shared_env: dict[tuple[tuple[str, str | None, str | None], ...], tuple[EnvVar, ...]] = {}
+_shared_env_from: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared(table: dict[Any, Any], key: Any, make: Callable[[Any], Any]) -> Any:
+    found = table.get(key)
+    if found is None:
+        if len(table) >= _SHARED_LIMIT:
+            table.clear()
+        found = table[key] = make(key)
+    return found
+
+
+def _env_vars(fields: tuple[tuple[str, str | None, str | None], ...]) -> tuple[EnvVar, ...]:
+    return tuple(EnvVar(name, value, value_from) for name, value, value_from in fields)
+
+
 def _container(raw: dict, init: bool) -> Container:
-    env = tuple(
-        EnvVar(
-            name=e.get("name", ""),
-            value=e.get("value") if "valueFrom" not in e else None,
-            value_from=_describe_value_from(e["valueFrom"]) if "valueFrom" in e else None,
+    env: tuple[EnvVar, ...] = ()
+    if raw_env := raw.get("env"):
+        fields = tuple(
+            (e.get("name", ""), None, _describe_value_from(e["valueFrom"]))
+            if "valueFrom" in e
+            else (e.get("name", ""), e.get("value"), None)
+            for e in raw_env
         )
-        for e in raw.get("env") or []
-    )
+        env = _shared(_shared_env, fields, _env_vars)
+    env_from: tuple[str, ...] = ()
+    if raw_env_from := raw.get("envFrom"):
+        env_from = _shared(_shared_env_from, tuple(_describe_env_from(s) for s in raw_env_from), tuple)
     return Container(
         name=raw.get("name", ""),
         image=raw.get("image", ""),
         env=env,
-        env_from=tuple(_describe_env_from(s) for s in raw.get("envFrom") or []),
+        env_from=env_from,
         volume_mounts=tuple(
             (m.get("name", ""), m.get("mountPath", "")) for m in raw.get("volumeMounts") or []
         ),

@@ -28,6 +28,7 @@ from irsa_explorer.model import (
     SKIP_WEBHOOK_LABEL,
     ChainLink,
     Cluster,
+    Container,
     Evidence,
     Finding,
     IdentityChain,
@@ -239,7 +240,7 @@ class _Resolver:
         else:
             self.associations = assoc
         self._irsa_cache: dict[tuple, _Links] = {}
-        self._creds_cache: dict[tuple, list[ContainerCredentials]] = {}
+        self._creds_cache: dict[tuple, tuple[list[ContainerCredentials], tuple[Container, ...]]] = {}
         self._last_token: tuple[Pod, ServiceAccount | None, ExpectedToken | None] | None = None
         self._pod_identity_cache: dict[tuple, _Links] = {}
         self._sa_cache: dict[tuple[str, str], tuple[ChainLink, tuple[Finding, ...]]] = {}
@@ -326,10 +327,13 @@ class _Resolver:
     def _container_credentials(self, pod: Pod) -> list[ContainerCredentials]:
         # Replicas share their container specs, but not their whole `containers`: every pod
         # mounts its own kube-api-access-xxxxx volume. Key on what container_credentials reads
-        # (env, envFrom, the IRSA mount) so replicas hit the cache, and hashing stays shallow.
+        # (env, envFrom, the IRSA mount) so replicas hit the cache. env and envFrom enter the
+        # key by identity: the conversion hands replicas one shared tuple (cluster._shared),
+        # and hashing every EnvVar of every pod cost more than computing the credentials.
+        # Equal tuples that are not the same object only miss the cache.
         key = (
             tuple(
-                (c.name, c.init, c.env, c.env_from, tuple(p for v, p in c.volume_mounts if v == IRSA_VOLUME))
+                (c.name, c.init, id(c.env), id(c.env_from), tuple(p for v, p in c.volume_mounts if v == IRSA_VOLUME))
                 for c in pod.containers
             ),
             pod.labels.get(SKIP_WEBHOOK_LABEL),
@@ -337,8 +341,11 @@ class _Resolver:
         )
         found = self._creds_cache.get(key)
         if found is None:
-            found = self._creds_cache[key] = container_credentials(pod)
-        return found
+            found = container_credentials(pod)
+            # Held with the result, so no id in the key can be reused by another object.
+            self._creds_cache[key] = (found, pod.containers)
+            return found
+        return found[0]
 
     def _expected_irsa_token(self, pod: Pod, sa: ServiceAccount | None) -> ExpectedToken | None:
         # Asked twice per IRSA pod (token link, then the shared links): remember the last pod.
