@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from analysis_builders import IRSA_TOKEN, irsa_container, inventory, pod, role, sa
+from analysis_builders import IRSA_TOKEN, NODE, NODE_ROLE, irsa_container, inventory, plain_pod, pod, role, sa
 
 from irsa_explorer.analysis import identity
 from irsa_explorer.analysis.identity import resolve_all, resolve_chain
-from irsa_explorer.model import IRSA_TOKEN_DIR, IRSA_VOLUME, EnvVar, ProjectedToken, Verdict
+from irsa_explorer.model import IRSA_TOKEN_DIR, IRSA_VOLUME, EnvVar, ProjectedToken, Unavailable, Verdict
 
 OTHER_ROLE = "arn:aws:iam::111122223333:role/other"
 
@@ -78,3 +78,20 @@ def test_env_from_differs_with_the_same_env() -> None:
     assert chains[plain.uid] == resolve_chain(plain, inv)
     assert chains[odd.uid] == resolve_chain(odd, inv)
     assert {f.code for f in chains[odd.uid].findings} != {f.code for f in chains[plain.uid].findings}
+
+
+def test_node_role_links_are_per_node() -> None:
+    other_node, other_role = "ip-10-0-0-2.us-east-2.compute.internal", "arn:aws:iam::111122223333:role/other-nodes"
+    forbidden = Unavailable("access denied", "ec2:DescribeInstances", "forbidden")
+    gone_node = "ip-10-0-0-3.us-east-2.compute.internal"
+    pods = [plain_pod(f"a-{i}") for i in range(3)]
+    pods += [plain_pod(f"b-{i}", node_name=other_node) for i in range(3)]
+    pods += [plain_pod("forbidden", node_name=gone_node), plain_pod("pending", node_name=None)]
+    inv = inventory(pods=pods, sas=[sa("default", role_arn=None)],
+                    node_roles={NODE: NODE_ROLE, other_node: other_role, gone_node: forbidden})
+    chains = resolve_all(inv)
+    assert [chains[p.uid].effective_identity for p in pods] == [NODE_ROLE] * 3 + [other_role] * 3 + [None, None]
+    for p in pods:
+        assert chains[p.uid] == resolve_chain(p, inv)
+    assert "access denied" in chains[pods[6].uid].links[4].detail
+    assert "no node yet" in chains[pods[7].uid].links[4].detail

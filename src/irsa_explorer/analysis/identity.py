@@ -240,7 +240,8 @@ class _Resolver:
         else:
             self.associations = assoc
         self._irsa_cache: dict[tuple, _Links] = {}
-        self._creds_cache: dict[tuple, tuple[list[ContainerCredentials], tuple[Container, ...]]] = {}
+        self._creds_cache: dict[tuple, tuple[list[ContainerCredentials], str, tuple[Container, ...]]] = {}
+        self._node_links: dict[str | None, _Links] = {}
         self._last_token: tuple[Pod, ServiceAccount | None, ExpectedToken | None] | None = None
         self._pod_identity_cache: dict[tuple, _Links] = {}
         self._sa_cache: dict[tuple[str, str], tuple[ChainLink, tuple[Finding, ...]]] = {}
@@ -260,7 +261,8 @@ class _Resolver:
         sa = self.inv.service_accounts.get((pod.namespace, pod.service_account))
         association = self._association(pod)
         sa_role = sa.role_arn if sa else None
-        creds = self._container_credentials(pod)
+        ref = pod.ref  # one ObjectRef for the pod's links and chain
+        creds, injected = self._container_credentials(pod)
         main = _main_container(creds)
         mechanism = main.mechanism if main else Mechanism.NONE
         findings: list[Finding] = []
@@ -275,15 +277,14 @@ class _Resolver:
 
         sa_link, sa_findings = self._service_account_link(pod, sa, association)
         findings.extend(sa_findings)
-        findings.extend(self._pod_spec_findings(pod, sa, creds, intended_mechanism, intended, main))
+        findings.extend(self._pod_spec_findings(pod, ref, sa, creds, intended_mechanism, intended, main))
 
         pod_link = ChainLink(
             "pod", f"{pod.namespace}/{pod.name}", LinkStatus.OK,
-            f"runs as service account {pod.service_account} on node {pod.node_name or '(not scheduled)'}; "
-            + "; ".join(f"{c.name}{' (init)' if c.init else ''}: {c.mechanism}" for c in creds),
-            pod.ref,
+            f"runs as service account {pod.service_account} on node {pod.node_name or '(not scheduled)'}; {injected}",
+            ref,
         )
-        token_link = self._token_link(pod, sa, main, mechanism, intended_mechanism, intended)
+        token_link = self._token_link(pod, ref, sa, main, mechanism, intended_mechanism, intended)
         links = [pod_link, sa_link, token_link]
 
         if mechanism is Mechanism.IRSA and main:
@@ -315,7 +316,7 @@ class _Resolver:
 
         verdict = _verdict(links, findings, mechanism)
         return IdentityChain(
-            pod=pod.ref,
+            pod=ref,
             mechanism=mechanism,
             intended_role_arn=intended,
             effective_identity=effective,
@@ -324,7 +325,8 @@ class _Resolver:
             findings=tuple(_dedupe(findings)),
         )
 
-    def _container_credentials(self, pod: Pod) -> list[ContainerCredentials]:
+    def _container_credentials(self, pod: Pod) -> tuple[list[ContainerCredentials], str]:
+        """What each container's SDK finds, and that in words for the pod link."""
         # Replicas share their container specs, but not their whole `containers`: every pod
         # mounts its own kube-api-access-xxxxx volume. Key on what container_credentials reads
         # (env, envFrom, the IRSA mount) so replicas hit the cache. env and envFrom enter the
@@ -341,11 +343,12 @@ class _Resolver:
         )
         found = self._creds_cache.get(key)
         if found is None:
-            found = container_credentials(pod)
-            # Held with the result, so no id in the key can be reused by another object.
-            self._creds_cache[key] = (found, pod.containers)
-            return found
-        return found[0]
+            creds = container_credentials(pod)
+            injected = "; ".join(f"{c.name}{' (init)' if c.init else ''}: {c.mechanism}" for c in creds)
+            # The containers are held with the result, so no id in the key can be reused by
+            # another object while the cache lives.
+            found = self._creds_cache[key] = (creds, injected, pod.containers)
+        return found[0], found[1]
 
     def _expected_irsa_token(self, pod: Pod, sa: ServiceAccount | None) -> ExpectedToken | None:
         # Asked twice per IRSA pod (token link, then the shared links): remember the last pod.
@@ -404,11 +407,11 @@ class _Resolver:
         self._sa_cache[key] = result
         return result
 
-    def _pod_spec_findings(self, pod: Pod, sa: ServiceAccount | None, creds: list[ContainerCredentials],
+    def _pod_spec_findings(self, pod: Pod, ref: ObjectRef, sa: ServiceAccount | None, creds: list[ContainerCredentials],
                            intended_mechanism: Mechanism | None, intended: str | None,
                            main: ContainerCredentials | None) -> list[Finding]:
         out: list[Finding] = []
-        out.extend(_annotation_typos(pod.ref, pod.annotations))
+        out.extend(_annotation_typos(ref, pod.annotations))
         pod_role = pod.annotations.get(ROLE_ARN_ANNOTATION)
         if pod_role and not (sa and sa.role_arn == pod_role):
             out.append(F.role_arn_on_pod(pod, pod_role))
@@ -471,40 +474,40 @@ class _Resolver:
             out.append(F.irsa_not_injected(pod, sa, intended))
         return out
 
-    def _token_link(self, pod: Pod, sa: ServiceAccount | None, main: ContainerCredentials | None,
+    def _token_link(self, pod: Pod, ref: ObjectRef, sa: ServiceAccount | None, main: ContainerCredentials | None,
                     mechanism: Mechanism, intended_mechanism: Mechanism | None, intended: str | None) -> ChainLink:
         if mechanism is Mechanism.IRSA and main:
             token = self._expected_irsa_token(pod, sa)
             if token is None or not main.token_mounted:
                 return ChainLink("token", main.token_file or "?", LinkStatus.BROKEN,
                                  f"AWS_WEB_IDENTITY_TOKEN_FILE={main.token_file} but no {IRSA_VOLUME} token is mounted there: "
-                                 "the SDK fails to read it", pod.ref)
+                                 "the SDK fails to read it", ref)
             lifetime = f", expires after {token.expiration_seconds}s" if token.expiration_seconds else ""
             iss = token.issuer or "unknown issuer"
             return ChainLink("token", token.path, LinkStatus.OK,
-                             f"iss {iss}, sub {token.subject}, aud {', '.join(token.audiences)}{lifetime}", pod.ref)
+                             f"iss {iss}, sub {token.subject}, aud {', '.join(token.audiences)}{lifetime}", ref)
         if mechanism is Mechanism.POD_IDENTITY:
             token = expected_token(pod, sa, self.issuer, POD_IDENTITY_VOLUME)
             if token is None:
                 return ChainLink("token", POD_IDENTITY_VOLUME, LinkStatus.BROKEN,
-                                 "Pod Identity variables set but no eks-pod-identity-token volume", pod.ref)
+                                 "Pod Identity variables set but no eks-pod-identity-token volume", ref)
             return ChainLink("token", token.path, LinkStatus.OK,
-                             f"sub {token.subject}, aud {', '.join(token.audiences)} (exchanged by the Pod Identity agent)", pod.ref)
+                             f"sub {token.subject}, aud {', '.join(token.audiences)} (exchanged by the Pod Identity agent)", ref)
         if mechanism is Mechanism.STATIC_KEYS:
             if intended:
                 return ChainLink("token", "ignored", LinkStatus.BROKEN,
-                                 f"static keys come first in the SDK's chain, so the intended {intended} is never used", pod.ref)
-            return ChainLink("token", "not used", LinkStatus.SKIPPED, "static keys: no token is exchanged", pod.ref)
+                                 f"static keys come first in the SDK's chain, so the intended {intended} is never used", ref)
+            return ChainLink("token", "not used", LinkStatus.SKIPPED, "static keys: no token is exchanged", ref)
         if intended:
             what = "IRSA" if intended_mechanism is Mechanism.IRSA else "Pod Identity"
             return ChainLink("token", "not injected", LinkStatus.BROKEN,
                              f"{what} is configured ({intended}) but the pod has no {what} variables or token: "
-                             "the SDK falls back to the node's role", pod.ref)
+                             "the SDK falls back to the node's role", ref)
         if isinstance(self._association(pod), Unavailable) and not (sa and sa.role_arn):
             return ChainLink("token", "none", LinkStatus.UNKNOWN,
-                             f"no IRSA token; whether a Pod Identity association exists is {self._association(pod)}", pod.ref)
+                             f"no IRSA token; whether a Pod Identity association exists is {self._association(pod)}", ref)
         return ChainLink("token", "none", LinkStatus.SKIPPED,
-                         "no IRSA or Pod Identity token: nothing was configured for this service account", pod.ref)
+                         "no IRSA or Pod Identity token: nothing was configured for this service account", ref)
 
     def _role_link(self, role_arn: str, evidence_ref: ObjectRef, evidence_field: str) -> tuple[ChainLink, Role | None, list[Finding]]:
         ref = ObjectRef("Role", role_arn)
@@ -686,8 +689,14 @@ class _Resolver:
         ), (), shown)
 
     def _node_role_links(self, pod: Pod) -> _Links:
+        # The same for every pod on a node: work it out once per node.
+        found = self._node_links.get(pod.node_name)
+        if found is None:
+            found = self._node_links[pod.node_name] = self._node_role_links_of(pod.node_name)
+        return found
+
+    def _node_role_links_of(self, node: str | None) -> _Links:
         skipped = "node role: the SDK reads the instance metadata service"
-        node = pod.node_name
         node_role = self.inv.node_roles.get(node) if node else None
         node_ref = ObjectRef("Node", node) if node else None
         if node is None:
