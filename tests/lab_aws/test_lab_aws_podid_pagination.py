@@ -138,3 +138,29 @@ def test_aws_cli_next_token_garbage_is_a_client_error(aws_lab, cluster, tmp_path
     assert done.returncode in (254, 255), done.stderr  # a service's client error: v2 says 254, v1 255
     assert "(InvalidParameterException) when calling the ListPodIdentityAssociations operation" in done.stderr
     assert "Internal" not in done.stderr and "500" not in done.stderr
+
+
+# --- the other paginated APIs the lab serves are moto's, in lab/aws.py's hands (not ours): a
+# made-up token is a 500 there today. Reported with the fix; strict, so they fail once it lands
+# and must become plain tests then. ---
+
+NO_RETRIES = Config(retries={"max_attempts": 0})  # a 500 is retried with back-off otherwise
+MOTO_TOKEN_GAP = (
+    "moto reads the token as its own offset/name and raises (HTTP 500); AWS answers a 400 — "
+    "fix in lab/aws.py proposed in the report"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=MOTO_TOKEN_GAP)
+@pytest.mark.parametrize(
+    ("service", "operation", "params", "code"),
+    [
+        ("iam", "list_roles", {"Marker": "garbage"}, "ValidationError"),
+        ("ec2", "describe_instances", {"NextToken": "garbage"}, "InvalidParameterValue"),
+        ("eks", "list_clusters", {"nextToken": "garbage"}, "InvalidParameterException"),
+    ],
+)
+def test_moto_paged_apis_refuse_a_made_up_token(client, service, operation, params, code):
+    response = refused(getattr(client(service, config=NO_RETRIES), operation), **params)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert response["Error"]["Code"] == code
