@@ -475,6 +475,9 @@ class IrsaExplorerApp(App):
             # role details depend on the whole inventory: recompute what was asked for
             for arn in list(self.state.assumers):
                 self.state.assumers.pop(arn, None)
+            if message.inventory.notes:
+                # what limited this view (forbidden lists, unreadable nodes): never silently
+                self.notify("\n".join(message.inventory.notes), title="Limited view", severity="warning", timeout=15)
         screen = self.screens_by_view.get(self.history.current.view)
         same_rows = (
             message.chains is None and before is not None and before.pods.keys() == message.inventory.pods.keys()
@@ -545,7 +548,9 @@ class IrsaExplorerApp(App):
         if screen is None or not screen.is_mounted:
             return
         namespace = self.sources.namespace if self.sources else None
-        stage = self.state.error or self.state.stage
+        notes = self.state.inventory.notes if self.state.inventory else []
+        limited = f"limited: {notes[0]}" + (f" (+{len(notes) - 1} more)" if len(notes) > 1 else "") if notes else ""
+        stage = self.state.error or self.state.stage or limited
         screen.query_one(Breadcrumbs).show(self.history, self.context_name, namespace, stage)
 
     # -- requests from panes ------------------------------------------------------------------------
@@ -795,6 +800,10 @@ class IrsaExplorerApp(App):
             except Exception as error:
                 self.notify(f"Cannot use context {choice}: {error}", severity="error")
                 return
+            # nothing read through the previous context may stay on screen under the new one,
+            # not even while (or because) the new load fails
+            self.state.inventory = None
+            self.state.chains = {}
             self.state.live_runs.clear()
             self.state.tokens.clear()
             self.go(Location("pods"))
@@ -863,7 +872,12 @@ def switch_context(sources: Sources, context: str) -> Sources:
     kubeconfig = getattr(sources.kube, "_kubeconfig", None)
     kube = KubeSource(context=context, kubeconfig=kubeconfig)
     cluster_name = kube.default_cluster_name()
-    return Sources(kube, sources.aws, sources.namespace, cluster_name, sources.close)
+
+    def close() -> None:  # the new context's connections, then the previous ones
+        kube.close()
+        sources.close()
+
+    return Sources(kube, sources.aws, sources.namespace, cluster_name, close)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -50,6 +50,10 @@ class ClusterError(Exception):
     """
 
 
+class WatchForbidden(ClusterError):
+    """The API server refused a watch (403): the caller may watch less instead."""
+
+
 @dataclass
 class Listing(Generic[T]):
     """One list of objects, with the version to resume a watch from and notes for the user."""
@@ -550,7 +554,58 @@ class KubeSource:
         The server-side timeout is short so `stop` is noticed within `poll_seconds`; each
         reconnect resumes from the last version seen. When that version is too old (410 Gone)
         the pods are listed again and the differences are yielded as events.
+
+        When watching every namespace is forbidden, the namespaces that can be read are watched
+        one by one instead (the fallback the lists make); those forbidden too are left out.
         """
+        if namespace:
+            yield from self._watch_pods(namespace, resource_version, stop, poll_seconds)
+            return
+        try:
+            yield from self._watch_pods(None, resource_version, stop, poll_seconds)
+            return
+        except WatchForbidden:
+            pass
+        namespaces = self.readable_namespaces()
+        if isinstance(namespaces, Unavailable):
+            namespaces = [self.default_namespace]
+        yield from self._watch_each(namespaces, resource_version, stop, poll_seconds)
+
+    def _watch_each(
+        self, namespaces: list[str], resource_version: str, stop: threading.Event, poll_seconds: int
+    ) -> Iterator[tuple[str, Pod]]:
+        """One watch per namespace, each in a thread, their events merged in arrival order."""
+        events: queue.SimpleQueue[tuple[str, Pod] | BaseException | None] = queue.SimpleQueue()
+
+        def run(ns: str) -> None:
+            try:
+                for event in self._watch_pods(ns, resource_version, stop, poll_seconds):
+                    events.put(event)
+            except WatchForbidden:
+                pass  # not readable: not shown by the list either
+            except BaseException as error:  # raised again in the consumer's thread
+                events.put(error)
+            finally:
+                events.put(None)
+
+        for ns in namespaces:
+            threading.Thread(target=run, args=(ns,), name=f"watch-{ns}", daemon=True).start()
+        running = len(namespaces)
+        while running and not stop.is_set():
+            try:
+                item = events.get(timeout=poll_seconds)
+            except queue.Empty:
+                continue
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+
+    def _watch_pods(
+        self, namespace: str | None, resource_version: str, stop: threading.Event, poll_seconds: int
+    ) -> Iterator[tuple[str, Pod]]:
         known: dict[str, Pod] = {}
         version = resource_version
         while not stop.is_set():
@@ -589,6 +644,8 @@ class KubeSource:
                         known[pod.uid] = pod
                     yield kind, pod
             except ApiException as error:
+                if error.status == 403:
+                    raise WatchForbidden(str(_cluster_error("watch pods", error))) from error
                 if error.status != 410:
                     raise _cluster_error("watch pods", error) from error
                 expired = True

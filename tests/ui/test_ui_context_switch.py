@@ -233,16 +233,9 @@ async def test_picking_the_context_in_use_or_escape_reloads_nothing(restricted):
         assert app.context_name == ADMIN
 
 
-# --- gaps found by switching, reported to the lead with the fix (app.py, screens/, cluster.py are
-# not ours to edit); each turns into a plain test when its fix lands (strict: an XPASS fails) ---
+# --- gaps found by switching to restricted users, fixed since ---
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KubeSource.watch_pods watches pods of all namespaces only: a user who may not (dev, "
-    "auditor) gets 'Watching pods stopped: … 403' after every switch and no live updates; "
-    "fix: fall back to watching the readable namespaces, as the lists do (see report)",
-)
 async def test_watch_keeps_running_for_a_namespace_user(restricted):
     app = make_app(restricted, watch=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -256,12 +249,6 @@ async def test_watch_keeps_running_for_a_namespace_user(restricted):
         assert [w for w in app.workers if w.group == "watch" and not w.is_finished]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Inventory.notes never reach the screen: as dev the crumbs say 'all namespaces' while "
-    "only namespace default could be read, and nothing says the cluster-wide list was forbidden "
-    "(the report prints the notes; the TUI drops them) — see report for the fix",
-)
 async def test_a_limited_view_says_so(restricted):
     app = make_app(restricted)
     async with app.run_test(size=SIZE) as pilot:
@@ -273,12 +260,6 @@ async def test_a_limited_view_says_so(restricted):
         assert any("forbidden" in text for text in shown), shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the nodes view lists only Inventory.nodes: when listing nodes is forbidden it shows an "
-    "empty table and 'No node selected.', as if the cluster had no nodes, though the pods name "
-    "their nodes and node_roles holds the Unavailable reason — see report for the fix",
-)
 async def test_nodes_view_says_nodes_are_forbidden(restricted):
     app = make_app(restricted)
     async with app.run_test(size=SIZE) as pilot:
@@ -295,12 +276,6 @@ async def test_nodes_view_says_nodes_are_forbidden(restricted):
         assert "forbidden" in text_of(app.screen.query_one("#detail"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a switch keeps the previous context's inventory until the new one lands: when the new "
-    "load fails (dev may not list team-b, the namespace picked as admin) the admin's team-b pods "
-    "and verdicts stay on screen under dev's crumbs; fix: drop the inventory on a switch (see report)",
-)
 async def test_a_failed_load_after_a_switch_shows_nothing_of_the_previous_context(restricted):
     app = make_app(restricted)
     async with app.run_test(size=SIZE) as pilot:
