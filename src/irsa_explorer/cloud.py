@@ -304,9 +304,16 @@ class AwsSource:
                 return provider  # without every provider's client IDs we cannot judge audiences
         return providers  # type: ignore[return-value]
 
-    def get_roles(self, arns: Iterable[str]) -> dict[str, Role | Unavailable]:
+    def get_roles(
+        self, arns: Iterable[str], listed: "RoleListing | Unavailable | None" = None
+    ) -> dict[str, Role | Unavailable]:
         """Each distinct role by its ARN: GetRole per role (bounded concurrency, retries), or
-        ListRoles paging when that is cheaper (see `list_roles_threshold`)."""
+        ListRoles paging when that is cheaper (see `list_roles_threshold`).
+
+        `listed`: the account's roles as `list_roles` returned them, when a caller paged them
+        already (e.g. while other lookups ran); no ListRoles request is made again. When that
+        listing was refused, roles are asked one by one, as without it.
+        """
         wanted = sorted({a for a in arns if a})
         results: dict[str, Role | Unavailable] = {}
         lookups: list[tuple[str, str, str, str]] = []  # (arn, account, path, name)
@@ -325,7 +332,11 @@ class AwsSource:
                 lookups.append((arn, parsed.account, parsed.path, parsed.name))
         if not lookups:
             return results
-        if len(lookups) >= self.list_roles_threshold:
+        if isinstance(listed, RoleListing):
+            for arn, _, _, name in lookups:
+                results[arn] = listed.role(name)
+            return results
+        if listed is None and len(lookups) >= self.list_roles_threshold:
             listed = self._roles_by_listing(lookups)
             if listed is not None:
                 results.update(listed)
@@ -336,6 +347,22 @@ class AwsSource:
             ):
                 results[arn] = role
         return results
+
+    def list_roles(self) -> "RoleListing | Unavailable":
+        """Every role of the account, paging ListRoles (1000 a page, IAM's maximum), for
+        `get_roles(arns, listed=…)`. Pages the whole account: it is meant to start before the
+        roles wanted are all known, so it cannot stop at the last of them."""
+        raw: dict[str, dict] = {}
+        try:
+            pages = self.client("iam").get_paginator("list_roles").paginate(
+                PaginationConfig={"PageSize": 1000}
+            )
+            for page in pages:
+                for role in page.get("Roles") or []:
+                    raw[role["RoleName"].lower()] = role  # role names are case-insensitive
+        except Exception as error:
+            return unavailable_from(error, "iam:ListRoles")
+        return RoleListing(raw)
 
     def _get_role(self, arn: str, account: str, path: str, name: str) -> Role | Unavailable:
         try:
@@ -535,6 +562,26 @@ class AwsSource:
         return StsResult(
             True, arn=answer.get("Arn"), account=answer.get("Account"), user_id=answer.get("UserId")
         )
+
+
+class RoleListing:
+    """The account's roles as ListRoles gave them, converted when asked for by name.
+
+    ListRoles omits RoleLastUsed and PermissionsBoundary: the price of the fewer calls,
+    acceptable for a list view (as in `get_roles`' own listing)."""
+
+    def __init__(self, raw_by_lower_name: dict[str, dict]) -> None:
+        self._raw = raw_by_lower_name
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def role(self, name: str) -> Role | Unavailable:
+        """The role of that name, or not-found: the listing holds every role of the account."""
+        raw = self._raw.get(name.lower())
+        if raw is None:
+            return Unavailable(f"role does not exist: {name}", None, NOT_FOUND)
+        return _role_from(raw)
 
 
 def _role_from(raw: dict) -> Role:

@@ -63,7 +63,8 @@ def load_inventory(
     if not aws.region:
         aws.use_region(kube.default_region())
 
-    pool = ThreadPoolExecutor(8, thread_name_prefix="inventory")
+    # One thread per lookup below (none waits for a lookup queued after it).
+    pool = ThreadPoolExecutor(10, thread_name_prefix="inventory")
     try:
         # --- started together: Kubernetes lists and AWS lookups that need none of them ----
         pods_f = pool.submit(kube.list_pods, namespace)
@@ -89,12 +90,18 @@ def load_inventory(
             sas = _quiet(sas_f)
             if sas is not None:
                 wanted |= {sa.role_arn for sa in sas.items if sa.role_arn}
+            listing_f = None
+            if len(wanted) >= aws.list_roles_threshold:
+                # The service accounts alone call for ListRoles: page it now, while the
+                # associations and node roles (which add roles, never remove one) are still
+                # being looked up, rather than after them.
+                listing_f = pool.submit(aws.list_roles)
             associations = associations_f.result() if associations_f else None
             if isinstance(associations, list):
                 wanted |= {a.role_arn for a in associations if a.role_arn}
             wanted |= {r for r in node_roles_f.result().values() if isinstance(r, str)}
             caller_f.result()
-            return aws.get_roles(wanted)
+            return aws.get_roles(wanted, listed=listing_f.result() if listing_f else None)
 
         roles_f = pool.submit(roles)
 
