@@ -140,18 +140,12 @@ def test_aws_cli_next_token_garbage_is_a_client_error(aws_lab, cluster, tmp_path
     assert "Internal" not in done.stderr and "500" not in done.stderr
 
 
-# --- the other paginated APIs the lab serves are moto's, in lab/aws.py's hands (not ours): a
-# made-up token is a 500 there today. Reported with the fix; strict, so they fail once it lands
-# and must become plain tests then. ---
+# --- the other paginated APIs the lab serves are moto's: lab/aws.py answers a token moto
+# cannot read with the service's 400, as AWS does (moto itself raises: a 500) ---
 
 NO_RETRIES = Config(retries={"max_attempts": 0})  # a 500 is retried with back-off otherwise
-MOTO_TOKEN_GAP = (
-    "moto reads the token as its own offset/name and raises (HTTP 500); AWS answers a 400 — "
-    "fix in lab/aws.py proposed in the report"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=MOTO_TOKEN_GAP)
 @pytest.mark.parametrize(
     ("service", "operation", "params", "code"),
     [

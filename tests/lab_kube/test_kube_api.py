@@ -344,6 +344,8 @@ def test_list_selectors_and_pagination(core: k8s.CoreV1Api, namespace: str) -> N
         if not token:
             break
     assert seen == [f"p{i}" for i in range(7)] and pages == 3
+    # as kube-apiserver: a limit of 0 or less is no limit, not an empty page
+    assert len(core.list_namespaced_pod(namespace, limit=-1).items) == 7
 
 
 def test_resource_versions_increase(core: k8s.CoreV1Api, namespace: str) -> None:

@@ -218,7 +218,15 @@ class AwsLab:
             return _respond(start_response, self.pod_identity.handle(request))
         if request.kind == "eks:CreateCluster":
             return self._create_cluster(environ, start_response, request)
-        return self._moto_app(environ, start_response)
+        try:
+            return self._moto_app(environ, start_response)
+        except (ValueError, KeyError, IndexError):
+            # moto reads pagination tokens as its own offsets or names and fails on any other
+            # string (a 500); AWS answers a made-up token with the caller's error
+            refusal = _invalid_token(request)
+            if refusal is None:
+                raise
+            return _respond(start_response, refusal)
 
     def _create_cluster(self, environ: dict[str, Any], start_response: StartResponse, request: AwsRequest) -> Iterable[bytes]:
         status, headers, body = _call(self._moto_app, environ)
@@ -260,6 +268,23 @@ class AwsLab:
                 return json_error(400, "ThrottlingException", "Rate exceeded")
             return self.pod_identity.agent(self.cluster.name, method, path[len(AGENT_PREFIX):], headers)
         return 404, {"Content-Type": "text/plain"}, b"Not Found"
+
+
+# service → (pagination parameter as sent, error code, message) for the APIs moto pages
+_TOKEN_ERRORS = {
+    "iam": ("Marker", "ValidationError", "Invalid Marker."),
+    "ec2": ("NextToken", "InvalidParameterValue", "The NextToken is invalid."),
+    "eks": ("nextToken", "InvalidParameterException", "The nextToken provided is not valid."),
+}
+
+
+def _invalid_token(request: AwsRequest) -> Response | None:
+    """The 400 for a request whose pagination token moto could not read, None if it had none."""
+    known = _TOKEN_ERRORS.get(request.service)
+    if known is None:
+        return None
+    name, code, message = known
+    return error_for(request, 400, code, message) if request.form.get(name) else None
 
 
 def _respond(start_response: StartResponse, response: Response) -> Iterable[bytes]:

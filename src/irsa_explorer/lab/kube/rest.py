@@ -60,7 +60,8 @@ class RestHandlers:
     def _list(self, request: web.Request, resource: str, ns: str | None) -> web.Response:
         matches = self._matcher(request, resource)
         try:
-            limit = int(request.query.get("limit") or 0) or None
+            # as kube-apiserver: a limit of 0 or less means no limit, not an empty page
+            limit = max(int(request.query.get("limit") or 0), 0) or None
         except ValueError as exc:
             raise ApiError(400, "BadRequest", "limit must be an integer") from exc
         after = None
