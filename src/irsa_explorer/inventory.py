@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, TypeVar
+import queue
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Callable, TypeVar
 
+from irsa_explorer.analysis.identity import ChainResolver
 from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import KubeSource
-from irsa_explorer.model import Cluster, Inventory, Role, Unavailable
+from irsa_explorer.cluster import KubeSource, Listing
+from irsa_explorer.model import Cluster, IdentityChain, Inventory, Node, Pod, Role, Unavailable
 
 StageCallback = Callable[[str, Inventory], None]
 T = TypeVar("T")
@@ -58,16 +60,74 @@ def load_inventory(
     Raises `cluster.ClusterError` when the cluster cannot be asked at all; every other
     failure ends up as an `Unavailable` in the inventory.
     """
+    return _load(kube, aws, namespace, cluster_name, on_stage, discover_issuer, False, None)[0]
+
+
+def load_and_resolve(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str | None,
+    cluster_name: str | None = None,
+    on_stage: StageCallback | None = None,
+    discover_issuer: bool = True,
+    on_pods: Callable[[list[Pod]], None] | None = None,
+) -> tuple[Inventory, dict[str, IdentityChain]]:
+    """`load_inventory` and `identity.resolve_all` at once: the same inventory and the same
+    chains (by pod uid, in the inventory's order), sooner.
+
+    On a large cluster the AWS lookups are done well before the last pod page arrives; from
+    then on each page is resolved as it comes, while the next ones are still on the wire,
+    so that little is left to resolve once the list is complete.
+
+    `on_pods(pods)` gets each page of pods as soon as it is converted (called in a worker
+    thread), e.g. for a UI's first rows. `kube` must take `list_pods(namespace, on_page=)`
+    (KubeSource does). Raises as load_inventory does.
+    """
+    inventory, chains = _load(kube, aws, namespace, cluster_name, on_stage, discover_issuer, True, on_pods)
+    assert chains is not None
+    return inventory, chains
+
+
+def _load(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str | None,
+    cluster_name: str | None,
+    on_stage: StageCallback | None,
+    discover_issuer: bool,
+    resolve: bool,
+    on_pods: Callable[[list[Pod]], None] | None,
+) -> tuple[Inventory, dict[str, IdentityChain] | None]:
     inventory = Inventory(context=kube.context, namespace=namespace)
     name = resolve_cluster_name(kube, cluster_name)
     if not aws.region:
         aws.use_region(kube.default_region())
+    # Pages for the resolver, ended by None once the list is complete (or failed).
+    pages: queue.SimpleQueue[list[Pod] | None] | None = queue.SimpleQueue() if resolve else None
+
+    def list_pods() -> Listing[Pod]:
+        if pages is None and on_pods is None:
+            return kube.list_pods(namespace)
+
+        def on_page(pods: list[Pod]) -> None:
+            if on_pods is not None:
+                on_pods(pods)
+            if pages is not None:
+                pages.put(pods)
+
+        try:
+            return kube.list_pods(namespace, on_page=on_page)
+        finally:
+            if pages is not None:
+                pages.put(None)
 
     # One thread per lookup below (none waits for a lookup queued after it).
     pool = ThreadPoolExecutor(10, thread_name_prefix="inventory")
+    resolved: dict[str, tuple[Pod, IdentityChain]] = {}
+    resolver: ChainResolver | None = None
     try:
         # --- started together: Kubernetes lists and AWS lookups that need none of them ----
-        pods_f = pool.submit(kube.list_pods, namespace)
+        pods_f = pool.submit(list_pods)
         sas_f = pool.submit(kube.list_service_accounts, namespace)
         nodes_f = pool.submit(kube.list_nodes)
         issuer_f = pool.submit(kube.issuer) if discover_issuer else None
@@ -105,32 +165,54 @@ def load_inventory(
 
         roles_f = pool.submit(roles)
 
+        def kubernetes_but_pods() -> None:
+            sas, nodes = sas_f.result(), nodes_f.result()
+            inventory.service_accounts = {sa.key: sa for sa in sas.items}
+            if not isinstance(nodes, Unavailable):
+                inventory.nodes = {n.name: n for n in nodes}
+            if issuer_f is not None:
+                inventory.issuer = issuer_f.result()
+
+        def aws_answers() -> None:
+            inventory.cluster = cluster_f.result() if cluster_f else name
+            if issuer_f is None and not (
+                isinstance(inventory.cluster, Cluster) and inventory.cluster.issuer
+            ):
+                inventory.issuer = kube.issuer()  # the cluster is unknown: ask the API server
+            inventory.oidc_providers = providers_f.result()
+            inventory.node_roles = node_roles_f.result()
+            inventory.associations = associations_f.result() if associations_f else name
+            inventory.roles = roles_f.result()
+
+        if pages is not None:
+            # Resolve pages as they come once everything else is in (usually long before the
+            # last pod page): only the pages still on the wire are left for the end.
+            others = [f for f in (sas_f, nodes_f, issuer_f, cluster_f, providers_f, associations_f, node_roles_f, roles_f) if f]
+            _wait_failing_fast(others, pods_f)
+            kubernetes_but_pods()
+            aws_answers()
+            resolver = ChainResolver(inventory)
+            while (page := pages.get()) is not None:
+                _answer_every_node(inventory, page, nodes_f.result())
+                for pod in page:
+                    resolved[pod.uid] = (pod, resolver.resolve(pod))
+
         # --- Kubernetes: rows for a UI as soon as the lists are in --------------------------
         pods, sas, nodes = pods_f.result(), sas_f.result(), nodes_f.result()
         inventory.pods = {p.uid: p for p in pods.items}
-        inventory.service_accounts = {sa.key: sa for sa in sas.items}
         for note in pods.notes + sas.notes:
             if note not in inventory.notes:
                 inventory.notes.append(note)
         if isinstance(nodes, Unavailable):
             inventory.notes.append(f"nodes: {nodes}; node roles are unknown")
-        else:
-            inventory.nodes = {n.name: n for n in nodes}
-        if issuer_f is not None:
-            inventory.issuer = issuer_f.result()
+        if resolver is None:
+            kubernetes_but_pods()
         if on_stage:
             on_stage("kubernetes", inventory)
 
         # --- AWS ---------------------------------------------------------------------------
-        inventory.cluster = cluster_f.result() if cluster_f else name
-        if issuer_f is None and not (
-            isinstance(inventory.cluster, Cluster) and inventory.cluster.issuer
-        ):
-            inventory.issuer = kube.issuer()  # the cluster is unknown: ask the API server
-        inventory.oidc_providers = providers_f.result()
-        inventory.node_roles = node_roles_f.result()
-        inventory.associations = associations_f.result() if associations_f else name
-        inventory.roles = roles_f.result()
+        if resolver is None:
+            aws_answers()
     except BaseException:
         # The cluster cannot be asked (or the user interrupted): say so now, without waiting
         # for AWS lookups whose answers nobody will read.
@@ -139,8 +221,35 @@ def load_inventory(
     pool.shutdown()
     if isinstance(inventory.cluster, Unavailable):
         inventory.notes.append(f"EKS cluster: {inventory.cluster}")
-    # Every pod's node gets an answer, so "unknown" always carries its reason.
-    for pod in inventory.pods.values():
+    _answer_every_node(inventory, inventory.pods.values(), nodes)
+    chains = None
+    if resolver is not None:
+        # A pod listed again (the list restarted after its continue token expired) is a new
+        # object: resolved again, as is any pod no page handed on.
+        chains = {}
+        for uid, pod in inventory.pods.items():
+            done = resolved.get(uid)
+            chains[uid] = done[1] if done is not None and done[0] is pod else resolver.resolve(pod)
+    if on_stage:
+        on_stage("aws", inventory)
+    return inventory, chains
+
+
+def _wait_failing_fast(futures: list[Future[Any]], pods_f: Future[Any]) -> None:
+    """Until every future is done; raises at once when the pod list fails (the cluster
+    cannot be asked), as load_inventory does without waiting for the AWS lookups."""
+    pending = set(futures)
+    while pending:
+        watched = pending if pods_f.done() else pending | {pods_f}
+        done, _ = wait(watched, return_when=FIRST_COMPLETED)
+        if pods_f in done and pods_f.exception() is not None:
+            pods_f.result()
+        pending -= done
+
+
+def _answer_every_node(inventory: Inventory, pods: Iterable[Pod], nodes: list[Node] | Unavailable) -> None:
+    """Every pod's node gets an answer, so "unknown" always carries its reason."""
+    for pod in pods:
         node = pod.node_name
         if node and node not in inventory.node_roles:
             if isinstance(nodes, Unavailable):
@@ -149,9 +258,6 @@ def load_inventory(
                 )
             else:
                 inventory.node_roles[node] = Unavailable(f"node {node} is not in the node list")
-    if on_stage:
-        on_stage("aws", inventory)
-    return inventory
 
 
 def _quiet(future: Future[T]) -> T | None:

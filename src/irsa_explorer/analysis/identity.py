@@ -207,6 +207,23 @@ def resolve_all(inventory: Inventory) -> dict[str, IdentityChain]:
     return {uid: resolver.resolve(pod) for uid, pod in inventory.pods.items()}
 
 
+class ChainResolver:
+    """`resolve_all` in instalments: chains for pods as they arrive (a page at a time), with
+    the work shared between all of them as resolve_all shares it.
+
+    Everything but the pods must be in the inventory when this is made (service accounts,
+    roles, node roles, associations, providers, cluster, issuer): the chains read them, and
+    a pod resolved here gets exactly the chain resolve_all would give it then.
+    """
+
+    def __init__(self, inventory: Inventory) -> None:
+        self._resolver = _Resolver(inventory)
+
+    def resolve(self, pod: Pod) -> IdentityChain:
+        """The identity chain of one pod."""
+        return self._resolver.resolve(pod)
+
+
 _ROLE_ARN_LOOKALIKE = re.compile(r"role[-_. ]?arn", re.IGNORECASE)
 
 
