@@ -122,7 +122,6 @@ def crumbs(app) -> str:
 
 
 def pods_table(app):
-    # only what both the DataTable and the lead's own PodsTable offer: row_count, get_row(_at)
     return app.screen.query_one("#pods")
 
 
@@ -138,7 +137,7 @@ def shown_pods(app) -> dict[str, set[str]]:
 
 
 def verdict_cell(app, name: str) -> str:
-    return str(pods_table(app).get_row(pod_uid(app, name))[4])
+    return pods_table(app).row_cells(pod_uid(app, name))["verdict"]
 
 
 def pod_uid(app, name: str) -> str:

@@ -74,9 +74,9 @@ async def test_pods_load_filter_and_several_panes_side_by_side(lab):
         assert table.row_count == len(app.state.pods)
         chain = app.state.chains[pod_uid(app, "eks-iam-test3")]
         assert chain.mechanism == Mechanism.IRSA
-        row = table.get_row(pod_uid(app, "eks-iam-test3"))
-        assert [str(cell) for cell in row[1:4]] == ["eks-iam-test3", "my-sa", "IRSA"]
-        assert "ok" in str(row[4])
+        row = table.row_cells(pod_uid(app, "eks-iam-test3"))
+        assert [row["pod"], row["sa"], row["mechanism"]] == ["eks-iam-test3", "my-sa", "IRSA"]
+        assert "ok" in row["verdict"]
         # at 160 columns every pane is on screen, in more than one column
         panes = [p for p in screen.query(".pane") if p.region.width > 0]
         assert len(panes) == 5 and len({p.region.x for p in panes}) >= 2
@@ -340,7 +340,7 @@ async def test_watch_shows_new_and_deleted_pods(lab):
             while name not in {p.name for p in app.state.pods.values()} and time.monotonic() < deadline:
                 await pilot.pause(0.1)
             uid = pod_uid(app, name)
-            assert str(app.screen.query_one("#pods", PodsTable).get_row(uid)[1]) == name
+            assert str(app.screen.query_one("#pods", PodsTable).row_cells(uid)["pod"]) == name
             assert uid in app.state.chains  # analysed on arrival
         finally:
             api.delete_namespaced_pod(name, "default", grace_period_seconds=0)

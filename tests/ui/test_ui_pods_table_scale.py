@@ -63,7 +63,8 @@ async def test_ten_thousand_rows_are_there_at_once_sorted_and_the_cursor_walks_t
         assert lines[0].split()[:2] == ["Namespace", "Pod"]
         assert lines[1].split()[:2] == ["ns-000", "pod-00000"]
         # the node column shows the host part only; the verdict waits for the analysis
-        assert table.get_row_at(0)[5] == "ip-10-0-0-1" and table.get_row_at(0)[4] == "…"
+        first = table.row_cells(table.selected_uid)
+        assert first["node"] == "ip-10-0-0-1" and first["verdict"] == "…"
         # a key as the terminal sends it (pilot.press would wait until everything is idle)
         app._driver.send_message(events.Key("down", None))
         deadline = time.monotonic() + 10
@@ -96,7 +97,7 @@ async def test_a_verdict_arriving_is_drawn_without_touching_the_rows():
         table.refresh()
         await pilot.pause()
         assert "IRSA" in drawn(table)[1] and "✓ ok" in drawn(table)[1]
-        assert table.get_row(first)[3:5] == ("IRSA", "✓ ok")
+        assert (table.row_cells(first)["mechanism"], table.row_cells(first)["verdict"]) == ("IRSA", "✓ ok")
 
 
 async def test_pages_append_and_an_update_keeps_the_selected_pod_and_a_filter_narrows_to_the_matches():
@@ -122,8 +123,8 @@ async def test_pages_append_and_an_update_keeps_the_selected_pod_and_a_filter_na
                                                 "Failed", "Error", changed.created)
         table.sync(state)
         assert table.selected_uid == "uid-00777"
-        assert table.get_row("uid-00777")[6] == "Error"
-        assert table.get_row("uid-00777")[5] == "-"
+        assert table.row_cells("uid-00777")["phase"] == "Error"
+        assert table.row_cells("uid-00777")["node"] == "-"
         await pilot.pause()
         assert any("pod-00777" in line and "Error" in line for line in drawn(table)), "the cursor's row is on screen"
         # a filter that hides most rows: only the matches remain, the selection survives

@@ -27,16 +27,19 @@ from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
 from irsa_explorer.screens.state import ExplorerState
 from irsa_explorer.widgets.format import MECHANISM_WORDS, VERDICT_RICH, VERDICT_STYLE, age
 
+# The verdict right after the pod's name: it is the answer, and real pod names are long enough
+# to push later columns off a half-screen table.
 COLUMNS = (
     ("namespace", "Namespace"),
     ("pod", "Pod"),
-    ("sa", "Service account"),
-    ("mechanism", "Mechanism"),
     ("verdict", "Verdict"),
+    ("mechanism", "Mechanism"),
+    ("sa", "Service account"),
     ("node", "Node"),
     ("phase", "Phase"),
     ("age", "Age"),
 )
+COLUMN = {key: index for index, (key, _) in enumerate(COLUMNS)}
 
 # Mechanism, verdict and age change after the row is shown ("…" first, ages grow): fixed widths
 # that fit every word (MECHANISM_WORDS, VERDICT_STYLE, format.duration) keep the row from reflowing.
@@ -241,27 +244,29 @@ class PodsTable(ScrollView, can_focus=True):
     def move_cursor(self, *, row: int) -> None:
         self._set_cursor(row, scroll=True)
 
-    def row_cells(self, uid: str) -> tuple[str, ...]:
-        """What row `uid` shows, column by column (as drawn, before fitting to widths)."""
+    def row_cells(self, uid: str) -> dict[str, str]:
+        """What row `uid` shows, by column key (as drawn, before fitting to widths)."""
         state = self._state
         pod = state.pods[uid]
         chain = state.chains.get(uid)
-        return (
-            pod.namespace,
-            pod.name,
-            pod.service_account,
-            mechanism_word(chain),
-            verdict_word(chain),
-            short_node(pod.node_name),
-            pod.status or pod.phase,
-            age(pod.created, state.now()),
-        )
+        return {
+            "namespace": pod.namespace,
+            "pod": pod.name,
+            "verdict": verdict_word(chain),
+            "mechanism": mechanism_word(chain),
+            "sa": pod.service_account,
+            "node": short_node(pod.node_name),
+            "phase": pod.status or pod.phase,
+            "age": age(pod.created, state.now()),
+        }
 
     def get_row(self, uid: str) -> tuple[str, ...]:
-        return self.row_cells(uid)
+        """Row `uid`'s cells in column order."""
+        cells = self.row_cells(uid)
+        return tuple(cells[key] for key, _ in COLUMNS)
 
     def get_row_at(self, row: int) -> tuple[str, ...]:
-        return self.row_cells(self._order[row])
+        return self.get_row(self._order[row])
 
     # -- keys and mouse -----------------------------------------------------------------------
 
@@ -325,24 +330,23 @@ class PodsTable(ScrollView, can_focus=True):
         return [Segment(pad + fit(label, w) + pad) for (_, label), w in zip(COLUMNS, self._widths)]
 
     def _row_segments(self, uid: str) -> list[Segment]:
-        state = self._state
-        pod = state.pods.get(uid)
-        if pod is None:  # removed between a change and the redraw that follows it
+        if uid not in self._state.pods:  # removed between a change and the redraw that follows it
             return []
-        chain = state.chains.get(uid)
-        w = self._widths
+        cells = self.row_cells(uid)
+        chain = self._state.chains.get(uid)
+        styles = {
+            "verdict": VERDICT_STYLES[chain.verdict if chain else None],
+            "mechanism": None if chain else VERDICT_STYLES[None],
+        }
         pad = " " * PADDING
-        verdict_style = VERDICT_STYLES[chain.verdict if chain else None]
-        mechanism_style = None if chain else VERDICT_STYLES[None]
-        return [
-            Segment(f"{pad}{fit(pod.namespace, w[0])}{pad}{pad}{fit(pod.name, w[1])}{pad}"
-                    f"{pad}{fit(pod.service_account, w[2])}{pad}{pad}"),
-            Segment(fit(mechanism_word(chain), w[3]), mechanism_style),
-            Segment(pad + pad),
-            Segment(fit(verdict_word(chain), w[4]), verdict_style),
-            Segment(f"{pad}{pad}{fit(short_node(pod.node_name), w[5])}{pad}{pad}{fit(pod.status or pod.phase, w[6])}"
-                    f"{pad}{pad}{fit(age(pod.created, state.now()), w[7])}{pad}"),
-        ]
+        segments = []
+        for (key, _), width in zip(COLUMNS, self._widths):
+            style = styles.get(key)
+            if style is None:
+                segments.append(Segment(pad + fit(cells[key], width) + pad))
+            else:
+                segments += [Segment(pad), Segment(fit(cells[key], width), style), Segment(pad)]
+        return segments
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -350,12 +354,12 @@ class PodsTable(ScrollView, can_focus=True):
         """Widen the measured columns to fit `pods` (fixed columns keep their widths)."""
         if not pods:
             return
-        w = self._widths
-        w[0] = max(w[0], max(len(p.namespace) for p in pods))
-        w[1] = max(w[1], max(len(p.name) for p in pods))
-        w[2] = max(w[2], max(len(p.service_account) for p in pods))
-        w[5] = max(w[5], max(len(short_node(p.node_name)) for p in pods))
-        w[6] = max(w[6], max(len(p.status or p.phase) for p in pods))
+        w, at = self._widths, COLUMN
+        w[at["namespace"]] = max(w[at["namespace"]], max(len(p.namespace) for p in pods))
+        w[at["pod"]] = max(w[at["pod"]], max(len(p.name) for p in pods))
+        w[at["sa"]] = max(w[at["sa"]], max(len(p.service_account) for p in pods))
+        w[at["node"]] = max(w[at["node"]], max(len(short_node(p.node_name)) for p in pods))
+        w[at["phase"]] = max(w[at["phase"]], max(len(p.status or p.phase) for p in pods))
 
     def _layout_changed(self) -> None:
         width = sum(self._widths) + 2 * PADDING * len(self._widths)
