@@ -133,6 +133,11 @@ async def test_pages_append_and_an_update_keeps_the_selected_pod_and_a_filter_na
         assert table.selected_uid == "uid-00777"
         table.sync(state, "")
         assert table.row_count == 1200 and table.selected_uid == "uid-00777"
+        # a filter that hides the selected pod: the cursor goes to the first match
+        table.sync(state, "pod-0010")
+        assert table.row_count == 10 and table.cursor_row == 0 and table.selected_uid == "uid-00100"
+        table.sync(state, "")
+        table.select_uid("uid-00777")
         # the selected pod goes away: the cursor stays on the same row, now another pod
         row = table.cursor_row
         del state.inventory.pods["uid-00777"]

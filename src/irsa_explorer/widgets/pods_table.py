@@ -172,7 +172,9 @@ class PodsTable(ScrollView, can_focus=True):
 
     def sync(self, state: ExplorerState, needle: str = "") -> None:
         """Rows for every pod of the state that matches `needle`, sorted; the cursor stays on
-        its pod (or on the same row when that pod is gone)."""
+        its pod. When that pod is gone the cursor stays on the same row, or goes to the first
+        match when the filter changed (the old row number means nothing among new matches)."""
+        refiltered = needle != self._needle
         self._state, self._needle = state, needle
         selected = self.selected_uid
         pods = state.pods
@@ -187,7 +189,10 @@ class PodsTable(ScrollView, can_focus=True):
         self._measure(shown)
         self._layout_changed()
         row = self.row_index(selected) if selected else None
-        self._set_cursor(self._cursor if row is None else row, scroll=row is not None)
+        if row is None and refiltered:
+            self._set_cursor(0, scroll=True)
+        else:
+            self._set_cursor(self._cursor if row is None else row, scroll=row is not None)
 
     def add_pods(self, state: ExplorerState, pods: list[Pod]) -> None:
         """A page of new pods while loading: appended (sorted in when out of order)."""
