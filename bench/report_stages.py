@@ -7,6 +7,10 @@ in $KUBECONFIG and the AWS environment (e.g. `set -a; . DIR/aws.env; KUBECONFIG=
 per stage: imports, sources (client construction), kubernetes (lists), aws (all cloud lookups),
 resolve (analysis.identity.resolve_all), build (report document), render (JSON text).
 
+`--together`: load and resolve with `inventory.load_and_resolve` (pages resolved as they
+arrive) instead of load_inventory then resolve_all; the "resolve" stage is then only what was
+left after the last page.
+
 `critical_path` says which side of the load finished last, in seconds from its start: `pods`
 (the paged pod list) and `roles` (the last AWS lookup, which waits for the others); the later
 one is what load_inventory's wall time is made of.
@@ -70,8 +74,11 @@ def main() -> int:
 
     paused = getattr(inventory_module, "without_cycle_collection", contextlib.nullcontext)
     with paused():
-        inventory = inventory_module.load_inventory(kube, aws, None, on_stage=on_stage, discover_issuer=False)
-        chains = resolve_all(inventory)
+        if "--together" in sys.argv[1:]:
+            inventory, chains = inventory_module.load_and_resolve(kube, aws, None, on_stage=on_stage, discover_issuer=False)
+        else:
+            inventory = inventory_module.load_inventory(kube, aws, None, on_stage=on_stage, discover_issuer=False)
+            chains = resolve_all(inventory)
         mark("resolve")
         document = build_report(inventory, chains)
         mark("build")
