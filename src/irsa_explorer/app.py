@@ -29,6 +29,7 @@ from irsa_explorer.commands import ExplorerCommands
 from irsa_explorer.model import (
     DEFAULT_TOKEN_PATH,
     IRSA_TOKEN_PATH,
+    POD_IDENTITY_TOKEN_PATH,
     IdentityChain,
     Inventory,
     ObjectRef,
@@ -355,10 +356,12 @@ class IrsaExplorerApp(App):
             raw = kube.create_token(pod.namespace, pod.service_account, audience, 600)
             view = TokenView(f"fresh TokenRequest (aud {audience}, 10 min)", None, raw, at=now)
         else:
-            path = IRSA_TOKEN_PATH if which == "irsa" else DEFAULT_TOKEN_PATH
+            path, source = {
+                "irsa": (IRSA_TOKEN_PATH, "projected IRSA token"),
+                "pod-identity": (POD_IDENTITY_TOKEN_PATH, "EKS Pod Identity token"),
+            }.get(which, (DEFAULT_TOKEN_PATH, "default service-account token"))
             container = token_container(pod, path)
             result = kube.exec(pod.namespace, pod.name, container, ["cat", path])
-            source = "projected IRSA token" if which == "irsa" else "default service-account token"
             if result.exit_code != 0 or not result.stdout.strip():
                 why = result.stderr.strip() or f"cat exited with {result.exit_code}"
                 self.post_message(TokenRead(pod.uid, TokenView(source, path, None, error=why, at=now)))

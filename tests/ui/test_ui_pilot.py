@@ -245,6 +245,7 @@ async def test_token_pane_projected_default_and_fresh_tokens(lab):
         assert signature not in shown  # masked until revealed
         assert "signature hidden" in shown
         assert "system:serviceaccount:default:my-sa" in shown
+        assert "(IRSA)" in shown  # the mounted IRSA token is named for what it is
         assert "sts.amazonaws.com" in shown
         assert "verified" in shown
         assert "remaining" in shown and "kubernetes.io" in shown

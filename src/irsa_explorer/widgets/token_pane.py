@@ -1,7 +1,7 @@
 """Token pane: which token, its decoded header and claims, times in words, the signature check.
 
-The raw JWT is read only when the user asks (`t` projected IRSA token via exec `cat`, `d` the
-default token, `T` a fresh TokenRequest after confirming). Its signature stays masked until
+The raw JWT is read only when the user asks (`t` projected IRSA token via exec `cat`, `p` the
+EKS Pod Identity token, `d` the default token, `T` a fresh TokenRequest after confirming). Its signature stays masked until
 `s` reveals it.
 """
 
@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from irsa_explorer.model import IRSA_TOKEN_PATH, Pod
+from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, Pod
 from irsa_explorer.screens.state import ExplorerState, TokenView
 from irsa_explorer.widgets.format import relative, stamp
 from irsa_explorer.widgets.pane import DetailPane, heading, note, row
@@ -39,13 +39,14 @@ class TokenPane(DetailPane):
     PANE_ID = "token"
     BINDINGS = [
         Binding("t", "read('irsa')", "IRSA token", id="token.irsa", tooltip="Read the projected IRSA token from the pod (exec cat)"),
+        Binding("p", "read('pod-identity')", "Pod Identity token", id="token.pod_identity", tooltip="Read the EKS Pod Identity token from the pod (exec cat)"),
         Binding("d", "read('default')", "Default token", id="token.default", tooltip="Read the default service-account token from the pod"),
         Binding("T", "read('fresh')", "TokenRequest", id="token.fresh", tooltip="Mint a fresh token with TokenRequest (asks first)"),
         Binding("s", "reveal", "Reveal sig", id="token.reveal", tooltip="Show or mask the token signature"),
     ]
 
     class Requested(Message):
-        """The user wants a token of this pod read (which: irsa, default, fresh)."""
+        """The user wants a token of this pod read (which: irsa, pod-identity, default, fresh)."""
 
         def __init__(self, pod_uid: str, which: str) -> None:
             super().__init__()
@@ -85,11 +86,15 @@ class TokenPane(DetailPane):
         for token in pod.projected_tokens:
             aud = token.audience or "the API server (default audience)"
             life = f"{token.expiration_seconds} s" if token.expiration_seconds else "default lifetime"
-            irsa = " [$success](IRSA)[/]" if token.path == IRSA_TOKEN_PATH else ""
+            # by volume: `path` is the file's name inside it ("token"), not where it is mounted
+            irsa = {IRSA_VOLUME: " [$success](IRSA)[/]", POD_IDENTITY_VOLUME: " [$success](Pod Identity)[/]"}.get(
+                token.volume, ""
+            )
             # kube-api-access-<random>: the suffix means nothing to a reader
             volume = "kube-api-access-…" if token.volume.startswith("kube-api-access-") else token.volume
             yield row(volume, f"{escape(token.path)} · aud {escape(aud)} · {life}{irsa}")
-        yield note("t: read the IRSA token · d: default token · T: fresh TokenRequest · s: reveal signature")
+        yield note("t: read the IRSA token · p: Pod Identity token · d: default token · T: fresh TokenRequest · "
+                   "s: reveal signature")
         view = state.tokens.get(pod.uid)
         if self.loading_which:
             yield note(f"reading the {self.loading_which} token…")
