@@ -4,6 +4,9 @@ Stage "kubernetes": pods, service accounts and nodes (so a UI can show rows at o
 Stage "aws": the cluster, the OIDC providers, every distinct role (from service-account
 annotations, Pod Identity associations and node instance profiles), node roles and
 associations, fetched in parallel with the Kubernetes lists where they do not depend on them.
+
+`load_and_resolve` gives the inventory with every pod's identity chain, resolving pod pages
+as they arrive once the rest is in, instead of all of them after the last page.
 """
 
 from __future__ import annotations
