@@ -192,6 +192,8 @@ def _load(
             # last pod page): only the pages still on the wire are left for the end.
             others = [f for f in (sas_f, nodes_f, issuer_f, cluster_f, providers_f, associations_f, node_roles_f, roles_f) if f]
             _wait_failing_fast(others, pods_f)
+            if sas_f.exception() is not None and pods_f.exception() is not None:
+                pods_f.result()  # both lists refused: the pods' refusal first, as load_inventory says it
             kubernetes_but_pods()
             aws_answers()
             resolver = ChainResolver(inventory)
