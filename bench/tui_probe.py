@@ -13,8 +13,9 @@ Run by bench.py as its own process (so its peak memory is its own). Prints one J
   keypress_median_ms, keypresses  the median, and [seconds since start, ms] of each press
   keypress_while_loading  whether presses really happened before the final verdicts
   rows, chains, stages  what was on screen at the end, and when each loading stage arrived
-  spans               seconds spent in load_inventory and resolve_all (worker threads) and in
-                      each PodsTable.sync (the event loop), timed by wrapping those calls
+  spans               seconds spent in load_and_resolve (the loader's worker thread: lists,
+                      AWS lookups and the analysis) and in each PodsTable.sync (the event
+                      loop), timed by wrapping those calls
 The clock starts before the App is constructed, so start-up (mount, screens) is included.
 """
 
@@ -95,11 +96,15 @@ async def probe(timeout_s: float = 120.0) -> dict:
             await asyncio.sleep(0.005)
         else:
             result["error"] = f"not every verdict within {timeout_s:.0f} s"
+        result["keypress_while_loading"] = bool(presses)
+        if not presses and table is not None and table.row_count > 2:
+            # a small lab loads before a press was due: time one on the loaded view instead,
+            # so keypress_ms is always measured (keypress_while_loading says which it was)
+            presses.append(await _timed_key(app, table))
         if presses:
             result["keypress_ms"] = max(ms for _, ms in presses)
             result["keypress_median_ms"] = sorted(ms for _, ms in presses)[len(presses) // 2]
             result["keypresses"] = [[when, ms] for when, ms in presses]
-        result["keypress_while_loading"] = bool(presses)
         result["rows"] = table.row_count if table is not None else 0
         result["chains"] = len(app.state.chains)
         result["pods"] = len(app.state.inventory.pods) if app.state.inventory is not None else 0
@@ -108,8 +113,8 @@ async def probe(timeout_s: float = 120.0) -> dict:
             verdicts[chain.verdict.value] = verdicts.get(chain.verdict.value, 0) + 1
         result["verdicts"] = verdicts
         app.exit()
-    # Where the time went inside the app: the loader and the analysis (worker threads), and the
-    # table updates (the event loop: while one runs, no key press can be answered).
+    # Where the time went inside the app: the loader with the analysis (worker threads), and
+    # the table updates (the event loop: while one runs, no key press can be answered).
     result["spans"] = {name: [round(x, 3) for x in values] for name, values in spans.items()}
     return result
 
@@ -165,14 +170,11 @@ def _instrument() -> dict[str, list[float]]:
     """Time the app's heavy calls by wrapping them (measurement only: results are unchanged)."""
     import functools
 
-    import irsa_explorer.analysis.identity as identity
     import irsa_explorer.inventory as inventory
     from irsa_explorer.cluster import KubeSource
     from irsa_explorer.widgets.pods_table import PodsTable
 
-    spans: dict[str, list[float]] = {
-        "load_inventory": [], "list_pods": [], "resolve_all": [], "pods_table_sync": [],
-    }
+    spans: dict[str, list[float]] = {"load_and_resolve": [], "list_pods": [], "pods_table_sync": []}
 
     def timed(name, fn):
         @functools.wraps(fn)
@@ -185,8 +187,7 @@ def _instrument() -> dict[str, list[float]]:
 
         return wrapper
 
-    inventory.load_inventory = timed("load_inventory", inventory.load_inventory)
-    identity.resolve_all = timed("resolve_all", identity.resolve_all)
+    inventory.load_and_resolve = timed("load_and_resolve", inventory.load_and_resolve)
     PodsTable.sync = timed("pods_table_sync", PodsTable.sync)
     KubeSource.list_pods = timed("list_pods", KubeSource.list_pods)
     return spans

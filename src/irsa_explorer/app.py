@@ -145,46 +145,6 @@ def snapshot(inventory: Inventory) -> Inventory:
     return Inventory(**copied)
 
 
-class PagedKube:
-    """The KubeSource as the loader sees it, except that pods are handed on page by page
-    (`on_pods`) while the loader still waits for the whole list: the table fills from the
-    first page with the same list requests, none added.
-
-    Everything else is the KubeSource's own. Without its `_list` (another source type)
-    pods simply arrive with the kubernetes stage.
-    """
-
-    def __init__(self, kube: Any, on_pods: Callable[[list[Pod]], None], batch: int | None = None) -> None:
-        from irsa_explorer.cluster import PAGE_SIZE
-
-        self._kube, self._on_pods, self._batch = kube, on_pods, batch or PAGE_SIZE
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._kube, name)
-
-    def list_pods(self, namespace: str | None, label_selector: str | None = None, field_selector: str | None = None) -> Any:
-        kube = self._kube
-        paged = getattr(kube, "_list", None)
-        if paged is None or label_selector or field_selector:
-            return kube.list_pods(namespace, label_selector, field_selector)
-        from irsa_explorer.cluster import pod_from_dict
-
-        batch: list[Pod] = []
-
-        def convert(raw: dict) -> Pod:
-            pod = pod_from_dict(raw)
-            batch.append(pod)
-            if len(batch) >= self._batch:  # one page (PAGE_SIZE) is in: show it
-                self._on_pods(batch.copy())
-                batch.clear()
-            return pod
-
-        listing = paged("pods", kube.core.list_pod_for_all_namespaces, kube.core.list_namespaced_pod, namespace, convert)
-        if batch:
-            self._on_pods(batch.copy())
-        return listing
-
-
 class IrsaExplorerApp(App):
     """The TUI. Give it `Sources`, or `connect` to build them in a worker (the lab starts there)."""
 
@@ -231,6 +191,7 @@ class IrsaExplorerApp(App):
         # Each load is a generation; pages and stages of an older one are dropped.
         self._generation = 0
         self._shown_generation = 0
+        self._paged: list[Pod] = []  # pods paged in, not yet given to the table
 
     # -- start and stop -------------------------------------------------------------------------
 
@@ -291,11 +252,10 @@ class IrsaExplorerApp(App):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inventory", name="inventory", description="load the inventory")
     def load_inventory(self, generation: int) -> None:
-        """Pods page by page, then the Kubernetes stage, then everything: the chains are
-        resolved once, here in the worker, when the inventory is complete (a partial one
-        would give verdicts the AWS answers could overturn)."""
-        from irsa_explorer.analysis.identity import resolve_all
-        from irsa_explorer.inventory import load_inventory, without_cycle_collection
+        """Pods page by page, then the Kubernetes stage, then everything with the chains. A pod
+        is resolved only once the AWS answers are in (earlier verdicts could be overturned by
+        them); from then on each page is resolved as it arrives (`load_and_resolve`)."""
+        from irsa_explorer.inventory import load_and_resolve, without_cycle_collection
 
         worker = get_current_worker()
         sources = self.sources
@@ -309,20 +269,18 @@ class IrsaExplorerApp(App):
             stage = next((str(a) for a in args if isinstance(a, str)), "loading…")
             if inventory is None or worker.is_cancelled or stage == "aws":
                 return  # the final inventory is posted below with its chains
-            label = "checking AWS…" if stage == "kubernetes" else f"{stage}…"
+            label = "checking AWS, working out verdicts…" if stage == "kubernetes" else f"{stage}…"
             self.post_message(InventoryStaged(label, snapshot(inventory), None, False, generation))
 
         # No issuer discovery up front when EKS names the issuer: only the token pane needs the
         # JWKS, and it asks KubeSource.issuer() (cached) when a token is opened.
         with without_cycle_collection():
-            inventory = load_inventory(
-                PagedKube(sources.kube, on_pods), sources.aws, sources.namespace, sources.cluster_name,
-                on_stage=on_stage, discover_issuer=False,
+            # each page of pods is handed on as it arrives (`on_pods`) and resolved as soon as
+            # the AWS answers are in, so the verdicts follow the last page closely
+            inventory, chains = load_and_resolve(
+                sources.kube, sources.aws, sources.namespace, sources.cluster_name,
+                on_stage=on_stage, discover_issuer=False, on_pods=on_pods,
             )
-            if worker.is_cancelled:
-                return
-            self.post_message(InventoryStaged("working out verdicts…", snapshot(inventory), None, False, generation))
-            chains = resolve_all(inventory)
             # What was just built lives as long as the view: out of the collector's sight, or the
             # first collection once it is back on walks it all (a second holding the GIL, and
             # key presses with it). Reference counting still frees it after a reload.
@@ -458,9 +416,19 @@ class IrsaExplorerApp(App):
         for pod in message.pods:
             inventory.pods[pod.uid] = pod
         self.state.pods_changed()
+        # Pages can arrive back to back: the ones already queued join this one, and the table
+        # takes them in one go (each addition costs a layout pass over the screen).
+        self._paged.extend(message.pods)
+        if len(self._paged) == len(message.pods):
+            self.call_later(self._show_paged, message.generation)
+
+    def _show_paged(self, generation: int) -> None:
+        pods, self._paged = self._paged, []
+        if generation != self._generation or not pods:
+            return
         screen = self.screens_by_view.get(self.history.current.view)
         if isinstance(screen, PodsScreen):
-            screen.pods_added(message.pods)  # rows for this page only: no full re-sync
+            screen.pods_added(pods)  # rows for these pages only: no full re-sync
         else:
             self.refresh_views()
 

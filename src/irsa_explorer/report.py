@@ -360,16 +360,15 @@ def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None)
 
     `sources` = (KubeSource, AwsSource) to use instead of those the options describe.
     """
-    from irsa_explorer.inventory import load_inventory, without_cycle_collection
+    from irsa_explorer.inventory import load_and_resolve, without_cycle_collection
 
-    from irsa_explorer.analysis.identity import resolve_all
     with without_cycle_collection():
         with contextlib.nullcontext(sources) if sources else _sources(args) as (kube, aws):
             # The issuer comes from DescribeCluster; discovery only when the cluster is unknown.
-            inventory = load_inventory(
+            # Pages are resolved as they arrive once AWS has answered (load_and_resolve).
+            inventory, chains = load_and_resolve(
                 kube, aws, args.namespace or None, cluster_name=args.cluster, discover_issuer=False
             )
-            chains = resolve_all(inventory)
         return build_report(inventory, chains)
 
 

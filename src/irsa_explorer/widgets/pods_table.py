@@ -197,7 +197,8 @@ class PodsTable(ScrollView, can_focus=True):
     def add_pods(self, state: ExplorerState, pods: list[Pod]) -> None:
         """A page of new pods while loading: appended (sorted in when out of order)."""
         self._state = state
-        new = [pod for pod in pods if pod_matches(pod, self._needle, state)]
+        # (a page that arrives after a full sync already has its rows)
+        new = [pod for pod in pods if self.row_index(pod.uid) is None and pod_matches(pod, self._needle, state)]
         if not new:
             return
         selected = self.selected_uid
