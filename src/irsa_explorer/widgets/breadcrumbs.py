@@ -13,6 +13,8 @@ class Breadcrumbs(Static):
     Breadcrumbs { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    _shown = ""
+
     def show(self, history: History, context: str, namespace: str | None, stage: str = "") -> None:
         trail = " [$text-muted]›[/] ".join(
             f"[b]{escape(loc.crumb)}[/b]" if i == len(history.trail(3)) - 1 else escape(loc.crumb)
@@ -23,4 +25,9 @@ class Breadcrumbs(Static):
         fwd = "[$text-muted]▶[/]" if history.can_forward else " "
         status = f"  [$warning]{escape(stage)}[/]" if stage else ""
         # the trail first: it is what changes; the context is long and may be cut at the edge
-        self.update(f"{back}{fwd} {trail} │ [$accent]{escape(context)}[/] · {escape(scope)}{status}")
+        text = f"{back}{fwd} {trail} │ [$accent]{escape(context)}[/] · {escape(scope)}{status}"
+        if text != self._shown:
+            self._shown = text
+            # one line whatever it says (height 1, full width): no layout pass for the screen,
+            # which would otherwise follow every cursor move
+            self.update(text, layout=False)
