@@ -57,7 +57,11 @@ def check(results: dict[str, Any]) -> list[Target]:
     verdicts = results.get("tui_all_verdicts_s")
     add("TUI every verdict", "≤ 5 s", verdicts, verdicts is not None and verdicts <= 5, "{:.2f} s")
     key = results.get("keypress_ms")
-    add("key press while loading", "≤ 100 ms", key, key is not None and key <= 100, "{:.0f} ms")
+    if (results.get("tui") or {}).get("keypress_while_loading") is False:
+        # the lab loaded before a press was due: the press timed was on the loaded view
+        targets.append(Target("key press while loading", "≤ 100 ms", f"none while loading ({key} ms after)", None))
+    else:
+        add("key press while loading", "≤ 100 ms", key, key is not None and key <= 100, "{:.0f} ms")
     rss = results.get("peak_rss_mb")
     add("peak memory", "< 400 MB", rss, rss is not None and rss < 400, "{:.0f} MB")
     speedup = results.get("speedup")
