@@ -80,8 +80,8 @@ async def probe(timeout_s: float = 120.0) -> dict:
             if rows_at is not None and "tui_first_rows_s" not in result and _frame_after(rows_at):
                 result["tui_first_rows_s"] = round(_frame_after(rows_at) - started, 3)  # on screen
             pods = state.inventory.pods if state.inventory is not None else {}
-            # final: the last inventory is applied and the table has shown every verdict
-            final = state.inventory is not None and not state.stage and pods and not getattr(table, "syncing", False)
+            # final: the last inventory is applied (the table draws its verdicts from it)
+            final = state.inventory is not None and not state.stage and pods
             # A person presses keys once rows are on screen: from the first frame with rows on.
             if len(presses) < PRESSES and "tui_first_rows_s" in result and table.row_count > 2 and not final:
                 if time.perf_counter() >= next_press:

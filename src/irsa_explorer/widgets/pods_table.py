@@ -218,12 +218,6 @@ class PodsTable(ScrollView, can_focus=True):
         self._set_cursor(self._cursor if row is None else row, scroll=False)
 
     @property
-    def syncing(self) -> bool:
-        """Whether rows are still being applied: never, since rows are drawn on demand (kept
-        for callers that wait for a table to settle)."""
-        return False
-
-    @property
     def row_count(self) -> int:
         return len(self._order)
 
