@@ -777,7 +777,9 @@ class IrsaExplorerApp(App):
             self.state.chains = {}
             self.state.live_runs.clear()
             self.state.tokens.clear()
-            self.go(Location("pods"))
+            # nor may Back lead to objects of the other cluster: the new context starts a history
+            self.history = History(Location("pods"))
+            self._apply(self.history.current)
             self.action_refresh()
 
         self.push_screen(PickerScreen("Context", [(c, c) for c in contexts], self.context_name), picked)

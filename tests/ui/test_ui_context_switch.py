@@ -163,6 +163,7 @@ async def test_switch_to_a_restricted_context_and_back(restricted, admin_pods):
         assert app.context_name == DEV
         shown = crumbs(app)
         assert DEV in shown and ADMIN not in shown
+        assert not app.history.can_back  # Back cannot lead to the admin's objects
         assert app.state.inventory.context == DEV
         # only what dev may read: namespace default, nothing of team-b
         assert shown_pods(app) == {"default": admin_pods["default"]}
