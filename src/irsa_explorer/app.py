@@ -436,7 +436,7 @@ class IrsaExplorerApp(App):
     def _inventory_staged(self, message: InventoryStaged) -> None:
         if message.generation and message.generation != self._generation:
             return
-        self._shown_generation = message.generation
+        shown_generation, self._shown_generation = self._shown_generation, message.generation
         before = self.state.inventory
         self.state.inventory = message.inventory
         if message.chains is not None:
@@ -450,11 +450,23 @@ class IrsaExplorerApp(App):
                 # what limited this view (forbidden lists, unreadable nodes): never silently
                 self.notify("\n".join(message.inventory.notes), title="Limited view", severity="warning", timeout=15)
         screen = self.screens_by_view.get(self.history.current.view)
+        # The rows paged in already (this load's pages, the same pods): no table pass on the
+        # event loop. The verdicts arriving are a redraw, as the table draws them from the
+        # state, unless a filter may match on them.
         same_rows = (
-            message.chains is None and before is not None and before.pods.keys() == message.inventory.pods.keys()
+            before is not None
+            and shown_generation == message.generation
+            and before.pods.keys() == message.inventory.pods.keys()
         )
-        if same_rows and isinstance(screen, PodsScreen) and screen.is_mounted:
-            screen.stage_changed()  # the rows paged in already: no table pass on the event loop
+        if (
+            same_rows
+            and isinstance(screen, PodsScreen)
+            and screen.is_mounted
+            and (message.chains is None or not screen.needle)
+        ):
+            screen.stage_changed()
+            if message.chains is not None:
+                screen.table.refresh()
             self._update_crumbs()
         else:
             self.refresh_views()
