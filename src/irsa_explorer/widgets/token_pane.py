@@ -65,7 +65,9 @@ class TokenPane(DetailPane):
             self.revealed = False
         self.state, self.pod = state, pod
         uid = pod.uid if pod else None
-        self.rebuild((pod, id(state.tokens.get(uid)), self.loading_which, self.revealed, id(state.inventory)))
+        # what compose reads: the pod, its token view, the loading and reveal flags (not the
+        # inventory: each loading stage is a new one, and rebuilding for it is a layout pass)
+        self.rebuild((pod, id(state.tokens.get(uid)), self.loading_which, self.revealed))
 
     def action_read(self, which: str) -> None:
         if self.pod is not None:
