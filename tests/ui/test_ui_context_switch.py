@@ -15,18 +15,17 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import OptionList
-from textual.worker import WorkerFailed
 
 from irsa_explorer import app as app_module
-from irsa_explorer.app import IrsaExplorerApp, Sources
-from irsa_explorer.cloud import AwsSource
+from irsa_explorer.app import IrsaExplorerApp
 from irsa_explorer.cluster import KubeSource
 from irsa_explorer.model import Mechanism, Unavailable, Verdict
 from irsa_explorer.screens.modals import PickerScreen
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.live_identity_pane import LiveIdentityPane
+from ui_pilot_helpers import SIZE, filter_to, pod_uid, settle
+from ui_pilot_helpers import make_app as make_explorer
 
-SIZE = (160, 48)
 SUFFIX = "eks-oidc-demo.us-east-2.eksctl.io"
 ADMIN, DEV, AUDITOR = f"lab@{SUFFIX}", f"dev@{SUFFIX}", f"auditor@{SUFFIX}"
 
@@ -69,26 +68,7 @@ class RecordingExplorer(IrsaExplorerApp):
 
 def make_app(lab, watch: bool = False) -> RecordingExplorer:
     """The explorer as `irsa-explorer` starts it: the kubeconfig's current context (the admin)."""
-    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
-    aws = AwsSource.from_env(dict(lab.aws_env))
-    return RecordingExplorer(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch)
-
-
-async def settle(pilot, timeout: float = 30) -> None:
-    """Wait until every finite worker is done and the messages they posted are handled."""
-    app = pilot.app
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = [w for w in app.workers if w.group != "watch" and not w.is_finished]
-        if busy:
-            try:
-                await app.workers.wait_for_complete(busy)
-            except WorkerFailed:
-                pass  # the app shows a worker's failure itself (_worker_state_changed)
-        await pilot.pause()
-        if not [w for w in app.workers if w.group != "watch" and not w.is_finished]:
-            return
-    raise AssertionError("workers did not finish")
+    return make_explorer(lab, watch, RecordingExplorer)
 
 
 async def switch_to(pilot, context: str) -> None:
@@ -138,15 +118,6 @@ def shown_pods(app) -> dict[str, set[str]]:
 
 def verdict_cell(app, name: str) -> str:
     return pods_table(app).row_cells(pod_uid(app, name))["verdict"]
-
-
-def pod_uid(app, name: str) -> str:
-    return next(uid for uid, pod in app.state.pods.items() if pod.name == name)
-
-
-async def filter_to(pilot, name: str) -> None:
-    await pilot.press("slash", *name, "enter")
-    await settle(pilot)
 
 
 async def test_switch_to_a_restricted_context_and_back(restricted, admin_pods):

@@ -20,29 +20,7 @@ from irsa_explorer.widgets.role_pane import PolicyLink, RolePane
 from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
 from irsa_explorer.widgets.token_pane import TokenPane
 from irsa_explorer.widgets.trust_policy_pane import TrustPolicyPane
-
-SIZE = (160, 48)
-
-
-def make_app(lab, watch: bool = False) -> IrsaExplorerApp:
-    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
-    aws = AwsSource.from_env(dict(lab.aws_env))
-    return IrsaExplorerApp(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch)
-
-
-async def settle(pilot, timeout: float = 30) -> None:
-    """Wait until every finite worker is done and the messages they posted are handled."""
-    app = pilot.app
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        busy = [w for w in app.workers if w.group != "watch" and not w.is_finished]
-        if busy:
-            await app.workers.wait_for_complete(busy)
-        await pilot.pause()
-        if not [w for w in app.workers if w.group != "watch" and not w.is_finished]:
-            return
-    raise AssertionError("workers did not finish")
-
+from ui_pilot_helpers import SIZE, filter_to, make_app, pod_uid, settle
 
 def text_of(widget) -> str:
     """All the text a widget and its children show."""
@@ -52,15 +30,6 @@ def text_of(widget) -> str:
         if node.__class__.__name__ in ("Static", "Link", "PolicyLink", "ChainStrip") and rendered:
             parts.append(str(node.render()))
     return "\n".join(parts)
-
-
-async def filter_to(pilot, name: str) -> None:
-    await pilot.press("slash", *name, "enter")
-    await settle(pilot)
-
-
-def pod_uid(app, name: str) -> str:
-    return next(uid for uid, pod in app.state.pods.items() if pod.name == name)
 
 
 async def test_pods_load_filter_and_several_panes_side_by_side(lab):

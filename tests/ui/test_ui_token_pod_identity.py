@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from irsa_explorer.widgets.token_pane import TokenPane
-from test_ui_pilot import SIZE, filter_to, make_app, pod_uid, settle, text_of
+from test_ui_pilot import text_of
+from ui_pilot_helpers import SIZE, filter_to, make_app, pod_uid, settle
 
 
 @pytest.fixture(scope="module")
