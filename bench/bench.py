@@ -46,6 +46,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-baseline", action="store_true", help="do not run the manual baseline")
     parser.add_argument("--skip-tui", action="store_true", help="do not run the headless TUI measurement")
+    parser.add_argument(
+        "--tui-runs", type=int, default=1,
+        help="run the TUI measurement N times on the same lab; the targets are judged on the worst run "
+        "(the slowest key press varies from run to run)",
+    )
     parser.add_argument("--profile", action="store_true", help="also profile the report (cProfile) → bench/profile.txt")
     parser.add_argument(
         "--attach", metavar="DIR",
@@ -200,6 +205,14 @@ def measure_tui(python: str, env: dict[str, str], stats: LabStats) -> dict[str, 
     return result
 
 
+def worst_tui_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run to show in full: a failed one, else the one with the slowest key press."""
+    failed = [run for run in runs if "error" in run]
+    if failed:
+        return failed[0]
+    return max(runs, key=lambda run: run.get("keypress_ms") or 0.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     spec = parse_scale(args.scale or (QUICK if args.quick else FULL))
@@ -279,14 +292,26 @@ def main(argv: list[str] | None = None) -> int:
                 results["speedup"] = round(baseline.seconds / report["wall_s"], 1)
 
             if not args.skip_tui:
-                print("bench: the explorer headless (Pilot) …", flush=True)
-                tui = measure_tui(python, env, stats)
+                runs = []
+                for number in range(max(1, args.tui_runs)):
+                    print(f"bench: the explorer headless (Pilot) {number + 1}/{max(1, args.tui_runs)} …", flush=True)
+                    runs.append(measure_tui(python, env, stats))
+                tui = worst_tui_run(runs)
                 results["requests"]["tui"] = tui.pop("requests")
+                for run in runs:
+                    run.pop("requests", None)
                 results["tui"] = tui
+                if len(runs) > 1:
+                    results["tui_runs"] = [
+                        {key: run.get(key) for key in ("tui_first_rows_s", "tui_all_verdicts_s", "keypress_ms",
+                                                       "keypress_median_ms", "peak_rss_mb", "error")}
+                        for run in runs
+                    ]
                 for key in ("tui_first_rows_s", "tui_all_verdicts_s", "keypress_ms"):
-                    if tui.get(key) is not None:
-                        results[key] = tui[key]
-                results["tui_peak_rss_mb"] = round(tui.get("peak_rss_mb", 0.0), 1)
+                    values = [run[key] for run in runs if run.get(key) is not None]
+                    if values:
+                        results[key] = max(values)  # the worst run: what the targets are judged on
+                results["tui_peak_rss_mb"] = round(max(run.get("peak_rss_mb", 0.0) for run in runs), 1)
 
             if args.profile:
                 print("bench: the report's stages, then the report under cProfile …", flush=True)
@@ -332,7 +357,8 @@ def print_table(results: dict[str, Any]) -> None:
         ("manual baseline" + (" (extrapolated)" if results.get("baseline_extrapolated") else ""),
          _fmt(results.get("baseline_s"), "{:.1f} s")),
         ("speedup", _fmt(results.get("speedup"), "{:.0f}×")),
-        ("TUI first rows", _fmt(results.get("tui_first_rows_s"), "{:.2f} s")),
+        ("TUI first rows" + (" (worst run)" if results.get("tui_runs") else ""),
+         _fmt(results.get("tui_first_rows_s"), "{:.2f} s")),
         ("TUI every verdict", _fmt(results.get("tui_all_verdicts_s"), "{:.2f} s")),
         ("key press while loading", _fmt(results.get("keypress_ms"), "{:.0f} ms")),
         ("peak RSS report / TUI", f"{_fmt(results.get('report_peak_rss_mb'), '{:.0f} MB')} / "
@@ -341,6 +367,10 @@ def print_table(results: dict[str, Any]) -> None:
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
+    for number, run in enumerate(results.get("tui_runs", []), 1):
+        print(f"  {'TUI run ' + str(number):<{width}}  first rows {_fmt(run.get('tui_first_rows_s'), '{:.2f} s')}, "
+              f"every verdict {_fmt(run.get('tui_all_verdicts_s'), '{:.2f} s')}, "
+              f"slowest key {_fmt(run.get('keypress_ms'), '{:.0f} ms')} (median {_fmt(run.get('keypress_median_ms'), '{:.0f} ms')})")
     mapping = results.get("mapping")
     if mapping:
         print(f"  {'pod → role mapping':<{width}}  {'same' if mapping['same'] else 'DIFFERENT'} "

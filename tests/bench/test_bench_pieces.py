@@ -66,3 +66,13 @@ def test_targets_are_judged_only_when_measured():
     assert {t.name: t for t in check({"keypress_ms": 120.0, "tui": {"keypress_while_loading": True}})}[
         "key press while loading"].met is False
     assert summarize_requests(results["requests"]["report"]) == {"kube": 26, "iam": 43}
+
+
+def test_several_tui_runs_are_judged_on_the_worst():
+    from bench import worst_tui_run
+
+    runs = [{"keypress_ms": 40.0, "tui_first_rows_s": 0.7}, {"keypress_ms": 130.0, "tui_first_rows_s": 0.6},
+            {"keypress_ms": 60.0, "tui_first_rows_s": 0.9}]
+    assert worst_tui_run(runs)["keypress_ms"] == 130.0
+    # a run that failed is the one to show, whatever the others measured
+    assert "error" in worst_tui_run(runs + [{"error": "not every verdict within 120 s"}])
