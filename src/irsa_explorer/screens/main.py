@@ -87,7 +87,7 @@ class PodsScreen(Screen):
         self.table.sync(self.state, self.needle)
         self.table.border_subtitle = self._table_subtitle()
         # a spinner until the first rows arrive; afterwards progress shows under the table
-        self.table.loading = not self.state.pods and bool(self.state.stage) and not self.state.error
+        self._set_table_loading(not self.state.pods and bool(self.state.stage) and not self.state.error)
         self.show_pod(self.selected_pod, force=True)
 
     def pods_added(self, pods: list[Pod]) -> None:
@@ -96,9 +96,16 @@ class PodsScreen(Screen):
             return
         self.table.add_pods(self.state, pods)
         self.table.border_subtitle = self._table_subtitle()
-        self.table.loading = False
+        self._set_table_loading(False)
         if self._shown_uid is None:
             self.show_pod(self.selected_pod)
+
+    def _set_table_loading(self, loading: bool) -> None:
+        """The spinner over the table until its first rows. Its keys (enter: open) are not
+        offered while it spins: the footer is told when they are back."""
+        if self.table.loading != loading:
+            self.table.loading = loading
+            self.refresh_bindings()
 
     def stage_changed(self) -> None:
         """The loader moved on with the same pods: new progress words, and the selected
