@@ -120,6 +120,8 @@ class AwsSource:
             aws_session_token=session_token,
         )
         self._credentials = credentials
+        self._settings = {"profile": profile, "endpoint_url": endpoint_url, "max_workers": max_workers,
+                          "list_roles_threshold": list_roles_threshold}
         self.region: str | None = self.session.region_name
         self.endpoint_url = endpoint_url
         self.max_workers = max_workers
@@ -150,6 +152,21 @@ class AwsSource:
             credentials=(key, secret, env.get("AWS_SESSION_TOKEN")) if key and secret else None,
             **kwargs,
         )
+
+    def handover(self) -> dict[str, Any]:
+        """`AwsSource(**handover())` in another process reads the same account as the same
+        principal: the region in use and the credentials as resolved here (a profile's SSO or
+        assume-role session is not started again). In memory only: never written anywhere."""
+        credentials = self._credentials
+        if credentials is None:
+            resolved = self.session.get_credentials()
+            if resolved is not None:
+                frozen = resolved.get_frozen_credentials()
+                credentials = (frozen.access_key, frozen.secret_key, frozen.token)
+        settings = dict(self._settings, region=self.region, credentials=credentials)
+        if credentials is not None:
+            settings["profile"] = None  # the credentials stand for the profile
+        return settings
 
     def use_region(self, region: str | None) -> None:
         """Adopt a region found elsewhere (the kubeconfig context) when none was configured."""

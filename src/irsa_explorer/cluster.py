@@ -263,7 +263,11 @@ def _exec_arg(args: list[str], flag: str) -> str | None:
 class KubeSource:
     """Reads one cluster through one kubeconfig context."""
 
-    def __init__(self, context: str | None = None, kubeconfig: str | None = None) -> None:
+    def __init__(
+        self, context: str | None = None, kubeconfig: str | None = None, *, settings: dict[str, Any] | None = None
+    ) -> None:
+        """`settings`: the client settings another KubeSource resolved (`handover()`), used instead
+        of resolving the context's user again (no second run of an exec plugin)."""
         try:
             contexts, active = config.list_kube_config_contexts(kubeconfig)
         except (config.ConfigException, OSError) as error:
@@ -277,10 +281,16 @@ class KubeSource:
         self._context_entry: dict[str, Any] = entry.get("context") or {}
         self._kubeconfig = kubeconfig
         try:
-            # persist_config=False: a refreshed token must never be written back to disk.
-            self._api_client = config.new_client_from_config(
-                config_file=kubeconfig, context=chosen, persist_config=False
-            )
+            if settings is not None:
+                configuration = client.Configuration()
+                for name, value in settings.items():
+                    setattr(configuration, name, value)
+                self._api_client = client.ApiClient(configuration)
+            else:
+                # persist_config=False: a refreshed token must never be written back to disk.
+                self._api_client = config.new_client_from_config(
+                    config_file=kubeconfig, context=chosen, persist_config=False
+                )
         except (config.ConfigException, OSError) as error:
             raise ClusterError(f"cannot use context {chosen!r}: {error}") from error
         self._user_exec_args = self._read_exec_args(kubeconfig, self._context_entry.get("user"))
@@ -713,6 +723,24 @@ class KubeSource:
     def close(self) -> None:
         """Release the connection pool."""
         self._api_client.close()
+
+    # What another process needs to read the cluster as this source does, without its connections.
+    _HANDED_OVER = (
+        "host", "api_key", "api_key_prefix", "username", "password", "verify_ssl", "ssl_ca_cert",
+        "ca_cert_data", "cert_file", "key_file", "assert_hostname", "tls_server_name", "proxy",
+        "no_proxy", "proxy_headers", "connection_pool_maxsize", "retries",
+    )
+
+    def handover(self) -> dict[str, Any]:
+        """`KubeSource(**handover())` in another process reads the same cluster as the same user.
+
+        It carries the client settings as resolved here (the bearer token an exec plugin such as
+        `aws eks get-token` produced, certificate file paths), so the other process does not run
+        the plugin again. In memory only: never written anywhere.
+        """
+        configuration = self._api_client.configuration
+        settings = {name: getattr(configuration, name) for name in self._HANDED_OVER if hasattr(configuration, name)}
+        return {"context": self.context, "kubeconfig": self._kubeconfig, "settings": settings}
 
 
 def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:

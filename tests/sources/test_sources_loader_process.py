@@ -1,0 +1,97 @@
+"""The loader process (loader_process.load_in_process) against the walkthrough lab: the same
+inventory and chains as loading in-process, errors and cancellation said in the parent, and the
+parent's resolved credentials used as they are (an exec plugin runs once, not once per process)."""
+
+from __future__ import annotations
+
+import stat
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from irsa_explorer.cloud import AwsSource
+from irsa_explorer.cluster import ClusterError, KubeSource
+from irsa_explorer.inventory import load_and_resolve
+from irsa_explorer.loader_process import LoadCancelled, load_in_process
+
+
+def sources(lab, kubeconfig: Path | None = None) -> tuple[KubeSource, AwsSource]:
+    return KubeSource(kubeconfig=str(kubeconfig or lab.kubeconfig)), AwsSource.from_env(dict(lab.aws_env))
+
+
+def test_the_same_inventory_and_chains_as_loading_in_process(lab):
+    kube, aws = sources(lab)
+    try:
+        pages, stages = [], []
+        inventory, chains = load_in_process(
+            kube, aws, None, kube.default_cluster_name(), discover_issuer=False,
+            on_pods=pages.append, on_stage=lambda name, inv: stages.append((name, len(inv.service_accounts))),
+        )
+        here, here_chains = load_and_resolve(kube, aws, None, kube.default_cluster_name(), discover_issuer=False)
+    finally:
+        kube.close()
+    assert list(inventory.pods) == list(here.pods) and inventory.pods == here.pods
+    assert inventory.service_accounts == here.service_accounts and inventory.roles == here.roles
+    assert chains == here_chains
+    names = {pod.name: chains[uid].verdict.value for uid, pod in inventory.pods.items()}
+    assert names["eks-iam-test3"] == "ok" and names["eks-iam-test1"] == "warning"
+    # the pages and the stages reached the caller, pods first
+    assert [p.uid for page in pages for p in page] == list(inventory.pods)
+    assert [name for name, _ in stages] == ["kubernetes", "aws"] and stages[0][1] > 0
+
+
+def test_a_cluster_that_cannot_be_asked_is_a_cluster_error_in_the_caller(lab, tmp_path):
+    config = yaml.safe_load(lab.kubeconfig.read_text())
+    config["users"][0]["user"]["token"] = "not-a-lab-token"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    kube, aws = sources(lab, kubeconfig)
+    try:
+        with pytest.raises(ClusterError) as refused:
+            load_in_process(kube, aws, None, kube.default_cluster_name(), discover_issuer=False)
+    finally:
+        kube.close()
+    assert "401" in str(refused.value) or "Unauthorized" in str(refused.value)
+
+
+def test_cancelling_stops_the_loader_process(lab):
+    kube, aws = sources(lab)
+    began = time.monotonic()
+    try:
+        with pytest.raises(LoadCancelled):
+            load_in_process(kube, aws, None, kube.default_cluster_name(), cancelled=lambda: True)
+    finally:
+        kube.close()
+    assert time.monotonic() - began < 10
+
+
+def test_an_exec_plugin_runs_once_the_loader_process_uses_its_token(lab, tmp_path):
+    """kubeconfigs for EKS get their token from `aws eks get-token`: the loader process must use
+    the token the explorer already has, not run the plugin (a second or more) again."""
+    config = yaml.safe_load(lab.kubeconfig.read_text())
+    token = config["users"][0]["user"].pop("token")
+    runs = tmp_path / "runs"
+    plugin = tmp_path / "get-token"
+    plugin.write_text(
+        "#!/bin/sh\n"
+        f"echo run >> {runs}\n"
+        'echo \'{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential", '
+        f'"status": {{"token": "{token}"}}}}\'\n'
+    )
+    plugin.chmod(plugin.stat().st_mode | stat.S_IXUSR)
+    config["users"][0]["user"]["exec"] = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": str(plugin), "args": [],
+        "interactiveMode": "Never",
+    }
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    kube, aws = sources(lab, kubeconfig)
+    try:
+        ran_before = runs.read_text().count("run") if runs.exists() else 0
+        inventory, chains = load_in_process(kube, aws, None, kube.default_cluster_name(), discover_issuer=False)
+    finally:
+        kube.close()
+    assert len(inventory.pods) >= 3 and len(chains) == len(inventory.pods)
+    assert ran_before >= 1 and runs.read_text().count("run") == ran_before
