@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import gc
 import sys
 import threading
@@ -256,6 +257,7 @@ class IrsaExplorerApp(App):
         is resolved only once the AWS answers are in (earlier verdicts could be overturned by
         them); from then on each page is resolved as it arrives (`load_and_resolve`)."""
         from irsa_explorer.inventory import load_and_resolve, without_cycle_collection
+        from irsa_explorer.loader_process import LoadCancelled, load_in_process
 
         worker = get_current_worker()
         sources = self.sources
@@ -274,13 +276,21 @@ class IrsaExplorerApp(App):
 
         # No issuer discovery up front when EKS names the issuer: only the token pane needs the
         # JWKS, and it asks KubeSource.issuer() (cached) when a token is opened.
+        # In a process of its own (loader_process): its Python work would otherwise share the
+        # interpreter lock with this event loop, and key presses wait for it.
+        load: Callable[..., Any] = load_and_resolve
+        if hasattr(sources.kube, "handover") and hasattr(sources.aws, "handover"):
+            load = functools.partial(load_in_process, cancelled=lambda: worker.is_cancelled)
         with without_cycle_collection():
             # each page of pods is handed on as it arrives (`on_pods`) and resolved as soon as
             # the AWS answers are in, so the verdicts follow the last page closely
-            inventory, chains = load_and_resolve(
-                sources.kube, sources.aws, sources.namespace, sources.cluster_name,
-                on_stage=on_stage, discover_issuer=False, on_pods=on_pods,
-            )
+            try:
+                inventory, chains = load(
+                    sources.kube, sources.aws, sources.namespace, sources.cluster_name,
+                    on_stage=on_stage, discover_issuer=False, on_pods=on_pods,
+                )
+            except LoadCancelled:
+                return
             # What was just built lives as long as the view: out of the collector's sight, or the
             # first collection once it is back on walks it all (a second holding the GIL, and
             # key presses with it). Reference counting still frees it after a reload.

@@ -31,7 +31,7 @@ def test_tui_probe_sees_rows_then_every_verdict_and_a_key_press(lab):
     assert result["keypress_ms"] > 0 and isinstance(result["keypress_while_loading"], bool)
     assert sum(result["verdicts"].values()) == result["pods"]
     assert result["stages"][-1][1] == ""  # the final stage was reached
-    assert result["spans"]["load_and_resolve"]
+    assert result["spans"]["load"]
 
 
 def test_report_stages_cover_the_whole_report(lab):
