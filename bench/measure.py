@@ -2,7 +2,8 @@
 
 Peak memory is the kernel's high-water mark of the measured process's own memory (`VmHWM` in
 /proc/PID/status, read while it runs; it only grows, so the last reading is the peak to within
-one poll). `ru_maxrss` from `wait4` is not used for it: Linux carries the forking parent's peak
+one poll), plus the high-water mark of each process it started (the TUI's loader process):
+their sum is at least the peak of the whole tree. `ru_maxrss` from `wait4` is not used for it: Linux carries the forking parent's peak
 across fork and exec into the child's figure, so a child of a large pytest worker would report
 the worker's memory.
 """
@@ -36,7 +37,7 @@ class Measured:
 
 
 def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, stdin: str | None = None) -> Measured:
-    """Run `argv` to completion; its wall time and its own peak RSS (not its children's)."""
+    """Run `argv` to completion; its wall time and the peak RSS of it and the processes it starts."""
     # Output goes to files, not pipes: a 10,000-pod JSON report would fill a pipe and block.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -49,9 +50,10 @@ def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, 
             proc.stdin.write(stdin.encode())
             proc.stdin.close()
         deadline = started + timeout
-        peak_kib = 0
+        peaks: dict[int, int] = {}  # pid → its high-water mark, for the process and its descendants
         while True:
-            peak_kib = max(peak_kib, _high_water_kib(proc.pid))
+            for pid in [proc.pid, *_descendants(proc.pid)]:
+                peaks[pid] = max(peaks.get(pid, 0), _high_water_kib(pid))
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -67,12 +69,33 @@ def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, 
         return Measured(
             argv=argv,
             wall_s=wall,
-            peak_rss_mb=(peak_kib or usage.ru_maxrss) / 1024,  # both in KiB
+            peak_rss_mb=(sum(peaks.values()) or usage.ru_maxrss) / 1024,  # both in KiB
             exit_code=proc.returncode,
             cpu_s=usage.ru_utime + usage.ru_stime,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes started by `pid` and by them, still running (from /proc/*/task/*/children)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as children:
+                    kids = [int(k) for k in children.read().split()]
+            except (OSError, ValueError):
+                continue
+            found += kids
+            pending += kids
+    return found
 
 
 def _high_water_kib(pid: int) -> int:

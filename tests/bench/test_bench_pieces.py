@@ -23,6 +23,14 @@ def test_run_measured_reports_the_childs_own_peak_memory_and_exit_code():
     assert failed.exit_code == 3 and failed.stdout.strip() == "out"
 
 
+def test_run_measured_counts_the_memory_of_the_processes_it_starts():
+    # the TUI loads in a child process: its memory is the explorer's too
+    grow = "b = bytearray(120 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(0.3)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grow!r}])"
+    measured = run_measured([sys.executable, "-c", parent], {})
+    assert measured.exit_code == 0 and measured.peak_rss_mb > 120
+
+
 def test_compare_mappings_finds_every_disagreement():
     baseline = BaselineResult(
         seconds=1.0,
