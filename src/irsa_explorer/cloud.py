@@ -159,9 +159,12 @@ class AwsSource:
         assume-role session is not started again). In memory only: never written anywhere."""
         credentials = self._credentials
         if credentials is None:
-            resolved = self.session.get_credentials()
-            if resolved is not None:
-                frozen = resolved.get_frozen_credentials()
+            try:
+                resolved = self.session.get_credentials()
+                frozen = resolved.get_frozen_credentials() if resolved is not None else None
+            except Exception:  # a broken profile, an expired SSO session: the other process
+                frozen = None  # meets the same error per call and says it there, as this one would
+            if frozen is not None:
                 credentials = (frozen.access_key, frozen.secret_key, frozen.token)
         settings = dict(self._settings, region=self.region, credentials=credentials)
         if credentials is not None:

@@ -86,7 +86,7 @@ def load_in_process(
                 continue
             try:
                 kind, *rest = pickle.load(reader)
-            except EOFError:
+            except (EOFError, pickle.UnpicklingError):  # the child died, mid-message or before
                 process.wait(5)
                 last = f": {said[-1]}" if said else ""
                 raise ClusterError(
