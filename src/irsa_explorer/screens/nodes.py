@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.markup import escape
 from textual.app import ComposeResult
 
-from irsa_explorer.model import Mechanism, ObjectRef, Unavailable
+from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.widgets.format import short_arn, value_or_unknown
 from irsa_explorer.widgets.link import Link
@@ -63,13 +63,7 @@ class NodesScreen(ListScreen):
         inv = self.state.inventory
         if inv is None:
             return {}
-        # pods on the node role, per node: one pass over the pods, not one per node
-        fallbacks: dict[str, int] = {}
-        chains = self.state.chains
-        for pod in self.state.pods.values():
-            chain = chains.get(pod.uid)
-            if pod.node_name and chain is not None and chain.mechanism == Mechanism.NODE_ROLE:
-                fallbacks[pod.node_name] = fallbacks.get(pod.node_name, 0) + 1
+        fallbacks = self.state.node_role_fallbacks_by_node()  # one pass over the pods, not one per node
         out = {}
         # nodes the pods run on count too: when listing nodes is forbidden they are known only by
         # name, with their role Unavailable (an empty table would say "no nodes")
@@ -78,7 +72,7 @@ class NodesScreen(ListScreen):
             role = inv.node_roles.get(name)
             role_text = short_arn(role) if isinstance(role, str) else ("unknown" if isinstance(role, Unavailable) else "…")
             instance = (node.instance_id or "-") if node else "unknown"
-            out[name] = (name, instance, role_text, str(fallbacks.get(name, 0)))
+            out[name] = (name, instance, role_text, str(len(fallbacks.get(name, ()))))
         return out
 
     def ref_for(self, key: str) -> ObjectRef | None:

@@ -151,17 +151,18 @@ class ExplorerState:
         out.sort(key=lambda cf: (order.get(str(cf[1].severity), 3), cf[1].code, str(cf[0].pod)))
         return out
 
-    def node_role_fallbacks(self, node_name: str) -> list[Pod]:
-        """Pods on this node whose identity is the node's instance role."""
+    def node_role_fallbacks_by_node(self) -> dict[str, list[Pod]]:
+        """Pods whose identity is their node's instance role, by node name, in one pass."""
         from irsa_explorer.model import Mechanism
 
-        return sorted(
-            (
-                p
-                for p in self.pods.values()
-                if p.node_name == node_name
-                and (c := self.chains.get(p.uid)) is not None
-                and c.mechanism == Mechanism.NODE_ROLE
-            ),
-            key=lambda p: (p.namespace, p.name),
-        )
+        out: dict[str, list[Pod]] = {}
+        for pod in self.pods.values():
+            chain = self.chains.get(pod.uid)
+            if pod.node_name and chain is not None and chain.mechanism == Mechanism.NODE_ROLE:
+                out.setdefault(pod.node_name, []).append(pod)
+        return out
+
+    def node_role_fallbacks(self, node_name: str) -> list[Pod]:
+        """Pods on this node whose identity is the node's instance role."""
+        pods = self.node_role_fallbacks_by_node().get(node_name, [])
+        return sorted(pods, key=lambda p: (p.namespace, p.name))
