@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 
 import pytest
 
@@ -458,7 +457,7 @@ def test_resolve_all_matches_resolve_chain():
     assert chains[pods[2].uid].verdict is Verdict.BROKEN  # trust names default/my-sa, not prod/my-sa
 
 
-def test_ten_thousand_pods_resolve_well_under_a_second():
+def test_ten_thousand_pods_resolve():
     namespaces = [f"ns{i}" for i in range(50)]
     sas, roles, pods = [], [], []
     for n, ns in enumerate(namespaces):
@@ -473,14 +472,11 @@ def test_ten_thousand_pods_resolve_well_under_a_second():
             pods.append(pod(f"p{i}", namespace=ns, service_account="app",
                             containers=[irsa_container(role_arn=f"arn:aws:iam::{ACCOUNT}:role/app-{i % 50}")]))
     inv = inventory(pods=pods, sas=sas, roles=roles)
-    # CPU time of this process: a sanity bound that other jobs on the machine do not skew.
-    start = time.process_time()
+    # How fast is bench/'s to measure (bench/report_stages.py); here, that every pod gets its verdict.
     chains = resolve_all(inv)
-    elapsed = time.process_time() - start
     assert len(chains) == 10_000
     verdicts = {c.verdict for c in chains.values()}
     assert verdicts == {Verdict.OK, Verdict.WARNING}
-    assert elapsed < 1.0, f"{elapsed:.2f}s for 10,000 pods"
 
 
 def test_env_from_secret_is_a_possibility_not_a_verdict():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,7 +24,6 @@ def big_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KubeApiS
         server.create_object("nodes", {"metadata": {"name": f"ip-192-168-1-{i}.us-east-2.compute.internal"}})
     for n in range(NAMESPACES):
         server.create_object("namespaces", {"metadata": {"name": f"team-{n:02d}"}})
-    started = time.perf_counter()
     for i in range(PODS):
         server.create_object("pods", {
             "metadata": {"name": f"worker-{i:05d}", "namespace": f"team-{i % NAMESPACES:02d}",
@@ -33,8 +31,6 @@ def big_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[KubeApiS
             "spec": {"containers": [{"name": "main", "image": "amazon/aws-cli:latest",
                                      "command": ["sleep", "infinity"]}]},
         }, running=True)
-    seeding = time.perf_counter() - started
-    assert seeding < 30, f"seeding {PODS} pods took {seeding:.1f}s"
     server.start_in_thread()
     ca = tmp_path_factory.mktemp("big-lab") / "ca.crt"
     ca.write_bytes(server.ca_pem)
@@ -60,15 +56,13 @@ def _pages(server: KubeApiServer, session: requests.Session, **params) -> Iterat
             return
 
 
-def test_ten_thousand_pods_list_in_pages_quickly(big_lab) -> None:
+def test_ten_thousand_pods_list_in_pages(big_lab) -> None:
+    # How fast is bench/'s to measure (with realistic latency); here, that the pages are right.
     server, session = big_lab
     before = server.counters.get("list pods", 0)
-    started = time.perf_counter()
     bodies = list(_pages(server, session))
-    elapsed = time.perf_counter() - started
     assert len(bodies) == PODS // 500
     assert server.counters["list pods"] - before == PODS // 500
-    assert elapsed < 10, f"20 pages took {elapsed:.1f}s"
     pages = [json.loads(b) for b in bodies]
     names = [(p["metadata"]["namespace"], p["metadata"]["name"]) for page in pages for p in page["items"]]
     assert len(names) == len(set(names)) == PODS and names == sorted(names)

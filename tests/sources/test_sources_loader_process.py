@@ -64,7 +64,7 @@ def test_cancelling_stops_the_loader_process(lab):
             load_in_process(kube, aws, None, kube.default_cluster_name(), cancelled=lambda: True)
     finally:
         kube.close()
-    assert time.monotonic() - began < 10
+    assert time.monotonic() - began < 60  # did not hang on the child
 
 
 def test_an_exec_plugin_runs_once_the_loader_process_uses_its_token(lab, tmp_path):

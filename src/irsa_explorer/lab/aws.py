@@ -52,11 +52,12 @@ class AwsLab:
         *,
         latency: dict[str, float] | None = None,
         throttle: dict[str, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cluster = cluster
         self.account = cluster.account
         self.region = cluster.region
-        self.traffic = Traffic(latency, throttle)
+        self.traffic = Traffic(latency, throttle, clock)  # clock: when the throttle's buckets refill
         self.keys = IssuerKeys()
         self.sts = WebIdentitySts(self.keys, self.region)
         self.imds = InstanceMetadata(self.account, self.region)
@@ -248,7 +249,11 @@ class AwsLab:
         if path == _STATS_PATH:
             if method == "DELETE":
                 self.traffic.reset()
-            stats = {"counters": self.traffic.counters(), "throttled": self.traffic.throttled()}
+            stats = {
+                "counters": self.traffic.counters(),
+                "throttled": self.traffic.throttled(),
+                "delayed_seconds": self.traffic.delayed(),
+            }
             return 200, {"Content-Type": "application/json"}, json.dumps(stats, indent=2).encode()
         if path.startswith(IMDS_PREFIX):
             rest = path[len(IMDS_PREFIX):]
