@@ -41,10 +41,10 @@ def main() -> int:
         cpu[name] = round(now_cpu - last_cpu, 3)
         last, last_cpu = now, now_cpu
 
-    from irsa_explorer import inventory as inventory_module
+    from irsa_explorer.sources import inventory as inventory_module
     from irsa_explorer.analysis.identity import resolve_all
-    from irsa_explorer.cloud import AwsSource
-    from irsa_explorer.cluster import KubeSource
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import KubeSource
     from irsa_explorer.report import build_report, render
 
     mark("imports")

@@ -38,8 +38,8 @@ async def probe(timeout_s: float = 120.0) -> dict:
     global _STARTED
     started = _STARTED = time.perf_counter()
     from irsa_explorer.app import IrsaExplorerApp, Sources
-    from irsa_explorer.cloud import AwsSource
-    from irsa_explorer.cluster import KubeSource
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import KubeSource
     from irsa_explorer.widgets.pods_table import PodsTable
 
     imported = time.perf_counter() - started
@@ -170,8 +170,8 @@ def _instrument() -> dict[str, list[float]]:
     """Time the app's heavy calls by wrapping them (measurement only: results are unchanged)."""
     import functools
 
-    import irsa_explorer.inventory as inventory
-    import irsa_explorer.loader_process as loader_process
+    import irsa_explorer.sources.inventory as inventory
+    import irsa_explorer.sources.loader as loader_process
     from irsa_explorer.widgets.pods_table import PodsTable
 
     spans: dict[str, list[float]] = {"load": [], "pods_table_sync": []}

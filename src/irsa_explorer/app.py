@@ -45,14 +45,14 @@ from irsa_explorer.screens.modals import ConfirmScreen, DocumentScreen, HelpScre
 from irsa_explorer.screens.nodes import NodesScreen
 from irsa_explorer.screens.roles import RolesScreen
 from irsa_explorer.screens.service_accounts import ServiceAccountsScreen
-from irsa_explorer.screens.state import Clock, ExplorerState, LiveRun, TokenView, system_clock
+from irsa_explorer.state import Clock, ExplorerState, LiveRun, TokenView, system_clock
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
-from irsa_explorer.widgets.live_identity_pane import LiveIdentityPane
+from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
 from irsa_explorer.widgets.pods_table import PodsTable
 from irsa_explorer.widgets.prompt_bar import PromptBar
-from irsa_explorer.widgets.role_pane import PolicyLink, RolePane
-from irsa_explorer.widgets.token_pane import TokenPane
+from irsa_explorer.widgets.panes.role import PolicyLink, RolePane
+from irsa_explorer.widgets.panes.token import TokenPane
 
 
 @dataclass
@@ -256,8 +256,8 @@ class IrsaExplorerApp(App):
         """Pods page by page, then the Kubernetes stage, then everything with the chains. A pod
         is resolved only once the AWS answers are in (earlier verdicts could be overturned by
         them); from then on each page is resolved as it arrives (`load_and_resolve`)."""
-        from irsa_explorer.inventory import load_and_resolve, without_cycle_collection
-        from irsa_explorer.loader_process import LoadCancelled, load_in_process
+        from irsa_explorer.sources.inventory import load_and_resolve, without_cycle_collection
+        from irsa_explorer.sources.loader import LoadCancelled, load_in_process
 
         worker = get_current_worker()
         sources = self.sources
@@ -276,7 +276,7 @@ class IrsaExplorerApp(App):
 
         # No issuer discovery up front when EKS names the issuer: only the token pane needs the
         # JWKS, and it asks KubeSource.issuer() (cached) when a token is opened.
-        # In a process of its own (loader_process): its Python work would otherwise share the
+        # In a process of its own (sources.loader): its Python work would otherwise share the
         # interpreter lock with this event loop, and key presses wait for it.
         load: Callable[..., Any] = load_and_resolve
         if hasattr(sources.kube, "handover") and hasattr(sources.aws, "handover"):
@@ -308,7 +308,7 @@ class IrsaExplorerApp(App):
 
     @work(thread=True, exit_on_error=False, group="live", description="sts get-caller-identity in a pod")
     def run_who_am_i(self, pod: Pod) -> None:
-        from irsa_explorer.livecheck import who_am_i
+        from irsa_explorer.sources.livecheck import who_am_i
 
         chain = self.state.chains.get(pod.uid)
         intended = chain.intended_role_arn if chain else None
@@ -862,7 +862,7 @@ class IrsaExplorerApp(App):
 
 def switch_context(sources: Sources, context: str) -> Sources:
     """Sources for another kubeconfig context; the AWS side stays."""
-    from irsa_explorer.cluster import KubeSource
+    from irsa_explorer.sources.kube import KubeSource
 
     kubeconfig = getattr(sources.kube, "_kubeconfig", None)
     kube = KubeSource(context=context, kubeconfig=kubeconfig)
@@ -877,8 +877,8 @@ def switch_context(sources: Sources, context: str) -> Sources:
 
 def run(args: argparse.Namespace) -> int:
     """`irsa-explorer` on a real cluster. Returns the exit code."""
-    from irsa_explorer.cloud import AwsSource
-    from irsa_explorer.cluster import ClusterError, KubeSource
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import ClusterError, KubeSource
 
     try:
         kube = KubeSource(context=args.context, kubeconfig=args.kubeconfig)
@@ -915,9 +915,9 @@ def lab_connector(scenario: str, extra_args: list[str] | None = None) -> tuple[C
 
     def warm_imports() -> None:
         import irsa_explorer.analysis.identity  # noqa: F401
-        import irsa_explorer.cloud  # noqa: F401
-        import irsa_explorer.cluster  # noqa: F401
-        import irsa_explorer.inventory  # noqa: F401
+        import irsa_explorer.sources.aws  # noqa: F401
+        import irsa_explorer.sources.kube  # noqa: F401
+        import irsa_explorer.sources.inventory  # noqa: F401
 
     starting = threading.Thread(target=start, name="lab-start", daemon=True)
     starting.start()
@@ -925,8 +925,8 @@ def lab_connector(scenario: str, extra_args: list[str] | None = None) -> tuple[C
     importing.start()
 
     def connect() -> Sources:
-        from irsa_explorer.cloud import AwsSource
-        from irsa_explorer.cluster import KubeSource
+        from irsa_explorer.sources.aws import AwsSource
+        from irsa_explorer.sources.kube import KubeSource
 
         starting.join()
         if failures:

@@ -86,7 +86,7 @@ class _Masker:
         return done
 
     def _mask(self, text: str) -> str:
-        from irsa_explorer.livecheck import mask_tokens
+        from irsa_explorer.sources.livecheck import mask_tokens
 
         if "eyJ" in text:  # every JWT starts so (base64 of '{"'): skip the regex otherwise
             text = mask_tokens(text)
@@ -331,8 +331,8 @@ def render(report: dict[str, Any], fmt: str, pretty: bool = True) -> str:
 @contextlib.contextmanager
 def _sources(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     """KubeSource and AwsSource for the options, on the embedded lab when --lab is given."""
-    from irsa_explorer.cloud import AwsSource
-    from irsa_explorer.cluster import KubeSource
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import KubeSource
 
     if getattr(args, "lab", None):
         try:
@@ -360,7 +360,7 @@ def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None)
 
     `sources` = (KubeSource, AwsSource) to use instead of those the options describe.
     """
-    from irsa_explorer.inventory import load_and_resolve, without_cycle_collection
+    from irsa_explorer.sources.inventory import load_and_resolve, without_cycle_collection
 
     with without_cycle_collection():
         with contextlib.nullcontext(sources) if sources else _sources(args) as (kube, aws):
@@ -384,7 +384,7 @@ def main(
     """
     from botocore.exceptions import BotoCoreError
 
-    from irsa_explorer.cluster import ClusterError
+    from irsa_explorer.sources.kube import ClusterError
 
     out, err = stdout or sys.stdout, stderr or sys.stderr
     fmt = getattr(args, "format", None) or ("table" if out.isatty() else "json")

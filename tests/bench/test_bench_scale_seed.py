@@ -27,7 +27,7 @@ SMALL = "pods=120,namespaces=4,serviceaccounts=30,roles=10,nodes=3"
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    from irsa_explorer.lab.aws import AwsLab
+    from irsa_explorer.lab.aws.server import AwsLab
     from irsa_explorer.lab.kube.server import KubeApiServer
     from irsa_explorer.lab.tokens import TokenSigner
 

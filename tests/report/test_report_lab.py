@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from irsa_explorer.cli import build_parser
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import KubeSource
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource
 from irsa_explorer.report import main
 
 ACCOUNT = "113534181560"
@@ -122,7 +122,7 @@ def test_report_makes_one_list_call_per_resource_and_one_get_role_per_role(lab) 
         assert kube_after.get(kind, 0) - kube_before.get(kind, 0) == 1, kind
     # One GetRole per distinct role (the walkthrough has two: my-sa's and the node role; other
     # suites sharing this lab may add their own), never one per pod.
-    from irsa_explorer.inventory import load_inventory
+    from irsa_explorer.sources.inventory import load_inventory
 
     kube = KubeSource(kubeconfig=str(lab.kubeconfig))
     distinct = load_inventory(kube, AwsSource.from_env(lab.aws_env), None).roles

@@ -10,8 +10,8 @@ import time
 import yaml
 
 from irsa_explorer.cli import build_parser
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import KubeSource
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource
 from irsa_explorer.report import main
 
 

@@ -7,8 +7,8 @@ import copy
 
 import pytest
 
-from irsa_explorer import cluster
-from irsa_explorer.cluster import pod_from_dict
+from irsa_explorer.sources import kube_convert
+from irsa_explorer.sources.kube_convert import pod_from_dict
 from irsa_explorer.model import EnvVar
 
 
@@ -68,11 +68,11 @@ def test_no_env_is_the_empty_tuple() -> None:
 
 @pytest.mark.parametrize("limit", [1, 2])
 def test_the_shared_table_stays_bounded_and_right(monkeypatch, limit: int) -> None:
-    monkeypatch.setattr(cluster, "_SHARED_LIMIT", limit)
-    monkeypatch.setattr(cluster, "_shared_env", {})
+    monkeypatch.setattr(kube_convert, "_SHARED_LIMIT", limit)
+    monkeypatch.setattr(kube_convert, "_shared_env", {})
     envs = [[{"name": "N", "value": str(i)}] for i in range(5)]
     for round_ in range(2):
         for i, env in enumerate(envs):
             converted = pod_from_dict(_replica(f"d-{round_}-{i}", env)).containers[0]
             assert converted.env == (EnvVar("N", str(i)),)
-            assert len(cluster._shared_env) <= limit
+            assert len(kube_convert._shared_env) <= limit

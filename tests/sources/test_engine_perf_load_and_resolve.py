@@ -9,11 +9,11 @@ import threading
 import pytest
 from kubernetes.client.rest import ApiException
 
-from irsa_explorer import cluster
+from irsa_explorer.sources import kube_paging
 from irsa_explorer.analysis.identity import resolve_all
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import ClusterError, KubeSource
-from irsa_explorer.inventory import load_and_resolve, load_inventory
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import ClusterError, KubeSource
+from irsa_explorer.sources.inventory import load_and_resolve, load_inventory
 
 FIELDS = ("pods", "service_accounts", "nodes", "roles", "node_roles", "associations", "oidc_providers",
           "cluster", "issuer", "notes")
@@ -38,7 +38,7 @@ def _same_inventory(a, b) -> None:
 
 @pytest.mark.parametrize("discover_issuer", [False, True])
 def test_same_inventory_and_chains_as_load_then_resolve(kube, aws, monkeypatch, discover_issuer: bool) -> None:
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 1)  # one pod a page: most pods resolved page by page
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 1)  # one pod a page: most pods resolved page by page
     expected = load_inventory(kube, aws, None, discover_issuer=discover_issuer)
     expected_chains = resolve_all(expected)
     stages: list[str] = []
@@ -84,7 +84,7 @@ def test_pods_listed_again_after_an_expired_token_are_resolved_again(kube, aws, 
             raise ApiException(status=410, reason="Gone")
         return real(**kwargs)
 
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 1)
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 1)
     monkeypatch.setattr(kube.core, "list_pod_for_all_namespaces", expiring_once)
     handed: list[str] = []
     inventory, chains = load_and_resolve(kube, aws, None, discover_issuer=False,

@@ -10,8 +10,10 @@ import threading
 import pytest
 from kubernetes.client.rest import ApiException
 
-from irsa_explorer import cluster
-from irsa_explorer.cluster import ClusterError, KubeSource, _list_metadata, pod_from_dict
+from irsa_explorer.sources import kube_paging
+from irsa_explorer.sources.kube import ClusterError, KubeSource
+from irsa_explorer.sources.kube_convert import pod_from_dict
+from irsa_explorer.sources.kube_paging import list_metadata
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ def _recorded(real, requests: list[str | None]):
 def test_metadata_read_from_the_head_is_the_whole_page_s(kube) -> None:
     data = kube.core.list_pod_for_all_namespaces(limit=1, _preload_content=False).data
     assert len(data) > 1000  # a real page: the head is a small part of it
-    head = _list_metadata(data)
+    head = list_metadata(data)
     assert head == json.loads(data)["metadata"]
     assert head["continue"]  # the walkthrough has more than one pod
 
@@ -56,14 +58,14 @@ def test_metadata_read_from_the_head_is_the_whole_page_s(kube) -> None:
     ],
 )
 def test_metadata_before_items_is_found_in_any_layout(text: str) -> None:
-    assert _list_metadata(text.encode()) == {"continue": "abc", "resourceVersion": "7"}
+    assert list_metadata(text.encode()) == {"continue": "abc", "resourceVersion": "7"}
 
 
 @pytest.mark.parametrize(
     "text",
     [
         '{"kind":"PodList","items":[],"metadata":{"continue":"abc"}}',  # items first: parse it all
-        '{"kind":"PodList","metadata":' + '{"x":"' + "y" * cluster.LIST_HEAD_BYTES + '"}}',  # cut off
+        '{"kind":"PodList","metadata":' + '{"x":"' + "y" * kube_paging.LIST_HEAD_BYTES + '"}}',  # cut off
         '{"kind":"PodList","metadata":"odd"}',
         '["not", "a", "list"]',
         "",
@@ -71,7 +73,7 @@ def test_metadata_before_items_is_found_in_any_layout(text: str) -> None:
     ],
 )
 def test_metadata_not_at_the_head_is_none(text: str) -> None:
-    assert _list_metadata(text.encode()) is None
+    assert list_metadata(text.encode()) is None
 
 
 # --- pipelining ---------------------------------------------------------------------------------
@@ -80,7 +82,7 @@ def test_metadata_not_at_the_head_is_none(text: str) -> None:
 def test_pages_are_requested_while_the_first_is_still_being_converted(kube, monkeypatch) -> None:
     whole = [p.uid for p in kube.list_pods(None).items]
     requests: list[str | None] = []
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 1)
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 1)
     monkeypatch.setattr(kube.core, "list_pod_for_all_namespaces", _recorded(kube.core.list_pod_for_all_namespaces, requests))
     every_page_asked = threading.Event()
     seen_while_converting: list[int] = []
@@ -106,7 +108,7 @@ def test_pages_are_requested_while_the_first_is_still_being_converted(kube, monk
 
 def test_on_page_gets_each_page_in_order(kube, monkeypatch) -> None:
     whole = [p.uid for p in kube.list_pods(None).items]
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 2)
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 2)
     pages: list[list[str]] = []
     listing = kube.list_pods(None, on_page=lambda pods: pages.append([p.uid for p in pods]))
     assert [p.uid for p in listing.items] == whole
@@ -123,10 +125,10 @@ def test_a_page_whose_metadata_comes_last_is_parsed_whole(kube, monkeypatch) -> 
         body = json.loads(real(**kwargs).data)
         again = {"items": body["items"], "kind": body["kind"], "metadata": body["metadata"]}
         data = json.dumps(again).encode()
-        reordered.append(_list_metadata(data) is None)
+        reordered.append(list_metadata(data) is None)
         return _Page(data)
 
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 1)
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 1)
     monkeypatch.setattr(kube.core, "list_pod_for_all_namespaces", items_first)
     assert [p.uid for p in kube.list_pods(None).items] == whole
     assert reordered == [True] * len(whole)
@@ -157,7 +159,7 @@ def test_an_error_on_a_later_page_reaches_the_caller_after_the_pages_before_it(k
         return real(**kwargs)
 
     pages: list[int] = []
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 1)
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 1)
     monkeypatch.setattr(kube.core, "list_pod_for_all_namespaces", failing_second)
     with pytest.raises(ClusterError, match="500"):
         kube.list_pods(None, on_page=lambda pods: pages.append(len(pods)))

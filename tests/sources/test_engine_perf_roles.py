@@ -9,9 +9,9 @@ import urllib.request
 
 import pytest
 
-from irsa_explorer.cloud import AwsSource, RoleListing
-from irsa_explorer.cluster import KubeSource
-from irsa_explorer.inventory import load_inventory
+from irsa_explorer.sources.aws import AwsSource, RoleListing
+from irsa_explorer.sources.kube import KubeSource
+from irsa_explorer.sources.inventory import load_inventory
 from irsa_explorer.model import Role, Unavailable
 
 WALKTHROUGH_ROLE = "arn:aws:iam::113534181560:role/eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"

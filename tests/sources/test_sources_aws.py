@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from irsa_explorer.cloud import AwsSource
+from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.model import Cluster, Node, Role, Unavailable
 
 ACCOUNT = "113534181560"
@@ -30,7 +30,7 @@ def aws_counters(lab) -> dict[str, int]:
 
 
 def walkthrough_nodes(lab) -> list[Node]:
-    from irsa_explorer.cluster import KubeSource
+    from irsa_explorer.sources.kube import KubeSource
 
     source = KubeSource(kubeconfig=str(lab.kubeconfig))
     try:

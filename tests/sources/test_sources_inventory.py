@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import KubeSource
-from irsa_explorer.inventory import load_inventory
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource
+from irsa_explorer.sources.inventory import load_inventory
 from irsa_explorer.model import Cluster, IssuerInfo, Role, Unavailable
 
 ACCOUNT = "113534181560"

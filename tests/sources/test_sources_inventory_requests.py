@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 import yaml
 
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import KubeSource
-from irsa_explorer.inventory import load_inventory
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource
+from irsa_explorer.sources.inventory import load_inventory
 from irsa_explorer.model import Cluster, IssuerInfo, Role, Unavailable
 
 DISCOVERY = ("kube:get openid-configuration", "kube:get jwks")

@@ -11,8 +11,8 @@ import jwt
 import pytest
 import requests
 
-from irsa_explorer import cluster
-from irsa_explorer.cluster import ClusterError, KubeSource
+from irsa_explorer.sources import kube_paging
+from irsa_explorer.sources.kube import ClusterError, KubeSource
 from irsa_explorer.model import IssuerInfo
 
 
@@ -80,7 +80,7 @@ def test_one_list_call_per_resource_and_pages_follow_continue(lab, kube, monkeyp
     after = kube_counters(lab, kube)
     assert after.get("list pods", 0) - before.get("list pods", 0) == 1
 
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 2)  # our own page size, not the client's internals
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 2)  # our own page size, not the client's internals
     before = kube_counters(lab, kube)
     paged = kube.list_pods(None)
     after = kube_counters(lab, kube)

@@ -10,7 +10,7 @@ import sys
 import pytest
 from kubernetes import client
 
-from irsa_explorer.cluster import ClusterError, KubeSource
+from irsa_explorer.sources.kube import ClusterError, KubeSource
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_errors_are_api_errors(kube) -> None:
 def test_lists_do_not_import_the_generated_api(lab) -> None:
     script = (
         "import sys\n"
-        "from irsa_explorer.cluster import KubeSource\n"
+        "from irsa_explorer.sources.kube import KubeSource\n"
         f"k = KubeSource(kubeconfig={str(lab.kubeconfig)!r})\n"
         "assert k.list_pods(None).items and k.list_service_accounts(None).items and k.list_nodes()\n"
         "print('kubernetes.client.api.core_v1_api' in sys.modules)\n"

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from kubernetes.client.rest import ApiException
 
-from irsa_explorer import cluster
-from irsa_explorer.cluster import ClusterError, KubeSource
+from irsa_explorer.sources import kube_paging
+from irsa_explorer.sources.kube import ClusterError, KubeSource
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_one_object_a_page_gives_the_same_list(kube, monkeypatch) -> None:
         pages.append(kwargs.get("_continue"))
         return real(**kwargs)
 
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 1)
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 1)
     monkeypatch.setattr(kube.core, "list_pod_for_all_namespaces", counted)
     paged = [p.uid for p in kube.list_pods(None).items]
     assert paged == whole
@@ -49,7 +49,7 @@ def test_expired_continue_token_restarts_once(kube, monkeypatch) -> None:
             return real(**kwargs)
         return call
 
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 1)
+    monkeypatch.setattr(kube_paging, "PAGE_SIZE", 1)
     monkeypatch.setattr(kube.core, "list_pod_for_all_namespaces", expiring(1))
     assert [p.uid for p in kube.list_pods(None).items] == whole
     assert len(expired) == 1

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import KubeSource
-from irsa_explorer.livecheck import what_would_sa_get, who_am_i
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource
+from irsa_explorer.sources.livecheck import what_would_sa_get, who_am_i
 
 ACCOUNT = "113534181560"
 NODE_ROLE_NAME = "eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.cluster import ClusterError, KubeSource
-from irsa_explorer.inventory import load_and_resolve
-from irsa_explorer.loader_process import LoadCancelled, load_in_process
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import ClusterError, KubeSource
+from irsa_explorer.sources.inventory import load_and_resolve
+from irsa_explorer.sources.loader import LoadCancelled, load_in_process
 
 
 def sources(lab, kubeconfig: Path | None = None) -> tuple[KubeSource, AwsSource]:

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from irsa_explorer.cloud import AwsSource
-from irsa_explorer.lab.aws import AwsLab
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.lab.aws.server import AwsLab
 from irsa_explorer.lab.spec import LabCluster
 from irsa_explorer.model import Role
 

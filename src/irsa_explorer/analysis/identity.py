@@ -59,7 +59,7 @@ from .trust import (
     web_identity_request,
 )
 
-NOT_FOUND = "not-found"  # Unavailable.kind when the object does not exist (cloud.py)
+NOT_FOUND = "not-found"  # Unavailable.kind when the object does not exist (sources.aws)
 
 _STATIC_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 _IRSA_VARS = ("AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE")

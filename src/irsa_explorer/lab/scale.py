@@ -628,7 +628,7 @@ def seed_aws(plan: ScalePlan, *, endpoint_url: str, credentials: tuple[str, str]
 
 def _create_roles_in_backend(plan: ScalePlan) -> None:
     """Write the workload roles into moto's IAM backend (lab-internal shortcut, in-process)."""
-    from irsa_explorer.lab import aws_moto
+    from irsa_explorer.lab.aws import moto_backends as aws_moto
 
     backend = aws_moto.iam(plan.cluster.account)
     tags = [{"Key": "app.kubernetes.io/managed-by", "Value": "irsa-explorer-lab-scale"}]

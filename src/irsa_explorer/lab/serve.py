@@ -210,9 +210,9 @@ def run_lab(
     One lab per process (moto keeps its state in process-wide backends). `work_dir` receives
     the API server's ca.crt (a temporary folder when None); `log` gets one line per step.
     """
-    from irsa_explorer.lab.aws import AwsLab
+    from irsa_explorer.lab.aws.server import AwsLab
     from irsa_explorer.lab.kube.server import KubeApiServer
-    from irsa_explorer.lab.runtime import Runtime
+    from irsa_explorer.lab.runtime.containers import Runtime
     from irsa_explorer.lab.tokens import TokenSigner
 
     began = time.monotonic()

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from irsa_explorer.model import Finding, IdentityChain, ObjectRef
 from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.pane import DetailPane, heading, note, row
+from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
 
 
 class FindingPane(DetailPane):

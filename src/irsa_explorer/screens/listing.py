@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer
 
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import VIEW_TITLES, Location
-from irsa_explorer.screens.state import ExplorerState
+from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.prompt_bar import PromptBar
 

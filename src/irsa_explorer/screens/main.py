@@ -11,17 +11,17 @@ from textual.widgets import Footer, Tab, Tabs
 
 from irsa_explorer.model import Pod, Role
 from irsa_explorer.navigation import PANE_TITLES, PANES, Location
-from irsa_explorer.screens.state import ExplorerState
+from irsa_explorer.state import ExplorerState
 from irsa_explorer.screens.trust_context import evaluate_for_pod
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
-from irsa_explorer.widgets.live_identity_pane import LiveIdentityPane
+from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
 from irsa_explorer.widgets.pods_table import PodsTable
 from irsa_explorer.widgets.prompt_bar import PromptBar
-from irsa_explorer.widgets.role_pane import RolePane
-from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
-from irsa_explorer.widgets.token_pane import TokenPane
-from irsa_explorer.widgets.trust_policy_pane import TrustPolicyPane
+from irsa_explorer.widgets.panes.role import RolePane
+from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
+from irsa_explorer.widgets.panes.token import TokenPane
+from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
 
 
 class PodsScreen(Screen):

@@ -9,7 +9,7 @@ from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.widgets.format import short_arn, value_or_unknown
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.pane import LIST_LIMIT, DetailPane, heading, more, note, row
+from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
 
 
 class NodePane(DetailPane):

@@ -9,8 +9,8 @@ from textual.containers import Vertical
 from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.widgets.format import short_arn
-from irsa_explorer.widgets.role_pane import RolePane
-from irsa_explorer.widgets.trust_policy_pane import TrustPolicyPane
+from irsa_explorer.widgets.panes.role import RolePane
+from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
 
 
 class RolesScreen(ListScreen):

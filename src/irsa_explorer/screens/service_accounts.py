@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.widgets.format import short_arn
-from irsa_explorer.widgets.service_account_pane import ServiceAccountPane
+from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
 
 
 class ServiceAccountsScreen(ListScreen):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from irsa_explorer.model import Mechanism, Pod, Role, Unavailable
-from irsa_explorer.screens.state import ExplorerState
+from irsa_explorer.state import ExplorerState
 
 
 def evaluate_for_pod(state: ExplorerState, pod: Pod, role: Role) -> tuple[Any, str]:

@@ -15,7 +15,6 @@ from operator import attrgetter
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -24,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
-from irsa_explorer.screens.state import ExplorerState
+from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import MECHANISM_WORDS, VERDICT_RICH, VERDICT_STYLE, age
 
 # The verdict right after the pod's name: it is the answer, and real pod names are long enough

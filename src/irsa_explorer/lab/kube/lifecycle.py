@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from ..runtime import ContainerContext
+from ..runtime.containers import ContainerContext
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from .store import Store, StoreError, clone, now_rfc3339
 
@@ -483,7 +483,8 @@ def qos_class(pod: dict[str, Any]) -> str:
     if not any(r.get("requests") or r.get("limits") for r in resources):
         return "BestEffort"
     for r in resources:
-        limits, requests = r.get("limits") or {}, r.get("requests") or limits
+        limits = r.get("limits") or {}
+        requests = r.get("requests") or limits  # requests default to the limits
         if not limits or set(limits) != {"cpu", "memory"} or requests != limits:
             return "Burstable"
     return "Guaranteed"

@@ -487,5 +487,5 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
                 self._count(f"delete {info.singular}")
                 final = self.delete_object(resource, ns, name)
                 return json_response(final)
-        raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 

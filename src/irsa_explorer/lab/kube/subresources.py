@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..runtime import ProcessResult
+from ..runtime.containers import ProcessResult
 from ..tokens import API_SERVER_AUDIENCE
 from .errors import ApiError, json_response, not_found
 from .exec_ws import serve_exec

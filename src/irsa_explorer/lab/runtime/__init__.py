@@ -1,0 +1,1 @@
+"""The simulated containers: images, coreutils and the `aws` CLI (`containers.Runtime`)."""

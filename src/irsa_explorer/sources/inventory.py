@@ -1,0 +1,293 @@
+"""Loads an Inventory from the two sources, in stages, with calls proportional to distinct objects.
+
+Stage "kubernetes": pods, service accounts and nodes (so a UI can show rows at once).
+Stage "aws": the cluster, the OIDC providers, every distinct role (from service-account
+annotations, Pod Identity associations and node instance profiles), node roles and
+associations, fetched in parallel with the Kubernetes lists where they do not depend on them.
+
+`load_and_resolve` gives the inventory with every pod's identity chain, resolving pod pages
+as they arrive once the rest is in, instead of all of them after the last page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import queue
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Callable, TypeVar
+
+from irsa_explorer.analysis.identity import ChainResolver
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource, Listing
+from irsa_explorer.model import Cluster, IdentityChain, Inventory, Node, Pod, Role, Unavailable
+
+StageCallback = Callable[[str, Inventory], None]
+T = TypeVar("T")
+
+
+def resolve_cluster_name(kube: KubeSource, cluster_name: str | None) -> str | Unavailable:
+    """`--cluster` if given, else the name the kubeconfig context implies, else Unavailable."""
+    if cluster_name:
+        return cluster_name
+    guessed = kube.default_cluster_name()
+    if guessed:
+        return guessed
+    return Unavailable(
+        f"cannot tell the EKS cluster name from context {kube.context!r}: pass --cluster NAME"
+    )
+
+
+def load_inventory(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str | None,
+    cluster_name: str | None = None,
+    on_stage: StageCallback | None = None,
+    discover_issuer: bool = True,
+) -> Inventory:
+    """Fetch everything one view of one cluster needs. `namespace` None = all namespaces.
+
+    Kubernetes and AWS are asked at the same time: the AWS lookups that do not depend on the
+    cluster's objects (the EKS cluster, OIDC providers, Pod Identity associations) run while
+    pods are still being paged, and every distinct role is fetched in one go as soon as
+    service accounts, associations and node roles are known (one ListRoles page can then
+    answer them all).
+
+    `discover_issuer=False`: skip the API server's issuer discovery (2 requests) when EKS's
+    DescribeCluster names the issuer; `inventory.issuer` is then None and the analysis uses
+    the cluster's. Discovery still runs when the cluster is unknown. The JWKS (only needed to
+    verify a token's signature) stays available through `KubeSource.issuer()`.
+
+    Raises `cluster.ClusterError` when the cluster cannot be asked at all; every other
+    failure ends up as an `Unavailable` in the inventory.
+    """
+    return _load(kube, aws, namespace, cluster_name, on_stage, discover_issuer, False, None)[0]
+
+
+def load_and_resolve(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str | None,
+    cluster_name: str | None = None,
+    on_stage: StageCallback | None = None,
+    discover_issuer: bool = True,
+    on_pods: Callable[[list[Pod]], None] | None = None,
+) -> tuple[Inventory, dict[str, IdentityChain]]:
+    """`load_inventory` and `identity.resolve_all` at once: the same inventory and the same
+    chains (by pod uid, in the inventory's order), sooner.
+
+    On a large cluster the AWS lookups are done well before the last pod page arrives; from
+    then on each page is resolved as it comes, while the next ones are still on the wire,
+    so that little is left to resolve once the list is complete.
+
+    `on_pods(pods)` gets each page of pods as soon as it is converted (called in a worker
+    thread), e.g. for a UI's first rows. `kube` must take `list_pods(namespace, on_page=)`
+    (KubeSource does). Raises as load_inventory does.
+    """
+    inventory, chains = _load(kube, aws, namespace, cluster_name, on_stage, discover_issuer, True, on_pods)
+    assert chains is not None
+    return inventory, chains
+
+
+def _load(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str | None,
+    cluster_name: str | None,
+    on_stage: StageCallback | None,
+    discover_issuer: bool,
+    resolve: bool,
+    on_pods: Callable[[list[Pod]], None] | None,
+) -> tuple[Inventory, dict[str, IdentityChain] | None]:
+    inventory = Inventory(context=kube.context, namespace=namespace)
+    name = resolve_cluster_name(kube, cluster_name)
+    if not aws.region:
+        aws.use_region(kube.default_region())
+    # Pages for the resolver, ended by None once the list is complete (or failed).
+    pages: queue.SimpleQueue[list[Pod] | None] | None = queue.SimpleQueue() if resolve else None
+
+    def list_pods() -> Listing[Pod]:
+        if pages is None and on_pods is None:
+            return kube.list_pods(namespace)
+
+        def on_page(pods: list[Pod]) -> None:
+            if on_pods is not None:
+                on_pods(pods)
+            if pages is not None:
+                pages.put(pods)
+
+        try:
+            return kube.list_pods(namespace, on_page=on_page)
+        finally:
+            if pages is not None:
+                pages.put(None)
+
+    # One thread per lookup below (none waits for a lookup queued after it).
+    pool = ThreadPoolExecutor(10, thread_name_prefix="inventory")
+    resolved: dict[str, tuple[Pod, IdentityChain]] = {}
+    resolver: ChainResolver | None = None
+    try:
+        # --- started together: Kubernetes lists and AWS lookups that need none of them ----
+        pods_f = pool.submit(list_pods)
+        sas_f = pool.submit(kube.list_service_accounts, namespace)
+        nodes_f = pool.submit(kube.list_nodes)
+        issuer_f = pool.submit(kube.issuer) if discover_issuer else None
+        # Once, before the workers that compare role accounts with it.
+        caller_f = pool.submit(aws.caller_identity)
+        cluster_f = pool.submit(aws.describe_cluster, name) if isinstance(name, str) else None
+        providers_f = pool.submit(aws.list_oidc_providers)
+        associations_f = (
+            pool.submit(aws.list_pod_identity_associations, name) if isinstance(name, str) else None
+        )
+
+        def node_roles() -> dict[str, str | Unavailable]:
+            nodes = _quiet(nodes_f)
+            return aws.node_roles(nodes if isinstance(nodes, list) else [])
+
+        node_roles_f = pool.submit(node_roles)
+
+        def roles() -> dict[str, Role | Unavailable]:
+            wanted: set[str] = set()
+            sas = _quiet(sas_f)
+            if sas is not None:
+                wanted |= {sa.role_arn for sa in sas.items if sa.role_arn}
+            listing_f = None
+            if len(wanted) >= aws.list_roles_threshold:
+                # The service accounts alone call for ListRoles: page it now, while the
+                # associations and node roles (which add roles, never remove one) are still
+                # being looked up, rather than after them.
+                listing_f = pool.submit(aws.list_roles)
+            associations = associations_f.result() if associations_f else None
+            if isinstance(associations, list):
+                wanted |= {a.role_arn for a in associations if a.role_arn}
+            wanted |= {r for r in node_roles_f.result().values() if isinstance(r, str)}
+            caller_f.result()
+            return aws.get_roles(wanted, listed=listing_f.result() if listing_f else None)
+
+        roles_f = pool.submit(roles)
+
+        def kubernetes_but_pods() -> None:
+            sas, nodes = sas_f.result(), nodes_f.result()
+            inventory.service_accounts = {sa.key: sa for sa in sas.items}
+            if not isinstance(nodes, Unavailable):
+                inventory.nodes = {n.name: n for n in nodes}
+            if issuer_f is not None:
+                inventory.issuer = issuer_f.result()
+
+        def aws_answers() -> None:
+            inventory.cluster = cluster_f.result() if cluster_f else name
+            if issuer_f is None and not (
+                isinstance(inventory.cluster, Cluster) and inventory.cluster.issuer
+            ):
+                inventory.issuer = kube.issuer()  # the cluster is unknown: ask the API server
+            inventory.oidc_providers = providers_f.result()
+            inventory.node_roles = node_roles_f.result()
+            inventory.associations = associations_f.result() if associations_f else name
+            inventory.roles = roles_f.result()
+
+        if pages is not None:
+            # Resolve pages as they come once everything else is in (usually long before the
+            # last pod page): only the pages still on the wire are left for the end.
+            others = [f for f in (sas_f, nodes_f, issuer_f, cluster_f, providers_f, associations_f, node_roles_f, roles_f) if f]
+            _wait_failing_fast(others, pods_f)
+            if sas_f.exception() is not None and pods_f.exception() is not None:
+                pods_f.result()  # both lists refused: the pods' refusal first, as load_inventory says it
+            kubernetes_but_pods()
+            aws_answers()
+            resolver = ChainResolver(inventory)
+            while (page := pages.get()) is not None:
+                _answer_every_node(inventory, page, nodes_f.result())
+                for pod in page:
+                    resolved[pod.uid] = (pod, resolver.resolve(pod))
+
+        # --- Kubernetes: rows for a UI as soon as the lists are in --------------------------
+        pods, sas, nodes = pods_f.result(), sas_f.result(), nodes_f.result()
+        inventory.pods = {p.uid: p for p in pods.items}
+        for note in pods.notes + sas.notes:
+            if note not in inventory.notes:
+                inventory.notes.append(note)
+        if isinstance(nodes, Unavailable):
+            inventory.notes.append(f"nodes: {nodes}; node roles are unknown")
+        if resolver is None:
+            kubernetes_but_pods()
+        if on_stage:
+            on_stage("kubernetes", inventory)
+
+        # --- AWS ---------------------------------------------------------------------------
+        if resolver is None:
+            aws_answers()
+    except BaseException:
+        # The cluster cannot be asked (or the user interrupted): say so now, without waiting
+        # for AWS lookups whose answers nobody will read.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    if isinstance(inventory.cluster, Unavailable):
+        inventory.notes.append(f"EKS cluster: {inventory.cluster}")
+    _answer_every_node(inventory, inventory.pods.values(), nodes)
+    chains = None
+    if resolver is not None:
+        # A pod listed again (the list restarted after its continue token expired) is a new
+        # object: resolved again, as is any pod no page handed on.
+        chains = {}
+        for uid, pod in inventory.pods.items():
+            done = resolved.get(uid)
+            chains[uid] = done[1] if done is not None and done[0] is pod else resolver.resolve(pod)
+    if on_stage:
+        on_stage("aws", inventory)
+    return inventory, chains
+
+
+def _wait_failing_fast(futures: list[Future[Any]], pods_f: Future[Any]) -> None:
+    """Until every future is done; raises at once when the pod list fails (the cluster
+    cannot be asked), as load_inventory does without waiting for the AWS lookups."""
+    pending = set(futures)
+    while pending:
+        watched = pending if pods_f.done() else pending | {pods_f}
+        done, _ = wait(watched, return_when=FIRST_COMPLETED)
+        if pods_f in done and pods_f.exception() is not None:
+            pods_f.result()
+        pending -= done
+
+
+def _answer_every_node(inventory: Inventory, pods: Iterable[Pod], nodes: list[Node] | Unavailable) -> None:
+    """Every pod's node gets an answer, so "unknown" always carries its reason."""
+    for pod in pods:
+        node = pod.node_name
+        if node and node not in inventory.node_roles:
+            if isinstance(nodes, Unavailable):
+                inventory.node_roles[node] = Unavailable(
+                    f"nodes could not be read ({nodes.reason})", nodes.permission, nodes.kind
+                )
+            else:
+                inventory.node_roles[node] = Unavailable(f"node {node} is not in the node list")
+
+
+def _quiet(future: Future[T]) -> T | None:
+    """A Kubernetes list's result for an AWS worker, None when it failed (the main thread
+    raises that failure itself)."""
+    try:
+        return future.result()
+    except Exception:
+        return None
+
+
+@contextlib.contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an inventory is loaded and resolved.
+
+    Loading and resolving create millions of small objects and next to no reference cycles
+    (reference counting frees them all), yet each collection pass walks every object still
+    alive: the whole inventory, again and again (~0.3 s of resolve_all's 0.8 s at 10,000 pods
+    even with cli.py's raised thresholds). The previous state is restored afterwards, so a
+    long-lived caller (the TUI, tests) keeps its collector.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -1,0 +1,210 @@
+"""Kubernetes JSON → model objects: only the fields the analysis reads, never a secret's value."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable
+
+from irsa_explorer.model import Container, EnvVar, Node, Pod, ProjectedToken, ServiceAccount
+
+
+
+def _time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _describe_value_from(source: dict) -> str:
+    """valueFrom in words, e.g. "secret aws-creds/key" — never the value itself."""
+    if ref := source.get("secretKeyRef"):
+        return f"secret {ref.get('name')}/{ref.get('key')}"
+    if ref := source.get("configMapKeyRef"):
+        return f"configMap {ref.get('name')}/{ref.get('key')}"
+    if ref := source.get("fieldRef"):
+        return f"field {ref.get('fieldPath')}"
+    if ref := source.get("resourceFieldRef"):
+        return f"resource {ref.get('resource')}"
+    return "valueFrom " + ",".join(sorted(source))
+
+
+def _describe_env_from(source: dict) -> str:
+    prefix = f" (prefix {source['prefix']})" if source.get("prefix") else ""
+    if ref := source.get("secretRef"):
+        return f"secret {ref.get('name')}{prefix}"
+    if ref := source.get("configMapRef"):
+        return f"configMap {ref.get('name')}{prefix}"
+    return "envFrom " + ",".join(sorted(source))
+
+
+# Replicas carry the very same env and envFrom. Converting each distinct one once and handing
+# every replica the same tuple saves the EnvVar objects of all but one of them, and lets the
+# analysis recognise identical specs by identity (`identity.resolve_all` keys its caches on
+# it) instead of hashing every variable of every pod. Bounded, so a long-running watch cannot
+# grow it without end; a miss only costs a fresh (equal) tuple.
+_SHARED_LIMIT = 50_000
+_shared_env: dict[tuple[tuple[str, str | None, str | None], ...], tuple[EnvVar, ...]] = {}
+_shared_env_from: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared(table: dict[Any, Any], key: Any, make: Callable[[Any], Any]) -> Any:
+    found = table.get(key)
+    if found is None:
+        if len(table) >= _SHARED_LIMIT:
+            table.clear()
+        found = table[key] = make(key)
+    return found
+
+
+def _env_vars(fields: tuple[tuple[str, str | None, str | None], ...]) -> tuple[EnvVar, ...]:
+    return tuple(EnvVar(name, value, value_from) for name, value, value_from in fields)
+
+
+def _container(raw: dict, init: bool) -> Container:
+    env: tuple[EnvVar, ...] = ()
+    if raw_env := raw.get("env"):
+        fields = tuple(
+            (e.get("name", ""), None, _describe_value_from(e["valueFrom"]))
+            if "valueFrom" in e
+            else (e.get("name", ""), e.get("value"), None)
+            for e in raw_env
+        )
+        env = _shared(_shared_env, fields, _env_vars)
+    env_from: tuple[str, ...] = ()
+    if raw_env_from := raw.get("envFrom"):
+        env_from = _shared(_shared_env_from, tuple(_describe_env_from(s) for s in raw_env_from), tuple)
+    return Container(
+        name=raw.get("name", ""),
+        image=raw.get("image", ""),
+        env=env,
+        env_from=env_from,
+        volume_mounts=tuple(
+            (m.get("name", ""), m.get("mountPath", "")) for m in raw.get("volumeMounts") or []
+        ),
+        init=init,
+    )
+
+
+def _projected_tokens(spec: dict) -> tuple[ProjectedToken, ...]:
+    """Every projected serviceAccountToken source; `path` is the file's path inside its volume."""
+    tokens = []
+    for volume in spec.get("volumes") or []:
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            sat = source.get("serviceAccountToken")
+            if sat is not None:
+                tokens.append(
+                    ProjectedToken(
+                        volume=volume.get("name", ""),
+                        audience=sat.get("audience"),
+                        expiration_seconds=sat.get("expirationSeconds"),
+                        path=sat.get("path", ""),
+                    )
+                )
+    return tuple(tokens)
+
+
+def pod_status_text(raw: dict) -> str:
+    """The STATUS column of `kubectl get pods`, following kubectl's printPod rules."""
+    status = raw.get("status") or {}
+    spec = raw.get("spec") or {}
+    reason = status.get("reason") or status.get("phase") or "Unknown"
+
+    initializing = False
+    init_statuses = status.get("initContainerStatuses") or []
+    for i, cs in enumerate(init_statuses):
+        state = cs.get("state") or {}
+        terminated, waiting = state.get("terminated"), state.get("waiting")
+        if terminated and terminated.get("exitCode") == 0:
+            continue
+        if terminated:
+            if terminated.get("reason"):
+                reason = "Init:" + terminated["reason"]
+            elif terminated.get("signal"):
+                reason = f"Init:Signal:{terminated['signal']}"
+            else:
+                reason = f"Init:ExitCode:{terminated.get('exitCode')}"
+        elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + waiting["reason"]
+        else:
+            reason = f"Init:{i}/{len(spec.get('initContainers') or init_statuses)}"
+        initializing = True
+        break
+
+    if not initializing:
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            state = cs.get("state") or {}
+            terminated, waiting = state.get("terminated"), state.get("waiting")
+            if waiting and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif terminated and terminated.get("reason"):
+                reason = terminated["reason"]
+            elif terminated:
+                if terminated.get("signal"):
+                    reason = f"Signal:{terminated['signal']}"
+                else:
+                    reason = f"ExitCode:{terminated.get('exitCode')}"
+            elif state.get("running") and cs.get("ready"):
+                has_running = True
+        if reason == "Completed" and has_running:
+            reason = "Running"
+
+    if (raw.get("metadata") or {}).get("deletionTimestamp"):
+        reason = "Terminating"
+    return reason
+
+
+def pod_from_dict(raw: dict) -> Pod:
+    """A model Pod from the API's JSON for one pod."""
+    metadata, spec = raw.get("metadata") or {}, raw.get("spec") or {}
+    security = spec.get("securityContext") or {}
+    containers = tuple(_container(c, True) for c in spec.get("initContainers") or []) + tuple(
+        _container(c, False) for c in spec.get("containers") or []
+    )
+    return Pod(
+        uid=metadata.get("uid", ""),
+        namespace=metadata.get("namespace", ""),
+        name=metadata.get("name", ""),
+        service_account=spec.get("serviceAccountName") or spec.get("serviceAccount") or "default",
+        node_name=spec.get("nodeName"),
+        phase=(raw.get("status") or {}).get("phase") or "Unknown",
+        status=pod_status_text(raw),
+        created=_time(metadata.get("creationTimestamp")),
+        containers=containers,
+        projected_tokens=_projected_tokens(spec),
+        labels=dict(metadata.get("labels") or {}),
+        annotations=dict(metadata.get("annotations") or {}),
+        host_network=bool(spec.get("hostNetwork")),
+        fs_group=security.get("fsGroup"),
+        run_as_user=security.get("runAsUser"),
+        resource_version=metadata.get("resourceVersion", ""),
+    )
+
+
+def service_account_from_dict(raw: dict) -> ServiceAccount:
+    """A model ServiceAccount from the API's JSON."""
+    metadata = raw.get("metadata") or {}
+    return ServiceAccount(
+        uid=metadata.get("uid", ""),
+        namespace=metadata.get("namespace", ""),
+        name=metadata.get("name", ""),
+        annotations=dict(metadata.get("annotations") or {}),
+        labels=dict(metadata.get("labels") or {}),
+        automount_token=raw.get("automountServiceAccountToken"),
+        created=_time(metadata.get("creationTimestamp")),
+    )
+
+
+def node_from_dict(raw: dict) -> Node:
+    """A model Node from the API's JSON."""
+    metadata = raw.get("metadata") or {}
+    return Node(
+        uid=metadata.get("uid", ""),
+        name=metadata.get("name", ""),
+        provider_id=(raw.get("spec") or {}).get("providerID"),
+        created=_time(metadata.get("creationTimestamp")),
+        labels=dict(metadata.get("labels") or {}),
+    )

@@ -1,0 +1,279 @@
+"""Live checks: who a pod really is, and what a service account's token would get from STS.
+
+`who_am_i` runs `aws sts get-caller-identity` inside a container (exec, argv list, never a
+shell), falling back to a python3/boto3 one-liner when the image has no aws CLI, and reads the
+answer or the SDK's error text. Reading only: the pod itself makes the call with whatever
+credentials its SDK finds.
+
+`what_would_sa_get` WRITES to the cluster: it mints a service-account token (TokenRequest), then
+presents it to STS AssumeRoleWithWebIdentity and calls GetCallerIdentity with the result. Callers
+must ask the user to confirm first. The token is used in memory only: never logged, stored,
+returned, or shown in a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import jwt
+
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import ClusterError, ExecResult, KubeSource
+from irsa_explorer.model import DEFAULT_AUDIENCE, ObjectRef, Pod
+
+AWS_CLI_ARGV = ["aws", "sts", "get-caller-identity", "--output", "json"]
+# The same question through boto3, for images with Python but no aws CLI. Errors go to stderr
+# in the CLI's words so one parser reads both.
+PYTHON_ARGV = [
+    "python3",
+    "-c",
+    "import json,sys\n"
+    "try:\n"
+    "    import boto3\n"
+    "    r = boto3.client('sts').get_caller_identity()\n"
+    "    print(json.dumps({k: r[k] for k in ('UserId', 'Account', 'Arn')}))\n"
+    "except Exception as e:\n"
+    "    print(e, file=sys.stderr)\n"
+    "    sys.exit(254)\n",
+]
+
+_JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_SDK_ERROR = re.compile(r"An error occurred \((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation: (?P<msg>.*)")
+
+# The catalogue's error strings (failure-catalogue.md) → what they mean, in words.
+_HINTS: list[tuple[str, str]] = [
+    ("Unable to locate credentials", "no credentials found: nothing injected and no instance role reachable (IMDS blocked?)"),
+    ("No OpenIDConnect provider found", "no IAM OIDC provider for the cluster's issuer in the role's account"),
+    ("Incorrect token audience", "the token's audience is not in the OIDC provider's client IDs"),
+    ("Not authorized to perform sts:AssumeRoleWithWebIdentity", "the role's trust policy does not allow this service account"),
+    ("doesn't match configured thumbprint", "the OIDC provider's thumbprint does not match the issuer's certificate"),
+    ("Request ARN is invalid", "the role ARN in the annotation is malformed"),
+    ("Token expired", "the token expired: the app cached it instead of re-reading the file"),
+    ("MaxSessionDuration", "the requested session duration exceeds the role's maximum"),
+    ("unable to read file", "the token file is not readable by the container's user (set fsGroup)"),
+    ("permission denied", "the token file is not readable by the container's user (set fsGroup)"),
+    ("Unsupported host '169.254.170.23'", "the SDK is too old for EKS Pod Identity"),
+    ("169.254.170.23", "the EKS Pod Identity agent is unreachable"),
+    ("Connect timeout on endpoint URL", "STS is unreachable from the pod (no NAT? regional endpoint?)"),
+    ("EKS does not have permissions to assume the associated role", "Pod Identity cannot be used from this pod (hostNetwork?)"),
+]
+
+
+def mask_tokens(text: str) -> str:
+    """Replace anything shaped like a JWT with a marker: output may echo a token back."""
+    return _JWT_LIKE.sub("<token redacted>", text or "")
+
+
+def same_role(identity_arn: str | None, role_arn: str | None) -> bool | None:
+    """Whether an assumed-role ARN is a session of the role ARN (paths are not in session ARNs).
+
+    arn:aws:sts::111:assumed-role/NAME/SESSION ↔ arn:aws:iam::111:role/some/path/NAME.
+    None when either is missing.
+    """
+    if not identity_arn or not role_arn:
+        return None
+    id_parts, role_parts = identity_arn.split(":", 5), role_arn.split(":", 5)
+    if len(id_parts) != 6 or len(role_parts) != 6:
+        return False
+    if id_parts[4] != role_parts[4]:
+        return False
+    resource = id_parts[5]
+    if resource.startswith("assumed-role/"):
+        name = resource.split("/")[1] if resource.count("/") >= 1 else ""
+    elif resource.startswith("role/"):
+        name = resource.rsplit("/", 1)[-1]
+    else:
+        return False
+    if not role_parts[5].startswith("role/"):
+        return False
+    # IAM role names are unique case-insensitively within an account.
+    return name.lower() == role_parts[5].rsplit("/", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """What `sts get-caller-identity` said inside one container, at one moment."""
+
+    pod: ObjectRef
+    container: str
+    at: datetime
+    command: str  # "aws" or "python3" (what answered)
+    ok: bool
+    arn: str | None = None
+    account: str | None = None
+    user_id: str | None = None
+    exit_code: int | None = None
+    error_code: str | None = None  # e.g. "AccessDenied", "InvalidIdentityToken"
+    error_message: str | None = None  # the SDK's words, tokens masked
+    hint: str | None = None  # what the error means (from the failure catalogue)
+    intended_role_arn: str | None = None
+    matches_intended: bool | None = None  # None: nothing intended, or no answer
+
+
+def _parse_error(stderr: str) -> tuple[str | None, str, str | None]:
+    text = mask_tokens(stderr).strip()
+    code = None
+    match = _SDK_ERROR.search(text)
+    if match:
+        code, message = match.group("code"), match.group("msg").strip()
+    else:
+        message = text.splitlines()[-1] if text else "no output"
+        for candidate in ("InvalidIdentityToken", "ExpiredTokenException", "AccessDenied"):
+            if candidate in text:
+                code = candidate
+                break
+    hint = next((words for needle, words in _HINTS if needle in text), None)
+    return code, message, hint
+
+
+def _not_found(result: ExecResult) -> bool:
+    return result.exit_code == 127 or "executable file not found" in (result.stderr or "")
+
+
+def who_am_i(
+    kube: KubeSource,
+    pod: Pod,
+    container: str | None = None,
+    intended_role_arn: str | None = None,
+    timeout: float = 30,
+) -> LiveResult:
+    """Ask the pod itself which AWS identity it gets (exec of get-caller-identity).
+
+    `container` defaults to the first (non-init) container; `intended_role_arn` defaults to the
+    container's AWS_ROLE_ARN. Raises cluster.ClusterError when exec itself is impossible.
+    """
+    runnable = [c for c in pod.containers if not c.init]
+    if container is None:
+        if not runnable:
+            raise ClusterError(f"pod {pod.namespace}/{pod.name} has no containers")
+        container = runnable[0].name
+    spec = next((c for c in pod.containers if c.name == container), None)
+    if intended_role_arn is None and spec is not None:
+        intended_role_arn = spec.env_value("AWS_ROLE_ARN")
+
+    command = "aws"
+    result = kube.exec(pod.namespace, pod.name, container, AWS_CLI_ARGV, timeout=timeout)
+    if _not_found(result):
+        command = "python3"
+        result = kube.exec(pod.namespace, pod.name, container, PYTHON_ARGV, timeout=timeout)
+    at = datetime.now(timezone.utc)
+    base = dict(
+        pod=pod.ref,
+        container=container,
+        at=at,
+        command=command,
+        exit_code=result.exit_code,
+        intended_role_arn=intended_role_arn,
+    )
+    if _not_found(result):
+        return LiveResult(
+            ok=False,
+            error_message="the image has neither the aws CLI nor python3: cannot ask from inside",
+            **base,
+        )
+    if result.exit_code == 0:
+        try:
+            answer = json.loads(result.stdout)
+            arn = answer["Arn"]
+        except (ValueError, KeyError, TypeError):
+            return LiveResult(
+                ok=False,
+                error_message=f"unexpected output: {mask_tokens(result.stdout)[:200]}",
+                **base,
+            )
+        return LiveResult(
+            ok=True,
+            arn=arn,
+            account=answer.get("Account"),
+            user_id=answer.get("UserId"),
+            matches_intended=same_role(arn, intended_role_arn),
+            **base,
+        )
+    code, message, hint = _parse_error(result.stderr or result.stdout)
+    return LiveResult(ok=False, error_code=code, error_message=message, hint=hint, **base)
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    """One step of the opt-in check, with what happened in words."""
+
+    name: str  # "token-request", "assume-role-with-web-identity", "get-caller-identity"
+    ok: bool
+    detail: str
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class SaCheck:
+    """What a service account's token gets from STS for a role. Holds no token."""
+
+    namespace: str
+    service_account: str
+    role_arn: str
+    audience: str
+    steps: tuple[CheckStep, ...] = ()
+    claims: dict = field(default_factory=dict, compare=False)  # iss, sub, aud, exp of the minted token
+    arn: str | None = None  # the identity finally obtained
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(step.ok for step in self.steps)
+
+
+def what_would_sa_get(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str,
+    sa: str,
+    role_arn: str,
+    audience: str = DEFAULT_AUDIENCE,
+    expiration_seconds: int = 600,
+) -> SaCheck:
+    """TokenRequest → AssumeRoleWithWebIdentity → GetCallerIdentity, each step's result.
+
+    WRITES to the cluster (a TokenRequest, visible in audit logs): call only after the user
+    confirmed. The token lives in this function's memory only.
+    """
+    common = dict(namespace=namespace, service_account=sa, role_arn=role_arn, audience=audience)
+    try:
+        token = kube.create_token(namespace, sa, audience, expiration_seconds)
+    except ClusterError as error:
+        step = CheckStep("token-request", False, mask_tokens(str(error)))
+        return SaCheck(steps=(step,), **common)
+    try:
+        raw_claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raw_claims = {}
+    claims = {k: raw_claims.get(k) for k in ("iss", "sub", "aud", "exp") if k in raw_claims}
+    steps = [
+        CheckStep(
+            "token-request",
+            True,
+            f"token minted for {claims.get('sub', f'system:serviceaccount:{namespace}:{sa}')}, "
+            f"audience {audience}, valid {expiration_seconds}s",
+        )
+    ]
+    assumed = aws.assume_role_with_web_identity(role_arn, token)
+    del token  # nothing below needs it
+    if not assumed.ok:
+        steps.append(
+            CheckStep(
+                "assume-role-with-web-identity",
+                False,
+                mask_tokens(assumed.error or "failed"),
+                assumed.error_code,
+            )
+        )
+        return SaCheck(steps=tuple(steps), claims=claims, **common)
+    steps.append(CheckStep("assume-role-with-web-identity", True, f"STS returned {assumed.arn}"))
+    who = aws.caller_identity_with(assumed.credentials or {})
+    if not who.ok:
+        steps.append(
+            CheckStep("get-caller-identity", False, mask_tokens(who.error or "failed"), who.error_code)
+        )
+        return SaCheck(steps=tuple(steps), claims=claims, **common)
+    steps.append(CheckStep("get-caller-identity", True, f"the credentials are {who.arn}"))
+    return SaCheck(steps=tuple(steps), claims=claims, arn=who.arn, **common)

@@ -1,0 +1,181 @@
+"""`load_and_resolve` in a process of its own, for a front end that must stay responsive.
+
+Why a process: loading 10,000 pods is about a second of Python work (JSON, pod conversion, the
+analysis, botocore) spread over the load, and in one process it shares the interpreter lock
+with the TUI's event loop: key presses waited for it (up to ~250 ms, bench/README.md). In a
+process of its own it runs on the other core, and the front end only unpickles what arrives.
+
+The loader process reads the cluster and the account as the parent does, from the parent's
+resolved settings (`KubeSource.handover`, `AwsSource.handover`): an exec plugin's token and
+resolved AWS credentials travel through the pipe, in memory, never to disk, and the process
+runs no plugin or SSO flow of its own. It sends each pod page as it arrives, each stage, the
+chains in chunks (so no single unpickle holds the lock for long), then the rest.
+
+No Textual here: the TUI calls `load_in_process` from a worker thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import pickle
+import select
+import subprocess
+import sys
+import threading
+from typing import IO, Any, Callable
+
+from irsa_explorer.sources.kube import ClusterError, KubeSource
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.model import IdentityChain, Inventory, Pod
+
+CHAINS_PER_MESSAGE = 500  # each chunk unpickles in a few milliseconds
+
+
+class LoadCancelled(Exception):
+    """The caller cancelled the load; the loader process was stopped."""
+
+
+def load_in_process(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str | None,
+    cluster_name: str | None = None,
+    on_stage: Callable[[str, Inventory], None] | None = None,
+    discover_issuer: bool = True,
+    on_pods: Callable[[list[Pod]], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> tuple[Inventory, dict[str, IdentityChain]]:
+    """What `inventory.load_and_resolve` returns, worked out in a child process.
+
+    The callbacks run in the calling thread. Raises what the load raised (ClusterError when the
+    cluster cannot be asked), or LoadCancelled once `cancelled()` says so.
+    """
+    job = {
+        "kube": kube.handover(),
+        "aws": aws.handover(),
+        "namespace": namespace,
+        "cluster_name": cluster_name,
+        "discover_issuer": discover_issuer,
+    }
+    # A plain `python -m` child (not multiprocessing, which re-runs the parent's main script in
+    # the child): the job goes in on stdin, answers come back on a pipe of their own, so nothing
+    # a library prints can get into them; its stderr is kept for when it fails.
+    answers, child_end = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "irsa_explorer.sources.loader", str(child_end)],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(child_end,),
+    )
+    os.close(child_end)
+    # what the child says on stderr (warnings, a crash): read as it comes, so a chatty library
+    # can never fill the pipe and stall the child; the last lines explain a failure
+    said: collections.deque[str] = collections.deque(maxlen=20)
+    threading.Thread(target=_collect, args=(process.stderr, said), name="loader-stderr", daemon=True).start()
+    reader = os.fdopen(answers, "rb")
+    pods: dict[str, Pod] = {}
+    chains: dict[str, IdentityChain] = {}
+    try:
+        assert process.stdin is not None
+        pickle.dump(job, process.stdin)
+        process.stdin.close()
+        while True:
+            if cancelled():
+                raise LoadCancelled()
+            if not select.select([reader], [], [], 0.1)[0]:
+                continue
+            try:
+                kind, *rest = pickle.load(reader)
+            except (EOFError, pickle.UnpicklingError):  # the child died, mid-message or before
+                process.wait(5)
+                last = f": {said[-1]}" if said else ""
+                raise ClusterError(
+                    f"the loader process ended without an answer (exit code {process.returncode}){last}"
+                ) from None
+            if kind == "pods":
+                for pod in rest[0]:
+                    pods[pod.uid] = pod
+                if on_pods is not None:
+                    on_pods(rest[0])
+            elif kind == "stage":
+                name, inventory = rest
+                inventory.pods = pods
+                if on_stage is not None:
+                    on_stage(name, inventory)
+            elif kind == "chains":
+                chains.update(rest[0])
+            elif kind == "done":
+                inventory, order = rest
+                # the child's order (a list restarted after its token expired sends pages twice)
+                inventory.pods = {uid: pods[uid] for uid in order}
+                return inventory, chains
+            elif kind == "error":
+                raise rest[0]
+    finally:
+        reader.close()
+        if process.poll() is None:
+            process.kill()
+        process.wait(5)
+
+
+def _collect(stream: IO[bytes] | None, lines: collections.deque[str]) -> None:
+    if stream is None:
+        return
+    with stream:
+        for line in stream:
+            text = line.decode(errors="replace").strip()
+            if text:
+                lines.append(text)
+
+
+def _run(job: dict[str, Any], out: IO[bytes]) -> None:
+    """The loader process: load, resolve and send everything."""
+    from irsa_explorer.sources.inventory import load_and_resolve, without_cycle_collection
+
+    lock = threading.Lock()  # pages come from the converting thread, stages from others
+
+    def send(*message: Any) -> None:
+        with lock:
+            pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
+
+    def without_pods(inventory: Inventory) -> Inventory:
+        return dataclasses.replace(inventory, pods={})  # the parent has them from the pages
+
+    try:
+        kube = KubeSource(**job["kube"])
+        aws = AwsSource(**job["aws"])
+        with without_cycle_collection():
+            inventory, chains = load_and_resolve(
+                kube, aws, job["namespace"], job["cluster_name"],
+                on_stage=lambda name, inventory: send("stage", name, without_pods(inventory)),
+                discover_issuer=job["discover_issuer"],
+                on_pods=lambda pods: send("pods", pods),
+            )
+            items = list(chains.items())
+            for start in range(0, len(items), CHAINS_PER_MESSAGE):
+                send("chains", items[start:start + CHAINS_PER_MESSAGE])
+            send("done", without_pods(inventory), list(inventory.pods))
+    except BaseException as error:  # said to the parent, which raises it in its own thread
+        send("error", _portable(error))
+
+
+def _portable(error: BaseException) -> BaseException:
+    """The error itself when it survives pickling, else a ClusterError with its words."""
+    try:
+        pickle.loads(pickle.dumps(error))
+        return error
+    except Exception:
+        return ClusterError(f"{type(error).__name__}: {error}")
+
+
+def main(argv: list[str]) -> int:
+    """`python -m irsa_explorer.sources.loader FD`: the job on stdin, the answers on FD."""
+    job = pickle.load(sys.stdin.buffer)
+    with os.fdopen(int(argv[0]), "wb") as out:
+        _run(job, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

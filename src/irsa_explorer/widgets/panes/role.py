@@ -1,0 +1,139 @@
+"""IAM role pane: the role's facts, its policies (open one to read it) and who can assume it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.message import Message
+
+from irsa_explorer.model import Mechanism, ObjectRef, Role, RolePolicies, Unavailable
+from irsa_explorer.state import ExplorerState
+from irsa_explorer.widgets.format import relative, stamp, value_or_unknown
+from irsa_explorer.widgets.link import Link
+from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
+
+
+class PolicyLink(Link):
+    """A policy: enter opens its document. Inline policies carry it; attached (managed)
+    ones carry only their ARN and the app fetches the document when opened."""
+
+    class Open(Message):
+        def __init__(self, title: str, document: Any, policy_arn: str | None = None) -> None:
+            super().__init__()
+            self.title = title
+            self.document = document
+            self.policy_arn = policy_arn
+
+    def __init__(self, title: str, document: Any, policy_arn: str | None = None, **kwargs) -> None:
+        if policy_arn is not None:
+            copy_text = policy_arn
+        else:
+            copy_text = json.dumps(document, indent=2) if not isinstance(document, str) else document
+        super().__init__(title, None, copy_text=copy_text, **kwargs)
+        self.title = title
+        self.document = document
+        self.policy_arn = policy_arn
+
+    def action_follow(self) -> None:
+        self.post_message(self.Open(self.title, self.document, self.policy_arn))
+
+
+class RolePane(DetailPane):
+    TITLE = "IAM role"
+    PANE_ID = "role"
+
+    class Wanted(Message):
+        """The pane shows a role whose policies / assumers are not loaded yet."""
+
+        def __init__(self, arn: str) -> None:
+            super().__init__()
+            self.arn = arn
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state: ExplorerState | None = None
+        self.arn: str | None = None
+        self.why_none = "No role."
+
+    def show(self, state: ExplorerState, arn: str | None, why_none: str = "No role.") -> None:
+        self.state, self.arn, self.why_none = state, arn, why_none
+        if arn and (arn not in state.role_policies or arn not in state.assumers):
+            self.post_message(self.Wanted(arn))
+        self.rebuild((arn, why_none, id(state.role(arn)), id(state.role_policies.get(arn or "")), id(state.assumers.get(arn or ""))))
+
+    def compose(self) -> ComposeResult:
+        state, arn = self.state, self.arn
+        if state is None or not arn:
+            yield note(self.why_none)
+            return
+        yield Link(arn, ObjectRef("Role", arn), classes="title-link")
+        role = state.role(arn)
+        if role is None:
+            yield note("loading the role…" if state.inventory else "not loaded")
+            return
+        if isinstance(role, Unavailable):
+            yield row("role", value_or_unknown(role))
+            return
+        yield from self._facts(role, state)
+        yield from self._policies(state.role_policies.get(arn))
+        yield from self._assumers(state.assumers.get(arn))
+
+    def _facts(self, role: Role, state: ExplorerState) -> ComposeResult:
+        now = state.now()
+        yield row("account", escape(role.account))
+        yield row("path", escape(role.path))
+        max_session = f"{role.max_session_duration // 3600} h ({role.max_session_duration} s)" if role.max_session_duration else "unknown"
+        yield row("max session", max_session)
+        if role.last_used:
+            where = f" in {role.last_used_region}" if role.last_used_region else ""
+            yield row("last used", f"{stamp(role.last_used)} ({relative(role.last_used, now)}){escape(where)}")
+        else:
+            yield row("last used", "[$text-muted]never (or not tracked)[/]")
+        if role.permissions_boundary:
+            yield row("boundary", escape(role.permissions_boundary))
+        else:
+            yield row("boundary", "[$text-muted]none[/]")
+
+    def _policies(self, policies: RolePolicies | Unavailable | None) -> ComposeResult:
+        yield heading("Permission policies")
+        if policies is None:
+            yield note("loading policies…")
+            return
+        if isinstance(policies, Unavailable):
+            yield row("policies", value_or_unknown(policies))
+            return
+        if not policies.attached and not policies.inline:
+            yield note("none: this role can do nothing")
+        for policy in policies.attached:
+            yield PolicyLink(policy.arn, None, policy_arn=policy.arn, prefix="attached ")
+        for name, document in sorted(policies.inline.items()):
+            yield PolicyLink(name, document, prefix="inline ")
+
+    def _assumers(self, matches: Any) -> ComposeResult:
+        from irsa_explorer.analysis.trust import Decision  # loaded once the reverse map ran
+
+        yield heading("Who can assume it")
+        if matches is None:
+            yield note("working out which service accounts the trust policy accepts…")
+            return
+        if isinstance(matches, (Unavailable, str)):
+            yield row("", value_or_unknown(matches))
+            return
+        if not matches:
+            yield note("no service account in this inventory")
+        for match in matches[:LIST_LIMIT]:
+            ref = match.service_account
+            label = f"{ref.namespace}/{ref.name}" if ref else "service accounts unknown"
+            facts = [match.mechanism.value]
+            if match.mechanism is Mechanism.IRSA:
+                facts.append("annotated" if match.annotated else "not annotated: any pod of it can still assume the role")
+            if match.decision is not Decision.ALLOW:
+                facts.append(f"trust says {match.decision.value}: {match.reason}")
+            yield Link(f"{label} ({'; '.join(facts)})", ref, copy_text=label)
+            for pod in match.pods[:5]:
+                yield Link(pod.name, pod, prefix="   pod ")
+            yield from more(len(match.pods), 5, "see the service account")
+        yield from more(len(matches), LIST_LIMIT, ":sa lists every service account")

@@ -1,0 +1,109 @@
+"""Service account pane: annotations that drive injection, automount, Pod Identity, its pods."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from irsa_explorer.model import (
+    AUDIENCE_ANNOTATION,
+    ROLE_ARN_ANNOTATION,
+    STS_REGIONAL_ANNOTATION,
+    TOKEN_EXPIRATION_ANNOTATION,
+    ObjectRef,
+    ServiceAccount,
+    Unavailable,
+)
+from irsa_explorer.state import ExplorerState
+from irsa_explorer.widgets.chain_strip import SEVERITY_MARK
+from irsa_explorer.widgets.link import Link
+from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
+
+INJECTION_ANNOTATIONS = (
+    (ROLE_ARN_ANNOTATION, "role-arn"),
+    (AUDIENCE_ANNOTATION, "audience"),
+    (STS_REGIONAL_ANNOTATION, "sts-regional-endpoints"),
+    (TOKEN_EXPIRATION_ANNOTATION, "token-expiration"),
+)
+
+
+class ServiceAccountPane(DetailPane):
+    TITLE = "Service account"
+    PANE_ID = "service-account"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state: ExplorerState | None = None
+        self.sa: ServiceAccount | None = None
+        self.missing: str | None = None
+
+    def show(self, state: ExplorerState, sa: ServiceAccount | None, missing: str | None = None) -> None:
+        self.state, self.sa, self.missing = state, sa, missing
+        # watch events change pods in place: the pods of this SA are part of the key
+        pods = tuple(p.uid for p in state.pods_using(sa)) if sa else ()
+        self.rebuild((sa, missing, id(state.inventory), id(state.chains), pods))
+
+    def compose(self) -> ComposeResult:
+        sa, state = self.sa, self.state
+        if sa is None or state is None:
+            yield note(self.missing or "No service account selected.")
+            return
+        yield Link(f"{sa.namespace}/{sa.name}", sa.ref, copy_text=sa.name, classes="title-link")
+        yield row("subject", escape(sa.subject))
+        yield heading("Annotations")
+        for key, short in INJECTION_ANNOTATIONS:
+            value = sa.annotations.get(key)
+            if key == ROLE_ARN_ANNOTATION and value:
+                yield Link(value, ObjectRef("Role", value), prefix=f"[b]{short}[/b] ")
+            else:
+                default = {
+                    AUDIENCE_ANNOTATION: "sts.amazonaws.com (default)",
+                    TOKEN_EXPIRATION_ANNOTATION: "86400 s (default)",
+                }.get(key, "not set")
+                yield row(short, escape(value) if value else f"[$text-muted]{default}[/]")
+        # Near-misses are the classic silent failure: a typo'd key injects nothing.
+        for key, value in sorted(sa.annotations.items()):
+            if "amazonaws.com" in key or "amazon.com" in key:
+                if key not in dict(INJECTION_ANNOTATIONS):
+                    yield row(key, f"{escape(value)} [$warning](not a key the webhook reads)[/]")
+        automount = {None: "default (true)", True: "true", False: "false"}[sa.automount_token]
+        yield row("automount token", automount)
+        yield heading("Pod Identity association")
+        associations = state.inventory.associations if state.inventory else None
+        if associations is None:
+            yield note("not loaded yet")
+        elif isinstance(associations, Unavailable):
+            yield row("association", f"[$warning]{escape(str(associations))}[/]")
+        else:
+            mine = [a for a in associations if (a.namespace, a.service_account) == sa.key]
+            if not mine:
+                yield note("none for this service account")
+            for assoc in mine:
+                yield Link(assoc.role_arn, ObjectRef("Role", assoc.role_arn), prefix=f"{escape(assoc.association_id)} → ")
+        pods = state.pods_using(sa)
+        yield heading(f"Pods using it ({len(pods)})")
+        if not pods:
+            yield note("no pods")
+        for pod in pods[:LIST_LIMIT]:
+            yield Link(pod.name, pod.ref)
+        yield from more(len(pods), LIST_LIMIT, "filter the pods view by this service account")
+        findings = self._findings(state, sa)
+        yield heading(f"Findings of its pods ({len(findings)})")
+        for finding in findings[:LIST_LIMIT]:
+            mark = SEVERITY_MARK.get(str(finding.severity), "")
+            yield Static(f"{mark} {escape(finding.title)} [$text-muted]({finding.code})[/]")
+
+    @staticmethod
+    def _findings(state: ExplorerState, sa: ServiceAccount) -> list:
+        """Findings of this SA's pods that point at the SA, one per code."""
+        out, seen = [], set()
+        for pod in state.pods_using(sa):
+            chain = state.chains.get(pod.uid)
+            for finding in chain.findings if chain else ():
+                if finding.code in seen:
+                    continue
+                if not finding.evidence or any(e.ref == sa.ref for e in finding.evidence):
+                    seen.add(finding.code)
+                    out.append(finding)
+        return out

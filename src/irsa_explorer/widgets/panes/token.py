@@ -1,0 +1,171 @@
+"""Token pane: which token, its decoded header and claims, times in words, the signature check.
+
+The raw JWT is read only when the user asks (`t` projected IRSA token via exec `cat`, `p` the
+EKS Pod Identity token, `d` the default token, `T` a fresh TokenRequest after confirming). Its signature stays masked until
+`s` reveals it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+
+from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, Pod
+from irsa_explorer.state import ExplorerState, TokenView
+from irsa_explorer.widgets.format import relative, stamp
+from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
+
+if TYPE_CHECKING:
+    from irsa_explorer.analysis.tokens import SignatureCheck
+
+TIME_CLAIMS = (("iat", "issued"), ("nbf", "not before"), ("exp", "expires"))
+
+
+def mask(raw: str) -> str:
+    """The token with its signature masked: the signature is what makes it a usable credential."""
+    from irsa_explorer.analysis.tokens import mask_signature
+
+    return mask_signature(raw)
+
+
+class TokenPane(DetailPane):
+    TITLE = "Token"
+    PANE_ID = "token"
+    BINDINGS = [
+        Binding("t", "read('irsa')", "IRSA token", id="token.irsa", tooltip="Read the projected IRSA token from the pod (exec cat)"),
+        Binding("p", "read('pod-identity')", "Pod Identity token", id="token.pod_identity", tooltip="Read the EKS Pod Identity token from the pod (exec cat)"),
+        Binding("d", "read('default')", "Default token", id="token.default", tooltip="Read the default service-account token from the pod"),
+        Binding("T", "read('fresh')", "TokenRequest", id="token.fresh", tooltip="Mint a fresh token with TokenRequest (asks first)"),
+        Binding("s", "reveal", "Reveal sig", id="token.reveal", tooltip="Show or mask the token signature"),
+    ]
+
+    class Requested(Message):
+        """The user wants a token of this pod read (which: irsa, pod-identity, default, fresh)."""
+
+        def __init__(self, pod_uid: str, which: str) -> None:
+            super().__init__()
+            self.pod_uid = pod_uid
+            self.which = which
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state: ExplorerState | None = None
+        self.pod: Pod | None = None
+        self.revealed = False
+        self.loading_which: str | None = None
+
+    def show(self, state: ExplorerState, pod: Pod | None) -> None:
+        if pod is None or self.pod is None or pod.uid != self.pod.uid:
+            self.revealed = False
+        self.state, self.pod = state, pod
+        uid = pod.uid if pod else None
+        # what compose reads: the pod, its token view, the loading and reveal flags (not the
+        # inventory: each loading stage is a new one, and rebuilding for it is a layout pass)
+        self.rebuild((pod, id(state.tokens.get(uid)), self.loading_which, self.revealed))
+
+    def action_read(self, which: str) -> None:
+        if self.pod is not None:
+            self.post_message(self.Requested(self.pod.uid, which))
+
+    def action_reveal(self) -> None:
+        self.revealed = not self.revealed
+        self.rebuild(None)
+
+    def compose(self) -> ComposeResult:
+        pod, state = self.pod, self.state
+        if pod is None or state is None:
+            yield note("No pod selected.")
+            return
+        yield heading("Tokens this pod mounts")
+        if not pod.projected_tokens:
+            yield note("no projected service-account tokens in the pod spec")
+        for token in pod.projected_tokens:
+            aud = token.audience or "the API server (default audience)"
+            life = f"{token.expiration_seconds} s" if token.expiration_seconds else "default lifetime"
+            # by volume: `path` is the file's name inside it ("token"), not where it is mounted
+            irsa = {IRSA_VOLUME: " [$success](IRSA)[/]", POD_IDENTITY_VOLUME: " [$success](Pod Identity)[/]"}.get(
+                token.volume, ""
+            )
+            # kube-api-access-<random>: the suffix means nothing to a reader
+            volume = "kube-api-access-…" if token.volume.startswith("kube-api-access-") else token.volume
+            yield row(volume, f"{escape(token.path)} · aud {escape(aud)} · {life}{irsa}")
+        yield note("t: read the IRSA token · p: Pod Identity token · d: default token · T: fresh TokenRequest · "
+                   "s: reveal signature")
+        view = state.tokens.get(pod.uid)
+        if self.loading_which:
+            yield note(f"reading the {self.loading_which} token…")
+        if view is None:
+            return
+        yield heading(f"Token: {view.source}")
+        if view.path:
+            yield row("read from", escape(view.path))
+        if view.at:
+            yield row("read at", stamp(view.at))
+        if view.error:
+            yield row("error", f"[$error]{escape(view.error)}[/]")
+            return
+        if view.raw:
+            if self.revealed:
+                yield row("raw", escape(view.raw))
+            else:
+                yield row("raw", escape(mask(view.raw)) + " [$text-muted](s reveals the signature)[/]")
+        yield from self._decoded(view, state.now())
+
+    def _decoded(self, view: TokenView, now: datetime) -> ComposeResult:
+        from irsa_explorer.analysis.tokens import DecodedToken  # loaded once a token was read
+
+        decoded = view.decoded
+        if not isinstance(decoded, DecodedToken):  # a TokenError: why it is not a readable JWT
+            yield row("decode", f"[$error]{escape(str(decoded))}[/]")
+            return
+        claims = decoded.claims
+        yield heading("Header")
+        yield row("", escape(json.dumps(decoded.header, sort_keys=True)))
+        yield heading("Claims")
+        for key in ("iss", "sub", "aud"):
+            yield row(key, escape(json.dumps(claims.get(key))))
+        for key, words in TIME_CLAIMS:
+            value = claims.get(key)
+            if isinstance(value, (int, float)):
+                moment = datetime.fromtimestamp(value, timezone.utc)
+                yield row(words, f"{stamp(moment)} ({relative(moment, now)})")
+        exp = claims.get("exp")
+        if isinstance(exp, (int, float)):
+            left = exp - now.timestamp()
+            if left > 0:
+                iat = claims.get("iat")
+                share = ""
+                if isinstance(iat, (int, float)) and exp > iat:
+                    share = f", {left / (exp - iat):.0%} of its lifetime"
+                yield row("remaining", f"[$success]{relative(datetime.fromtimestamp(exp, timezone.utc), now)}{share}[/]")
+            else:
+                yield row("remaining", "[$error]expired[/]")
+        kube = claims.get("kubernetes.io")
+        if isinstance(kube, dict):
+            yield heading("kubernetes.io")
+            yield row("namespace", escape(str(kube.get("namespace"))))
+            for part in ("pod", "serviceaccount", "node"):
+                value = kube.get(part)
+                if isinstance(value, dict):
+                    yield row(part, f"{escape(str(value.get('name')))} [$text-muted]uid {escape(str(value.get('uid')))}[/]")
+            if isinstance(kube.get("warnafter"), (int, float)):
+                moment = datetime.fromtimestamp(kube["warnafter"], timezone.utc)
+                yield row("warn after", f"{stamp(moment)} ({relative(moment, now)})")
+        yield heading("Signature")
+        yield row("", self._signature_words(view.signature))
+
+    @staticmethod
+    def _signature_words(check: SignatureCheck | None) -> str:
+        from irsa_explorer.analysis.tokens import SignatureStatus
+
+        if check is None:
+            return "[$warning]cannot check: the cluster's JWKS is not known[/]"
+        style = {SignatureStatus.VERIFIED: "$success", SignatureStatus.INVALID: "$error"}.get(check.status, "$warning")
+        text = f"[{style}]{escape(check.status.value)}[/]"
+        return f"{text} — {escape(check.reason)}" if check.reason else text

@@ -1,0 +1,47 @@
+"""What the Pilot tests share: an explorer on a lab as `irsa-explorer` starts it, and waiting
+until it has settled. Not a test module (no `test_` prefix); imported by the tests beside it."""
+
+from __future__ import annotations
+
+import time
+
+from textual.worker import WorkerFailed
+
+from irsa_explorer.app import IrsaExplorerApp, Sources
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource
+
+SIZE = (160, 48)
+
+
+def make_app(lab, watch: bool = False, app_class: type[IrsaExplorerApp] = IrsaExplorerApp) -> IrsaExplorerApp:
+    """The explorer on the lab's kubeconfig (its current context) and AWS environment."""
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+    aws = AwsSource.from_env(dict(lab.aws_env))
+    return app_class(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch)
+
+
+async def settle(pilot, timeout: float = 30) -> None:
+    """Wait until every finite worker is done and the messages they posted are handled."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [w for w in app.workers if w.group != "watch" and not w.is_finished]
+        if busy:
+            try:
+                await app.workers.wait_for_complete(busy)
+            except WorkerFailed:
+                pass  # the app shows a worker's failure itself (_worker_state_changed)
+        await pilot.pause()
+        if not [w for w in app.workers if w.group != "watch" and not w.is_finished]:
+            return
+    raise AssertionError("workers did not finish")
+
+
+async def filter_to(pilot, name: str) -> None:
+    await pilot.press("slash", *name, "enter")
+    await settle(pilot)
+
+
+def pod_uid(app, name: str) -> str:
+    return next(uid for uid, pod in app.state.pods.items() if pod.name == name)
