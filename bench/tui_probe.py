@@ -37,7 +37,8 @@ _STARTED = time.perf_counter()
 async def probe(timeout_s: float = 120.0) -> dict:
     global _STARTED
     started = _STARTED = time.perf_counter()
-    from irsa_explorer.app import IrsaExplorerApp, Sources
+    from irsa_explorer.app import IrsaExplorerApp
+    from irsa_explorer.sources.connect import Sources
     from irsa_explorer.sources.aws import AwsSource
     from irsa_explorer.sources.kube import KubeSource
     from irsa_explorer.widgets.pods_table import PodsTable

@@ -15,7 +15,7 @@ import functools
 import gc
 import sys
 import threading
-from dataclasses import dataclass
+
 from typing import Any, Callable
 
 from textual import on, work
@@ -39,6 +39,7 @@ from irsa_explorer.model import (
     Unavailable,
 )
 from irsa_explorer.navigation import VIEWS, History, Location, Navigate
+from irsa_explorer.sources.connect import Sources, switch_context
 from irsa_explorer.screens.findings import FindingsScreen
 from irsa_explorer.screens.main import PodsScreen
 from irsa_explorer.screens.modals import ConfirmScreen, DocumentScreen, HelpScreen, PickerScreen
@@ -53,17 +54,6 @@ from irsa_explorer.widgets.pods_table import PodsTable
 from irsa_explorer.widgets.prompt_bar import PromptBar
 from irsa_explorer.widgets.panes.role import PolicyLink, RolePane
 from irsa_explorer.widgets.panes.token import TokenPane
-
-
-@dataclass
-class Sources:
-    """The two data sources and what to tell the loader, plus how to let go of them."""
-
-    kube: Any  # cluster.KubeSource
-    aws: Any  # cloud.AwsSource
-    namespace: str | None = None
-    cluster_name: str | None = None
-    close: Callable[[], None] = lambda: None
 
 
 # --- messages from workers ----------------------------------------------------------------------
@@ -860,88 +850,19 @@ class IrsaExplorerApp(App):
 # --- entry points (cli.py calls these) ----------------------------------------------------------
 
 
-def switch_context(sources: Sources, context: str) -> Sources:
-    """Sources for another kubeconfig context; the AWS side stays."""
-    from irsa_explorer.sources.kube import KubeSource
-
-    kubeconfig = getattr(sources.kube, "_kubeconfig", None)
-    kube = KubeSource(context=context, kubeconfig=kubeconfig)
-    cluster_name = kube.default_cluster_name()
-
-    def close() -> None:  # the new context's connections, then the previous ones
-        kube.close()
-        sources.close()
-
-    return Sources(kube, sources.aws, sources.namespace, cluster_name, close)
-
-
 def run(args: argparse.Namespace) -> int:
     """`irsa-explorer` on a real cluster. Returns the exit code."""
-    from irsa_explorer.sources.aws import AwsSource
-    from irsa_explorer.sources.kube import ClusterError, KubeSource
+    from irsa_explorer.sources.connect import Target, from_options
+    from irsa_explorer.sources.kube import ClusterError
 
+    target = Target(args.context, args.kubeconfig, args.profile, args.region, args.namespace, args.cluster)
     try:
-        kube = KubeSource(context=args.context, kubeconfig=args.kubeconfig)
+        sources = from_options(target)
     except ClusterError as error:
         print(f"irsa-explorer: {error}", file=sys.stderr)
         return 2
-    aws = AwsSource(profile=args.profile, region=args.region)
-    if hasattr(kube, "default_region") and hasattr(aws, "use_region"):
-        aws.use_region(kube.default_region())
-    sources = Sources(kube, aws, args.namespace or None, args.cluster or kube.default_cluster_name(), kube.close)
     IrsaExplorerApp(sources).run()
     return 0
-
-
-def lab_connector(scenario: str, extra_args: list[str] | None = None) -> tuple[Callable[[], Sources], Callable[[], None]]:
-    """(connect, stop): the lab starts at once in a thread; connect waits for it and returns
-    sources pointed at it.
-
-    Starting it here rather than in `connect` lets `lab serve` start up (about two seconds,
-    mostly its own imports and seeding) while Textual draws its first screen; meanwhile the
-    kubernetes and boto3 clients and the analysis are imported, so the first request goes
-    out the moment the lab says `ready`.
-    """
-    from irsa_explorer.lab.launcher import start_lab
-
-    labs: list[Any] = []
-    failures: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            labs.append(start_lab(scenario, extra_args=extra_args or ()))
-        except BaseException as error:  # raised by connect, in the worker that shows it
-            failures.append(error)
-
-    def warm_imports() -> None:
-        import irsa_explorer.analysis.identity  # noqa: F401
-        import irsa_explorer.sources.aws  # noqa: F401
-        import irsa_explorer.sources.kube  # noqa: F401
-        import irsa_explorer.sources.inventory  # noqa: F401
-
-    starting = threading.Thread(target=start, name="lab-start", daemon=True)
-    starting.start()
-    importing = threading.Thread(target=warm_imports, name="warm-imports", daemon=True)
-    importing.start()
-
-    def connect() -> Sources:
-        from irsa_explorer.sources.aws import AwsSource
-        from irsa_explorer.sources.kube import KubeSource
-
-        starting.join()
-        if failures:
-            raise failures[0]
-        lab = labs[0]
-        kube = KubeSource(kubeconfig=str(lab.kubeconfig))
-        aws = AwsSource.from_env(dict(lab.aws_env))
-        return Sources(kube, aws, None, kube.default_cluster_name(), kube.close)
-
-    def stop() -> None:
-        starting.join()
-        for lab in labs:
-            lab.stop()
-
-    return connect, stop
 
 
 def run_lab(args: argparse.Namespace) -> int:
@@ -949,12 +870,14 @@ def run_lab(args: argparse.Namespace) -> int:
 
     The lab starts in a worker so the screen is up at once and shows progress.
     """
+    from irsa_explorer.sources.connect import lab_in_background
+
     extra: list[str] = []
     for option in ("scale", "latency", "throttle"):
         value = getattr(args, option, None)
         if value:
             extra += [f"--{option}", value]
-    connect, stop = lab_connector(args.scenario, extra)
+    connect, stop = lab_in_background(args.scenario, extra)
     try:
         IrsaExplorerApp(connect=connect, connect_label=f"starting the lab ({args.scenario})…").run()
     finally:

@@ -331,9 +331,9 @@ def render(report: dict[str, Any], fmt: str, pretty: bool = True) -> str:
 @contextlib.contextmanager
 def _sources(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     """KubeSource and AwsSource for the options, on the embedded lab when --lab is given."""
-    from irsa_explorer.sources.aws import AwsSource
-    from irsa_explorer.sources.kube import KubeSource
+    from irsa_explorer.sources.connect import Target, for_lab, from_options
 
+    target = Target(args.context, getattr(args, "kubeconfig", None), args.profile, args.region)
     if getattr(args, "lab", None):
         try:
             from irsa_explorer.lab.launcher import start_lab
@@ -344,15 +344,16 @@ def _sources(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
         except Exception as error:
             raise CannotRun(f"the lab did not start: {error}") from error
         try:
-            kube = KubeSource(context=args.context, kubeconfig=str(lab.kubeconfig))
-            aws = AwsSource.from_env(dict(lab.aws_env), region=args.region)
-            yield kube, aws
-        finally:
+            sources = for_lab(lab, target)
+        except BaseException:
             lab.stop()
-        return
-    kube = KubeSource(context=args.context, kubeconfig=args.kubeconfig)
-    aws = AwsSource(profile=args.profile, region=args.region)
-    yield kube, aws
+            raise
+    else:
+        sources = from_options(target)
+    try:
+        yield sources.kube, sources.aws
+    finally:
+        sources.close()
 
 
 def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None) -> dict[str, Any]:

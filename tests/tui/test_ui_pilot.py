@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 
-from irsa_explorer.app import IrsaExplorerApp, Sources
+from irsa_explorer.app import IrsaExplorerApp
+from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import KubeSource
 from irsa_explorer.model import LinkStatus, Mechanism

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from irsa_explorer.app import IrsaExplorerApp, Sources
+from irsa_explorer.app import IrsaExplorerApp
+from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import KubeSource
 

@@ -7,7 +7,8 @@ import time
 
 from textual.worker import WorkerFailed
 
-from irsa_explorer.app import IrsaExplorerApp, Sources
+from irsa_explorer.app import IrsaExplorerApp
+from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import KubeSource
 

@@ -177,7 +177,9 @@ class AwsSource:
             with self._clients_lock:
                 key, secret, session_token = self._credentials or (None, None, None)
                 self.session = boto3.session.Session(
-                    profile_name=self.session.profile_name,
+                    # the profile asked for, not session.profile_name: that says "default" when
+                    # none was, and naming a [default] that does not exist is ProfileNotFound
+                    profile_name=self._settings["profile"],
                     region_name=region,
                     aws_access_key_id=key,
                     aws_secret_access_key=secret,

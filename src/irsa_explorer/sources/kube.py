@@ -109,7 +109,7 @@ class KubeSource:
             raise ClusterError(f"context {chosen!r} not found in kubeconfig")
         self.context: str = chosen
         self._context_entry: dict[str, Any] = entry.get("context") or {}
-        self._kubeconfig = kubeconfig
+        self.kubeconfig = kubeconfig  # the file named (None: $KUBECONFIG or ~/.kube/config)
         try:
             if settings is not None:
                 configuration = client.Configuration()
@@ -570,7 +570,7 @@ class KubeSource:
         """
         configuration = self._api_client.configuration
         settings = {name: getattr(configuration, name) for name in self._HANDED_OVER if hasattr(configuration, name)}
-        return {"context": self.context, "kubeconfig": self._kubeconfig, "settings": settings}
+        return {"context": self.context, "kubeconfig": self.kubeconfig, "settings": settings}
 
 
 def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:

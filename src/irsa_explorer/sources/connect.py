@@ -1,0 +1,124 @@
+"""The one place where data sources are built: from the command line's options, from a lab,
+or for another kubeconfig context. The TUI and the report both take a `Sources` from here."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # imported lazily: `--help` pays for neither client library
+    from irsa_explorer.lab.launcher import LabProcess
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import KubeSource
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class Sources:
+    """A cluster and an account to read, which part of the cluster, and how to let go of both."""
+
+    kube: KubeSource
+    aws: AwsSource
+    namespace: str | None = None  # None: all namespaces
+    cluster_name: str | None = None  # the EKS cluster, when known
+    close: Callable[[], None] = field(default=_nothing)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the options name: kubectl's and the aws CLI's settings (None: their defaults)."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+    profile: str | None = None
+    region: str | None = None
+    namespace: str | None = None
+    cluster: str | None = None
+
+
+def from_options(target: Target) -> Sources:
+    """Sources for the current (or named) kubeconfig context and the AWS default chain (or the
+    named profile). Raises ClusterError when the kubeconfig cannot be used."""
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import KubeSource
+
+    kube = KubeSource(context=target.context, kubeconfig=target.kubeconfig)
+    aws = AwsSource(profile=target.profile, region=target.region)
+    aws.use_region(kube.default_region())
+    return Sources(kube, aws, target.namespace or None, target.cluster or kube.default_cluster_name(), kube.close)
+
+
+def for_lab(lab: LabProcess, target: Target = Target()) -> Sources:
+    """Sources pointed at a running lab (its kubeconfig and aws.env); closing them stops it."""
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import KubeSource
+
+    kube = KubeSource(context=target.context, kubeconfig=str(lab.kubeconfig))
+    aws = AwsSource.from_env(dict(lab.aws_env), region=target.region)
+
+    def close() -> None:
+        kube.close()
+        lab.stop()
+
+    return Sources(kube, aws, target.namespace or None, target.cluster or kube.default_cluster_name(), close)
+
+
+def switch_context(sources: Sources, context: str) -> Sources:
+    """Sources for another context of the same kubeconfig; the AWS side stays."""
+    from irsa_explorer.sources.kube import KubeSource
+
+    kube = KubeSource(context=context, kubeconfig=sources.kube.kubeconfig)
+
+    def close() -> None:  # the new context's connections, then the previous ones
+        kube.close()
+        sources.close()
+
+    return Sources(kube, sources.aws, sources.namespace, kube.default_cluster_name(), close)
+
+
+def lab_in_background(scenario: str, extra_args: list[str] | None = None) -> tuple[Callable[[], Sources], Callable[[], None]]:
+    """(connect, stop): the lab starts at once in a thread; `connect` waits for it and returns
+    sources pointed at it.
+
+    Starting it here rather than in `connect` lets `lab serve` start up (about two seconds,
+    mostly its own imports and seeding) while the TUI draws its first screen; meanwhile the
+    kubernetes and boto3 clients and the analysis are imported, so the first request goes out
+    the moment the lab says `ready`.
+    """
+    from irsa_explorer.lab.launcher import start_lab
+
+    labs: list[LabProcess] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            labs.append(start_lab(scenario, extra_args=extra_args or ()))
+        except BaseException as error:  # raised by connect, in the worker that shows it
+            failures.append(error)
+
+    def warm_imports() -> None:
+        import irsa_explorer.analysis.identity  # noqa: F401
+        import irsa_explorer.sources.aws  # noqa: F401
+        import irsa_explorer.sources.inventory  # noqa: F401
+        import irsa_explorer.sources.kube  # noqa: F401
+
+    starting = threading.Thread(target=start, name="lab-start", daemon=True)
+    starting.start()
+    threading.Thread(target=warm_imports, name="warm-imports", daemon=True).start()
+
+    def connect() -> Sources:
+        starting.join()
+        if failures:
+            raise failures[0]
+        return for_lab(labs[0])
+
+    def stop() -> None:
+        starting.join()
+        for lab in labs:
+            lab.stop()
+
+    return connect, stop
