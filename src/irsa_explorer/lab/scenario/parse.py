@@ -1,235 +1,41 @@
-"""Lab scenarios: a YAML history of Kubernetes and AWS changes, replayed through the real APIs.
+"""Reading a scenario file and checking all of it before anything is applied.
 
-A scenario is what a trainer writes to set up a lab: a `cluster:` header (defaults are the
-walkthrough's cluster) and `steps:` applied in order, so history matters — a pod created before
-its service account was annotated keeps no IRSA env, exactly as on EKS. The format is described
-in docs/scenarios.md.
-
-Everything is checked before anything is applied (`load_scenario` raises `ScenarioError` naming
-the file, the step, the key path and the line), so a typo never leaves a half-built lab.
-Kubernetes steps go through the official `kubernetes` client and AWS steps through boto3, over
-the same wire protocols kubectl and the aws CLI use.
+`load_scenario` raises `ScenarioError` naming the file, the step, the key path and the line of
+every problem at once, so a typo never leaves a half-built lab. Checked: YAML syntax, the keys,
+the `cluster:` and `users:` headers, each AWS call against botocore's service model, each
+manifest against the kubernetes client's model, variables defined before use, `wait:` values,
+`include:` targets and cycles.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields, replace
-from importlib import resources
+from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from irsa_explorer.lab.scenario.builtin import DEFAULT_SCENARIO, scenario_path
+from irsa_explorer.lab.scenario.errors import Problem, ScenarioError, model_error
+from irsa_explorer.lab.scenario.format import (
+    ANY_DOLLAR_BRACE,
+    KUBE_KINDS,
+    AwsStep,
+    KubeStep,
+    LabUser,
+    Scenario,
+    Step,
+    WaitStep,
+    builtin_variables,
+)
 from irsa_explorer.lab.spec import LabCluster
 
-BUILTIN_FOLDER = "scenarios"  # next to this module, shipped as package data
-DEFAULT_SCENARIO = "walkthrough"
-
-# Kinds the lab's API server serves, with how to reach them through the typed client.
-# (kind → (namespaced, CoreV1Api method suffix))
-KUBE_KINDS: dict[str, tuple[bool, str]] = {
-    "Namespace": (False, "namespace"),
-    "Node": (False, "node"),
-    "ServiceAccount": (True, "namespaced_service_account"),
-    "Pod": (True, "namespaced_pod"),
-    "Secret": (True, "namespaced_secret"),
-    "ConfigMap": (True, "namespaced_config_map"),
-}
-
-# ${name} is a variable; $${…} stays a literal ${…} (e.g. a shell command in a container's args).
-_VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_ANY_DOLLAR_BRACE = re.compile(r"(?<!\$)\$\{([^}]*)\}?")
 _STEP_KINDS = ("kube", "aws", "wait", "include")
 _WAIT_KEYS = {"pod", "namespace", "phase", "timeout"}
 _POD_PHASES = {"Pending", "Running", "Succeeded", "Failed", "Unknown"}
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a scenario file, with where it is."""
-
-    source: str  # the file (or "<text>")
-    where: str  # e.g. "steps[3].params.RoleName"
-    message: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        line = f", line {self.line}" if self.line else ""
-        return f"{self.source}{line}: {self.where}: {self.message}"
-
-
-class ScenarioError(Exception):
-    """A scenario file that cannot be used. Raised before anything is applied."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        head = "invalid scenario" if len(problems) == 1 else f"invalid scenario ({len(problems)} problems)"
-        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in problems))
-
-
-class ScenarioApplyError(Exception):
-    """A step the lab refused while applying (the file itself was valid)."""
-
-    def __init__(self, step: Step, cause: BaseException, what: str | None = None):
-        self.step = step
-        self.cause = cause
-        super().__init__(f"{step.place}: {what or step.describe()} failed: {_cause_text(cause)}")
-
-
-def _cause_text(cause: BaseException) -> str:
-    """The API's own words: a Kubernetes Status message, an AWS error code and message."""
-    body = getattr(cause, "body", None)
-    if body:
-        try:
-            status = json.loads(body)
-            return f"{status.get('reason') or getattr(cause, 'status', '')}: {status.get('message')}"
-        except (ValueError, AttributeError):
-            pass
-    return _model_error(cause) if hasattr(cause, "errors") else str(cause)
-
-
-# --- the parsed scenario ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    source: str
-    index: int  # position in its own file
-    line: int | None
-    included_from: str | None  # "file step N" when pulled in by `include:`
-
-    @property
-    def place(self) -> str:
-        line = f", line {self.line}" if self.line else ""
-        origin = f" (included from {self.included_from})" if self.included_from else ""
-        return f"{self.source}{line}: steps[{self.index}]{origin}"
-
-    def describe(self) -> str:  # pragma: no cover - overridden
-        return "step"
-
-
-@dataclass(frozen=True)
-class KubeStep(Step):
-    """Create a Kubernetes object, or merge-patch it when it already exists (like kubectl apply)."""
-
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        meta = self.manifest.get("metadata", {})
-        ns = meta.get("namespace")
-        return f"{self.manifest.get('kind')} {ns + '/' if ns else ''}{meta.get('name')}"
-
-
-@dataclass(frozen=True)
-class AwsStep(Step):
-    """One AWS API call, named as boto3 names it: `iam.create_role` with the API's params."""
-
-    service: str = ""
-    operation: str = ""  # boto3's snake_case method name
-    params: dict[str, Any] = field(default_factory=dict)
-    save: dict[str, str] = field(default_factory=dict)  # variable → JMESPath into the response
-
-    def describe(self) -> str:
-        return f"aws {self.service}.{self.operation}"
-
-
-@dataclass(frozen=True)
-class WaitStep(Step):
-    """Wait until a pod reaches one of `phases` (e.g. the walkthrough's pod ends Failed)."""
-
-    pod: str = ""
-    namespace: str = "default"
-    phases: tuple[str, ...] = ()
-    timeout: float = 30.0
-
-    def describe(self) -> str:
-        return f"wait for pod {self.namespace}/{self.pod} to be {'|'.join(self.phases)}"
-
-
-@dataclass(frozen=True)
-class LabUser:
-    """A restricted kubeconfig user the lab creates (header `users:`): reads everything, or only
-    in `namespaces`; `write` adds create/update/delete; `cluster_read` names cluster-scoped
-    resources (only "namespaces" or "nodes") a namespace user may still read."""
-
-    name: str
-    namespaces: tuple[str, ...] | None = None  # None: every namespace and cluster scope
-    write: bool = False
-    cluster_read: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    source: str
-    cluster: LabCluster
-    description: str
-    steps: tuple[Step, ...]
-    users: tuple[LabUser, ...] = ()
-
-    def variables(self) -> dict[str, str]:
-        """The built-in variables every step can use."""
-        return builtin_variables(self.cluster)
-
-
-def builtin_variables(cluster: LabCluster) -> dict[str, str]:
-    return {
-        "account": cluster.account,
-        "region": cluster.region,
-        "cluster": cluster.name,
-        "cluster_arn": cluster.arn,
-        "issuer": cluster.issuer,
-        "issuer_host": cluster.issuer_host_path,
-        "oidc_provider_arn": cluster.oidc_provider_arn,
-        "version": cluster.version,
-    }
-
-
-# --- finding scenario files -------------------------------------------------------------------
-
-
-def _builtin_folder():
-    return resources.files("irsa_explorer.lab").joinpath(BUILTIN_FOLDER)
-
-
-def builtin_scenarios() -> list[str]:
-    """Names of the scenarios shipped with the lab (files starting with `_` are building blocks)."""
-    folder = _builtin_folder()
-    return sorted(
-        entry.name.removesuffix(".yaml")
-        for entry in folder.iterdir()
-        if entry.name.endswith(".yaml") and not entry.name.startswith("_")
-    )
-
-
-def scenario_path(name_or_file: str | Path, relative_to: Path | None = None) -> Path:
-    """A built-in scenario's file, or the given file. Raises ScenarioError when neither exists."""
-    text = str(name_or_file)
-    candidate = Path(text).expanduser()
-    if relative_to is not None and not candidate.is_absolute():
-        near = relative_to.parent / candidate
-        if near.is_file():
-            return near
-    if candidate.is_file():
-        return candidate.resolve()
-    if "/" not in text:
-        builtin = Path(str(_builtin_folder().joinpath(text.removesuffix(".yaml") + ".yaml")))
-        if builtin.is_file():
-            return builtin
-    known = ", ".join(builtin_scenarios())
-    raise ScenarioError(
-        [Problem(text, "scenario", f"no such file and no built-in scenario of that name (built in: {known})")]
-    )
-
-
-# --- loading and validation -------------------------------------------------------------------
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -441,7 +247,7 @@ def _check_keys(raw: dict, allowed: set[str], where: str, source: str, problems:
 
 def _check_variables(value: Any, where: str, source: str, line: int | None, defined: set[str], problems: list[Problem]) -> None:
     for path, text in _strings(value, where):
-        for match in _ANY_DOLLAR_BRACE.finditer(text):
+        for match in ANY_DOLLAR_BRACE.finditer(text):
             name = match.group(1)
             if not match.group(0).endswith("}") or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                 problems.append(Problem(source, path, f"malformed variable {match.group(0)!r} (write ${{name}})", line))
@@ -521,24 +327,12 @@ def _check_manifest_schema(manifest: dict, at: str, source: str, line: int | Non
         # builder behind it did not.
         ApiClient()._ApiClient__deserialize(_plain(manifest), "V1" + manifest["kind"])
     except (ValueError, TypeError, AttributeError) as exc:
-        problems.append(Problem(source, at, f"not a valid {manifest['kind']}: {_model_error(exc)}", line))
+        problems.append(Problem(source, at, f"not a valid {manifest['kind']}: {model_error(exc)}", line))
         return False
     if manifest["kind"] == "Pod" and not (manifest.get("spec") or {}).get("containers"):
         problems.append(Problem(source, f"{at}.spec.containers", "a Pod needs at least one container", line))
         return False
     return True
-
-
-def _model_error(exc: Exception) -> str:
-    """One line from the client's model error (pydantic in recent clients, ValueError before)."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        title = getattr(exc, "title", "")
-        return "; ".join(
-            f"{title} {'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg')}".strip()
-            for error in errors()
-        )
-    return str(exc).splitlines()[0]
 
 
 def _parse_aws(raw: dict, where: str, base: dict, problems: list[Problem], defined: set[str]) -> AwsStep | None:
@@ -713,109 +507,3 @@ def _parse_include(
         steps = []
     problems.extend(inner_problems)
     return steps
-
-
-# --- applying ----------------------------------------------------------------------------------
-
-
-def substitute(value: Any, variables: Mapping[str, str]) -> Any:
-    """Replace ${name} in every string of `value` (validation already proved each name exists)."""
-    if isinstance(value, str):
-        return _VARIABLE.sub(lambda m: "${" + m.group(2) + "}" if m.group(1) else str(variables[m.group(2)]), value)
-    if isinstance(value, dict):
-        # Keys too: trust-policy condition keys and annotations carry ${issuer_host} and the like.
-        return {substitute(k, variables): substitute(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [substitute(v, variables) for v in value]
-    return value
-
-
-def apply_scenario(
-    scenario: Scenario,
-    api_client,
-    boto_session,
-    *,
-    endpoint_url: str | None = None,
-    on_step: Callable[[Step], None] | None = None,
-) -> dict[str, str]:
-    """Replay every step in order against a running lab. Returns the final variables.
-
-    `api_client` is a configured `kubernetes.client.ApiClient`; `boto_session` a `boto3.Session`
-    holding the lab's credentials. Raises ScenarioApplyError on the first refused step.
-    """
-    from kubernetes.client import CoreV1Api
-
-    core = CoreV1Api(api_client)
-    variables = dict(scenario.variables())
-    clients: dict[str, Any] = {}
-    for step in scenario.steps:
-        if on_step:
-            on_step(step)
-        what = step.describe()
-        try:
-            if isinstance(step, KubeStep):
-                manifest = substitute(step.manifest, variables)
-                what = replace(step, manifest=manifest).describe()
-                _apply_kube(core, manifest)
-            elif isinstance(step, AwsStep):
-                if step.service not in clients:
-                    clients[step.service] = boto_session.client(
-                        step.service, endpoint_url=endpoint_url, region_name=scenario.cluster.region
-                    )
-                variables.update(_apply_aws(clients[step.service], step, variables))
-            elif isinstance(step, WaitStep):
-                _wait_for_pod(core, step, variables)
-        except ScenarioApplyError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - reported with the step that caused it
-            raise ScenarioApplyError(step, exc, what) from exc
-    return variables
-
-
-def _apply_kube(core, manifest: dict[str, Any]) -> None:
-    from kubernetes.client.exceptions import ApiException
-
-    namespaced, suffix = KUBE_KINDS[manifest["kind"]]
-    name = manifest["metadata"]["name"]
-    ns_args: dict[str, str] = {}
-    if namespaced:
-        ns_args["namespace"] = manifest["metadata"].get("namespace") or "default"
-        manifest = {**manifest, "metadata": {**manifest["metadata"], "namespace": ns_args["namespace"]}}
-    # The answer is not needed, and not deserializing it keeps the step independent of how
-    # strictly the client's models read every field the server fills in.
-    try:
-        getattr(core, f"create_{suffix}")(body=manifest, _preload_content=False, **ns_args).release_conn()
-    except ApiException as exc:
-        if exc.status != 409:
-            raise
-        # Already there: change it the way `kubectl annotate`/`apply` would, with a merge patch.
-        getattr(core, f"patch_{suffix}")(
-            name=name, body=manifest, _content_type="application/merge-patch+json", _preload_content=False, **ns_args
-        ).release_conn()
-
-
-def _apply_aws(client, step: AwsStep, variables: Mapping[str, str]) -> dict[str, str]:
-    import jmespath
-
-    response = getattr(client, step.operation)(**substitute(step.params, variables))
-    saved = {}
-    for name, expression in step.save.items():
-        value = jmespath.search(expression, response)
-        if value is None:
-            raise ValueError(f"save.{name}: {expression!r} found nothing in the response")
-        saved[name] = value if isinstance(value, str) else json.dumps(value, default=str)
-    return saved
-
-
-def _wait_for_pod(core, step: WaitStep, variables: Mapping[str, str]) -> None:
-    name = substitute(step.pod, variables)
-    namespace = substitute(step.namespace, variables)
-    deadline = time.monotonic() + step.timeout
-    phase = None
-    while time.monotonic() < deadline:
-        response = core.read_namespaced_pod(name, namespace, _preload_content=False)
-        phase = json.loads(response.data).get("status", {}).get("phase")
-        if phase in step.phases:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"pod {namespace}/{name} still {phase} after {step.timeout:g}s")
