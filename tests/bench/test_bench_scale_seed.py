@@ -192,5 +192,7 @@ def test_manual_baseline_reaches_the_planned_mapping(seeded):
         key = (planned.namespace, planned.name)
         if key in result.unresolved:
             continue
-        assert result.mapping[key] == plan.intended_role(planned)
+        sa = plan.service_account(planned.namespace, planned.service_account)
+        # The role the pod is meant to get: its association's, else its SA's annotation.
+        assert result.mapping[key] == (sa.pod_identity_role_arn or sa.role_arn if sa else None)
     assert len(result.trust_policies) == 2

@@ -103,14 +103,10 @@ def test_trust_policies_are_right_except_the_planted_flaw():
             assert statement["Principal"]["Federated"] != cluster.oidc_provider_arn
 
 
-def test_intended_role_follows_association_then_annotation():
-    plan = plan_cluster(parse_scale(FULL))
-    for pod in plan.pods[:2000]:
-        sa = plan.service_account(pod.namespace, pod.service_account)
-        expected = None if sa is None else (sa.pod_identity_role_arn or sa.role_arn)
-        assert plan.intended_role(pod) == expected
+def test_without_pod_identity_no_pod_is_planned_for_it():
     without = plan_cluster(parse_scale(FULL), pod_identity=False)
     assert without.counts()["pods_pod_identity"] == 0
+    assert not any(sa.pod_identity_role_arn for sa in without.service_accounts)
 
 
 def test_pod_manifest_is_a_plain_controller_pod_before_admission():
