@@ -82,6 +82,11 @@ class Unavailable:
         return f"unknown: {self.reason}"
 
 
+def service_account_subject(namespace: str, name: str) -> str:
+    """The `sub` of a service account's tokens (and its Kubernetes user name)."""
+    return f"system:serviceaccount:{namespace}:{name}"
+
+
 # --- Kubernetes objects ------------------------------------------------------------------
 
 
@@ -189,7 +194,7 @@ class ServiceAccount:
 
     @property
     def subject(self) -> str:
-        return f"system:serviceaccount:{self.namespace}:{self.name}"
+        return service_account_subject(self.namespace, self.name)
 
 
 @dataclass(frozen=True)
@@ -306,6 +311,193 @@ class Finding:
     fix: str | None = None  # a command, or a corrected policy snippet
 
 
+# --- Trust-policy evaluation (computed by analysis.trust) ---------------------------------
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"  # an explicit Deny matched
+    NOT_ALLOWED = "not-allowed"  # no Allow matched (IAM's implicit deny)
+    UNKNOWN = "unknown"  # something in the policy was not understood
+
+
+class CheckStatus(StrEnum):
+    MATCHED = "matched"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class Hint(StrEnum):
+    """Stable names for the well-known trust-policy mistakes a failed check points at."""
+
+    WILDCARD_IN_STRING_EQUALS = "wildcard-in-string-equals"
+    NAMESPACE_DIFFERS = "namespace-differs"
+    SERVICE_ACCOUNT_DIFFERS = "service-account-differs"
+    SUBJECT_DIFFERS = "subject-differs"
+    SUBJECT_IN_AUD_KEY = "subject-in-aud-key"
+    AUDIENCE_DIFFERS = "audience-differs"
+    KEY_WITHOUT_ISSUER_PREFIX = "key-without-issuer-prefix"
+    KEY_OTHER_ISSUER = "key-other-issuer"
+    PRINCIPAL_NOT_PROVIDER = "principal-not-provider"
+    PRINCIPAL_OTHER_PROVIDER = "principal-other-provider"
+    PRINCIPAL_OTHER_ACCOUNT = "principal-other-account"
+    PRINCIPAL_TYPE_DIFFERS = "principal-type-differs"
+    ACTION_DIFFERS = "action-differs"
+    EXPLICIT_DENY = "explicit-deny"
+
+
+@dataclass(frozen=True)
+class TrustRequest:
+    """Who asks to assume the role, with what action and which condition-context values."""
+
+    action: str  # "sts:AssumeRoleWithWebIdentity", "sts:AssumeRole", "sts:TagSession"
+    principal_type: str  # "Federated" | "Service" | "AWS"
+    principal: str  # provider ARN, "pods.eks.amazonaws.com", or an IAM ARN
+    context: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    def lookup(self, key: str) -> tuple[str, ...] | None:
+        """The request's values of a condition key (keys compare case-insensitively)."""
+        wanted = key.lower()
+        for name, values in self.context.items():
+            if name.lower() == wanted:
+                return tuple(values)
+        return None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of one statement: its principal, its action, or one condition key."""
+
+    kind: str  # "principal" | "action" | "condition" | "statement"
+    status: CheckStatus
+    why: str  # in words: what the policy wants, what the request has, what differs
+    hint: Hint | None = None
+    operator: str | None = None  # conditions: the operator as written, e.g. "StringLike"
+    key: str | None = None  # conditions: the key as written
+    policy_values: tuple[str, ...] = ()
+    request_values: tuple[str, ...] | None = None  # None: key absent from the request
+
+
+@dataclass(frozen=True)
+class StatementResult:
+    index: int
+    sid: str | None
+    effect: str | None  # "Allow" | "Deny" | None when malformed
+    status: CheckStatus  # does the statement apply to the request?
+    principal: Check | None
+    action: Check | None
+    conditions: tuple[Check, ...] = ()
+    problems: tuple[str, ...] = ()  # what made (part of) the statement not understood
+    why: str = ""
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in (self.principal, self.action) if c) + self.conditions
+
+    @property
+    def understood(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class TrustEvaluation:
+    decision: Decision
+    statements: tuple[StatementResult, ...]
+    reason: str  # one line in words
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision is Decision.ALLOW
+
+    @property
+    def hints(self) -> tuple[Hint, ...]:
+        """Known-mistake hints of the failed checks of Allow statements, in order, without repeats.
+
+        A Deny statement that does not match is working as meant, so its failures are no hint.
+        """
+        seen: dict[Hint, None] = {}
+        for statement in self.statements:
+            if statement.effect != "Allow":
+                continue
+            for check in statement.checks:
+                if check.hint is not None:
+                    seen.setdefault(check.hint, None)
+        return tuple(seen)
+
+    def failed_checks(self) -> list[Check]:
+        return [c for s in self.statements for c in s.checks if c.status is CheckStatus.FAILED]
+
+
+# --- Identity chains (computed by analysis.identity) ----------------------------------------
+# Each link of a chain carries its typed result; the panes and the report render these and
+# decide nothing again. Results are shared between the pods they hold for (per role and
+# subject, per node), never copied per pod.
+
+
+@dataclass(frozen=True)
+class ExpectedToken:
+    """The claims a pod's projected token carries, read from the pod spec (no API call)."""
+
+    issuer: str | None  # None when the cluster's issuer is unknown
+    subject: str
+    audiences: tuple[str, ...]
+    expiration_seconds: int | None
+    path: str  # the file inside the container
+    volume: str
+
+
+@dataclass(frozen=True)
+class ProviderCheck:
+    """The IAM OIDC provider STS looks up for an IRSA token: the token's issuer, in the role's
+    account, with the token's audience among its client IDs."""
+
+    status: LinkStatus
+    reason: str  # why (not), in words
+    issuer: str | None = None  # the token's issuer; None when unknown
+    url: str | None = None  # the issuer as IAM stores a provider URL (no scheme, nothing stripped)
+    expected_arn: str | None = None  # the provider ARN STS looks up, when the role's account is known
+    provider: OidcProvider | None = None  # the provider whose URL is the issuer's, if one is
+    audiences: tuple[str, ...] = ()  # the token's aud
+
+    @property
+    def client_ids(self) -> tuple[str, ...]:
+        return self.provider.client_ids if self.provider else ()
+
+
+@dataclass(frozen=True)
+class TrustCheck:
+    """A role's trust policy evaluated for the requests the pod's mechanism really makes:
+    IRSA's AssumeRoleWithWebIdentity with the pod's token claims, or Pod Identity's
+    AssumeRole and TagSession with EKS's session tags (all must be allowed)."""
+
+    role_arn: str
+    requests: tuple[TrustRequest, ...]
+    evaluations: tuple[TrustEvaluation, ...]  # one per request, in the same order
+    evaluation: TrustEvaluation  # all of them together: the worst decision, its reason
+    made_by: str  # in words: what the requests carry
+
+    @property
+    def decision(self) -> Decision:
+        return self.evaluation.decision
+
+
+@dataclass(frozen=True)
+class EffectiveIdentity:
+    """Who the pod's SDK really ends up as, where that comes from and why."""
+
+    mechanism: Mechanism
+    status: LinkStatus  # OK: the pod gets it; BROKEN: no credentials; UNKNOWN: not every link was checked
+    label: str  # how it reads: a role name, "static keys AKIA…1234", "no credentials"
+    arn: str | None  # the identity's ARN when known (the role whose permissions apply)
+    source: str  # where the credentials come from, in words
+    why: str  # why this identity and not another
+    node: str | None = None  # node role: the node whose instance role it is
+    key_source: str | None = None  # static keys: where the keys are set (env field, Secret)
+
+
+LinkResult = ExpectedToken | ProviderCheck | TrustCheck | EffectiveIdentity
+
+
 @dataclass(frozen=True)
 class ChainLink:
     """One step of pod → service account → token → OIDC provider → role → trust → identity."""
@@ -315,6 +507,9 @@ class ChainLink:
     status: LinkStatus
     detail: str = ""
     ref: ObjectRef | None = None
+    # The typed result the status and words were made from: token → ExpectedToken,
+    # oidc-provider → ProviderCheck, trust-policy → TrustCheck, identity → EffectiveIdentity.
+    result: LinkResult | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +521,30 @@ class IdentityChain:
     verdict: Verdict
     links: tuple[ChainLink, ...] = ()
     findings: tuple[Finding, ...] = ()
+
+    def link(self, step: str) -> ChainLink | None:
+        return next((link for link in self.links if link.step == step), None)
+
+    def _result(self, step: str, kind: type) -> Any:
+        link = self.link(step)
+        return link.result if link is not None and isinstance(link.result, kind) else None
+
+    @property
+    def token(self) -> ExpectedToken | None:
+        """The token the mechanism presents (IRSA or Pod Identity), from the pod spec."""
+        return self._result("token", ExpectedToken)
+
+    @property
+    def provider(self) -> ProviderCheck | None:
+        return self._result("oidc-provider", ProviderCheck)
+
+    @property
+    def trust(self) -> TrustCheck | None:
+        return self._result("trust-policy", TrustCheck)
+
+    @property
+    def effective(self) -> EffectiveIdentity | None:
+        return self._result("identity", EffectiveIdentity)
 
 
 @dataclass

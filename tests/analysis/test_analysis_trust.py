@@ -186,10 +186,6 @@ CASES = [
     ("Principal * matches", policy(stmt(principal="*")), irsa(), Decision.ALLOW, None),
     ("Principal AWS * matches", policy(stmt(principal={"AWS": "*"})), irsa(), Decision.ALLOW, None),
     ("Principal list with the provider", policy(stmt(principal={"Federated": ["arn:aws:iam::1:oidc-provider/x", PROVIDER]})), irsa(), Decision.ALLOW, None),
-    ("NotPrincipal with Deny excludes the provider",
-     policy(stmt(), {"Effect": "Deny", "NotPrincipal": {"Federated": PROVIDER}, "Action": "*"}), irsa(), Decision.ALLOW, None),
-    ("NotPrincipal with Deny hits everyone else",
-     policy(stmt(), {"Effect": "Deny", "NotPrincipal": {"Federated": "arn:aws:iam::1:oidc-provider/x"}, "Action": "*"}), irsa(), Decision.DENY, None),
     ("Statement as a single object", {"Version": "2012-10-17", "Statement": stmt()}, irsa(), Decision.ALLOW, None),
     ("no statements", policy(), irsa(), Decision.NOT_ALLOWED, None),
     ("only a Deny", policy(stmt(effect="Deny", principal={"Federated": "x"})), irsa(), Decision.NOT_ALLOWED, None),
@@ -244,6 +240,16 @@ UNKNOWN_CASES = [
     ("effect typo", policy(stmt(effect="allow"))),
     ("missing Action", policy({"Effect": "Allow", "Principal": "*"})),
     ("Principal and NotPrincipal", policy(stmt(NotPrincipal="*"))),
+    # IAM refuses a trust policy with NotPrincipal or a Resource: such a document is invalid.
+    ("NotPrincipal in an Allow", policy({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::1:root"},
+                                         "Action": "sts:AssumeRoleWithWebIdentity"})),
+    ("NotPrincipal in a Deny that excludes the provider",
+     policy(stmt(), {"Effect": "Deny", "NotPrincipal": {"Federated": PROVIDER}, "Action": "*"})),
+    ("NotPrincipal in a Deny that would hit the provider",
+     policy(stmt(), {"Effect": "Deny", "NotPrincipal": {"Federated": "arn:aws:iam::1:oidc-provider/x"}, "Action": "*"})),
+    ("a Resource element", policy(stmt(Resource="*"))),
+    ("a Resource naming the role", policy(stmt(Resource=f"arn:aws:iam::{ACCOUNT}:role/app"))),
+    ("a NotResource element", policy(stmt(NotResource="arn:aws:s3:::x"))),
     ("unknown principal type", policy(stmt(principal={"Federate": PROVIDER}))),
     ("condition value an object", policy(stmt({"StringEquals": {f"{HOST}:sub": {"x": 1}}}))),
     ("unresolvable policy variable", policy(stmt({"StringEquals": {f"{HOST}:sub": "${aws:username}"}}))),
@@ -326,3 +332,38 @@ def test_hints_come_from_allow_statements_only():
     evaluation = evaluate_trust(doc, irsa())
     assert evaluation.decision is Decision.NOT_ALLOWED
     assert evaluation.hints == (Hint.NAMESPACE_DIFFERS,)
+
+
+@pytest.mark.parametrize("element,value", [
+    ("NotPrincipal", {"AWS": "arn:aws:iam::1:root"}),
+    ("Resource", "*"),
+])
+def test_invalid_trust_elements_say_why_and_name_the_element(element, value):
+    evaluation = evaluate_trust(policy(stmt(**{element: value})), irsa())
+    assert evaluation.decision is Decision.UNKNOWN
+    assert element in evaluation.reason and "IAM refuses" in evaluation.reason
+    assert not evaluation.statements[0].understood
+
+
+TRAILING = "https://issuer.example.com/cluster/"
+
+
+def test_an_issuer_with_a_trailing_slash_keeps_it_in_the_provider_arn_and_the_keys():
+    assert oidc_provider_arn(TRAILING, ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:oidc-provider/issuer.example.com/cluster/"
+    request_ = irsa(issuer=TRAILING)
+    assert request_.principal.endswith("oidc-provider/issuer.example.com/cluster/")
+    assert set(request_.context) == {"issuer.example.com/cluster/:sub", "issuer.example.com/cluster/:aud"}
+
+
+def test_trailing_slash_policies_match_only_the_issuer_that_has_it():
+    host = "issuer.example.com/cluster/"
+    with_slash = policy(stmt({"StringEquals": {f"{host}:sub": SUB, f"{host}:aud": "sts.amazonaws.com"}},
+                             principal={"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host}"}))
+    assert evaluate_trust(with_slash, irsa(issuer=TRAILING)).decision is Decision.ALLOW
+    # The same issuer without the slash is another provider, and other condition keys.
+    without = irsa(issuer=TRAILING.rstrip("/"))
+    evaluation = evaluate_trust(with_slash, without)
+    assert evaluation.decision is Decision.NOT_ALLOWED
+    stripped = policy(stmt({"StringEquals": {f"{host.rstrip('/')}:sub": SUB}},
+                           principal={"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{host.rstrip('/')}"}))
+    assert evaluate_trust(stripped, irsa(issuer=TRAILING)).decision is Decision.NOT_ALLOWED

@@ -1,4 +1,5 @@
-"""IAM ARN parsing: enough to tell a role ARN from a typo and to read its account."""
+"""IAM ARN parsing, in one place: role ARNs (the rule STS applies), their names and accounts,
+and the role behind an STS session ARN."""
 
 from __future__ import annotations
 
@@ -67,5 +68,38 @@ def account_of_arn(value: str | None) -> str | None:
 
 
 def role_name_of(value: str) -> str:
+    """The role's name (what IAM and the panes call it); for what is not a role ARN, the text
+    after its last `/` (e.g. a malformed annotation, shown as written)."""
     parsed = parse_role_arn(value)
     return parsed.name if parsed else value.rsplit("/", 1)[-1]
+
+
+def role_name_of_identity(value: str | None) -> str | None:
+    """The role an identity ARN stands for: `arn:…:sts::A:assumed-role/NAME/SESSION` (STS drops
+    the role's path) or a role ARN → NAME; None for anything else (a user, garbage)."""
+    parsed = parse_role_arn(value)
+    if parsed is not None:
+        return parsed.name
+    if not isinstance(value, str):
+        return None
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sts" or not parts[5].startswith("assumed-role/"):
+        return None
+    name = parts[5].split("/")[1]
+    return name or None
+
+
+def same_role(identity_arn: str | None, role_arn: str | None) -> bool | None:
+    """Whether an identity ARN (an assumed-role session, or the role itself) is the role ARN.
+
+    arn:aws:sts::111:assumed-role/NAME/SESSION ↔ arn:aws:iam::111:role/some/path/NAME: session
+    ARNs carry no path, so the account and the name decide (role names are unique in an
+    account, case-insensitively). None when either is missing.
+    """
+    if not identity_arn or not role_arn:
+        return None
+    role = parse_role_arn(role_arn)
+    name = role_name_of_identity(identity_arn)
+    if role is None or name is None:
+        return False
+    return account_of_arn(identity_arn) == role.account and name.lower() == role.name.lower()

@@ -29,7 +29,7 @@ from irsa_explorer.model import (
     Severity,
 )
 
-from .arns import role_arn_problem
+from .arns import role_arn_problem, role_name_of
 from .trust import Decision, Hint, TrustEvaluation, issuer_host_path
 
 
@@ -493,7 +493,7 @@ def node_role_fallback(pod: Pod, node_role: str | None, annotated_in_namespace: 
     return _make(
         NODE_ROLE_FALLBACK,
         title=f"Pod {pod.name} has no IRSA or Pod Identity and uses the node's role"
-              + (f" {node_role.rsplit('/', 1)[-1]}" if node_role else ""),
+              + (f" {role_name_of(node_role)}" if node_role else ""),
         explanation=explanation,
         evidence=[Evidence(pod.service_account_ref, f"metadata.annotations[{ROLE_ARN_ANNOTATION}]", None),
                   Evidence(ObjectRef("Node", pod.node_name or "?"), "instance profile role", node_role)],

@@ -20,9 +20,10 @@ from irsa_explorer.model import (
     PodIdentityAssociation,
     Role,
     Unavailable,
+    service_account_subject,
 )
 
-from .identity import inventory_issuer
+from .credentials import inventory_issuer
 from .trust import Decision, evaluate_trust, evaluate_trust_all, pod_identity_requests, web_identity_request
 
 
@@ -63,7 +64,7 @@ def who_can_assume(role: Role, inventory: Inventory) -> list[AssumeMatch]:
                                        "unknown: the cluster's OIDC issuer is not known", annotated, None, pods))
             continue
         audience = (sa.annotations.get(AUDIENCE_ANNOTATION) if sa else None) or DEFAULT_AUDIENCE
-        subject = f"system:serviceaccount:{namespace}:{name}"
+        subject = service_account_subject(namespace, name)
         evaluation = evaluate_trust(role.trust_policy, web_identity_request(issuer, subject, [audience], role.account))
         if evaluation.decision in (Decision.ALLOW, Decision.UNKNOWN):
             matches.append(AssumeMatch(Mechanism.IRSA, ref, evaluation.decision, evaluation.reason, annotated, None, pods))

@@ -8,7 +8,8 @@ simulator is an online API, and open-source evaluators cover identity policies o
 of the condition language), so this is our own, written from the IAM documentation:
 
 - `Statement` is an object or a list; `Effect` is `Allow` or `Deny`; an explicit Deny wins.
-- `Principal` / `NotPrincipal`: `"*"`, or `{"Federated"|"Service"|"AWS": str | list}`.
+- `Principal`: `"*"`, or `{"Federated"|"Service"|"AWS": str | list}`. IAM refuses a role trust
+  policy with `NotPrincipal`, `Resource` or `NotResource`: such a statement is not understood.
 - `Action` / `NotAction` with `*` and `?` wildcards; action names compare case-insensitively.
 - `Condition`: several operators AND, several keys under one operator AND, several values
   of one key OR. Condition keys compare case-insensitively; String* values case-sensitively
@@ -30,10 +31,26 @@ import functools
 import json
 import re
 import urllib.parse
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Iterable
+
+# The result types live in the model (a chain carries them); named here too, as they always were.
+from irsa_explorer.model import (
+    Check,
+    CheckStatus,
+    Decision,
+    Hint,
+    StatementResult,
+    TrustEvaluation,
+    TrustRequest,
+)
+
+__all__ = [
+    "ASSUME_ROLE_ACTION", "Check", "CheckStatus", "Decision", "Hint", "POD_IDENTITY_SERVICE",
+    "StatementResult", "TAG_SESSION_ACTION", "TrustEvaluation", "TrustRequest", "WEB_IDENTITY_ACTION",
+    "combine_evaluations", "evaluate_trust", "evaluate_trust_all", "issuer_host_path", "oidc_provider_arn",
+    "parse_policy", "pod_identity_request", "pod_identity_requests", "web_identity_request",
+]
 
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
 ASSUME_ROLE_ACTION = "sts:AssumeRole"
@@ -41,126 +58,16 @@ TAG_SESSION_ACTION = "sts:TagSession"
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 
 
-class Decision(StrEnum):
-    ALLOW = "allow"
-    DENY = "deny"  # an explicit Deny matched
-    NOT_ALLOWED = "not-allowed"  # no Allow matched (IAM's implicit deny)
-    UNKNOWN = "unknown"  # something in the policy was not understood
-
-
-class CheckStatus(StrEnum):
-    MATCHED = "matched"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-
-
-class Hint(StrEnum):
-    """Stable names for the well-known trust-policy mistakes a failed check points at."""
-
-    WILDCARD_IN_STRING_EQUALS = "wildcard-in-string-equals"
-    NAMESPACE_DIFFERS = "namespace-differs"
-    SERVICE_ACCOUNT_DIFFERS = "service-account-differs"
-    SUBJECT_DIFFERS = "subject-differs"
-    SUBJECT_IN_AUD_KEY = "subject-in-aud-key"
-    AUDIENCE_DIFFERS = "audience-differs"
-    KEY_WITHOUT_ISSUER_PREFIX = "key-without-issuer-prefix"
-    KEY_OTHER_ISSUER = "key-other-issuer"
-    PRINCIPAL_NOT_PROVIDER = "principal-not-provider"
-    PRINCIPAL_OTHER_PROVIDER = "principal-other-provider"
-    PRINCIPAL_OTHER_ACCOUNT = "principal-other-account"
-    PRINCIPAL_TYPE_DIFFERS = "principal-type-differs"
-    ACTION_DIFFERS = "action-differs"
-    EXPLICIT_DENY = "explicit-deny"
-
-
-@dataclass(frozen=True)
-class TrustRequest:
-    """Who asks to assume the role, with what action and which condition-context values."""
-
-    action: str  # "sts:AssumeRoleWithWebIdentity", "sts:AssumeRole", "sts:TagSession"
-    principal_type: str  # "Federated" | "Service" | "AWS"
-    principal: str  # provider ARN, "pods.eks.amazonaws.com", or an IAM ARN
-    context: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
-
-    def lookup(self, key: str) -> tuple[str, ...] | None:
-        """The request's values of a condition key (keys compare case-insensitively)."""
-        wanted = key.lower()
-        for name, values in self.context.items():
-            if name.lower() == wanted:
-                return tuple(values)
-        return None
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check of one statement: its principal, its action, or one condition key."""
-
-    kind: str  # "principal" | "action" | "condition" | "statement"
-    status: CheckStatus
-    why: str  # in words: what the policy wants, what the request has, what differs
-    hint: Hint | None = None
-    operator: str | None = None  # conditions: the operator as written, e.g. "StringLike"
-    key: str | None = None  # conditions: the key as written
-    policy_values: tuple[str, ...] = ()
-    request_values: tuple[str, ...] | None = None  # None: key absent from the request
-
-
-@dataclass(frozen=True)
-class StatementResult:
-    index: int
-    sid: str | None
-    effect: str | None  # "Allow" | "Deny" | None when malformed
-    status: CheckStatus  # does the statement apply to the request?
-    principal: Check | None
-    action: Check | None
-    conditions: tuple[Check, ...] = ()
-    problems: tuple[str, ...] = ()  # what made (part of) the statement not understood
-    why: str = ""
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        return tuple(c for c in (self.principal, self.action) if c) + self.conditions
-
-    @property
-    def understood(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class TrustEvaluation:
-    decision: Decision
-    statements: tuple[StatementResult, ...]
-    reason: str  # one line in words
-
-    @property
-    def allowed(self) -> bool:
-        return self.decision is Decision.ALLOW
-
-    @property
-    def hints(self) -> tuple[Hint, ...]:
-        """Known-mistake hints of the failed checks of Allow statements, in order, without repeats.
-
-        A Deny statement that does not match is working as meant, so its failures are no hint.
-        """
-        seen: dict[Hint, None] = {}
-        for statement in self.statements:
-            if statement.effect != "Allow":
-                continue
-            for check in statement.checks:
-                if check.hint is not None:
-                    seen.setdefault(check.hint, None)
-        return tuple(seen)
-
-    def failed_checks(self) -> list[Check]:
-        return [c for s in self.statements for c in s.checks if c.status is CheckStatus.FAILED]
-
-
 # --- building requests ----------------------------------------------------------------------
 
 
 def issuer_host_path(issuer: str) -> str:
-    """The issuer URL without its scheme: IAM's provider URL and the condition-key prefix."""
-    return issuer.strip().removeprefix("https://").removeprefix("http://").rstrip("/")
+    """The issuer URL without its scheme: IAM's provider URL and the condition-key prefix.
+
+    Nothing else is taken off: an issuer with a trailing `/` keeps it, in the provider ARN and
+    in the keys (`host/:sub`), exactly as IAM stores a provider made for that issuer.
+    """
+    return issuer.strip().removeprefix("https://").removeprefix("http://")
 
 
 def oidc_provider_arn(issuer: str, account: str, partition: str = "aws") -> str:
@@ -250,7 +157,11 @@ def evaluate_trust_all(policy: Any, requests: Iterable[TrustRequest]) -> TrustEv
     The combined decision is the worst of the parts (DENY > UNKNOWN > NOT_ALLOWED > ALLOW);
     statements of every part are kept, in order.
     """
-    parts = [(r, evaluate_trust(policy, r)) for r in requests]
+    return combine_evaluations([(r, evaluate_trust(policy, r)) for r in requests])
+
+
+def combine_evaluations(parts: list[tuple[TrustRequest, TrustEvaluation]]) -> TrustEvaluation:
+    """Several requests' evaluations as one: the worst decision, its request named in the reason."""
     if not parts:
         return TrustEvaluation(Decision.UNKNOWN, (), "no request to evaluate")
     rank = [Decision.DENY, Decision.UNKNOWN, Decision.NOT_ALLOWED, Decision.ALLOW]
@@ -340,6 +251,10 @@ def _statement(index: int, raw: Any, request: TrustRequest, variables: bool) -> 
         problems.append(f"Effect {effect!r} is neither Allow nor Deny")
         effect = None
 
+    for element in ("Resource", "NotResource"):
+        if element in raw:
+            # The role is the resource of a trust policy: IAM refuses a document naming one.
+            problems.append(f"a trust policy statement cannot have a {element} element (IAM refuses the document)")
     principal = _principal_check(raw, request, problems)
     action = _action_check(raw, request, problems)
     conditions = _condition_checks(raw.get("Condition"), request, variables, problems)
@@ -369,19 +284,17 @@ _PRINCIPAL_TYPES = ("AWS", "Federated", "Service", "CanonicalUser")
 
 
 def _principal_check(raw: dict, request: TrustRequest, problems: list[str]) -> Check:
-    has_p, has_np = "Principal" in raw, "NotPrincipal" in raw
-    if has_p == has_np:
-        problems.append("statement needs exactly one of Principal / NotPrincipal")
-        return Check("principal", CheckStatus.UNKNOWN, "no usable Principal element")
-    element = "Principal" if has_p else "NotPrincipal"
-    value = raw[element]
-    matched, why, hint = _principal_matches(value, request, problems)
+    if "NotPrincipal" in raw:
+        # IAM refuses a trust policy with NotPrincipal (MalformedPolicyDocument): a document
+        # that has one was not written by IAM's rules, so it is not understood, never allowed.
+        problems.append("NotPrincipal cannot be used in a role trust policy (IAM refuses the document)")
+        return Check("principal", CheckStatus.UNKNOWN, "NotPrincipal is not valid in a trust policy")
+    if "Principal" not in raw:
+        problems.append("a trust policy statement needs a Principal")
+        return Check("principal", CheckStatus.UNKNOWN, "no Principal element")
+    matched, why, hint = _principal_matches(raw["Principal"], request, problems)
     if matched is None:
         return Check("principal", CheckStatus.UNKNOWN, why)
-    if has_np:
-        matched = not matched
-        why = ("NotPrincipal excludes: " if not matched else "NotPrincipal does not exclude: ") + why
-        hint = None
     return Check("principal", CheckStatus.MATCHED if matched else CheckStatus.FAILED, why, hint)
 
 

@@ -1,0 +1,355 @@
+"""The links of an identity chain after the token, one way per mechanism: how IRSA, EKS Pod
+Identity, static keys and the node role each reach (or fail to reach) an AWS identity.
+
+Each link carries its typed result (`ProviderCheck`, `TrustCheck`, `EffectiveIdentity`): the
+trust decision is made here once, for the request the mechanism really makes, and every pane
+and report renders it. The results depend on the role and the subject (or the node), not on
+the pod, so they are worked out once and shared by every pod they hold for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from irsa_explorer.model import (
+    DEFAULT_AUDIENCE,
+    POD_IDENTITY_PRINCIPAL,
+    ChainLink,
+    Cluster,
+    EffectiveIdentity,
+    Evidence,
+    ExpectedToken,
+    Finding,
+    Inventory,
+    LinkStatus,
+    Mechanism,
+    ObjectRef,
+    Pod,
+    PodIdentityAssociation,
+    ProviderCheck,
+    Role,
+    TrustCheck,
+    Unavailable,
+    service_account_subject,
+)
+
+from . import findings as F
+from .arns import account_of_arn, parse_role_arn, role_name_of
+from .credentials import ContainerCredentials, mask_key
+from .trust import (
+    Decision,
+    combine_evaluations,
+    evaluate_trust,
+    issuer_host_path,
+    oidc_provider_arn,
+    pod_identity_requests,
+    web_identity_request,
+)
+
+NOT_FOUND = "not-found"  # Unavailable.kind when the object does not exist (sources.aws)
+NODE_ROLE_SOURCE = "the instance metadata service (IMDS) of node {node}: the role of its instance profile"
+
+
+@dataclass
+class Links:
+    """The shared part of a chain (everything after the token) for one role and one subject."""
+
+    links: tuple[ChainLink, ...]
+    findings: tuple[Finding, ...]
+    effective: str | None
+
+
+class MechanismLinks:
+    """Works out the links after the token, with their results shared between pods."""
+
+    def __init__(self, inventory: Inventory, issuer: str | None, cluster: Cluster | None,
+                 associations_loaded: bool) -> None:
+        self.inv = inventory
+        self.issuer = issuer
+        self.cluster = cluster
+        self.associations_loaded = associations_loaded
+        self._irsa: dict[tuple, Links] = {}
+        self._pod_identity: dict[tuple, Links] = {}
+        self._node: dict[tuple, Links] = {}
+
+    # -- IRSA --
+
+    def irsa(self, pod: Pod, main: ContainerCredentials, token: ExpectedToken | None) -> Links:
+        role_arn = main.role_arn or ""
+        subject = token.subject if token else service_account_subject(pod.namespace, pod.service_account)
+        audiences = token.audiences if token else (DEFAULT_AUDIENCE,)
+        key = (role_arn, subject, audiences)
+        cached = self._irsa.get(key)
+        if cached:
+            return cached
+        findings: list[Finding] = []
+        # Shared by every pod of this service account, so the evidence points at the account.
+        token_ref = pod.service_account_ref
+        env_field = "metadata.annotations[eks.amazonaws.com/role-arn] (injected as AWS_ROLE_ARN)"
+        role_account = account_of_arn(role_arn)
+
+        # OIDC provider: in the role's account, URL = the token's issuer, aud among its client IDs.
+        provider = self.provider_check(role_arn, role_account, audiences, token_ref, findings)
+        provider_link = ChainLink("oidc-provider", provider.url or "unknown", provider.status, provider.reason,
+                                  ObjectRef("OidcProvider", provider.provider.arn) if provider.provider else None,
+                                  provider)
+        role_link, role, role_findings = self.role_link(role_arn, pod.service_account_ref, env_field)
+        findings.extend(role_findings)
+
+        if role is None or self.issuer is None:
+            why = "the role could not be read" if role is None else "the cluster's issuer is unknown"
+            trust_link = ChainLink("trust-policy", "not evaluated", LinkStatus.UNKNOWN, f"unknown: {why}", role_link.ref)
+        else:
+            request = web_identity_request(self.issuer, subject, list(audiences), role.account)
+            evaluation = evaluate_trust(role.trust_policy, request)
+            check = TrustCheck(role.arn, (request,), (evaluation,), evaluation,
+                               f"for this pod's token: iss {self.issuer}, sub {subject}, aud {', '.join(audiences)}")
+            trust_link = _trust_link(check)
+            finding = F.irsa_trust_finding(
+                role, evaluation, provider_arn=oidc_provider_arn(self.issuer, role.account),
+                issuer=self.issuer, subject=subject, audience=audiences[0])
+            if finding:
+                findings.append(finding)
+
+        source = "STS AssumeRoleWithWebIdentity with the pod's projected token (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE)"
+        why = "the webhook injected IRSA into the container, and no static keys come before it in the SDK's chain"
+        name = role_name_of(role_arn)
+        prior = (provider_link, role_link, trust_link)
+        if any(link.status is LinkStatus.BROKEN for link in prior):
+            detail = "AssumeRoleWithWebIdentity fails, so the SDK raises an error (it does not fall back to the node role)"
+            effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.BROKEN, "no credentials", None, source,
+                                          f"{detail}: {_first_broken(prior)}")
+            identity = ChainLink("identity", "no credentials", LinkStatus.BROKEN, detail, result=effective)
+        elif any(link.status is LinkStatus.UNKNOWN for link in prior):
+            detail = f"{role_arn} if STS accepts the token — not every link could be checked"
+            effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.UNKNOWN, name, None, source, detail)
+            identity = ChainLink("identity", name, LinkStatus.UNKNOWN, detail, result=effective)
+        else:
+            effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.OK, name, role_arn, source, why)
+            identity = ChainLink("identity", name, LinkStatus.OK,
+                                 f"assumed-role/{name}/botocore-session-… via AssumeRoleWithWebIdentity",
+                                 ObjectRef("Role", role_arn), effective)
+        result = Links((provider_link, role_link, trust_link, identity), tuple(findings), effective.arn)
+        self._irsa[key] = result
+        return result
+
+    def provider_check(self, role_arn: str, role_account: str | None, audiences: tuple[str, ...],
+                       token_ref: ObjectRef, findings: list[Finding]) -> ProviderCheck:
+        """The IAM OIDC provider STS would look up for this token and role, and whether it passes."""
+        if self.issuer is None:
+            why = self.inv.issuer if isinstance(self.inv.issuer, Unavailable) else self.inv.cluster
+            detail = f"the cluster's issuer is unknown ({why})" if isinstance(why, Unavailable) else "the cluster's issuer is unknown"
+            return ProviderCheck(LinkStatus.UNKNOWN, detail, audiences=audiences)
+        url = issuer_host_path(self.issuer)
+        expected = oidc_provider_arn(self.issuer, role_account) if role_account else None
+        facts = {"issuer": self.issuer, "url": url, "expected_arn": expected, "audiences": audiences}
+        providers = self.inv.oidc_providers
+        if not isinstance(providers, list):
+            detail = str(providers) if isinstance(providers, Unavailable) else "unknown: providers not looked up yet"
+            return ProviderCheck(LinkStatus.UNKNOWN, detail, **facts)
+        listed_accounts = {account_of_arn(p.arn) for p in providers} - {None}
+        our_account = next(iter(listed_accounts), None) or (self.cluster.account if self.cluster else None)
+        if role_account and our_account and role_account != our_account:
+            findings.append(F.cross_account_provider_unknown(role_arn, role_account, our_account))
+            return ProviderCheck(LinkStatus.UNKNOWN,
+                                 f"unknown: the role is in account {role_account}, providers were listed in {our_account}",
+                                 **facts)
+        # IAM stores the URL as the provider was made for the issuer: a trailing / is part of it.
+        match = next((p for p in providers if p.url.removeprefix("https://").lower() == url.lower()), None)
+        if match is None:
+            cluster = self.cluster.name if self.cluster else None
+            findings.append(F.no_oidc_provider(self.issuer, role_account or our_account or "?", cluster, token_ref))
+            return ProviderCheck(LinkStatus.BROKEN,
+                                 f"no IAM OIDC provider for {url}: STS answers 'No OpenIDConnect provider found'", **facts)
+        if not any(a in match.client_ids for a in audiences):
+            findings.append(F.audience_not_in_client_ids(match, audiences, [Evidence(token_ref, "token.aud", ", ".join(audiences))]))
+            return ProviderCheck(LinkStatus.BROKEN,
+                                 f"token aud {', '.join(audiences)} not in client IDs {', '.join(match.client_ids) or '(none)'}: "
+                                 "STS answers 'Incorrect token audience'", provider=match, **facts)
+        return ProviderCheck(LinkStatus.OK, f"{match.arn}; client IDs {', '.join(match.client_ids)}", provider=match, **facts)
+
+    # -- the role --
+
+    def role_link(self, role_arn: str, evidence_ref: ObjectRef, evidence_field: str) -> tuple[ChainLink, Role | None, list[Finding]]:
+        ref = ObjectRef("Role", role_arn)
+        if not parse_role_arn(role_arn):
+            finding = F.malformed_role_arn(evidence_ref, evidence_field, role_arn)
+            return ChainLink("role", role_arn, LinkStatus.BROKEN, finding.title, ref), None, [finding]
+        found = self.inv.roles.get(role_arn)
+        if isinstance(found, Role) and found.arn != role_arn:
+            # IAM finds a role by name whatever path the annotation wrote, but STS matches the
+            # whole ARN: a wrong path is a role that does not exist for AssumeRoleWithWebIdentity.
+            reason = f"IAM's role {found.name} is {found.arn}; the path differs"
+            finding = F.role_not_found(role_arn, reason, [Evidence(evidence_ref, evidence_field, role_arn)])
+            return ChainLink("role", found.name, LinkStatus.BROKEN, f"does not exist: {reason}", ref), None, [finding]
+        if isinstance(found, Role):
+            detail = f"role {found.name} in account {found.account}"
+            if found.max_session_duration:
+                detail += f", max session {found.max_session_duration}s"
+            return ChainLink("role", found.name, LinkStatus.OK, detail, ref), found, []
+        if isinstance(found, Unavailable):
+            if found.kind == NOT_FOUND:
+                finding = F.role_not_found(role_arn, found.reason, [Evidence(evidence_ref, evidence_field, role_arn)])
+                return ChainLink("role", role_name_of(role_arn), LinkStatus.BROKEN, f"does not exist: {found.reason}", ref), None, [finding]
+            finding = F.role_lookup_failed(role_arn, found.reason, found.permission)
+            return ChainLink("role", role_name_of(role_arn), LinkStatus.UNKNOWN, str(found), ref), None, [finding]
+        return ChainLink("role", role_name_of(role_arn), LinkStatus.UNKNOWN, "unknown: not looked up yet", ref), None, []
+
+    # -- EKS Pod Identity --
+
+    def pod_identity(self, pod: Pod, association: Any) -> Links:
+        skipped = ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED,
+                            "Pod Identity: the agent exchanges the token with EKS Auth, no OIDC provider involved")
+        source = ("the EKS Pod Identity agent (AWS_CONTAINER_CREDENTIALS_FULL_URI), which exchanges the pod's "
+                  "eks-pod-identity-token with EKS Auth")
+        if not isinstance(association, PodIdentityAssociation):
+            if isinstance(association, Unavailable):
+                status, why = LinkStatus.UNKNOWN, f"Pod Identity associations are {association}"
+            elif not self.associations_loaded:
+                status, why = LinkStatus.UNKNOWN, "unknown: Pod Identity associations were not looked up"
+            else:
+                # Variables injected at creation, association deleted since.
+                status, why = LinkStatus.BROKEN, "no association exists for this service account any more"
+            role = ChainLink("role", "no association", status,
+                             f"the pod has Pod Identity variables but {why}: the agent has no role to give")
+            if status is LinkStatus.BROKEN:
+                detail = "EKS Auth refuses the token without an association"
+                effective = EffectiveIdentity(Mechanism.POD_IDENTITY, status, "no credentials", None, source, detail)
+                identity = ChainLink("identity", "no credentials", status, detail, result=effective)
+                trust = ChainLink("trust-policy", "not evaluated", LinkStatus.SKIPPED, "no role")
+            else:
+                effective = EffectiveIdentity(Mechanism.POD_IDENTITY, status, "unknown", None, source, why)
+                identity = ChainLink("identity", "unknown", status, why, result=effective)
+                trust = ChainLink("trust-policy", "not evaluated", LinkStatus.UNKNOWN, "the role is not known")
+            return Links((skipped, role, trust, identity), (), None)
+        key = (association.role_arn, pod.namespace, pod.service_account, pod.host_network)
+        cached = self._pod_identity.get(key)
+        if cached:
+            return cached
+        assoc_ref = ObjectRef("PodIdentityAssociation", association.association_id)
+        role_link, role, findings = self.role_link(association.role_arn, assoc_ref, "roleArn")
+        if role is None:
+            trust_link = ChainLink("trust-policy", "not evaluated", LinkStatus.UNKNOWN, "unknown: the role could not be read", role_link.ref)
+        else:
+            cluster = self.cluster
+            cluster_name = cluster.name if cluster else association.cluster
+            requests = pod_identity_requests(
+                cluster_arn=cluster.arn if cluster else None, cluster_name=cluster_name,
+                namespace=pod.namespace, service_account=pod.service_account, account=role.account)
+            evaluations = tuple(evaluate_trust(role.trust_policy, r) for r in requests)
+            evaluation = combine_evaluations(list(zip(requests, evaluations)))
+            made_by = (f"as EKS Pod Identity: {POD_IDENTITY_PRINCIPAL} asks for "
+                       f"{' and '.join(r.action for r in requests)}, with the session tags "
+                       f"kubernetes-namespace={pod.namespace}, kubernetes-service-account={pod.service_account}, "
+                       f"eks-cluster-name={cluster_name}")
+            check = TrustCheck(role.arn, tuple(requests), evaluations, evaluation, made_by)
+            trust_link = _trust_link(check)
+            finding = F.pod_identity_trust_finding(role, evaluation)
+            if finding:
+                findings.append(finding)
+        name = role_name_of(association.role_arn)
+        why = f"Pod Identity association {association.association_id} for {pod.namespace}/{pod.service_account} names this role"
+        prior = [role_link, trust_link]
+        if pod.host_network:
+            detail = "hostNetwork pod: EKS refuses to assume the associated role"
+            effective = EffectiveIdentity(Mechanism.POD_IDENTITY, LinkStatus.BROKEN, "no credentials", None, source, detail)
+            identity = ChainLink("identity", "no credentials", LinkStatus.BROKEN, detail, result=effective)
+        elif any(link.status is LinkStatus.BROKEN for link in prior):
+            detail = "the Pod Identity agent returns an error"
+            effective = EffectiveIdentity(Mechanism.POD_IDENTITY, LinkStatus.BROKEN, "no credentials", None, source,
+                                          f"{detail} (it does not fall back to the node role): {_first_broken(prior)}")
+            identity = ChainLink("identity", "no credentials", LinkStatus.BROKEN, detail, result=effective)
+        elif any(link.status is LinkStatus.UNKNOWN for link in prior):
+            detail = f"{association.role_arn} if EKS accepts the role — not every link could be checked"
+            effective = EffectiveIdentity(Mechanism.POD_IDENTITY, LinkStatus.UNKNOWN, name, None, source, detail)
+            identity = ChainLink("identity", name, LinkStatus.UNKNOWN, detail, result=effective)
+        else:
+            effective = EffectiveIdentity(Mechanism.POD_IDENTITY, LinkStatus.OK, name, association.role_arn, source, why)
+            identity = ChainLink("identity", name, LinkStatus.OK, f"assumed-role/{name}/eks-… via EKS Pod Identity",
+                                 ObjectRef("Role", association.role_arn), effective)
+        result = Links((skipped, role_link, trust_link, identity), tuple(findings), effective.arn)
+        self._pod_identity[key] = result
+        return result
+
+    # -- static keys --
+
+    def static(self, main: ContainerCredentials) -> Links:
+        skipped = "static keys come first: no role is assumed"
+        shown = mask_key(main.access_key_id)
+        refs = [ref for _, ref in main.static_key_sources if ref]
+        if not main.access_key_id and refs:
+            shown = f"static keys from {refs[0]}"
+        fields = ", ".join(field for field, _ in main.static_key_sources)
+        key_source = fields + (f" (from {', '.join(refs)})" if refs else " (literal values in the pod spec)")
+        effective = EffectiveIdentity(
+            Mechanism.STATIC_KEYS, LinkStatus.OK, shown, None,
+            f"access keys in container {main.name}'s environment: {key_source}",
+            "static keys come first in the SDK's credential chain: whatever role is configured, they win",
+            key_source=key_source,
+        )
+        return Links((
+            ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED, skipped),
+            ChainLink("role", "not used", LinkStatus.SKIPPED, skipped),
+            ChainLink("trust-policy", "not used", LinkStatus.SKIPPED, skipped),
+            ChainLink("identity", shown, LinkStatus.OK, "the IAM user (or role) the keys belong to", result=effective),
+        ), (), shown)
+
+    # -- the node role --
+
+    def node_role(self, node: str | None, why: str) -> Links:
+        """The node's instance role, the same for every pod on the node that falls back for `why`."""
+        key = (node, why)
+        found = self._node.get(key)
+        if found is None:
+            found = self._node[key] = self._node_role(node, why)
+        return found
+
+    def _node_role(self, node: str | None, why: str) -> Links:
+        skipped = "node role: the SDK reads the instance metadata service"
+        node_role = self.inv.node_roles.get(node) if node else None
+        node_ref = ObjectRef("Node", node) if node else None
+        source = NODE_ROLE_SOURCE.format(node=node)
+        if node is None:
+            role = ChainLink("role", "not scheduled", LinkStatus.UNKNOWN, "the pod has no node yet, so no node role")
+            effective = EffectiveIdentity(Mechanism.NODE_ROLE, LinkStatus.UNKNOWN, "node role", None,
+                                          "the instance metadata service of the node the pod will run on",
+                                          f"{why}; the pod has no node yet")
+        elif isinstance(node_role, str):
+            role = ChainLink("role", role_name_of(node_role), LinkStatus.OK,
+                             f"instance role of node {node}, shared by every pod on it", ObjectRef("Role", node_role))
+            effective = EffectiveIdentity(Mechanism.NODE_ROLE, LinkStatus.OK, role_name_of(node_role), node_role,
+                                          source, why, node=node)
+        else:
+            known = node_role if isinstance(node_role, Unavailable) else "unknown: not looked up yet"
+            role = ChainLink("role", "node role", LinkStatus.UNKNOWN, f"node {node}: {known}", node_ref)
+            effective = EffectiveIdentity(Mechanism.NODE_ROLE, LinkStatus.UNKNOWN, "node role", None, source,
+                                          f"{why}; the node's role is {known}", node=node)
+        identity = ChainLink(
+            "identity", effective.label, effective.status,
+            "assumed-role/NODE_ROLE/i-… from instance metadata (if the IMDS hop limit lets pods reach it)",
+            role.ref, effective,
+        )
+        return Links((
+            ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED, skipped),
+            role,
+            ChainLink("trust-policy", "not used", LinkStatus.SKIPPED, "the instance profile assumes it for the node"),
+            identity,
+        ), (), effective.arn)
+
+
+def _first_broken(links: Any) -> str:
+    link = next(link for link in links if link.status is LinkStatus.BROKEN)
+    return f"{link.step} {link.label} — {link.detail}"
+
+
+def _trust_link(check: TrustCheck) -> ChainLink:
+    evaluation = check.evaluation
+    status = {
+        Decision.ALLOW: LinkStatus.OK,
+        Decision.DENY: LinkStatus.BROKEN,
+        Decision.NOT_ALLOWED: LinkStatus.BROKEN,
+        Decision.UNKNOWN: LinkStatus.UNKNOWN,
+    }[evaluation.decision]
+    return ChainLink("trust-policy", str(evaluation.decision), status, evaluation.reason,
+                     ObjectRef("Role", check.role_arn), check)
