@@ -100,7 +100,9 @@ def test_expired_token(sts, role_arn, issuer):
     assert int(match.group(1)) >= issued + 7200
 
 
-def test_signature_from_another_key_is_rejected(sts, role_arn, new_issuer):
+def test_signature_from_another_key_is_rejected(sts, role_arn, issuer, new_issuer):
+    # The real issuer's keys must be registered (the `issuer` fixture), or STS finds no key at
+    # all: run alone or first on an xdist worker, this test used to see that error instead.
     forger = new_issuer(kid="test-key")  # same issuer URL and kid, different private key
 
     error = refused(sts, role_arn, forger.token())
