@@ -3,9 +3,9 @@
 - `lab`: the walkthrough lab (`lab serve` in a subprocess), one per test session (per xdist worker).
 - `lab_for(scenario)`: a lab for any built-in scenario or file, started once per session and cached.
 
-Reach a lab without touching os.environ: `lab.env()` for subprocesses, `lab.kubeconfig` and
-`lab.aws_env` for clients. (Test modules cannot import from a conftest under rootdir import
-mode, so helpers live in the launcher, not here.)
+Reach a lab without touching os.environ: `lab_env(lab)` for subprocesses, `lab.kubeconfig` and
+`lab.aws_env` for clients, `lab_aws_client(lab, "iam")` for a boto3 client as the lab's admin.
+(Test modules cannot import from a conftest under rootdir import mode, so helpers are fixtures.)
 
 A lab is a real subprocess with real servers: tests talk to it only over the wire, as kubectl, the
 aws CLI and the explorer do. Tests that change a shared lab must use names of their own.
@@ -13,11 +13,13 @@ aws CLI and the explorer do. Tests that change a shared lab must use names of th
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,7 +41,7 @@ class LabFactory:
             lock = self._locks.setdefault(scenario, threading.Lock())
         with lock:
             running = self._labs.get(scenario)
-            if running is None or not running.running:
+            if running is None or running.process.poll() is not None:
                 with self._guard:  # tmp_path_factory makes its base folder lazily: not thread-safe
                     directory = self._tmp.mktemp(f"lab-{Path(scenario).stem}")
                 running = self._labs[scenario] = start_lab(scenario, directory)
@@ -51,7 +53,7 @@ class LabFactory:
 
     def stop_all(self) -> None:
         for running in self._labs.values():  # signal all first: they shut down side by side
-            if running.running:
+            if running.process.poll() is None:
                 running.process.send_signal(signal.SIGTERM)
         for running in self._labs.values():
             running.stop()
@@ -71,15 +73,46 @@ def lab(lab_for: LabFactory) -> LabProcess:
     return lab_for("walkthrough")
 
 
+def _lab_env(lab: LabProcess) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(lab.aws_env)  # no profile, region or key of the user's may leak in
+    env["KUBECONFIG"] = str(lab.kubeconfig)
+    return env
+
+
 @pytest.fixture(scope="session")
-def no_get_role_env(lab: LabProcess) -> dict[str, str]:
+def lab_env() -> Callable[[LabProcess], dict[str, str]]:
+    """`lab_env(lab)`: an environment for kubectl, aws or irsa-explorer subprocesses pointed at
+    that lab, as after `export KUBECONFIG=…; source aws.env` (none of the caller's AWS_* kept)."""
+    return _lab_env
+
+
+def _lab_aws_client(lab: LabProcess, service: str) -> Any:
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id=lab.aws_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=lab.aws_env["AWS_SECRET_ACCESS_KEY"],
+        region_name=lab.aws_env["AWS_REGION"],
+    ).client(service, endpoint_url=lab.aws_endpoint)
+
+
+@pytest.fixture(scope="session")
+def lab_aws_client() -> Callable[[LabProcess, str], Any]:
+    """`lab_aws_client(lab, "iam")`: a boto3 client on that lab's AWS side as the lab's admin
+    (the keys, region and endpoint of its aws.env; nothing read from os.environ)."""
+    return _lab_aws_client
+
+
+@pytest.fixture(scope="session")
+def no_get_role_env(lab: LabProcess, lab_aws_client: Callable[[LabProcess, str], Any]) -> dict[str, str]:
     """The walkthrough lab's AWS env, but as a user who may do everything except iam:GetRole:
     what "a forbidden lookup shows unknown, never ok" is tested with, through the lab's real IAM
     enforcement."""
     import json
     import uuid
 
-    iam = lab.aws_client("iam")
+    iam = lab_aws_client(lab, "iam")
     name = f"no-get-role-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=name)
     iam.put_user_policy(

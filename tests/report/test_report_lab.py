@@ -193,15 +193,15 @@ def test_markdown_and_table_formats(lab) -> None:
     assert "eyJ" not in markdown + table
 
 
-def test_the_command_reads_kubeconfig_and_aws_from_the_environment(lab) -> None:
-    done = run_report("-n", "default", env=lab.env())  # not a terminal: JSON by default
+def test_the_command_reads_kubeconfig_and_aws_from_the_environment(lab, lab_env) -> None:
+    done = run_report("-n", "default", env=lab_env(lab))  # not a terminal: JSON by default
     assert done.returncode == code_for_shared_lab(json.loads(done.stdout)), done.stderr
     pods = pods_by_name(json.loads(done.stdout))
     assert (pods["eks-iam-test3"]["mechanism"], pods["eks-iam-test3"]["verdict"]) == ("irsa", "ok")
 
 
-def test_unknown_context_exits_two_without_traceback(lab) -> None:
-    done = run_report("--context", "no-such-context", env=lab.env())
+def test_unknown_context_exits_two_without_traceback(lab, lab_env) -> None:
+    done = run_report("--context", "no-such-context", env=lab_env(lab))
     assert done.returncode == 2
     assert done.stdout == ""
     assert "cannot run" in done.stderr and "Traceback" not in done.stderr

@@ -80,11 +80,11 @@ def test_a_refused_listing_falls_back_to_one_by_one(lab) -> None:
 
 
 @pytest.fixture(scope="module")
-def no_list_roles_env(lab) -> dict[str, str]:
+def no_list_roles_env(lab, lab_aws_client) -> dict[str, str]:
     """A user who may do everything except iam:ListRoles (the lab enforces IAM for real)."""
     import uuid
 
-    iam = lab.aws_client("iam")
+    iam = lab_aws_client(lab, "iam")
     name = f"no-list-roles-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="everything-but-listroles", PolicyDocument=json.dumps({

@@ -120,8 +120,8 @@ def test_denied_get_role_is_unavailable_with_the_permission(no_get_role_env) -> 
     assert "unknown" in str(role)
 
 
-def test_pod_identity_association_comes_back_with_its_role(lab, aws) -> None:
-    iam, eks = lab.aws_client("iam"), lab.aws_client("eks")
+def test_pod_identity_association_comes_back_with_its_role(lab, aws, lab_aws_client) -> None:
+    iam, eks = lab_aws_client(lab, "iam"), lab_aws_client(lab, "eks")
     name = f"pod-identity-{uuid.uuid4().hex[:6]}"
     role_arn = iam.create_role(
         RoleName=name,

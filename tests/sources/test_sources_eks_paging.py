@@ -11,9 +11,9 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def eks_with_three(lab):
+def eks_with_three(lab, lab_aws_client):
     """Three associations of this test's own namespace, removed afterwards."""
-    iam, eks = lab.aws_client("iam"), lab.aws_client("eks")
+    iam, eks = lab_aws_client(lab, "iam"), lab_aws_client(lab, "eks")
     namespace = f"paging-{uuid.uuid4().hex[:6]}"
     role_arn = iam.create_role(
         RoleName=namespace,

@@ -14,11 +14,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from irsa_explorer.lab.scenario import DEFAULT_SCENARIO
 
@@ -29,6 +27,21 @@ DEFAULT_TIMEOUT_S = 60.0
 
 class LabStartError(RuntimeError):
     """`lab serve` exited or stayed silent before printing `ready`; carries its output."""
+
+
+# What the `[lab]` extra brings (pyproject.toml): the lab's servers cannot start without them.
+LAB_EXTRA_MODULES = ("moto", "aiohttp", "flask")
+LAB_EXTRA_HINT = "pip install 'irsa-explorer[lab]'"
+
+
+def missing_lab_extra() -> str | None:
+    """One line saying the `[lab]` extra is not installed and how to install it, or None."""
+    import importlib.util
+
+    missing = [name for name in LAB_EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return f"the lab needs the [lab] extra ({', '.join(missing)} not installed): {LAB_EXTRA_HINT}"
 
 
 def read_aws_env(path: Path) -> dict[str, str]:
@@ -55,39 +68,9 @@ class LabProcess:
     aws_endpoint: str
     context: str
     process: subprocess.Popen = field(repr=False)
-    ready_seconds: float = 0.0  # from spawn to `ready`
     banner: str = ""  # what `lab serve` printed before `ready` (URLs, usage, start-up timings)
     _owns_directory: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
     _readers: list[threading.Thread] = field(default_factory=list, repr=False)
-    _stderr: list[str] = field(default_factory=list, repr=False)
-
-    @property
-    def log(self) -> str:
-        """What the server wrote on stderr so far (for a failing test's message)."""
-        return "".join(self._stderr)
-
-    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        """An environment for kubectl / aws subprocesses pointed at this lab (not os.environ)."""
-        merged = dict(os.environ if base is None else base)
-        for name in [n for n in merged if n.startswith("AWS_")]:
-            del merged[name]  # no profile, region or key of the user's may leak in
-        merged.update(self.aws_env)
-        merged["KUBECONFIG"] = str(self.kubeconfig)
-        return merged
-
-    def aws_client(self, service: str) -> Any:
-        """A boto3 client for `service` with the lab admin's credentials, region and endpoint."""
-        import boto3
-
-        return boto3.Session(
-            aws_access_key_id=self.aws_env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.aws_env["AWS_SECRET_ACCESS_KEY"],
-            region_name=self.aws_env["AWS_REGION"],
-        ).client(service, endpoint_url=self.aws_endpoint)
-
-    @property
-    def running(self) -> bool:
-        return self.process.poll() is None
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM the server and wait for it; kill it if it does not stop in time."""
@@ -138,7 +121,6 @@ def start_lab(
         sys.executable, "-m", "irsa_explorer", "lab", "serve",
         "--scenario", str(scenario), "--dir", str(folder), *extra_args,
     ]  # fmt: skip
-    started = time.monotonic()
     process = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL,
@@ -165,7 +147,6 @@ def start_lab(
         why = f"not ready after {timeout:g}s" if timed_out else f"exited with status {process.returncode}"
         output = "".join(stderr_lines).strip() or "".join(stdout_lines).strip() or "(no output)"
         raise LabStartError(f"lab serve {why}:\n{output}")
-    ready_seconds = time.monotonic() - started
     aws_env = read_aws_env(folder / "aws.env")
     info = _serve_info(stdout_lines)
     return LabProcess(
@@ -176,11 +157,9 @@ def start_lab(
         aws_endpoint=aws_env.get("AWS_ENDPOINT_URL", info.get("aws", "")),
         context=info.get("context", ""),
         process=process,
-        ready_seconds=ready_seconds,
         banner="".join(stdout_lines[: [line.strip() for line in stdout_lines].index(READY_LINE)]),
         _owns_directory=owned,
         _readers=[stdout_reader, stderr_reader],
-        _stderr=stderr_lines,
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from irsa_explorer.lab.launcher import STOP_WITH_PARENT_ENV
 from irsa_explorer.lab.scenario import Scenario, ScenarioApplyError, ScenarioError, apply_scenario, load_scenario
 from irsa_explorer.lab.spec import LabCluster
 
@@ -291,7 +292,7 @@ class _StoppedDuringStart(BaseException):  # like KeyboardInterrupt: through `ex
 
 def _orphaned() -> bool:
     """True when started by launcher.start_lab and that process has died (we were re-parented)."""
-    starter = os.environ.get("IRSA_LAB_STOP_WITH_PARENT")
+    starter = os.environ.get(STOP_WITH_PARENT_ENV)
     return bool(starter) and str(os.getppid()) != starter
 
 

@@ -52,7 +52,9 @@ def shell(
     """`bash -c script` with KUBECONFIG and aws.env of the lab, a fresh HOME (so a fresh kubectl
     cache dir and no ~/.aws), and none of the caller's AWS_* variables. `pinned_kubectl=False`
     runs whatever `kubectl` PATH finds (e.g. a version dispatcher)."""
-    env = lab.env()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(lab.aws_env)
+    env["KUBECONFIG"] = str(lab.kubeconfig)
     home = lab.directory / "home"
     home.mkdir(exist_ok=True)
     env["HOME"] = str(home)

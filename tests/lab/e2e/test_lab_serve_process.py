@@ -49,7 +49,7 @@ def test_files_and_their_contents(lab):
         assert secret.stat().st_mode & 0o077 == 0
 
 
-def test_options_reach_the_servers_and_sigterm_frees_everything(tmp_path):
+def test_options_reach_the_servers_and_sigterm_frees_everything(tmp_path, lab_aws_client):
     lab = start_lab("fresh-cluster", tmp_path / "lab", ["--latency", "iam=300ms,kube=0ms", "--throttle", "iam=1"])
     try:
         import requests
@@ -59,7 +59,7 @@ def test_options_reach_the_servers_and_sigterm_frees_everything(tmp_path):
         assert requests.get(lab.aws_endpoint + "/_lab/stats", timeout=10).json()["counters"] == {}
 
         # --latency reaches the AWS side: one IAM call takes at least the added 300 ms.
-        iam = lab.aws_client("iam")
+        iam = lab_aws_client(lab, "iam")
         began = time.monotonic()
         iam.get_role(RoleName="eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4")
         assert time.monotonic() - began >= 0.3

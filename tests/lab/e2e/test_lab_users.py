@@ -28,13 +28,13 @@ def restricted(lab_for):
 
 
 @pytest.fixture(scope="module")
-def kubectl(restricted, tmp_path_factory):
+def kubectl(restricted, lab_env, tmp_path_factory):
     cache = tmp_path_factory.mktemp("kubectl-cache")
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             ["kubectl", "--cache-dir", str(cache), *args],
-            env=restricted.env(), capture_output=True, text=True, timeout=30,
+            env=lab_env(restricted), capture_output=True, text=True, timeout=30,
         )
 
     return run

@@ -69,7 +69,6 @@ class AwsLab:
         self._moto_app: Any = None
         self._admin: tuple[str, str] | None = None
         self._enforcing = False
-        self.startup_seconds: float | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -77,7 +76,6 @@ class AwsLab:
         """Serve on a free 127.0.0.1 port, create the admin user and the EKS cluster (named and
         with the issuer of LabCluster), then turn IAM enforcement on. About half a second on an
         idle machine, most of it moto loading the AWS-managed policies."""
-        began = time.monotonic()
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
@@ -94,7 +92,6 @@ class AwsLab:
         # From here on every request needs a valid signature and a policy that allows it.
         self._enforcing = True
         self.traffic.reset()
-        self.startup_seconds = time.monotonic() - began
 
     def stop(self) -> None:
         if self._server is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
 from xml.sax.saxutils import escape
@@ -58,14 +57,6 @@ class IssuerKeys:
     def get(self, issuer: str) -> dict[str, Any] | None:
         with self._lock:
             return self._jwks.get(issuer.rstrip("/"))
-
-
-@dataclass(frozen=True)
-class VerifiedToken:
-    issuer: str
-    subject: str
-    audiences: tuple[str, ...]
-    claims: dict[str, Any]
 
 
 def unverified_claims(raw: str) -> dict[str, Any]:

@@ -120,8 +120,3 @@ def message_field(number: int, payload: bytes) -> bytes:
 
 def bool_field(number: int, value: bool) -> bytes:
     return _encode_varint(number << 3) + _encode_varint(1 if value else 0)
-
-
-def varint_field(number: int, value: int) -> bytes:
-    """A varint field (wire type 0): ints and bools; negative ints as int64 two's complement."""
-    return _encode_varint(number << 3) + _encode_varint(value & 0xFFFFFFFFFFFFFFFF)

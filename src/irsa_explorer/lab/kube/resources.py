@@ -42,5 +42,3 @@ SUBRESOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("namespaces/status", "Namespace", ("get", "patch", "update")),
     ("nodes/status", "Node", ("get", "patch", "update")),
 )
-
-KIND_TO_RESOURCE = {r.kind: r for r in RESOURCES.values()}
