@@ -7,7 +7,41 @@ Only argument parsing lives here; each command's work is in its own module, impo
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+
+DEFAULT_REQUEST_TIMEOUT = "10s"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def request_timeout(text: str) -> float:
+    """kubectl's --request-timeout: `10s`, `500ms`, `1m`, `0` (no timeout); a bare number is seconds."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a duration like 10s, 500ms or 1m (0: no timeout)")
+    scale = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
+    return float(match.group(1)) * scale
+
+
+def version() -> str:
+    """The installed distribution's version (the package's own when run from a bare checkout)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("irsa-explorer")
+    except metadata.PackageNotFoundError:
+        from irsa_explorer import __version__
+
+        return __version__
+
+
+def _add_debug_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="write a log (tokens masked) to $IRSA_EXPLORER_LOG or ./irsa-explorer-debug.log",
+    )
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +57,14 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region (default: the profile's, or the cluster's)")
     parser.add_argument(
         "--cluster", help="EKS cluster name (default: read from the kubeconfig context)"
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=request_timeout,
+        default=request_timeout(DEFAULT_REQUEST_TIMEOUT),
+        metavar="DURATION",
+        help=f"how long one Kubernetes or AWS request may wait for an answer, as kubectl's "
+        f"(e.g. 3s, 1m; 0: no limit; default {DEFAULT_REQUEST_TIMEOUT})",
     )
 
 
@@ -47,22 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="irsa-explorer",
         description="Which AWS identity does each pod of an EKS cluster really get, and why?",
     )
+    parser.add_argument("--version", action="version", version=f"irsa-explorer {version()}")
+    _add_debug_option(parser, top=True)
     _add_target_options(parser)
     sub = parser.add_subparsers(dest="command")
 
     lab = sub.add_parser("lab", help="the explorer on an embedded simulated EKS (no cloud account)")
     _add_lab_options(lab)
+    _add_debug_option(lab)
     lab_sub = lab.add_subparsers(dest="lab_command")
     serve = lab_sub.add_parser(
         "serve", help="run only the simulated EKS, for real kubectl and aws CLI"
     )
     _add_lab_options(serve)
+    _add_debug_option(serve)
     serve.add_argument(
         "--dir", help="where to write kubeconfig and aws.env (default: a new temporary folder)"
     )
 
     report = sub.add_parser("report", help="the diagnosis without the TUI (table, JSON, Markdown)")
     _add_target_options(report)
+    _add_debug_option(report)
     report.add_argument(
         "--lab",
         nargs="?",
@@ -97,24 +144,64 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def _lab_cannot_start(args: argparse.Namespace) -> str | None:
+    """Why `lab` / `lab serve` cannot start, in one line (the extra, the scenario), or None."""
+    from irsa_explorer.lab.launcher import missing_lab_extra
+
+    missing = missing_lab_extra()
+    if missing:
+        return missing
+    from irsa_explorer.lab.scenario.builtin import scenario_path
+    from irsa_explorer.lab.scenario.errors import ScenarioError
+
+    try:
+        scenario_path(args.scenario or "walkthrough")
+    except ScenarioError as problem:
+        return str(problem)  # "invalid scenario: …", with the built-in names, as `lab serve` says it
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Parse the options and run the command. Every failure ends as one line on stderr and exit
+    code 2, never a traceback; logs go to a file only when asked (see logfile.py)."""
     _tune_garbage_collector()
     args = build_parser().parse_args(argv)
+    from irsa_explorer import logfile
+
+    log = logfile.configure(debug=getattr(args, "debug", False))
+    name = "irsa-explorer" + (f" {args.command}" if args.command else "")
     if args.command == "lab" and args.lab_command == "serve":
-        from irsa_explorer.lab.serve import main as serve_main
+        name += " serve"
+    try:
+        if args.command == "lab":
+            why = _lab_cannot_start(args)
+            if why:
+                print(f"{name}: {why}", file=sys.stderr)
+                return 2
+        if args.command == "lab" and args.lab_command == "serve":
+            from irsa_explorer.lab.serve import main as serve_main
 
-        return serve_main(args)
-    if args.command == "lab":
-        from irsa_explorer.app import run_lab
+            return serve_main(args)
+        if args.command == "lab":
+            from irsa_explorer.app import run_lab
 
-        return run_lab(args)
-    if args.command == "report":
-        from irsa_explorer.report import main as report_main
+            return run_lab(args)
+        if args.command == "report":
+            from irsa_explorer.report import main as report_main
 
-        return report_main(args)
-    from irsa_explorer.app import run
+            return report_main(args)
+        from irsa_explorer.app import run
 
-    return run(args)
+        return run(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug: one line here, the traceback in the log (when asked)
+        import logging
+
+        logging.getLogger("irsa_explorer").exception("unexpected error")
+        where = f" (traceback in {log})" if log else " (run with --debug for a log)"
+        print(f"{name}: unexpected error: {type(error).__name__}: {error}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ from typing import Any, Iterator, TextIO
 
 from irsa_explorer.model import (
     Cluster,
+    EffectiveIdentity,
     IdentityChain,
     Inventory,
     IssuerInfo,
     Pod,
+    TrustCheck,
     Unavailable,
     Verdict,
 )
@@ -124,7 +126,51 @@ def _cluster_doc(cluster: Cluster | Unavailable | None) -> dict[str, Any] | None
     }
 
 
-def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker) -> dict[str, Any]:
+def _effective_doc(effective: EffectiveIdentity, mask: _Masker) -> dict[str, Any]:
+    return {
+        "mechanism": str(effective.mechanism),
+        "status": str(effective.status),
+        "arn": effective.arn,
+        "label": mask(effective.label),
+        "source": mask(effective.source),
+        "why": mask(effective.why),
+        "node": effective.node,
+        "key_source": mask(effective.key_source),
+    }
+
+
+def _trust_doc(trust: TrustCheck, mask: _Masker) -> dict[str, Any]:
+    return {
+        "role_arn": trust.role_arn,
+        "decision": str(trust.decision),
+        "reason": mask(trust.evaluation.reason),
+        "evaluated_for": mask(trust.made_by),
+        "requests": [
+            {"action": request.action, "decision": str(evaluation.decision), "reason": mask(evaluation.reason)}
+            for request, evaluation in zip(trust.requests, trust.evaluations)
+        ],
+    }
+
+
+class _SharedDocs:
+    """The JSON of a chain's typed results, made once per result: thousands of pods share one
+    role's trust decision and one node's identity (the chains share the objects)."""
+
+    def __init__(self, mask: _Masker) -> None:
+        self.mask = mask
+        self._done: dict[int, Any] = {}
+
+    def __call__(self, make: Any, value: Any) -> Any:
+        if value is None:
+            return None
+        key = id(value)  # the chains hold the values while the report is built: ids stay theirs
+        found = self._done.get(key)
+        if found is None:
+            found = self._done[key] = make(value, self.mask)
+        return found
+
+
+def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker, shared: _SharedDocs) -> dict[str, Any]:
     return {
         "namespace": pod.namespace,
         "name": pod.name,
@@ -136,6 +182,8 @@ def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker) -> dict[str, Any]:
         "verdict": str(chain.verdict),
         "intended_role_arn": chain.intended_role_arn,
         "effective_identity": mask(chain.effective_identity),
+        "effective": shared(_effective_doc, chain.effective),
+        "trust": shared(_trust_doc, chain.trust),
         "chain": [
             {
                 "step": link.step,
@@ -169,10 +217,11 @@ def build_report(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict
 
 def _build(inventory: Inventory, chains: dict[str, IdentityChain], mask: _Masker) -> dict[str, Any]:
     pods = []
+    shared = _SharedDocs(mask)
     for pod in sorted(inventory.pods.values(), key=lambda p: (p.namespace, p.name)):
         chain = chains.get(pod.uid)
         if chain is not None:
-            pods.append(_pod_doc(pod, chain, mask))
+            pods.append(_pod_doc(pod, chain, mask, shared))
     verdicts = {v.value: 0 for v in Verdict}
     mechanisms: dict[str, int] = {}
     for doc in pods:
@@ -333,12 +382,22 @@ def _sources(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     """KubeSource and AwsSource for the options, on the embedded lab when --lab is given."""
     from irsa_explorer.sources.connect import Target, for_lab, from_options
 
-    target = Target(args.context, getattr(args, "kubeconfig", None), args.profile, args.region)
+    target = Target(
+        args.context, getattr(args, "kubeconfig", None), args.profile, args.region,
+        request_timeout=getattr(args, "request_timeout", 10.0),
+    )
     if getattr(args, "lab", None):
+        from irsa_explorer.lab.launcher import missing_lab_extra, start_lab
+        from irsa_explorer.lab.scenario.builtin import scenario_path
+        from irsa_explorer.lab.scenario.errors import ScenarioError
+
+        missing = missing_lab_extra()
+        if missing:
+            raise CannotRun(missing)
         try:
-            from irsa_explorer.lab.launcher import start_lab
-        except ImportError as error:
-            raise CannotRun(f"the embedded lab is not available: {error}") from error
+            scenario_path(args.lab)
+        except ScenarioError as problem:
+            raise CannotRun(str(problem)) from None
         try:
             lab = start_lab(args.lab)
         except Exception as error:
@@ -370,7 +429,18 @@ def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None)
             inventory, chains = load_and_resolve(
                 kube, aws, args.namespace or None, cluster_name=args.cluster, discover_issuer=False
             )
+            # AWS that cannot be asked at all is one line and exit 2, as a cluster that cannot
+            # be read is: no credentials, no region, a profile that does not exist, an expired
+            # SSO session, keys STS refused, an endpoint that did not answer. (Found while the
+            # cluster was read: a cluster that cannot be read is said first.)
+            _stop_on_aws_problem(aws)
         return build_report(inventory, chains)
+
+
+def _stop_on_aws_problem(aws: Any) -> None:
+    problem = aws.problem() if hasattr(aws, "problem") else None
+    if problem is not None:
+        raise CannotRun(problem.reason + (f" (needs {problem.permission})" if problem.permission else ""))
 
 
 def main(

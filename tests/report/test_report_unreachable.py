@@ -34,6 +34,7 @@ def test_unreachable_api_server_is_exit_two_while_aws_answers(lab, tmp_path) -> 
         kube.close()
     assert code == 2, err.getvalue()
     assert out.getvalue() == ""
-    assert err.getvalue().startswith("irsa-explorer report: cannot run: cannot list")
+    assert err.getvalue().startswith(f"irsa-explorer report: cannot run: cannot connect to https://127.0.0.1:{port}: connection refused")
+    assert err.getvalue().count("\n") == 1  # one line
     assert "Traceback" not in err.getvalue()
     assert time.monotonic() - began < 60

@@ -11,13 +11,17 @@ not read must never look like a role that does not exist, and neither may look f
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore import UNSIGNED
+from botocore import exceptions as boto_errors
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
@@ -47,17 +51,51 @@ _DENIED_CODES = {
 _MISSING_CODES = {"NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"}
 _THROTTLE_CODES = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 
+_EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+_INVALID_KEY_CODES = {"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", "AuthFailure"}
+
 DESCRIBE_INSTANCES_BATCH = 200  # filter values per DescribeInstances call (the API allows 200)
+DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds to connect, and to wait between bytes (`--request-timeout`)
+CONNECT_ATTEMPTS = 3  # a refused connection is tried this often (with botocore's backoff)
+
+NO_CREDENTIALS = "no AWS credentials — run `aws configure` or set AWS_PROFILE"
+NO_REGION = "no AWS region — pass --region REGION or set AWS_REGION"
 
 
-def unavailable_from(error: Exception, permission: str | None) -> Unavailable:
-    """Turn a boto3 error into an Unavailable that says what happened in words."""
+def _profile_flag(profile: str | None) -> str:
+    return f" --profile {profile}" if profile else ""
+
+
+def unavailable_from(
+    error: Exception, permission: str | None, *, profile: str | None = None, timeout: float | None = None
+) -> Unavailable:
+    """Turn a boto3 error into an Unavailable that says what happened in words, and for
+    configuration and credential problems the command that fixes them. `profile` and
+    `timeout` are named in those lines when given."""
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", "") or code
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if "<html" in message.lower():  # an endpoint without this API answers with a web page
             message = f"HTTP {status}"
+        if getattr(error, "operation_name", "") == "AssumeRole" and permission != "sts:AssumeRole":
+            # raised while botocore resolved an assume-role profile's credentials
+            return Unavailable(
+                f"AWS profile {profile or 'default'} cannot assume its role ({code}: {message}) — check "
+                f"role_arn and source_profile in ~/.aws/config (`aws configure list{_profile_flag(profile)}`)"
+            )
+        if code in _EXPIRED_CODES:
+            return Unavailable(
+                f"the AWS credentials have expired ({code}) — get new ones, e.g. `aws sso login{_profile_flag(profile)}`"
+            )
+        if code in _INVALID_KEY_CODES:
+            return Unavailable(
+                f"AWS does not know the access key ({code}) — run `aws configure{_profile_flag(profile)}` with valid keys"
+            )
+        if code == "SignatureDoesNotMatch":
+            return Unavailable(
+                f"the AWS secret key does not match the access key ({code}) — run `aws configure{_profile_flag(profile)}`"
+            )
         if code in _DENIED_CODES:
             return Unavailable(f"access denied: {message}", permission, FORBIDDEN)
         if code in _MISSING_CODES:
@@ -72,12 +110,48 @@ def unavailable_from(error: Exception, permission: str | None) -> Unavailable:
             )
         return Unavailable(f"{code}: {message}", permission)
     if isinstance(error, NoCredentialsError):
-        return Unavailable("no AWS credentials found (profile, environment or instance role)")
+        if profile:
+            return Unavailable(f"AWS profile {profile} has no credentials — run `aws configure --profile {profile}`")
+        return Unavailable(NO_CREDENTIALS)
     if isinstance(error, NoRegionError):
-        return Unavailable("no AWS region: pass --region or set one in the profile")
+        return Unavailable(NO_REGION)
+    if isinstance(error, boto_errors.ProfileNotFound):
+        missing = error.kwargs.get("profile") or profile
+        return Unavailable(
+            f"AWS profile {missing} is not in ~/.aws/config — run `aws configure --profile {missing}` "
+            f"(or `aws configure sso`); `aws configure list-profiles` shows the profiles"
+        )
+    if isinstance(error, (boto_errors.SSOError, boto_errors.TokenRetrievalError)) or "sso" in type(error).__name__.lower():
+        return Unavailable(
+            f"the AWS SSO session of profile {profile or 'default'} has expired or was never started "
+            f"— run `aws sso login{_profile_flag(profile)}`"
+        )
+    if isinstance(error, boto_errors.CredentialRetrievalError):
+        from irsa_explorer.sources.kubeconfig import summarise
+
+        said = summarise(str(error.kwargs.get("error_msg") or error))
+        provider = error.kwargs.get("provider") or "the credential provider"
+        where = "its credential_process" if provider == "custom-process" else provider
+        return Unavailable(
+            f"AWS profile {profile or 'default'}: {where} failed: {said} — check the profile in ~/.aws/config"
+        )
+    if isinstance(error, (boto_errors.PartialCredentialsError, boto_errors.InvalidConfigError)):
+        return Unavailable(f"AWS configuration: {error} — check `aws configure list{_profile_flag(profile)}`")
+    if isinstance(error, (boto_errors.ConnectTimeoutError, boto_errors.ReadTimeoutError)):
+        endpoint = _endpoint_of(error)
+        return Unavailable(f"no answer from {endpoint} in {timeout:g} s" if timeout else f"no answer from {endpoint}")
+    if isinstance(error, (boto_errors.EndpointConnectionError, boto_errors.ConnectionClosedError)):
+        return Unavailable(f"cannot connect to {_endpoint_of(error)}")
     if isinstance(error, BotoCoreError):
         return Unavailable(f"AWS call failed: {error}")
     return Unavailable(f"AWS call failed: {type(error).__name__}: {error}")
+
+
+def _endpoint_of(error: Exception) -> str:
+    """The scheme and host of the endpoint a botocore connection error names."""
+    url = str(getattr(error, "kwargs", {}).get("endpoint_url") or "")
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else (url or "the AWS endpoint")
 
 
 @dataclass(frozen=True)
@@ -100,7 +174,14 @@ class StsResult:
 
 
 class AwsSource:
-    """Reads one AWS account through boto3."""
+    """Reads one AWS account through boto3.
+
+    Never raises for configuration: a profile that does not exist, no credentials, an expired
+    SSO session, a failing credential_process or assume-role, no region — each is one
+    `Unavailable` line with the command that fixes it (`problem()`), returned by every lookup
+    instead of asking AWS. Every request has connect and read timeouts (`request_timeout`);
+    an endpoint that gave no answer in time is not asked again by this source.
+    """
 
     def __init__(
         self,
@@ -110,35 +191,69 @@ class AwsSource:
         max_workers: int = 8,
         list_roles_threshold: int = 200,
         credentials: tuple[str, str, str | None] | None = None,
+        request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+        known_problem: Unavailable | None = None,
     ) -> None:
-        key, secret, session_token = credentials or (None, None, None)
-        self.session = boto3.session.Session(
-            profile_name=profile,
-            region_name=region,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            aws_session_token=session_token,
-        )
+        """`known_problem`: what another AwsSource found (`handover`), not looked for again.
+
+        `region`: as given (--region, the kubeconfig context's), else $AWS_REGION, else what
+        botocore finds ($AWS_DEFAULT_REGION, the profile's). `profile`: as given, else
+        $AWS_PROFILE or the default chain. `request_timeout` 0/None: no limit."""
         self._credentials = credentials
         self._settings = {"profile": profile, "endpoint_url": endpoint_url, "max_workers": max_workers,
-                          "list_roles_threshold": list_roles_threshold}
-        self.region: str | None = self.session.region_name
+                          "list_roles_threshold": list_roles_threshold, "request_timeout": request_timeout}
+        self.profile_name: str | None = profile or os.environ.get("AWS_PROFILE") or None
+        self.request_timeout = request_timeout or None
         self.endpoint_url = endpoint_url
         self.max_workers = max_workers
         # ListRoles returns up to 1000 roles a page, GetRole one: when we need this many
         # roles (or more), paging the whole account is fewer calls than asking role by role
         # for any account with fewer than ~threshold×1000 roles.
         self.list_roles_threshold = list_roles_threshold
+        timeouts = {"connect_timeout": self.request_timeout, "read_timeout": self.request_timeout} if self.request_timeout else {}
         self._config = Config(
-            retries={"mode": "adaptive", "max_attempts": 8},
+            retries={"mode": "adaptive", "max_attempts": 8},  # throttling: IAM's limits are low
             max_pool_connections=max(10, max_workers * 2),
-            connect_timeout=10,
-            read_timeout=30,
+            **timeouts,
         )
+        # The clients botocore makes for itself (STS for an assume-role profile, SSO) get the
+        # same timeouts, with few retries.
+        self._resolver_config = Config(retries={"mode": "standard", "max_attempts": CONNECT_ATTEMPTS}, **timeouts)
         self._clients: dict[tuple[str, bool], Any] = {}
         self._clients_lock = threading.Lock()
         self._profile_roles: dict[str, str | Unavailable] = {}
         self._caller: dict | Unavailable | None = None
+        self._unanswered: dict[str, Exception] = {}  # endpoint host → the timeout it gave
+        self._problem_lock = threading.Lock()
+        self._problem: Unavailable | None = None
+        self._checked = False
+        self.session: Any = None
+        self.region: str | None = None
+        self._make_session(region or os.environ.get("AWS_REGION") or None)
+        if known_problem is not None:
+            self._problem, self._checked = known_problem, True
+
+    def _make_session(self, region: str | None) -> None:
+        key, secret, session_token = self._credentials or (None, None, None)
+        core = botocore.session.Session()
+        core.set_default_client_config(self._resolver_config)
+        try:
+            self.session = boto3.session.Session(
+                # the profile asked for, not session.profile_name: that says "default" when
+                # none was, and naming a [default] that does not exist is ProfileNotFound
+                profile_name=self._settings["profile"],
+                region_name=region,
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+                aws_session_token=session_token,
+                botocore_session=core,
+            )
+            self.region = self.session.region_name
+        except Exception as error:  # ProfileNotFound (from --profile or $AWS_PROFILE), a broken config file
+            self.session = None
+            self.region = region
+            self._problem = self._unavailable(error, None)
+            self._checked = True
 
     @classmethod
     def from_env(cls, env: dict[str, str], **kwargs: Any) -> "AwsSource":
@@ -158,15 +273,16 @@ class AwsSource:
         principal: the region in use and the credentials as resolved here (a profile's SSO or
         assume-role session is not started again). In memory only: never written anywhere."""
         credentials = self._credentials
-        if credentials is None:
+        problem = self.problem()
+        if credentials is None and problem is None:
             try:
                 resolved = self.session.get_credentials()
                 frozen = resolved.get_frozen_credentials() if resolved is not None else None
-            except Exception:  # a broken profile, an expired SSO session: the other process
-                frozen = None  # meets the same error per call and says it there, as this one would
+            except Exception:  # the other process meets the same error per call and says it there
+                frozen = None
             if frozen is not None:
                 credentials = (frozen.access_key, frozen.secret_key, frozen.token)
-        settings = dict(self._settings, region=self.region, credentials=credentials)
+        settings = dict(self._settings, region=self.region, credentials=credentials, known_problem=problem)
         if credentials is not None:
             settings["profile"] = None  # the credentials stand for the profile
         return settings
@@ -175,18 +291,52 @@ class AwsSource:
         """Adopt a region found elsewhere (the kubeconfig context) when none was configured."""
         if region and not self.region:
             with self._clients_lock:
-                key, secret, session_token = self._credentials or (None, None, None)
-                self.session = boto3.session.Session(
-                    # the profile asked for, not session.profile_name: that says "default" when
-                    # none was, and naming a [default] that does not exist is ProfileNotFound
-                    profile_name=self._settings["profile"],
-                    region_name=region,
-                    aws_access_key_id=key,
-                    aws_secret_access_key=secret,
-                    aws_session_token=session_token,
-                )
+                if self.session is not None:
+                    self._make_session(region)
                 self.region = region
                 self._clients.clear()
+            with self._problem_lock:
+                if self._problem is not None and self._problem.reason == NO_REGION:
+                    self._problem, self._checked = None, False
+
+    # -- what stops every lookup ------------------------------------------------------------
+
+    def problem(self, verify: bool = False) -> Unavailable | None:
+        """Why this source cannot ask AWS at all, in one line with the fix, or None.
+
+        Checked once, without a request: the profile exists, credentials resolve (an SSO
+        session, an assume-role profile and credential_process are resolved here, with
+        timeouts), a region is known. `verify=True` also asks STS GetCallerIdentity (which no
+        policy can deny), so keys AWS does not know, expired credentials or an endpoint that
+        does not answer are found before anything else is asked.
+        """
+        with self._problem_lock:
+            if not self._checked:
+                self._checked = True
+                self._problem = self._resolve_problem()
+            found = self._problem
+        if found is None and verify:
+            caller = self.caller_identity()
+            if isinstance(caller, Unavailable) and caller.kind != FORBIDDEN:
+                return caller
+        return found
+
+    def _resolve_problem(self) -> Unavailable | None:
+        if self.session is None:
+            return self._problem
+        try:
+            resolved = self.session.get_credentials()
+            if resolved is None:
+                raise NoCredentialsError()
+            resolved.get_frozen_credentials()  # deferred providers (SSO, assume-role, process) run now
+        except Exception as error:
+            return self._unavailable(error, None)
+        if not self.region:
+            return Unavailable(NO_REGION)
+        return None
+
+    def _unavailable(self, error: Exception, permission: str | None) -> Unavailable:
+        return unavailable_from(error, permission, profile=self.profile_name, timeout=self.request_timeout)
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -195,35 +345,72 @@ class AwsSource:
         key = (service, unsigned)
         with self._clients_lock:
             if key not in self._clients:
+                if self.session is None:
+                    raise RuntimeError(str(self._problem))
                 config = self._config.merge(Config(signature_version=UNSIGNED)) if unsigned else self._config
                 kwargs: dict[str, Any] = {"config": config}
                 if self.endpoint_url:
                     kwargs["endpoint_url"] = self.endpoint_url
                 if service in ("iam",) and not self.region:
                     kwargs["region_name"] = "us-east-1"  # IAM is global
-                self._clients[key] = self.session.client(service, **kwargs)
+                made = self.session.client(service, **kwargs)
+                made.meta.events.register_first("before-send", self._refuse_unanswered)
+                made.meta.events.register_first("needs-retry", self._bounded_retry)
+                self._clients[key] = made
             return self._clients[key]
+
+    def _refuse_unanswered(self, request: Any = None, **_: Any) -> None:
+        """botocore `before-send`: an endpoint that gave no answer in time is not asked again
+        (hundreds of GetRole calls would each wait the whole timeout)."""
+        host = urlsplit(getattr(request, "url", "") or "").netloc
+        if host in self._unanswered:
+            raise self._unanswered[host]
+
+    def _bounded_retry(self, caught_exception: Exception | None = None, attempts: int = 0, **_: Any) -> None:
+        """botocore `needs-retry`: a timeout is not retried (it waited the whole timeout already,
+        and the endpoint is remembered as silent); a refused connection is tried
+        CONNECT_ATTEMPTS times. Throttling and 5xx answers keep botocore's retries.
+        Raising here ends the call with that error."""
+        if isinstance(caught_exception, (boto_errors.ConnectTimeoutError, boto_errors.ReadTimeoutError)):
+            host = urlsplit(str(caught_exception.kwargs.get("endpoint_url") or "")).netloc
+            if host:
+                self._unanswered.setdefault(host, caught_exception)
+            raise caught_exception
+        if isinstance(caught_exception, boto_errors.EndpointConnectionError) and attempts >= CONNECT_ATTEMPTS:
+            raise caught_exception
 
     # -- identity of the caller ----------------------------------------------------------------
 
     def caller_identity(self) -> dict | Unavailable:
-        """Who our own credentials are: {"Account", "Arn", "UserId"}."""
+        """Who our own credentials are: {"Account", "Arn", "UserId"}.
+
+        Asked once. GetCallerIdentity needs no permission, so its failure (keys AWS does not
+        know, expired credentials, no answer) stops every other lookup of this source too."""
+        blocked = self.problem()
+        if blocked is not None:
+            return blocked
         if self._caller is None:
             try:
                 answer = self.client("sts").get_caller_identity()
                 self._caller = {k: answer[k] for k in ("Account", "Arn", "UserId")}
             except Exception as error:
-                self._caller = unavailable_from(error, "sts:GetCallerIdentity")
+                self._caller = self._unavailable(error, "sts:GetCallerIdentity")
+                if self._caller.kind != FORBIDDEN:
+                    with self._problem_lock:
+                        self._problem = self._problem or self._caller
         return self._caller
 
     # -- EKS ---------------------------------------------------------------------------------
 
     def describe_cluster(self, name: str) -> Cluster | Unavailable:
         """The EKS cluster: ARN, region, account, OIDC issuer, version."""
+        blocked = self.problem()
+        if blocked is not None:
+            return blocked
         try:
             raw = self.client("eks").describe_cluster(name=name)["cluster"]
         except Exception as error:
-            result = unavailable_from(error, "eks:DescribeCluster")
+            result = self._unavailable(error, "eks:DescribeCluster")
             if result.kind == NOT_FOUND:
                 return Unavailable(
                     f"cluster {name!r} not found in {self.region}", None, NOT_FOUND
@@ -248,6 +435,9 @@ class AwsSource:
         "Not available" (never an empty list) when this endpoint or botocore has no Pod
         Identity API: an empty list would claim there are no associations.
         """
+        blocked = self.problem()
+        if blocked is not None:
+            return blocked
         eks = self.client("eks")
         if not hasattr(eks, "list_pod_identity_associations"):
             return Unavailable(
@@ -260,7 +450,7 @@ class AwsSource:
             ):
                 summaries.extend(page.get("associations") or [])
         except Exception as error:
-            result = unavailable_from(error, "eks:ListPodIdentityAssociations")
+            result = self._unavailable(error, "eks:ListPodIdentityAssociations")
             if result.kind == FORBIDDEN:
                 return result
             if result.kind == NOT_FOUND:
@@ -280,7 +470,7 @@ class AwsSource:
                         clusterName=cluster, associationId=summary["associationId"]
                     )["association"]
                 except Exception as error:
-                    return unavailable_from(error, "eks:DescribePodIdentityAssociation")
+                    return self._unavailable(error, "eks:DescribePodIdentityAssociation")
             return PodIdentityAssociation(
                 association_id=detail.get("associationId", ""),
                 cluster=detail.get("clusterName", cluster),
@@ -301,17 +491,20 @@ class AwsSource:
 
     def list_oidc_providers(self) -> list[OidcProvider] | Unavailable:
         """Every IAM OIDC provider of the account, with client IDs and thumbprints."""
+        blocked = self.problem()
+        if blocked is not None:
+            return blocked
         iam = self.client("iam")
         try:
             arns = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
         except Exception as error:
-            return unavailable_from(error, "iam:ListOpenIDConnectProviders")
+            return self._unavailable(error, "iam:ListOpenIDConnectProviders")
 
         def get(arn: str) -> OidcProvider | Unavailable:
             try:
                 raw = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)
             except Exception as error:
-                return unavailable_from(error, "iam:GetOpenIDConnectProvider")
+                return self._unavailable(error, "iam:GetOpenIDConnectProvider")
             return OidcProvider(
                 arn=arn,
                 url=raw.get("Url", "").removeprefix("https://"),
@@ -337,6 +530,9 @@ class AwsSource:
         listing was refused, roles are asked one by one, as without it.
         """
         wanted = sorted({a for a in arns if a})
+        blocked = self.problem()
+        if blocked is not None:
+            return {arn: blocked for arn in wanted}
         results: dict[str, Role | Unavailable] = {}
         lookups: list[tuple[str, str, str, str]] = []  # (arn, account, path, name)
         caller = self.caller_identity()
@@ -374,6 +570,9 @@ class AwsSource:
         """Every role of the account, paging ListRoles (1000 a page, IAM's maximum), for
         `get_roles(arns, listed=…)`. Pages the whole account: it is meant to start before the
         roles wanted are all known, so it cannot stop at the last of them."""
+        blocked = self.problem()
+        if blocked is not None:
+            return blocked
         raw: dict[str, dict] = {}
         try:
             pages = self.client("iam").get_paginator("list_roles").paginate(
@@ -383,14 +582,14 @@ class AwsSource:
                 for role in page.get("Roles") or []:
                     raw[role["RoleName"].lower()] = role  # role names are case-insensitive
         except Exception as error:
-            return unavailable_from(error, "iam:ListRoles")
+            return self._unavailable(error, "iam:ListRoles")
         return RoleListing(raw)
 
     def _get_role(self, arn: str, account: str, path: str, name: str) -> Role | Unavailable:
         try:
             raw = self.client("iam").get_role(RoleName=name)["Role"]
         except Exception as error:
-            result = unavailable_from(error, "iam:GetRole")
+            result = self._unavailable(error, "iam:GetRole")
             if result.kind == NOT_FOUND:
                 return Unavailable(f"role does not exist: {name}", None, NOT_FOUND)
             return result
@@ -426,6 +625,9 @@ class AwsSource:
         parsed = parse_role_arn(arn)
         if parsed is None:
             return Unavailable("not a valid IAM role ARN", None, NOT_FOUND)
+        blocked = self.problem()
+        if blocked is not None:
+            return blocked
         name = parsed.name
         iam = self.client("iam")
         try:
@@ -435,7 +637,7 @@ class AwsSource:
                 for p in page.get("AttachedPolicies") or []
             ]
         except Exception as error:
-            return unavailable_from(error, "iam:ListAttachedRolePolicies")
+            return self._unavailable(error, "iam:ListAttachedRolePolicies")
         try:
             names = [
                 n
@@ -446,7 +648,7 @@ class AwsSource:
                 n: iam.get_role_policy(RoleName=name, PolicyName=n)["PolicyDocument"] for n in names
             }
         except Exception as error:
-            return unavailable_from(error, "iam:GetRolePolicy")
+            return self._unavailable(error, "iam:GetRolePolicy")
         return RolePolicies(role_arn=arn, attached=tuple(attached), inline=inline)
 
     def policy_document(self, policy_arn: str) -> Any:
@@ -455,23 +657,29 @@ class AwsSource:
         Two calls, GetPolicy then GetPolicyVersion: IAM has no single call for the document.
         Returns the document (a dict) or Unavailable with the permission that was missing.
         """
+        blocked = self.problem()
+        if blocked is not None:
+            return blocked
         iam = self.client("iam")
         try:
             version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
         except Exception as error:
-            return unavailable_from(error, "iam:GetPolicy")
+            return self._unavailable(error, "iam:GetPolicy")
         try:
             return iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)[
                 "PolicyVersion"
             ]["Document"]
         except Exception as error:
-            return unavailable_from(error, "iam:GetPolicyVersion")
+            return self._unavailable(error, "iam:GetPolicyVersion")
 
     # -- nodes -----------------------------------------------------------------------------------
 
     def node_roles(self, nodes: list[Node]) -> dict[str, str | Unavailable]:
         """Node name → the role ARN of its EC2 instance profile (the role un-injected pods get)."""
         results: dict[str, str | Unavailable] = {}
+        blocked = self.problem()
+        if blocked is not None:
+            return {node.name: blocked for node in nodes}
         by_instance: dict[str, list[str]] = {}
         for node in nodes:
             if node.instance_id:
@@ -496,7 +704,7 @@ class AwsSource:
                             profile = instance.get("IamInstanceProfile") or {}
                             profiles[instance["InstanceId"]] = profile.get("Arn")
             except Exception as error:
-                failure = unavailable_from(error, "ec2:DescribeInstances")
+                failure = self._unavailable(error, "ec2:DescribeInstances")
                 for instance_id in batch:
                     for name in by_instance[instance_id]:
                         results[name] = failure
@@ -535,7 +743,7 @@ class AwsSource:
                 else Unavailable(f"instance profile {name} has no role", None, NOT_FOUND)
             )
         except Exception as error:
-            result = unavailable_from(error, "iam:GetInstanceProfile")
+            result = self._unavailable(error, "iam:GetInstanceProfile")
         self._profile_roles[profile_arn] = result
         return result
 

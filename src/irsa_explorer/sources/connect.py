@@ -38,17 +38,31 @@ class Target:
     region: str | None = None
     namespace: str | None = None
     cluster: str | None = None
+    request_timeout: float | None = 10.0  # seconds per request (connect, and between bytes); 0: none
 
 
 def from_options(target: Target) -> Sources:
-    """Sources for the current (or named) kubeconfig context and the AWS default chain (or the
-    named profile). Raises ClusterError when the kubeconfig cannot be used."""
+    """Sources for the current (or named) kubeconfig context and AWS as the aws CLI resolves it.
+
+    Raises ClusterError (one line naming the file and the context) when the kubeconfig cannot
+    be used; never raises for AWS: its problems are `sources.aws.problem()`, and every AWS
+    lookup answers with that line, so the Kubernetes side works without AWS.
+
+    The profile: --profile, else $AWS_PROFILE, else the one the context's exec plugin uses
+    (`aws eks update-kubeconfig --profile P` writes it there), else the default chain.
+    The region: --region, else the cluster's region read from the context (the ARN of
+    `aws eks update-kubeconfig`, eksctl's name, the plugin's --region), else $AWS_REGION,
+    $AWS_DEFAULT_REGION or the profile's — the cluster's own region wins over a default one.
+    """
+    import os
+
     from irsa_explorer.sources.aws import AwsSource
     from irsa_explorer.sources.kube import KubeSource
 
-    kube = KubeSource(context=target.context, kubeconfig=target.kubeconfig)
-    aws = AwsSource(profile=target.profile, region=target.region)
-    aws.use_region(kube.default_region())
+    kube = KubeSource(context=target.context, kubeconfig=target.kubeconfig, request_timeout=target.request_timeout)
+    profile = target.profile or (None if os.environ.get("AWS_PROFILE") else kube.aws_profile())
+    aws = AwsSource(profile=profile, region=target.region or kube.default_region(),
+                    request_timeout=target.request_timeout)
     return Sources(kube, aws, target.namespace or None, target.cluster or kube.default_cluster_name(), kube.close)
 
 
@@ -57,8 +71,8 @@ def for_lab(lab: LabProcess, target: Target = Target()) -> Sources:
     from irsa_explorer.sources.aws import AwsSource
     from irsa_explorer.sources.kube import KubeSource
 
-    kube = KubeSource(context=target.context, kubeconfig=str(lab.kubeconfig))
-    aws = AwsSource.from_env(dict(lab.aws_env), region=target.region)
+    kube = KubeSource(context=target.context, kubeconfig=str(lab.kubeconfig), request_timeout=target.request_timeout)
+    aws = AwsSource.from_env(dict(lab.aws_env), region=target.region, request_timeout=target.request_timeout)
 
     def close() -> None:
         kube.close()
@@ -71,7 +85,8 @@ def switch_context(sources: Sources, context: str) -> Sources:
     """Sources for another context of the same kubeconfig; the AWS side stays."""
     from irsa_explorer.sources.kube import KubeSource
 
-    kube = KubeSource(context=context, kubeconfig=sources.kube.kubeconfig)
+    kube = KubeSource(context=context, kubeconfig=sources.kube.kubeconfig,
+                      request_timeout=getattr(sources.kube, "request_timeout", 10.0))
 
     def close() -> None:  # the new context's connections, then the previous ones
         kube.close()

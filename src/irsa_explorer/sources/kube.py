@@ -14,21 +14,27 @@ than the whole request on large clusters, and we need only a handful of fields.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
-import yaml
-from kubernetes import client, config, watch
+import urllib3
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
 from irsa_explorer.model import IssuerInfo, Node, Pod, ServiceAccount, Unavailable
 from irsa_explorer.sources.kube_convert import node_from_dict, pod_from_dict, service_account_from_dict
 from irsa_explorer.sources.kube_paging import CoreV1Lists, page_bodies
+from irsa_explorer.sources.kubeconfig import (
+    ExecPlugin,
+    ExecPluginError,
+    KubeconfigError,
+    choose_context,
+    load_configuration,
+)
 
 T = TypeVar("T")
 
@@ -42,6 +48,65 @@ class ClusterError(Exception):
 
 class WatchForbidden(ClusterError):
     """The API server refused a watch (403): the caller may watch less instead."""
+
+
+DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds; `--request-timeout`, as kubectl's (0: none)
+WATCH_BACKOFF = (1.0, 30.0)  # a lost watch reconnects after 1 s, doubling up to 30 s
+
+
+@dataclass(frozen=True)
+class WatchStatus:
+    """How a watch is doing, for a UI to show: "reconnecting" (the watch was lost; the next try
+    is `retry_in` seconds away, `attempt` counts the tries since it was last up) or
+    "watching" (it is up again after being lost)."""
+
+    state: str  # "reconnecting" | "watching"
+    reason: str  # why it was lost, one line ("" once watching again)
+    attempt: int = 0
+    retry_in: float = 0.0
+
+    def __str__(self) -> str:
+        if self.state == "watching":
+            return "watching pods again"
+        return f"watch lost: {self.reason}; reconnecting in {self.retry_in:g} s (attempt {self.attempt})"
+
+
+class _Retry(urllib3.Retry):
+    """urllib3's retries, except for timeouts: a request that waited the whole timeout is not
+    sent again (kubectl does not either), so "no answer in N s" means N seconds, not N times
+    the attempts. Refused or reset connections and 429/503 answers are retried with backoff."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # type: ignore[override]
+        timed_out = isinstance(error, urllib3.exceptions.ReadTimeoutError) or (
+            isinstance(error, urllib3.exceptions.ConnectTimeoutError)
+            and not isinstance(error, urllib3.exceptions.NewConnectionError)  # refused: retry
+        )
+        if timed_out:
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _retries() -> urllib3.Retry:
+    # Three tries for a refused connection (after 0.5 s and 1 s), two more after a 429 or 503
+    # (honouring Retry-After); reads are not retried (a list page is asked again by the caller).
+    return _Retry(
+        total=3, connect=2, read=0, status=2, backoff_factor=0.5, backoff_max=8,
+        status_forcelist=(429, 503), respect_retry_after_header=True, raise_on_status=False,
+    )
+
+
+class _TimedApiClient(client.ApiClient):
+    """An ApiClient whose every request has connect and read timeouts unless the call names its
+    own (the generated client sends none by default: a silent server would hang it forever)."""
+
+    def __init__(self, configuration: client.Configuration, timeout: float | None) -> None:
+        super().__init__(configuration)
+        self.request_timeout = timeout or None
+
+    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):  # type: ignore[override]
+        if _request_timeout is None and self.request_timeout:
+            _request_timeout = (self.request_timeout, self.request_timeout)
+        return super().call_api(method, url, header_params, body, post_params, _request_timeout)
 
 
 @dataclass
@@ -94,61 +159,66 @@ class KubeSource:
     """Reads one cluster through one kubeconfig context."""
 
     def __init__(
-        self, context: str | None = None, kubeconfig: str | None = None, *, settings: dict[str, Any] | None = None
+        self,
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        *,
+        settings: dict[str, Any] | None = None,
+        request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
-        """`settings`: the client settings another KubeSource resolved (`handover()`), used instead
-        of resolving the context's user again (no second run of an exec plugin)."""
+        """Reads the kubeconfig at once (raises ClusterError naming the file and the context);
+        an exec plugin (`aws eks get-token`) runs on the first request, in the caller's worker.
+
+        `settings`: the client settings another KubeSource resolved (`handover()`), used instead
+        of resolving the context's user again (no second run of an exec plugin).
+        `request_timeout`: seconds each request may wait to connect and between bytes (0/None:
+        no limit), as kubectl's --request-timeout."""
         try:
-            contexts, active = config.list_kube_config_contexts(kubeconfig)
-        except (config.ConfigException, OSError) as error:
-            raise ClusterError(f"cannot read kubeconfig: {error}") from error
-        self._contexts = contexts or []
-        chosen = context or (active or {}).get("name")
-        entry = next((c for c in self._contexts if c.get("name") == chosen), None)
-        if entry is None:
-            raise ClusterError(f"context {chosen!r} not found in kubeconfig")
-        self.context: str = chosen
-        self._context_entry: dict[str, Any] = entry.get("context") or {}
+            choice = choose_context(kubeconfig, context)
+        except KubeconfigError as error:
+            raise ClusterError(str(error)) from None
+        self._choice = choice
+        self.context: str = choice.name
+        self._context_entry: dict[str, Any] = choice.context
         self.kubeconfig = kubeconfig  # the file named (None: $KUBECONFIG or ~/.kube/config)
-        try:
-            if settings is not None:
-                configuration = client.Configuration()
-                for name, value in settings.items():
-                    setattr(configuration, name, value)
-                self._api_client = client.ApiClient(configuration)
-            else:
-                # persist_config=False: a refreshed token must never be written back to disk.
-                self._api_client = config.new_client_from_config(
-                    config_file=kubeconfig, context=chosen, persist_config=False
-                )
-        except (config.ConfigException, OSError) as error:
-            raise ClusterError(f"cannot use context {chosen!r}: {error}") from error
-        self._user_exec_args = self._read_exec_args(kubeconfig, self._context_entry.get("user"))
+        self.request_timeout = request_timeout or None
+        self._exec: ExecPlugin | None = None
+        configuration = client.Configuration()
+        if settings is not None:
+            for name, value in settings.items():
+                setattr(configuration, name, value)
+        else:
+            try:
+                load_configuration(choice, configuration)
+            except KubeconfigError as error:
+                raise ClusterError(str(error)) from None
+            if choice.exec_config is not None:
+                # the plugin (`aws eks get-token`) may resolve an SSO or assume-role session first
+                self._exec = ExecPlugin(choice, max(30.0, 3 * self.request_timeout) if self.request_timeout else None)
+                configuration.refresh_api_key_hook = self._exec.refresh
+                # the client asks the hook only for a key it has: a placeholder, replaced by
+                # the plugin's token before the first request goes out
+                configuration.api_key["BearerToken"] = "Bearer "
+        configuration.retries = _retries()
+        self.server: str = configuration.host
+        self._api_client = _TimedApiClient(configuration, self.request_timeout)
+        self._user_exec_args = self._exec.command[1:] if self._exec else [
+            str(a) for a in ((choice.exec_config or {}).get("args") or [])
+        ]
         self.core = CoreV1Lists(self._api_client)
         self._issuer: IssuerInfo | None = None
         self._issuer_lock = threading.Lock()
 
     # -- kubeconfig facts ----------------------------------------------------------------
 
-    @staticmethod
-    def _read_exec_args(kubeconfig: str | None, user_name: str | None) -> list[str]:
-        """The exec plugin's args of the context's user (`aws eks get-token --cluster-name X`)."""
-        paths = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-        for path in paths.split(os.pathsep):
-            try:
-                with open(os.path.expanduser(path), encoding="utf-8") as handle:
-                    document = yaml.safe_load(handle) or {}
-            except (OSError, yaml.YAMLError):
-                continue  # only a hint for naming the cluster; never fatal
-            for user in document.get("users") or []:
-                if user.get("name") == user_name:
-                    exec_cfg = (user.get("user") or {}).get("exec") or {}
-                    return [str(a) for a in exec_cfg.get("args") or []]
-        return []
+    def aws_profile(self) -> str | None:
+        """The AWS profile the context's exec plugin uses (`aws eks update-kubeconfig --profile P`
+        writes AWS_PROFILE into its env; `--profile P` in its args works too)."""
+        return self._choice.exec_env("AWS_PROFILE") or _exec_arg(self._user_exec_args, "--profile")
 
     def contexts(self) -> list[str]:
         """Every context name of the kubeconfig."""
-        return [c["name"] for c in self._contexts if c.get("name")]
+        return list(self._choice.contexts)
 
     @property
     def default_namespace(self) -> str:
@@ -169,7 +239,35 @@ class KubeSource:
             _, region = parse_eks_context(candidate)
             if region:
                 return region
-        return _exec_arg(self._user_exec_args, "--region")
+        return (
+            _exec_arg(self._user_exec_args, "--region")
+            or self._choice.exec_env("AWS_REGION")
+            or self._choice.exec_env("AWS_DEFAULT_REGION")
+        )
+
+    # -- failures in words ---------------------------------------------------------------------
+
+    def failure(self, what: str, error: BaseException) -> ClusterError:
+        """One line for a request that failed: the API server's answer, or what the connection
+        did ("no answer from https://… in 10 s"), naming the context; the exec plugin's own
+        words when it is what failed."""
+        if isinstance(error, ClusterError):
+            return error
+        if isinstance(error, ExecPluginError):
+            return ClusterError(str(error))
+        if isinstance(error, ApiException) and error.status:
+            found = _cluster_error(what, error)
+            if error.status == 401:
+                hint = (
+                    f" — check that `{self._exec.shown}` works and that your IAM principal may use the cluster"
+                    if self._exec is not None
+                    else " — the context's credentials are not accepted; refresh them"
+                )
+                return ClusterError(f"{what}: the API server {self.server} refused the credentials of context "
+                                    f"{self.context!r} (HTTP 401){hint}")
+            return found
+        said = transport_problem(error, self.server, self.request_timeout)
+        return ClusterError(f"{said} ({what}, context {self.context!r})")
 
     # -- lists -----------------------------------------------------------------------------
 
@@ -236,12 +334,8 @@ class KubeSource:
                 if error.status != 403:
                     raise
             return self._list_per_namespace(kind, ns_call, convert, on_page, **kwargs)
-        except ApiException as error:
-            raise _cluster_error(f"list {kind}", error) from error
-        except Exception as error:  # urllib3 connection errors, TLS errors, exec plugin failures
-            if isinstance(error, ClusterError):
-                raise
-            raise ClusterError(f"cannot list {kind}: {error}") from error
+        except Exception as error:  # the API server's answer, connection and TLS errors, the exec plugin
+            raise self.failure(f"list {kind}", error) from None
 
     def _list_per_namespace(
         self,
@@ -286,7 +380,9 @@ class KubeSource:
         except ApiException as error:
             if error.status == 403:
                 return Unavailable("listing namespaces is forbidden", "list namespaces", "forbidden")
-            raise
+            raise self.failure("list namespaces", error) from None
+        except Exception as error:
+            raise self.failure("list namespaces", error) from None
         return [o["metadata"]["name"] for o in raw]
 
     def list_pods(
@@ -332,9 +428,9 @@ class KubeSource:
         except ApiException as error:
             if error.status == 403:
                 return Unavailable("listing nodes is forbidden", "list nodes", "forbidden")
-            raise _cluster_error("list nodes", error) from error
+            raise self.failure("list nodes", error) from None
         except Exception as error:
-            raise ClusterError(f"cannot list nodes: {error}") from error
+            raise self.failure("list nodes", error) from None
         return nodes
 
     # -- issuer ----------------------------------------------------------------------------
@@ -372,9 +468,13 @@ class KubeSource:
                     "reading the issuer discovery document is forbidden",
                     "get /.well-known/openid-configuration",
                 )
-            return Unavailable(f"issuer discovery failed: HTTP {error.status} {error.reason}")
-        except Exception as error:  # bad JSON, connection cut
-            return Unavailable(f"issuer discovery failed: {error}")
+            if error.status:
+                return Unavailable(f"issuer discovery failed: HTTP {error.status} {error.reason}")
+            return Unavailable(f"issuer discovery failed: {self.failure('issuer discovery', error)}")
+        except ValueError as error:  # not JSON
+            return Unavailable(f"issuer discovery failed: the answer is not JSON ({error})")
+        except Exception as error:  # no answer, connection cut, the exec plugin
+            return Unavailable(f"issuer discovery failed: {self.failure('issuer discovery', error)}")
         issuer = discovery.get("issuer")
         if not issuer:
             return Unavailable("the discovery document names no issuer")
@@ -388,6 +488,8 @@ class KubeSource:
         resource_version: str,
         stop: threading.Event,
         poll_seconds: int = 5,
+        on_status: Callable[[WatchStatus], None] | None = None,
+        backoff: tuple[float, float] = WATCH_BACKOFF,
     ) -> Iterator[tuple[str, Pod]]:
         """Yield ("ADDED"|"MODIFIED"|"DELETED", pod) from `resource_version` until `stop` is set.
 
@@ -395,31 +497,43 @@ class KubeSource:
         reconnect resumes from the last version seen. When that version is too old (410 Gone)
         the pods are listed again and the differences are yielded as events.
 
+        A lost watch (no answer, connection refused or cut, 429/5xx, an expired token) is
+        reconnected with backoff (`backoff` = first and longest wait, doubling) for as long as
+        `stop` is not set; `on_status` hears of each loss (WatchStatus "reconnecting", with the
+        reason and the wait) and of the recovery ("watching"), in the watching thread. Only
+        what retrying cannot mend ends the watch with ClusterError (404, a failed exec plugin).
+
         When watching every namespace is forbidden, the namespaces that can be read are watched
         one by one instead (the fallback the lists make); those forbidden too are left out.
         """
         if namespace:
-            yield from self._watch_pods(namespace, resource_version, stop, poll_seconds)
+            yield from self._watch_pods(namespace, resource_version, stop, poll_seconds, on_status, backoff)
             return
         try:
-            yield from self._watch_pods(None, resource_version, stop, poll_seconds)
+            yield from self._watch_pods(None, resource_version, stop, poll_seconds, on_status, backoff)
             return
         except WatchForbidden:
             pass
         namespaces = self.readable_namespaces()
         if isinstance(namespaces, Unavailable):
             namespaces = [self.default_namespace]
-        yield from self._watch_each(namespaces, resource_version, stop, poll_seconds)
+        yield from self._watch_each(namespaces, resource_version, stop, poll_seconds, on_status, backoff)
 
     def _watch_each(
-        self, namespaces: list[str], resource_version: str, stop: threading.Event, poll_seconds: int
+        self,
+        namespaces: list[str],
+        resource_version: str,
+        stop: threading.Event,
+        poll_seconds: int,
+        on_status: Callable[[WatchStatus], None] | None = None,
+        backoff: tuple[float, float] = WATCH_BACKOFF,
     ) -> Iterator[tuple[str, Pod]]:
         """One watch per namespace, each in a thread, their events merged in arrival order."""
         events: queue.SimpleQueue[tuple[str, Pod] | BaseException | None] = queue.SimpleQueue()
 
         def run(ns: str) -> None:
             try:
-                for event in self._watch_pods(ns, resource_version, stop, poll_seconds):
+                for event in self._watch_pods(ns, resource_version, stop, poll_seconds, on_status, backoff):
                     events.put(event)
             except WatchForbidden:
                 pass  # not readable: not shown by the list either
@@ -444,34 +558,48 @@ class KubeSource:
                 yield item
 
     def _watch_pods(
-        self, namespace: str | None, resource_version: str, stop: threading.Event, poll_seconds: int
+        self,
+        namespace: str | None,
+        resource_version: str,
+        stop: threading.Event,
+        poll_seconds: int,
+        on_status: Callable[[WatchStatus], None] | None = None,
+        backoff: tuple[float, float] = WATCH_BACKOFF,
     ) -> Iterator[tuple[str, Pod]]:
         known: dict[str, Pod] = {}
         version = resource_version
+        lost = 0  # failed tries since the watch was last up
         while not stop.is_set():
             # return_type "object": events keep the raw JSON; the generated models validate
             # every field (pydantic) and would reject objects we only need a few fields of.
             watcher = watch.Watch(return_type="object")
+            read = poll_seconds + (self.request_timeout or 10)
             kwargs: dict[str, Any] = {
                 "resource_version": version,
                 "timeout_seconds": poll_seconds,
                 "allow_watch_bookmarks": True,
-                "_request_timeout": poll_seconds + 10,
+                "_request_timeout": (self.request_timeout, read) if self.request_timeout else read,
             }
             if namespace:
                 call, kwargs["namespace"] = self.core.list_namespaced_pod, namespace
             else:
                 call = self.core.list_pod_for_all_namespaces
             expired = False
+            problem: str | None = None
             try:
                 for event in watcher.stream(call, **kwargs):
                     if stop.is_set():
                         watcher.stop()
                         return
+                    lost = self._watch_up(lost, on_status)
                     kind, raw = event["type"], event["raw_object"]
                     if kind == "ERROR":
                         if raw.get("code") == 410:
                             expired = True
+                            break
+                        code = raw.get("code")
+                        if isinstance(code, int) and (code == 429 or code >= 500):
+                            problem = f"HTTP {code} {raw.get('message') or ''}".strip()
                             break
                         raise ClusterError(f"watch pods failed: {raw.get('message')}")
                     version = (raw.get("metadata") or {}).get("resourceVersion") or version
@@ -483,16 +611,42 @@ class KubeSource:
                     else:
                         known[pod.uid] = pod
                     yield kind, pod
+                else:
+                    lost = self._watch_up(lost, on_status)  # the server ended a quiet watch: it is up
             except ApiException as error:
                 if error.status == 403:
                     raise WatchForbidden(str(_cluster_error("watch pods", error))) from error
-                if error.status != 410:
-                    raise _cluster_error("watch pods", error) from error
-                expired = True
+                if error.status == 410:
+                    expired = True
+                elif error.status in (401, 429) or error.status >= 500 or error.status == 0:
+                    problem = str(self.failure("watch pods", error))
+                else:
+                    raise self.failure("watch pods", error) from None
+            except ExecPluginError as error:  # the plugin failed; trying again will not mend it
+                raise ClusterError(str(error)) from None
+            except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+                # no answer, refused, cut mid-stream (a truncated event is a ValueError)
+                problem = str(self.failure("watch pods", error))
             finally:
                 watcher.stop()
+            if problem is not None and not stop.is_set():
+                lost += 1
+                wait = min(backoff[0] * 2 ** (lost - 1), backoff[1])
+                if on_status is not None:
+                    on_status(WatchStatus("reconnecting", problem, lost, wait))
+                stop.wait(wait)
+                continue
             if expired and not stop.is_set():
-                listing = self.list_pods(namespace)
+                try:
+                    listing = self.list_pods(namespace)
+                except ClusterError as error:
+                    lost += 1
+                    wait = min(backoff[0] * 2 ** (lost - 1), backoff[1])
+                    if on_status is not None:
+                        on_status(WatchStatus("reconnecting", str(error), lost, wait))
+                    stop.wait(wait)
+                    continue  # the version is still too old: listed again on the next try
+                lost = self._watch_up(lost, on_status)
                 current = {p.uid: p for p in listing.items}
                 for uid, pod in list(known.items()):
                     if uid not in current:
@@ -500,6 +654,13 @@ class KubeSource:
                 for pod in listing.items:
                     yield ("MODIFIED" if pod.uid in known else "ADDED"), pod
                 known, version = current, listing.resource_version
+
+    @staticmethod
+    def _watch_up(lost: int, on_status: Callable[[WatchStatus], None] | None) -> int:
+        """The watch answered: say so once if it had been lost. Returns the new loss count (0)."""
+        if lost and on_status is not None:
+            on_status(WatchStatus("watching", ""))
+        return 0
 
     # -- writes and exec (explicit user actions only) ----------------------------------------
 
@@ -520,8 +681,18 @@ class KubeSource:
         }
         if container:
             kwargs["container"] = container
+        if self.request_timeout:
+            # websocket-client has no per-call connect timeout: its default is the only one
+            import websocket
+
+            websocket.setdefaulttimeout(self.request_timeout)
         try:
             ws = stream(api.connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
+        except ExecPluginError as error:
+            raise ClusterError(str(error)) from None
+        except (TimeoutError, OSError) as error:  # no answer, refused (websocket-client's own errors)
+            said = transport_problem(error, self.server, self.request_timeout)
+            raise ClusterError(f"exec in pod {namespace}/{pod}: {said}") from None
         except Exception as error:  # the websocket handshake was refused (pod gone, not running)
             raise ClusterError(
                 f"exec in pod {namespace}/{pod}: {_handshake_message(error)}"
@@ -543,8 +714,8 @@ class KubeSource:
             response = self.core.create_namespaced_service_account_token(
                 sa, namespace, body, _preload_content=False
             )
-        except ApiException as error:
-            raise _cluster_error(f"create token for {namespace}/{sa}", error) from error
+        except Exception as error:
+            raise self.failure(f"create token for {namespace}/{sa}", error) from None
         token = (json.loads(response.data).get("status") or {}).get("token")
         if not token:
             raise ClusterError(f"the API server returned no token for {namespace}/{sa}")
@@ -558,7 +729,7 @@ class KubeSource:
     _HANDED_OVER = (
         "host", "api_key", "api_key_prefix", "username", "password", "verify_ssl", "ssl_ca_cert",
         "ca_cert_data", "cert_file", "key_file", "assert_hostname", "tls_server_name", "proxy",
-        "no_proxy", "proxy_headers", "connection_pool_maxsize", "retries",
+        "no_proxy", "proxy_headers", "connection_pool_maxsize",
     )
 
     def handover(self) -> dict[str, Any]:
@@ -569,8 +740,14 @@ class KubeSource:
         the plugin again. In memory only: never written anywhere.
         """
         configuration = self._api_client.configuration
+        if self._exec is not None:
+            try:
+                self._exec.refresh(configuration)  # the plugin's token, run here if not yet
+            except ExecPluginError as error:
+                raise ClusterError(str(error)) from None
         settings = {name: getattr(configuration, name) for name in self._HANDED_OVER if hasattr(configuration, name)}
-        return {"context": self.context, "kubeconfig": self.kubeconfig, "settings": settings}
+        return {"context": self.context, "kubeconfig": self.kubeconfig, "settings": settings,
+                "request_timeout": self.request_timeout}
 
 
 def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
@@ -580,6 +757,41 @@ def _selectors(label_selector: str | None, field_selector: str | None) -> dict[s
     if field_selector:
         out["field_selector"] = field_selector
     return out
+
+
+def transport_problem(error: BaseException, server: str, timeout: float | None) -> str:
+    """What a connection-level failure means, in words: "no answer from URL in N s",
+    "cannot connect to URL: connection refused", a TLS failure…"""
+    seen: BaseException = error
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        seen = error.reason
+    exc = urllib3.exceptions
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3: ask for it first
+    if isinstance(seen, exc.NameResolutionError):
+        return f"cannot connect to {server}: its host name does not resolve"
+    if isinstance(seen, exc.NewConnectionError) or isinstance(seen, ConnectionRefusedError):
+        if "refused" in str(seen).lower():
+            return f"cannot connect to {server}: connection refused"
+        return f"cannot connect to {server}: {_last_words(seen)}"
+    if isinstance(seen, (exc.ReadTimeoutError, exc.ConnectTimeoutError, TimeoutError)):
+        return f"no answer from {server} in {timeout:g} s" if timeout else f"no answer from {server}"
+    if isinstance(seen, exc.SSLError) or (isinstance(error, ApiException) and "SSLError" in str(error.reason)):
+        return f"TLS with {server} failed: {_last_words(seen if not isinstance(error, ApiException) else error.reason)}"
+    if isinstance(seen, (exc.ProtocolError, ConnectionError)):
+        return f"{server} closed the connection: {_last_words(seen)}"
+    if isinstance(error, ApiException):
+        return f"{server}: {_last_words(error.reason)}"
+    return f"{server}: {type(error).__name__}: {_last_words(error)}"
+
+
+def _last_words(error: Any) -> str:
+    """The innermost reason of an exception's text (urllib3 nests them: "…(Caused by X(…: why))")."""
+    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    text = re.sub(r"^<[^>]*>:\s*", "", text)
+    match = re.search(r"\(([^()]*)\)+\s*$", text)
+    inner = match.group(1) if match else text
+    inner = re.sub(r"^\[(?:Errno|SSL[^\]]*)[^\]]*\]\s*", "", inner)
+    return inner[:200] or text[:200]
 
 
 def _cluster_error(what: str, error: ApiException) -> ClusterError:
