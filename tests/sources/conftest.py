@@ -19,3 +19,31 @@ def plain_kubeconfig(lab, tmp_path: Path) -> Path:
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump(config))
     return kubeconfig
+
+
+@pytest.fixture
+def silent_server():
+    from silent_server import SilentServer  # tests/silent_server.py
+
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+def kubeconfig_for(lab, tmp_path: Path, server: str | None = None, user: dict | None = None, name: str = "kubeconfig") -> Path:
+    """The lab's kubeconfig with another server URL and/or another user entry."""
+    config = yaml.safe_load(lab.kubeconfig.read_text())
+    if server:
+        config["clusters"][0]["cluster"]["server"] = server
+    if user is not None:
+        config["users"][0]["user"] = user
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def make_kubeconfig(lab, tmp_path):
+    """`make_kubeconfig(server=…, user=…)`: a variant of the walkthrough lab's kubeconfig."""
+    counter = iter(range(1000))
+    return lambda **kwargs: kubeconfig_for(lab, tmp_path, name=f"kubeconfig-{next(counter)}", **kwargs)

@@ -193,8 +193,9 @@ class KubeSource:
             except KubeconfigError as error:
                 raise ClusterError(str(error)) from None
             if choice.exec_config is not None:
-                # the plugin (`aws eks get-token`) may resolve an SSO or assume-role session first
-                self._exec = ExecPlugin(choice, max(30.0, 3 * self.request_timeout) if self.request_timeout else None)
+                # three request timeouts: the plugin (`aws eks get-token`) may resolve an SSO or
+                # assume-role session, then sign its token, before it answers
+                self._exec = ExecPlugin(choice, 3 * self.request_timeout if self.request_timeout else None)
                 configuration.refresh_api_key_hook = self._exec.refresh
                 # the client asks the hook only for a key it has: a placeholder, replaced by
                 # the plugin's token before the first request goes out
