@@ -6,6 +6,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import VIEW_TITLES, Location
 
@@ -34,7 +35,7 @@ class ExplorerCommands(Provider):
             for (ns, name), sa in sorted(inventory.service_accounts.items()):
                 entries.append((f"Service account {ns}/{name}", sa.role_arn or "no role annotation", partial(app.go, Location("sa", sa.ref))))
             for arn in sorted(inventory.roles):
-                entries.append((f"Role {arn.rsplit('/', 1)[-1]}", arn, partial(app.go, Location("roles", ObjectRef("Role", arn)))))
+                entries.append((f"Role {role_name_of(arn)}", arn, partial(app.go, Location("roles", ObjectRef("Role", arn)))))
             for name in sorted(inventory.nodes):
                 entries.append((f"Node {name}", "instance role and pods on it", partial(app.go, Location("nodes", ObjectRef("Node", name)))))
         return entries

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import ObjectRef
 
 VIEWS = ("pods", "sa", "roles", "nodes", "findings")
@@ -54,8 +55,8 @@ class Location:
         if self.ref is None:
             return VIEW_TITLES.get(self.view, self.view)
         name = self.ref.name
-        if self.ref.kind in ("Role", "TrustPolicy") and "/" in name:
-            name = name.rsplit("/", 1)[-1]
+        if self.ref.kind in ("Role", "TrustPolicy"):
+            name = role_name_of(name)
         if len(name) > 28:
             name = name[:27] + "…"
         if self.view == "pods":

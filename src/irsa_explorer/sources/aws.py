@@ -25,7 +25,7 @@ from botocore import exceptions as boto_errors
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from irsa_explorer.analysis.arns import parse_role_arn
+from irsa_explorer.analysis.arns import account_of_arn, parse_role_arn
 from irsa_explorer.model import (
     AttachedPolicy,
     Cluster,
@@ -820,7 +820,7 @@ def _role_from(raw: dict) -> Role:
     return Role(
         arn=arn,
         name=raw["RoleName"],
-        account=arn.split(":")[4],
+        account=account_of_arn(arn) or "",
         trust_policy=raw.get("AssumeRolePolicyDocument"),
         path=raw.get("Path", "/"),
         max_session_duration=raw.get("MaxSessionDuration"),

@@ -22,6 +22,8 @@ import jwt
 
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import ClusterError, ExecResult, KubeSource
+from irsa_explorer.analysis import arns
+from irsa_explorer.model import service_account_subject
 from irsa_explorer.model import DEFAULT_AUDIENCE, ObjectRef, Pod
 
 AWS_CLI_ARGV = ["aws", "sts", "get-caller-identity", "--output", "json"]
@@ -68,29 +70,8 @@ def mask_tokens(text: str) -> str:
 
 
 def same_role(identity_arn: str | None, role_arn: str | None) -> bool | None:
-    """Whether an assumed-role ARN is a session of the role ARN (paths are not in session ARNs).
-
-    arn:aws:sts::111:assumed-role/NAME/SESSION ↔ arn:aws:iam::111:role/some/path/NAME.
-    None when either is missing.
-    """
-    if not identity_arn or not role_arn:
-        return None
-    id_parts, role_parts = identity_arn.split(":", 5), role_arn.split(":", 5)
-    if len(id_parts) != 6 or len(role_parts) != 6:
-        return False
-    if id_parts[4] != role_parts[4]:
-        return False
-    resource = id_parts[5]
-    if resource.startswith("assumed-role/"):
-        name = resource.split("/")[1] if resource.count("/") >= 1 else ""
-    elif resource.startswith("role/"):
-        name = resource.rsplit("/", 1)[-1]
-    else:
-        return False
-    if not role_parts[5].startswith("role/"):
-        return False
-    # IAM role names are unique case-insensitively within an account.
-    return name.lower() == role_parts[5].rsplit("/", 1)[-1].lower()
+    """Whether an assumed-role ARN is a session of the role ARN (analysis.arns: the one ARN rule)."""
+    return arns.same_role(identity_arn, role_arn)
 
 
 @dataclass(frozen=True)
@@ -252,7 +233,7 @@ def what_would_sa_get(
         CheckStep(
             "token-request",
             True,
-            f"token minted for {claims.get('sub', f'system:serviceaccount:{namespace}:{sa}')}, "
+            f"token minted for {claims.get('sub', service_account_subject(namespace, sa))}, "
             f"audience {audience}, valid {expiration_seconds}s",
         )
     ]

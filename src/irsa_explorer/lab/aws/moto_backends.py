@@ -76,7 +76,12 @@ def find_oidc_provider(account: str, issuer: str) -> Provider | None:
 
 def find_role(role_arn: str) -> Any | None:
     """The moto Role for an ARN, or None (a missing role reads as AccessDenied in STS)."""
-    account = role_arn.split(":")[4]
+    from irsa_explorer.analysis.arns import parse_role_arn  # the engine's ARN rule
+
+    parsed = parse_role_arn(role_arn)
+    if parsed is None:
+        return None
+    account = parsed.account
     try:
         return iam(account).get_role_by_arn(role_arn)
     except Exception:  # moto raises its own NotFound/IAMNotFound types
@@ -85,7 +90,9 @@ def find_role(role_arn: str) -> Any | None:
 
 def assume(role_arn: str, session_name: str, region: str, duration: int = 3600) -> Credentials:
     """Mint real moto session credentials for `role_arn` (the checks are the caller's job)."""
-    account = role_arn.split(":")[4]
+    from irsa_explorer.analysis.arns import account_of_arn
+
+    account = account_of_arn(role_arn)
     backend = sts_backends[account][PARTITION]
     assumed = backend.assume_role(
         region_name=region,

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from irsa_explorer.model import service_account_subject
+
 from ..runtime.containers import ContainerContext
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
 from .store import Store, StoreError, clone, now_rfc3339
@@ -178,7 +180,7 @@ class PodRunner:
             node_name = current["spec"].get("nodeName")
             node = self.store.get("nodes", None, node_name) if node_name else None
             return self.signer.mint(
-                f"system:serviceaccount:{ns}:{sa_name}",
+                service_account_subject(ns, sa_name),
                 [audience] if audience else [API_SERVER_AUDIENCE],
                 expiration,
                 ns,

@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from irsa_explorer.model import service_account_subject
+
 from ..runtime.containers import ProcessResult
 from ..tokens import API_SERVER_AUDIENCE
 from .errors import ApiError, json_response, not_found
@@ -108,7 +110,7 @@ class SubresourceHandlers:
             if node:
                 node_ref = (node_name, node["metadata"]["uid"])
         now = int(time.time())
-        token = self.signer.mint(f"system:serviceaccount:{ns}:{sa_name}", audiences, expiration, ns, sa_name,
+        token = self.signer.mint(service_account_subject(ns, sa_name), audiences, expiration, ns, sa_name,
                                  sa["metadata"]["uid"], pod=pod_ref, node=node_ref, now=now)
         expires = datetime.fromtimestamp(now + expiration, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         result = {
