@@ -69,6 +69,7 @@ def configure(debug: bool = False) -> Path | None:
         handler = logging.NullHandler()
     handler.irsa_explorer = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if os.environ.get(DEBUG_ENV) == "1" else logging.WARNING)
+    if path:  # with nowhere to write, the level is left as it is (a test runner's, say)
+        root.setLevel(logging.DEBUG if os.environ.get(DEBUG_ENV) == "1" else logging.WARNING)
     logging.captureWarnings(True)
     return Path(path) if path else None
