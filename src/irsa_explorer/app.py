@@ -855,14 +855,20 @@ def run(args: argparse.Namespace) -> int:
     from irsa_explorer.sources.connect import Target, from_options
     from irsa_explorer.sources.kube import ClusterError
 
-    target = Target(args.context, args.kubeconfig, args.profile, args.region, args.namespace, args.cluster)
+    target = Target(
+        args.context, args.kubeconfig, args.profile, args.region, args.namespace, args.cluster,
+        request_timeout=getattr(args, "request_timeout", 10.0),
+    )
     try:
+        # Reads the kubeconfig only (a bad one is one line here, before the screen is taken);
+        # the exec plugin, AWS credentials and every request run later, in the workers.
         sources = from_options(target)
     except ClusterError as error:
         print(f"irsa-explorer: {error}", file=sys.stderr)
         return 2
-    IrsaExplorerApp(sources).run()
-    return 0
+    app = IrsaExplorerApp(sources)
+    app.run()
+    return app.return_code or 0
 
 
 def run_lab(args: argparse.Namespace) -> int:

@@ -171,6 +171,9 @@ def _portable(error: BaseException) -> BaseException:
 
 def main(argv: list[str]) -> int:
     """`python -m irsa_explorer.sources.loader FD`: the job on stdin, the answers on FD."""
+    from irsa_explorer import logfile
+
+    logfile.configure()  # the parent's log file (--debug, IRSA_EXPLORER_LOG), never the terminal
     job = pickle.load(sys.stdin.buffer)
     with os.fdopen(int(argv[0]), "wb") as out:
         _run(job, out)
