@@ -9,10 +9,9 @@ from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
-from irsa_explorer.model import Pod, Role
+from irsa_explorer.model import IdentityChain, Mechanism, Pod
 from irsa_explorer.navigation import PANE_TITLES, PANES, Location
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.screens.trust_context import evaluate_for_pod
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
@@ -188,18 +187,42 @@ class PodsScreen(Screen):
         token_pane = self.query_one(TokenPane)
         token_pane.loading_which = state.token_loading.get(pod.uid)
         token_pane.show(state, pod)
-        arn = chain.intended_role_arn if chain else (sa.role_arn if sa else None)
-        why_none = "This pod has no intended role: its service account has no eks.amazonaws.com/role-arn annotation and no Pod Identity association."
-        self.query_one(RolePane).show(state, arn, why_none)
-        role = state.role(arn)
-        evaluation, words = (None, "")
-        if isinstance(role, Role):
-            try:
-                evaluation, words = evaluate_for_pod(state, pod, role)
-            except Exception as error:  # an evaluator bug must not take the pane down
-                evaluation = f"cannot evaluate: {error}"
-        self.query_one(TrustPolicyPane).show(role, evaluation, words, why_none if arn is None else "loading the role…")
+        self._show_role_and_trust(chain)
         self.query_one(LiveIdentityPane).show(state, pod, running=pod.uid in state.live_running)
+
+    def _show_role_and_trust(self, chain: IdentityChain | None) -> None:
+        """The role and trust panes from the chain's results: the intended role (or, for a pod
+        on its node's role, that role) and the trust decision the engine made for this pod."""
+        state = self.state
+        if chain is None:
+            self.query_one(RolePane).show(state, None, "Working out the chain…")
+            self.query_one(TrustPolicyPane).show(None, None, "Working out the chain…")
+            return
+        effective = chain.effective
+        arn = chain.intended_role_arn
+        if arn is None and chain.mechanism is Mechanism.NODE_ROLE and effective is not None:
+            arn = effective.arn  # its node's instance role: reachable, with its policies
+        if arn is None:
+            why_none = "This pod has no intended role: its service account has no eks.amazonaws.com/role-arn annotation and no Pod Identity association."
+            if effective is not None and chain.mechanism is not Mechanism.NODE_ROLE:
+                why_none = f"This pod assumes no role: it uses {effective.label} — {effective.source}."
+            elif effective is not None:
+                why_none += f" It would get its node's instance role: {effective.why}"
+        else:
+            why_none = "No role."
+        self.query_one(RolePane).show(state, arn, why_none, effective)
+        trust = chain.trust
+        trust_arn = trust.role_arn if trust is not None else arn
+        link = chain.link("trust-policy")
+        if trust is not None:
+            why = ""
+        elif trust_arn is None:
+            why = why_none
+        elif state.role(trust_arn) is None:
+            why = "loading the role…"
+        else:
+            why = f"{link.label}: {link.detail}" if link is not None else "not evaluated for this pod"
+        self.query_one(TrustPolicyPane).show(state.role(trust_arn), trust, why)
 
     def _pane_has_focus(self) -> bool:
         focused = self.focused

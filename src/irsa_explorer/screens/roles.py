@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from irsa_explorer.analysis.arns import account_of_arn, role_name_of_identity
 from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
 from irsa_explorer.widgets.format import short_arn
@@ -38,7 +39,7 @@ class RolesScreen(ListScreen):
         for arn, role in sorted(inv.roles.items()):
             count = str(using.get(arn, 0)) if self.state.chains else "…"
             if isinstance(role, Unavailable):
-                out[arn] = (short_arn(arn), arn.split(":")[4] if arn.count(":") >= 5 else "?", count, str(role))
+                out[arn] = (short_arn(arn), account_of_arn(arn) or "?", count, str(role))
             else:
                 out[arn] = (role.name, role.account, count, "ok")
         return out
@@ -46,10 +47,10 @@ class RolesScreen(ListScreen):
     def key_for(self, ref: ObjectRef) -> str | None:
         inv = self.state.inventory
         if inv and ref.name not in inv.roles:
-            # STS ARNs drop the role path: match on the role name
-            name = short_arn(ref.name)
+            # STS session ARNs drop the role path: match on the account and the role name
+            name, account = role_name_of_identity(ref.name), account_of_arn(ref.name)
             for arn in inv.roles:
-                if short_arn(arn) == name:
+                if name is not None and short_arn(arn) == name and account_of_arn(arn) == account:
                     return arn
         return ref.name
 
@@ -59,4 +60,6 @@ class RolesScreen(ListScreen):
     def detail(self, key: str | None) -> None:
         self.query_one(RolePane).show(self.state, key, "No role selected.")
         role = self.state.role(key)
-        self.query_one(TrustPolicyPane).show(role, None, "", "No role selected.")
+        # no pod here: the document alone (a decision is always for one pod's request)
+        why = "No role selected." if not key else ("loading the role…" if role is None else "")
+        self.query_one(TrustPolicyPane).show(role, None, why)

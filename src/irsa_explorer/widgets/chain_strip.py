@@ -41,6 +41,16 @@ STEP_PANE = {
 SEVERITY_MARK = {"error": "[$error]✗[/]", "warning": "[$warning]![/]", "info": "[$text-muted]i[/]"}
 
 
+def _gets(chain: IdentityChain) -> str:
+    """What the pod gets, in the chain's own terms: the identity, "no credentials", or unknown."""
+    effective = chain.effective
+    if effective is None:
+        return chain.effective_identity or "unknown"
+    if effective.status is LinkStatus.UNKNOWN:
+        return "unknown"
+    return effective.arn or effective.label
+
+
 class ChainStrip(Widget, can_focus=True):
     DEFAULT_CSS = """
     ChainStrip { height: auto; padding: 0 1; }
@@ -126,7 +136,7 @@ class ChainStrip(Widget, can_focus=True):
             parts.append(f"[@click=select({index})]{text}[/]")
         lines = [" › ".join(parts)]
         mech = MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value)
-        effective = escape(chain.effective_identity or "unknown")
+        effective = escape(_gets(chain))
         lines.append(
             f"{verdict_markup(chain.verdict)}  [b]{escape(mech)}[/b] · gets [b]{effective}[/b]"
         )

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from rich.markup import escape
 from rich.text import Text
 
+from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import LinkStatus, Mechanism, Unavailable, Verdict
 
 VERDICT_STYLE = {
@@ -107,5 +108,5 @@ def value_or_unknown(value: object) -> str:
 
 
 def short_arn(arn: str) -> str:
-    """The name at the end of an ARN, for narrow columns."""
-    return arn.rsplit("/", 1)[-1] if "/" in arn else arn
+    """A role's name (the engine's ARN rule: analysis.arns), for narrow columns."""
+    return role_name_of(arn)

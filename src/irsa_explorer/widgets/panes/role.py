@@ -1,4 +1,8 @@
-"""IAM role pane: the role's facts, its policies (open one to read it) and who can assume it."""
+"""IAM role pane: the role's facts, its policies (open one to read it) and who can assume it.
+
+In the pods view, what the selected pod really gets from it: the chain's `EffectiveIdentity`
+(for a pod on its node's role, that role is the one shown, so its policies can be read).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from rich.markup import escape
 from textual.app import ComposeResult
 from textual.message import Message
 
-from irsa_explorer.model import Mechanism, ObjectRef, Role, RolePolicies, Unavailable
+from irsa_explorer.model import EffectiveIdentity, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import relative, stamp, value_or_unknown
+from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, relative, stamp, value_or_unknown
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
 
@@ -57,12 +61,16 @@ class RolePane(DetailPane):
         self.state: ExplorerState | None = None
         self.arn: str | None = None
         self.why_none = "No role."
+        self.effective: EffectiveIdentity | None = None
 
-    def show(self, state: ExplorerState, arn: str | None, why_none: str = "No role.") -> None:
-        self.state, self.arn, self.why_none = state, arn, why_none
+    def show(self, state: ExplorerState, arn: str | None, why_none: str = "No role.",
+             effective: EffectiveIdentity | None = None) -> None:
+        """The role `arn`; `effective` is what the selected pod really gets (the chain's), if any."""
+        self.state, self.arn, self.why_none, self.effective = state, arn, why_none, effective
         if arn and (arn not in state.role_policies or arn not in state.assumers):
             self.post_message(self.Wanted(arn))
-        self.rebuild((arn, why_none, id(state.role(arn)), id(state.role_policies.get(arn or "")), id(state.assumers.get(arn or ""))))
+        self.rebuild((arn, why_none, id(effective), id(state.role(arn)), id(state.role_policies.get(arn or "")),
+                      id(state.assumers.get(arn or ""))))
 
     def compose(self) -> ComposeResult:
         state, arn = self.state, self.arn
@@ -70,6 +78,8 @@ class RolePane(DetailPane):
             yield note(self.why_none)
             return
         yield Link(arn, ObjectRef("Role", arn), classes="title-link")
+        if self.effective is not None:
+            yield from self._this_pod(self.effective, arn)
         role = state.role(arn)
         if role is None:
             yield note("loading the role…" if state.inventory else "not loaded")
@@ -80,6 +90,23 @@ class RolePane(DetailPane):
         yield from self._facts(role, state)
         yield from self._policies(state.role_policies.get(arn))
         yield from self._assumers(state.assumers.get(arn))
+
+    def _this_pod(self, effective: EffectiveIdentity, arn: str) -> ComposeResult:
+        """What the selected pod gets, as the engine worked it out: this role, or which other
+        identity and why."""
+        mark, style = LINK_STYLE[effective.status]
+        how = MECHANISM_WORDS.get(effective.mechanism, str(effective.mechanism))
+        if effective.arn == arn and effective.mechanism is not Mechanism.NODE_ROLE:
+            yield row("this pod gets", f"[{style}]{mark}[/] this role ({escape(how)})")
+            return
+        if effective.arn == arn:
+            yield row("this pod gets", f"[{style}]{mark}[/] its node's instance role ({escape(how)})")
+        else:
+            yield row("this pod gets", f"[{style}]{mark}[/] {escape(effective.label)} ({escape(how)}), not this role")
+            if effective.arn:
+                yield Link(effective.arn, ObjectRef("Role", effective.arn), prefix="   ")
+        yield row("from", escape(effective.source))
+        yield row("why", escape(effective.why))
 
     def _facts(self, role: Role, state: ExplorerState) -> ComposeResult:
         now = state.now()

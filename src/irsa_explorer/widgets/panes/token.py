@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, Pod
+from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, ExpectedToken, Pod
 from irsa_explorer.state import ExplorerState, TokenView
 from irsa_explorer.widgets.format import relative, stamp
 from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
@@ -59,15 +59,19 @@ class TokenPane(DetailPane):
         self.pod: Pod | None = None
         self.revealed = False
         self.loading_which: str | None = None
+        self.expected: ExpectedToken | None = None  # the chain's token for the pod
 
     def show(self, state: ExplorerState, pod: Pod | None) -> None:
         if pod is None or self.pod is None or pod.uid != self.pod.uid:
             self.revealed = False
         self.state, self.pod = state, pod
         uid = pod.uid if pod else None
-        # what compose reads: the pod, its token view, the loading and reveal flags (not the
-        # inventory: each loading stage is a new one, and rebuilding for it is a layout pass)
-        self.rebuild((pod, id(state.tokens.get(uid)), self.loading_which, self.revealed))
+        chain = state.chains.get(uid) if uid else None
+        # the token the chain's trust decision was made with (shared by the pods it holds for)
+        self.expected = chain.token if chain else None
+        # what compose reads: the pod, its token view, the loading and reveal flags, the chain's
+        # token (not the inventory: each loading stage is a new one, and rebuilding for it is a layout pass)
+        self.rebuild((pod, id(state.tokens.get(uid)), self.loading_which, self.revealed, id(self.expected)))
 
     def action_read(self, which: str) -> None:
         if self.pod is not None:
@@ -95,6 +99,8 @@ class TokenPane(DetailPane):
             # kube-api-access-<random>: the suffix means nothing to a reader
             volume = "kube-api-access-…" if token.volume.startswith("kube-api-access-") else token.volume
             yield row(volume, f"{escape(token.path)} · aud {escape(aud)} · {life}{irsa}")
+        if self.expected is not None:
+            yield from self._expected(self.expected)
         yield note("t: read the IRSA token · p: Pod Identity token · d: default token · T: fresh TokenRequest · "
                    "s: reveal signature")
         view = state.tokens.get(pod.uid)
@@ -116,6 +122,15 @@ class TokenPane(DetailPane):
             else:
                 yield row("raw", escape(mask(view.raw)) + " [$text-muted](s reveals the signature)[/]")
         yield from self._decoded(view, state.now())
+
+    @staticmethod
+    def _expected(token: ExpectedToken) -> ComposeResult:
+        """The claims the pod's token carries by its spec: what the chain was worked out with."""
+        yield heading("What it presents (from the pod spec)")
+        yield row("file", escape(token.path))
+        yield row("iss", escape(token.issuer or "unknown: the cluster's issuer is not known"))
+        yield row("sub", escape(token.subject))
+        yield row("aud", escape(", ".join(token.audiences)))
 
     def _decoded(self, view: TokenView, now: datetime) -> ComposeResult:
         from irsa_explorer.analysis.tokens import DecodedToken  # loaded once a token was read

@@ -1,5 +1,8 @@
 """Trust policy pane: the document, highlighted, and each statement and condition marked
-matched / failed / unknown for the selected pod's token, with why in words."""
+matched / failed / unknown for the request the selected pod's mechanism makes, with why in words.
+
+It renders the chain's `TrustCheck` (the engine's one decision); it evaluates nothing itself.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,10 @@ from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from irsa_explorer.model import Role, Unavailable
+from irsa_explorer.model import ObjectRef, Role, TrustCheck, TrustEvaluation, Unavailable
 from irsa_explorer.widgets.format import value_or_unknown
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
-from irsa_explorer.model import ObjectRef
 
 RESULT_STYLE = {
     "matched": ("✓", "$success"),
@@ -60,38 +62,48 @@ class TrustPolicyPane(DetailPane):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.role: Role | Unavailable | None = None
-        self.evaluation: Any = None
-        self.context_words = ""
-        self.why_none = "No role."
+        self.trust: TrustCheck | None = None
+        self.why = "No role."
 
-    def show(self, role: Role | Unavailable | None, evaluation: Any, context_words: str = "", why_none: str = "No role.") -> None:
-        self.role, self.evaluation, self.context_words, self.why_none = role, evaluation, context_words, why_none
-        self.rebuild((id(role), repr(evaluation), context_words, why_none))
+    def show(self, role: Role | Unavailable | None, trust: TrustCheck | None = None, why: str = "No role.") -> None:
+        """`role`'s document, with the chain's `trust` decision for the selected pod when there
+        is one; `why` says why there is no role, or no decision for this role (engine words)."""
+        self.role, self.trust, self.why = role, trust, why
+        # the chain's results are shared and frozen: the same objects are the same thing shown
+        self.rebuild((id(role), id(trust), why))
 
     def compose(self) -> ComposeResult:
         role = self.role
         if role is None:
-            yield note(self.why_none)
+            yield note(self.why)
             return
         if isinstance(role, Unavailable):
             yield row("trust policy", value_or_unknown(role))
             return
         yield Link(role.arn, ObjectRef("Role", role.arn), classes="title-link")
-        evaluation = self.evaluation
-        if evaluation is not None:
-            yield from self._evaluation(evaluation)
+        if self.trust is not None:
+            yield from self._trust(self.trust)
+        elif self.why:
+            yield row("for this pod", f"[$text-muted]{escape(self.why)}[/]")
         yield heading("Document")
         yield Static(Syntax(pretty_document(role.trust_policy), "json", theme="ansi_dark", word_wrap=True, background_color="default"), classes="document")
 
-    def _evaluation(self, evaluation: Any) -> ComposeResult:
-        if isinstance(evaluation, (str, Unavailable)):
-            yield row("for this pod", f"[$warning]{escape(str(evaluation))}[/]")
-            return
-        yield row("decision", f"{result_markup(evaluation.decision)} — {escape(evaluation.reason)}")
-        if self.context_words:  # what the verdict was computed for, after the verdict itself
-            yield note(self.context_words)
+    def _trust(self, trust: TrustCheck) -> ComposeResult:
+        yield row("decision", f"{result_markup(trust.decision)} — {escape(trust.evaluation.reason)}")
+        yield note(trust.made_by)  # what the decision was made for, after the decision itself
+        several = len(trust.requests) > 1
+        if several:
+            # All must be allowed (Pod Identity: AssumeRole and TagSession): each one's own
+            # decision first, so the one that fails is named.
+            for request, evaluation in zip(trust.requests, trust.evaluations):
+                yield row(request.action, f"{result_markup(evaluation.decision)} — {escape(evaluation.reason)}")
+        for request, evaluation in zip(trust.requests, trust.evaluations):
+            holder = "token" if request.principal_type == "Federated" else "request"
+            yield from self._statements(evaluation, f"{request.action} · " if several else "", holder)
+
+    def _statements(self, evaluation: TrustEvaluation, prefix: str, holder: str) -> ComposeResult:
         for statement in evaluation.statements:
-            title = f"Statement {statement.index + 1}" + (f" ({statement.sid})" if statement.sid else "")
+            title = prefix + f"Statement {statement.index + 1}" + (f" ({statement.sid})" if statement.sid else "")
             title += f" · {statement.effect or 'no Effect'}"
             yield heading(title)
             yield row("applies", f"{result_markup(statement.status)} {escape(statement.why)}")
@@ -104,7 +116,7 @@ class TrustPolicyPane(DetailPane):
                 yield row(
                     "  condition",
                     f"{result_markup(check.status)} [b]{escape(str(check.operator))}[/b] "
-                    f"{escape(short_key(check.key))} {escape(wanted)} [$text-muted](token: {escape(has)})[/]"
+                    f"{escape(short_key(check.key))} {escape(wanted)} [$text-muted]({holder}: {escape(has)})[/]"
                     f"\n      {escape(check.why)}",
                 )
             for problem in statement.problems:
