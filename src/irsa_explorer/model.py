@@ -9,7 +9,7 @@ the missing permission) — never a default that would read as "none" or "ok".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -547,9 +547,16 @@ class IdentityChain:
         return self._result("identity", EffectiveIdentity)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Inventory:
-    """Everything fetched for one view of one cluster. Filled in stages by the loader."""
+    """Everything fetched for one view of one cluster, as of one moment.
+
+    Frozen once built, like everything here: the loader hands out a new one at each stage and
+    a watch event makes a new one (`with_pod`, `without_pod`), so a thread never sees another
+    change it. Compared by identity: two snapshots are two moments, even when they agree.
+    The dicts are not to be changed in place either (copying one is cheap: 10,000 pods in
+    well under a millisecond).
+    """
 
     context: str
     namespace: str | None  # None: all namespaces
@@ -562,4 +569,14 @@ class Inventory:
     roles: dict[str, Role | Unavailable] = field(default_factory=dict)  # by ARN
     node_roles: dict[str, str | Unavailable] = field(default_factory=dict)  # node name → role ARN
     associations: list[PodIdentityAssociation] | Unavailable | None = None
-    notes: list[str] = field(default_factory=list)  # e.g. "cluster-wide list forbidden: …"
+    notes: tuple[str, ...] = ()  # what limited this view, e.g. "cluster-wide list forbidden: …"
+
+    def with_pod(self, pod: Pod) -> Inventory:
+        """This inventory with `pod` added or replaced (a watch event)."""
+        return replace(self, pods={**self.pods, pod.uid: pod})
+
+    def without_pod(self, uid: str) -> Inventory:
+        """This inventory without the pod `uid` (a watch event)."""
+        pods = dict(self.pods)
+        pods.pop(uid, None)
+        return replace(self, pods=pods)

@@ -114,16 +114,18 @@ def plain_pod(name: str = "eks-iam-test1", service_account: str = "default", **k
 
 def inventory(pods=(), sas=(), roles=(), providers=None, associations=None, node_roles=None, cluster=CLUSTER,
               issuer=None) -> Inventory:
-    inv = Inventory(context="test", namespace=None)
-    inv.pods = {p.uid: p for p in pods}
-    inv.service_accounts = {(s.namespace, s.name): s for s in sas}
-    inv.roles = {r.arn: r for r in roles} if not isinstance(roles, dict) else dict(roles)
-    inv.oidc_providers = [OidcProvider(PROVIDER_ARN, HOST, ("sts.amazonaws.com",))] if providers is None else providers
-    inv.associations = [] if associations is None else associations
-    inv.node_roles = {NODE: NODE_ROLE} if node_roles is None else node_roles
-    inv.cluster = cluster
-    inv.issuer = IssuerInfo(ISSUER, {"keys": []}) if issuer is None else issuer
-    return inv
+    return Inventory(
+        context="test",
+        namespace=None,
+        pods={p.uid: p for p in pods},
+        service_accounts={(s.namespace, s.name): s for s in sas},
+        roles={r.arn: r for r in roles} if not isinstance(roles, dict) else dict(roles),
+        oidc_providers=[OidcProvider(PROVIDER_ARN, HOST, ("sts.amazonaws.com",))] if providers is None else providers,
+        associations=[] if associations is None else associations,
+        node_roles={NODE: NODE_ROLE} if node_roles is None else node_roles,
+        cluster=cluster,
+        issuer=IssuerInfo(ISSUER, {"keys": []}) if issuer is None else issuer,
+    )
 
 
 def association(namespace: str = "default", service_account: str = "my-sa", role_arn: str = PI_ROLE_ARN) -> PodIdentityAssociation:

@@ -3,6 +3,8 @@ false OK — an `Unavailable` on the pod's path always shows as unknown (or brok
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -125,5 +127,5 @@ def chain_for(containers, tokens, annotated, host_network, sa_listed, role_state
         cluster=None if issuer_known else DENIED,
     )
     if providers == "none":
-        inv.oidc_providers = None  # not looked up
+        inv = dataclasses.replace(inv, oidc_providers=None)  # not looked up
     return resolve_all(inv)[p.uid]

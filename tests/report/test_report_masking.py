@@ -54,16 +54,18 @@ def _irsa_inventory(extra_env: tuple[EnvVar, ...] = ()) -> Inventory:
         containers=(Container("app", "img", env=env, volume_mounts=((IRSA_VOLUME, IRSA_TOKEN_DIR),)),),
         projected_tokens=(ProjectedToken(IRSA_VOLUME, "sts.amazonaws.com", 86400, "token"),),
     )
-    inv = Inventory(context="test", namespace=None)
-    inv.pods = {pod.uid: pod}
-    inv.service_accounts = {("default", "app"): ServiceAccount("s1", "default", "app", {ROLE_ARN_ANNOTATION: ROLE_ARN})}
-    inv.roles = {ROLE_ARN: Role(ROLE_ARN, "app-role", ACCOUNT, trust)}
-    inv.oidc_providers = [OidcProvider(f"arn:aws:iam::{ACCOUNT}:oidc-provider/{HOST}", HOST, ("sts.amazonaws.com",))]
-    inv.associations = []
-    inv.node_roles = {}
-    # No discovery document: the issuer comes from DescribeCluster, as the report now loads it.
-    inv.cluster = Cluster("demo", f"arn:aws:eks:us-east-2:{ACCOUNT}:cluster/demo", "us-east-2", ACCOUNT, ISSUER, "1.29")
-    return inv
+    return Inventory(
+        context="test",
+        namespace=None,
+        pods={pod.uid: pod},
+        service_accounts={("default", "app"): ServiceAccount("s1", "default", "app", {ROLE_ARN_ANNOTATION: ROLE_ARN})},
+        roles={ROLE_ARN: Role(ROLE_ARN, "app-role", ACCOUNT, trust)},
+        oidc_providers=[OidcProvider(f"arn:aws:iam::{ACCOUNT}:oidc-provider/{HOST}", HOST, ("sts.amazonaws.com",))],
+        associations=[],
+        node_roles={},
+        # No discovery document: the issuer comes from DescribeCluster, as the report now loads it.
+        cluster=Cluster("demo", f"arn:aws:eks:us-east-2:{ACCOUNT}:cluster/demo", "us-east-2", ACCOUNT, ISSUER, "1.29"),
+    )
 
 
 def test_token_file_paths_are_not_secrets() -> None:

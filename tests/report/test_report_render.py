@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 from irsa_explorer.model import (
     ChainLink,
@@ -29,14 +30,17 @@ TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
 
 
 def _inventory() -> tuple[Inventory, dict[str, IdentityChain]]:
-    inv = Inventory(context="lab@eks-oidc-demo.us-east-2.eksctl.io", namespace=None)
-    inv.cluster = Unavailable("access denied: no", "eks:DescribeCluster", "forbidden")
-    inv.notes.append("listing pods in all namespaces is forbidden")
     pods = [
         Pod("u1", "default", "eks-iam-test1", "default", "n1", "Failed", "Error", None),
         Pod("u3", "default", "eks-iam-test3", "my-sa", "n1", "Running", "Running", None),
     ]
-    inv.pods = {p.uid: p for p in pods}
+    inv = Inventory(
+        context="lab@eks-oidc-demo.us-east-2.eksctl.io",
+        namespace=None,
+        pods={p.uid: p for p in pods},
+        cluster=Unavailable("access denied: no", "eks:DescribeCluster", "forbidden"),
+        notes=("listing pods in all namespaces is forbidden",),
+    )
     finding = Finding(
         code="NODE_ROLE_FALLBACK",
         severity=Severity.WARNING,
@@ -103,10 +107,9 @@ def test_exit_code_is_one_when_a_pod_is_broken_or_unknown() -> None:
     assert exit_code_for(build_report(inv, ok_only)) == 0
     unknown = {"u3": IdentityChain(inv.pods["u3"].ref, Mechanism.IRSA, "r", None, Verdict.UNKNOWN)}
     assert exit_code_for(build_report(inv, unknown)) == 1
-    inv.pods.clear()
-    inv.notes.clear()
+    inv = replace(inv, pods={}, notes=())
     assert exit_code_for(build_report(inv, {})) == 0  # an empty namespace is fine…
-    inv.notes.append("listing pods forbidden in every namespace")
+    inv = replace(inv, notes=("listing pods forbidden in every namespace",))
     assert exit_code_for(build_report(inv, {})) == 1  # …a cluster we could not read is not
 
 

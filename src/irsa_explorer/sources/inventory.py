@@ -16,12 +16,25 @@ import gc
 import queue
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, TypeVar
 
 from irsa_explorer.analysis.identity import ChainResolver
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import KubeSource, Listing
-from irsa_explorer.model import Cluster, IdentityChain, Inventory, Node, Pod, Role, Unavailable
+from irsa_explorer.model import (
+    Cluster,
+    IdentityChain,
+    Inventory,
+    IssuerInfo,
+    Node,
+    OidcProvider,
+    Pod,
+    PodIdentityAssociation,
+    Role,
+    ServiceAccount,
+    Unavailable,
+)
 
 StageCallback = Callable[[str, Inventory], None]
 T = TypeVar("T")
@@ -101,7 +114,8 @@ def _load(
     resolve: bool,
     on_pods: Callable[[list[Pod]], None] | None,
 ) -> tuple[Inventory, dict[str, IdentityChain] | None]:
-    inventory = Inventory(context=kube.context, namespace=namespace)
+    # The inventory's parts as they come in; each stage hands out a new, frozen Inventory.
+    parts = _Parts(kube.context, namespace)
     name = resolve_cluster_name(kube, cluster_name)
     if not aws.region:
         aws.use_region(kube.default_region())
@@ -170,22 +184,20 @@ def _load(
 
         def kubernetes_but_pods() -> None:
             sas, nodes = sas_f.result(), nodes_f.result()
-            inventory.service_accounts = {sa.key: sa for sa in sas.items}
+            parts.service_accounts = {sa.key: sa for sa in sas.items}
             if not isinstance(nodes, Unavailable):
-                inventory.nodes = {n.name: n for n in nodes}
+                parts.nodes = {n.name: n for n in nodes}
             if issuer_f is not None:
-                inventory.issuer = issuer_f.result()
+                parts.issuer = issuer_f.result()
 
         def aws_answers() -> None:
-            inventory.cluster = cluster_f.result() if cluster_f else name
-            if issuer_f is None and not (
-                isinstance(inventory.cluster, Cluster) and inventory.cluster.issuer
-            ):
-                inventory.issuer = kube.issuer()  # the cluster is unknown: ask the API server
-            inventory.oidc_providers = providers_f.result()
-            inventory.node_roles = node_roles_f.result()
-            inventory.associations = associations_f.result() if associations_f else name
-            inventory.roles = roles_f.result()
+            parts.cluster = cluster_f.result() if cluster_f else name
+            if issuer_f is None and not (isinstance(parts.cluster, Cluster) and parts.cluster.issuer):
+                parts.issuer = kube.issuer()  # the cluster is unknown: ask the API server
+            parts.oidc_providers = providers_f.result()
+            parts.node_roles = dict(node_roles_f.result())
+            parts.associations = associations_f.result() if associations_f else name
+            parts.roles = roles_f.result()
 
         if pages is not None:
             # Resolve pages as they come once everything else is in (usually long before the
@@ -196,27 +208,29 @@ def _load(
                 pods_f.result()  # both lists refused: the pods' refusal first, as load_inventory says it
             kubernetes_but_pods()
             aws_answers()
-            resolver = ChainResolver(inventory)
+            # The resolver's inventory shares the node answers the pages add below (nodes the
+            # node list did not have): it never leaves this function, and every inventory
+            # handed out is built after them.
+            resolver = ChainResolver(replace(parts.build(), node_roles=parts.node_roles))
             while (page := pages.get()) is not None:
-                _answer_every_node(inventory, page, nodes_f.result())
+                _answer_every_node(parts.node_roles, page, nodes_f.result())
                 for pod in page:
                     resolved[pod.uid] = (pod, resolver.resolve(pod))
 
         # --- Kubernetes: rows for a UI as soon as the lists are in --------------------------
         pods, sas, nodes = pods_f.result(), sas_f.result(), nodes_f.result()
-        inventory.pods = {p.uid: p for p in pods.items}
+        parts.pods = {p.uid: p for p in pods.items}
         for note in pods.notes + sas.notes:
-            if note not in inventory.notes:
-                inventory.notes.append(note)
+            parts.note(note)
         if isinstance(nodes, Unavailable):
-            inventory.notes.append(f"nodes: {nodes}; node roles are unknown")
-        if resolver is None:
+            parts.note(f"nodes: {nodes}; node roles are unknown")
+        if pages is None:
             kubernetes_but_pods()
         if on_stage:
-            on_stage("kubernetes", inventory)
+            on_stage("kubernetes", parts.build())
 
         # --- AWS ---------------------------------------------------------------------------
-        if resolver is None:
+        if pages is None:
             aws_answers()
     except BaseException:
         # The cluster cannot be asked (or the user interrupted): say so now, without waiting
@@ -224,9 +238,10 @@ def _load(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-    if isinstance(inventory.cluster, Unavailable):
-        inventory.notes.append(f"EKS cluster: {inventory.cluster}")
-    _answer_every_node(inventory, inventory.pods.values(), nodes)
+    if isinstance(parts.cluster, Unavailable):
+        parts.note(f"EKS cluster: {parts.cluster}")
+    _answer_every_node(parts.node_roles, parts.pods.values(), nodes)
+    inventory = parts.build()
     chains = None
     if resolver is not None:
         # A pod listed again (the list restarted after its continue token expired) is a new
@@ -238,6 +253,45 @@ def _load(
     if on_stage:
         on_stage("aws", inventory)
     return inventory, chains
+
+
+@dataclass
+class _Parts:
+    """What an Inventory is built from while the answers come in. `build()` is a snapshot:
+    a frozen Inventory with containers of its own, that later answers do not change."""
+
+    context: str
+    namespace: str | None
+    pods: dict[str, Pod] = field(default_factory=dict)
+    service_accounts: dict[tuple[str, str], ServiceAccount] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    issuer: IssuerInfo | Unavailable | None = None
+    cluster: Cluster | Unavailable | None = None
+    oidc_providers: list[OidcProvider] | Unavailable | None = None
+    roles: dict[str, Role | Unavailable] = field(default_factory=dict)
+    node_roles: dict[str, str | Unavailable] = field(default_factory=dict)
+    associations: list[PodIdentityAssociation] | Unavailable | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def build(self) -> Inventory:
+        return Inventory(
+            context=self.context,
+            namespace=self.namespace,
+            pods=dict(self.pods),
+            service_accounts=dict(self.service_accounts),
+            nodes=dict(self.nodes),
+            issuer=self.issuer,
+            cluster=self.cluster,
+            oidc_providers=self.oidc_providers,
+            roles=dict(self.roles),
+            node_roles=dict(self.node_roles),
+            associations=self.associations,
+            notes=tuple(self.notes),
+        )
 
 
 def _wait_failing_fast(futures: list[Future[Any]], pods_f: Future[Any]) -> None:
@@ -252,17 +306,15 @@ def _wait_failing_fast(futures: list[Future[Any]], pods_f: Future[Any]) -> None:
         pending -= done
 
 
-def _answer_every_node(inventory: Inventory, pods: Iterable[Pod], nodes: list[Node] | Unavailable) -> None:
+def _answer_every_node(node_roles: dict[str, str | Unavailable], pods: Iterable[Pod], nodes: list[Node] | Unavailable) -> None:
     """Every pod's node gets an answer, so "unknown" always carries its reason."""
     for pod in pods:
         node = pod.node_name
-        if node and node not in inventory.node_roles:
+        if node and node not in node_roles:
             if isinstance(nodes, Unavailable):
-                inventory.node_roles[node] = Unavailable(
-                    f"nodes could not be read ({nodes.reason})", nodes.permission, nodes.kind
-                )
+                node_roles[node] = Unavailable(f"nodes could not be read ({nodes.reason})", nodes.permission, nodes.kind)
             else:
-                inventory.node_roles[node] = Unavailable(f"node {node} is not in the node list")
+                node_roles[node] = Unavailable(f"node {node} is not in the node list")
 
 
 def _quiet(future: Future[T]) -> T | None:

@@ -8,8 +8,9 @@ process of its own it runs on the other core, and the front end only unpickles w
 The loader process reads the cluster and the account as the parent does, from the parent's
 resolved settings (`KubeSource.handover`, `AwsSource.handover`): an exec plugin's token and
 resolved AWS credentials travel through the pipe, in memory, never to disk, and the process
-runs no plugin or SSO flow of its own. It sends each pod page as it arrives, each stage, the
-chains in chunks (so no single unpickle holds the lock for long), then the rest.
+runs no plugin or SSO flow of its own. It sends typed events (`LoaderEvent`): each pod page as
+it arrives, each stage, the chains in chunks (so no single unpickle holds the lock for long),
+then the rest.
 
 No Textual here: the TUI calls `load_in_process` from a worker thread.
 """
@@ -17,13 +18,13 @@ No Textual here: the TUI calls `load_in_process` from a worker thread.
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import pickle
 import select
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, Callable
 
 from irsa_explorer.sources.kube import ClusterError, KubeSource
@@ -31,6 +32,53 @@ from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.model import IdentityChain, Inventory, Pod
 
 CHAINS_PER_MESSAGE = 500  # each chunk unpickles in a few milliseconds
+
+
+# --- what the loader process says, in order, on its pipe ---------------------------------------
+# One pickled event at a time. Both ends use these classes from this module (the child runs
+# `main` through an import of it, so they pickle as `irsa_explorer.sources.loader.…`).
+
+
+@dataclass(frozen=True)
+class PodPage:
+    """One page of pods, as soon as it is converted."""
+
+    pods: list[Pod] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StageDone:
+    """A loading stage is done ("kubernetes", "aws"): the inventory so far, without its pods
+    (the parent has them from the pages)."""
+
+    name: str
+    inventory: Inventory = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ChainChunk:
+    """A chunk of the chains, by pod uid."""
+
+    chains: list[tuple[str, IdentityChain]] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The end: the inventory without its pods, and the pods' uids in the inventory's order
+    (a list restarted after its continue token expired sends pages twice)."""
+
+    inventory: Inventory = field(repr=False)
+    order: list[str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class LoadFailed:
+    """The load raised this; the parent raises it again in its own thread."""
+
+    error: BaseException
+
+
+LoaderEvent = PodPage | StageDone | ChainChunk | Loaded | LoadFailed
 
 
 class LoadCancelled(Exception):
@@ -49,8 +97,9 @@ def load_in_process(
 ) -> tuple[Inventory, dict[str, IdentityChain]]:
     """What `inventory.load_and_resolve` returns, worked out in a child process.
 
-    The callbacks run in the calling thread. Raises what the load raised (ClusterError when the
-    cluster cannot be asked), or LoadCancelled once `cancelled()` says so.
+    The callbacks run in the calling thread; `on_stage` gets each stage's inventory with the
+    pods paged in so far. Raises what the load raised (ClusterError when the cluster cannot
+    be asked), or LoadCancelled once `cancelled()` says so.
     """
     job = {
         "kube": kube.handover(),
@@ -85,32 +134,28 @@ def load_in_process(
             if not select.select([reader], [], [], 0.1)[0]:
                 continue
             try:
-                kind, *rest = pickle.load(reader)
+                event: LoaderEvent = pickle.load(reader)
             except (EOFError, pickle.UnpicklingError):  # the child died, mid-message or before
                 process.wait(5)
                 last = f": {said[-1]}" if said else ""
                 raise ClusterError(
                     f"the loader process ended without an answer (exit code {process.returncode}){last}"
                 ) from None
-            if kind == "pods":
-                for pod in rest[0]:
-                    pods[pod.uid] = pod
-                if on_pods is not None:
-                    on_pods(rest[0])
-            elif kind == "stage":
-                name, inventory = rest
-                inventory.pods = pods
-                if on_stage is not None:
-                    on_stage(name, inventory)
-            elif kind == "chains":
-                chains.update(rest[0])
-            elif kind == "done":
-                inventory, order = rest
-                # the child's order (a list restarted after its token expired sends pages twice)
-                inventory.pods = {uid: pods[uid] for uid in order}
-                return inventory, chains
-            elif kind == "error":
-                raise rest[0]
+            match event:
+                case PodPage(page):
+                    for pod in page:
+                        pods[pod.uid] = pod
+                    if on_pods is not None:
+                        on_pods(page)
+                case StageDone(name, inventory):
+                    if on_stage is not None:
+                        on_stage(name, replace(inventory, pods=dict(pods)))
+                case ChainChunk(chunk):
+                    chains.update(chunk)
+                case Loaded(inventory, order):
+                    return replace(inventory, pods={uid: pods[uid] for uid in order}), chains
+                case LoadFailed(error):
+                    raise error
     finally:
         reader.close()
         if process.poll() is None:
@@ -134,13 +179,13 @@ def _run(job: dict[str, Any], out: IO[bytes]) -> None:
 
     lock = threading.Lock()  # pages come from the converting thread, stages from others
 
-    def send(*message: Any) -> None:
+    def send(event: LoaderEvent) -> None:
         with lock:
-            pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(event, out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
 
     def without_pods(inventory: Inventory) -> Inventory:
-        return dataclasses.replace(inventory, pods={})  # the parent has them from the pages
+        return replace(inventory, pods={})  # the parent has them from the pages
 
     try:
         kube = KubeSource(**job["kube"])
@@ -148,16 +193,16 @@ def _run(job: dict[str, Any], out: IO[bytes]) -> None:
         with without_cycle_collection():
             inventory, chains = load_and_resolve(
                 kube, aws, job["namespace"], job["cluster_name"],
-                on_stage=lambda name, inventory: send("stage", name, without_pods(inventory)),
+                on_stage=lambda name, inventory: send(StageDone(name, without_pods(inventory))),
                 discover_issuer=job["discover_issuer"],
-                on_pods=lambda pods: send("pods", pods),
+                on_pods=lambda pods: send(PodPage(pods)),
             )
             items = list(chains.items())
             for start in range(0, len(items), CHAINS_PER_MESSAGE):
-                send("chains", items[start:start + CHAINS_PER_MESSAGE])
-            send("done", without_pods(inventory), list(inventory.pods))
+                send(ChainChunk(items[start:start + CHAINS_PER_MESSAGE]))
+            send(Loaded(without_pods(inventory), list(inventory.pods)))
     except BaseException as error:  # said to the parent, which raises it in its own thread
-        send("error", _portable(error))
+        send(LoadFailed(_portable(error)))
 
 
 def _portable(error: BaseException) -> BaseException:
@@ -181,4 +226,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Through the module's own name, not as `__main__`: the events must pickle as classes
+    # the parent can find (`irsa_explorer.sources.loader.PodPage`, not `__main__.PodPage`).
+    from irsa_explorer.sources.loader import main as loader_main
+
+    sys.exit(loader_main(sys.argv[1:]))
