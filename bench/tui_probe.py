@@ -55,7 +55,7 @@ async def probe(timeout_s: float = 120.0) -> dict:
     def elapsed() -> float:
         return round(time.perf_counter() - started, 3)
 
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=(160, 48)):
         result["mounted_s"] = elapsed()
         deadline = time.perf_counter() + timeout_s
         last_stage = None
@@ -171,7 +171,6 @@ def _instrument() -> dict[str, list[float]]:
     """Time the app's heavy calls by wrapping them (measurement only: results are unchanged)."""
     import functools
 
-    import irsa_explorer.sources.inventory as inventory
     import irsa_explorer.sources.loader as loader_process
     from irsa_explorer.widgets.pods_table import PodsTable
 
@@ -188,9 +187,8 @@ def _instrument() -> dict[str, list[float]]:
 
         return wrapper
 
-    # the app loads in its loader process (loader_process), or in a thread when it cannot
+    # the app loads in its loader process (workers.load_inventory looks it up when it runs)
     loader_process.load_in_process = timed("load", loader_process.load_in_process)
-    inventory.load_and_resolve = timed("load", inventory.load_and_resolve)
     PodsTable.sync = timed("pods_table_sync", PodsTable.sync)
     return spans
 

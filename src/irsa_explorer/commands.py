@@ -1,21 +1,51 @@
-"""The command palette (ctrl+p): views, pods, service accounts, roles, nodes and actions."""
+"""What the user can ask for by name: the `:` commands and the command palette (ctrl+p)."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import ObjectRef
-from irsa_explorer.navigation import VIEW_TITLES, Location
+from irsa_explorer.navigation import VIEW_TITLES, VIEWS, Location
+
+if TYPE_CHECKING:
+    from irsa_explorer.app import IrsaExplorerApp
+
+# `:` commands besides the views, and what else people type for them (kubectl's short names).
+COMMANDS = (*VIEWS, "help", "quit")
+ALIASES = {
+    "po": "pods", "pod": "pods", "serviceaccounts": "sa", "serviceaccount": "sa", "role": "roles",
+    "node": "nodes", "no": "nodes", "finding": "findings", "h": "help", "?": "help", "q": "quit",
+}
+
+
+def parse_command(text: str) -> str:
+    """What a `:` line asks for: one of COMMANDS, else the word as typed ("" for nothing)."""
+    word = text.lstrip(":").strip().lower()
+    return ALIASES.get(word, word)
+
+
+def run_command(app: IrsaExplorerApp, text: str) -> None:
+    """`:pods`, `:sa`, `:roles`, `:nodes`, `:findings`, `:help`, `:q`; anything else is said so."""
+    command = parse_command(text)
+    if command in VIEWS:
+        app.go(Location(command))
+    elif command == "help":
+        app.action_help()
+    elif command == "quit":
+        app.exit()
+    elif command:
+        app.notify(f"Unknown command :{command} — try :{' :'.join(VIEWS)}", severity="warning")
 
 
 class ExplorerCommands(Provider):
     """One provider for everything the explorer can jump to or do."""
 
     def _entries(self) -> list[tuple[str, str, object]]:
-        app = self.app
+        app: IrsaExplorerApp = self.app  # type: ignore[assignment]  # the explorer runs this provider
         entries: list[tuple[str, str, object]] = []
         for view, title in VIEW_TITLES.items():
             entries.append((f"View: {title}", f":{view}", partial(app.go, Location(view))))
@@ -27,8 +57,7 @@ class ExplorerCommands(Provider):
             ("Help", "every key (?)", app.action_help),
         ):
             entries.append((key, help_text, action))
-        state = getattr(app, "state", None)
-        inventory = state.inventory if state else None
+        inventory = app.state.inventory
         if inventory is not None:
             for pod in sorted(inventory.pods.values(), key=lambda p: (p.namespace, p.name)):
                 entries.append((f"Pod {pod.namespace}/{pod.name}", f"service account {pod.service_account}", partial(app.go, Location("pods", pod.ref))))

@@ -2,7 +2,8 @@
 
 A `Location` names a view (pods, service accounts, roles, nodes, findings), the object it is
 focused on and, in the pods view, the pane that is open. History is plain data so it is easy to
-test on its own; the app turns a location into screen changes in one place.
+test on its own; `location_for` says where an object is shown, and the app turns a location
+into screen changes in one place (`IrsaExplorerApp.go`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from textual.message import Message
 
 from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import ObjectRef
+from irsa_explorer.state import ExplorerState
 
 VIEWS = ("pods", "sa", "roles", "nodes", "findings")
 VIEW_TITLES = {
@@ -116,10 +118,41 @@ class History:
         return self._entries[max(0, self._index - length + 1) : self._index + 1]
 
 
+@dataclass
 class Navigate(Message):
-    """Posted by any link: go to this object. The app decides which view shows it."""
+    """Posted by any link (with `messages.post_up`): go to this object. Where it is shown is
+    decided in one place, `location_for`."""
 
-    def __init__(self, ref: ObjectRef, pane: str | None = None) -> None:
-        super().__init__()
-        self.ref = ref
-        self.pane = pane
+    ref: ObjectRef
+    pane: str | None = None
+
+
+def location_for(ref: ObjectRef, pane: str | None, current: Location, state: ExplorerState) -> Location | None:
+    """Which view shows this object. The selected pod's own service account and role open in
+    its panes (a second follow of the same link opens their view); the rest in their views."""
+    pod_ref = current.ref if current.view == "pods" and current.ref and current.ref.kind == "Pod" else None
+    pod = state.pod_by_ref(pod_ref.namespace, pod_ref.name) if pod_ref else None
+    kind = ref.kind
+    if kind == "Pod":
+        return Location("pods", ref, pane)
+    if kind == "View":
+        return Location(ref.name)
+    if kind == "ServiceAccount":
+        own = pod is not None and (pod.namespace, pod.service_account) == (ref.namespace, ref.name)
+        if own and pane is None and current.pane != "service-account":
+            return Location("pods", pod_ref, "service-account")
+        return Location("sa", ref)
+    if kind == "Role":
+        chain = state.chains.get(pod.uid) if pod else None
+        if chain is not None and chain.intended_role_arn == ref.name and current.pane != "role":
+            return Location("pods", pod_ref, "role")
+        return Location("roles", ref)
+    if kind == "TrustPolicy":
+        return Location("roles", ObjectRef("Role", ref.name))
+    if kind == "Node":
+        return Location("nodes", ref)
+    if kind == "Finding":
+        return Location("findings", ref)
+    if kind == "Namespace":
+        return Location("pods")
+    return None

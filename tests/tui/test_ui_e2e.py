@@ -198,12 +198,9 @@ def test_walkthrough_as_a_person_would(terminal, record_property):
     from irsa_explorer.app import IrsaExplorerApp
     from irsa_explorer.screens.main import PodsScreen
     from irsa_explorer.widgets.chain_strip import ChainStrip
-    from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
     from irsa_explorer.widgets.panes.token import TokenPane
 
-    for binding in (
-        IrsaExplorerApp.BINDINGS + PodsScreen.BINDINGS + ChainStrip.BINDINGS + TokenPane.BINDINGS + LiveIdentityPane.BINDINGS
-    ):
+    for binding in IrsaExplorerApp.BINDINGS + PodsScreen.BINDINGS + ChainStrip.BINDINGS + TokenPane.BINDINGS:
         assert binding.tooltip in seen, binding.tooltip
     terminal.keys("Escape")
     terminal.wait_for(lambda s: "Keys" not in s, what="help to close")

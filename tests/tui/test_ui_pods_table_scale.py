@@ -38,8 +38,7 @@ class TableApp(App):
 
 def state_with(count: int) -> ExplorerState:
     state = ExplorerState(clock=lambda: NOW)
-    state.inventory = Inventory(context="test", namespace=None)
-    state.inventory.pods = pods(count)
+    state.inventory = Inventory(context="test", namespace=None, pods=pods(count))
     return state
 
 
@@ -103,7 +102,8 @@ async def test_a_verdict_arriving_is_drawn_without_touching_the_rows():
 async def test_pages_append_and_an_update_keeps_the_selected_pod_and_a_filter_narrows_to_the_matches():
     state = state_with(1200)
     everything = state.inventory.pods
-    state.inventory.pods = {}
+    state.inventory = None  # the first load: pages build the inventory
+    generation = state.load_started()
     app = TableApp(state)
     async with app.run_test(size=(120, 30)) as pilot:
         table = app.query_one(PodsTable)
@@ -111,7 +111,7 @@ async def test_pages_append_and_an_update_keeps_the_selected_pod_and_a_filter_na
         # pages as the loader hands them on, the second one out of order
         pages = [list(everything.values())[600:], list(everything.values())[:600]]
         for page in pages:
-            state.inventory.pods.update((p.uid, p) for p in page)
+            state.add_pods(generation, page, "test", None)
             table.add_pods(state, page)
         assert table.row_count == 1200
         names = [table.get_row_at(i)[:2] for i in range(table.row_count)]
@@ -119,8 +119,8 @@ async def test_pages_append_and_an_update_keeps_the_selected_pod_and_a_filter_na
         table.select_uid("uid-00777")
         # a pod changes phase (as a watch event would): its row updates, the cursor stays
         changed = state.inventory.pods["uid-00777"]
-        state.inventory.pods["uid-00777"] = Pod(changed.uid, changed.namespace, changed.name, "sa", None,
-                                                "Failed", "Error", changed.created)
+        state.inventory = state.inventory.with_pod(
+            Pod(changed.uid, changed.namespace, changed.name, "sa", None, "Failed", "Error", changed.created))
         table.sync(state)
         assert table.selected_uid == "uid-00777"
         assert table.row_cells("uid-00777")["phase"] == "Error"
@@ -140,7 +140,7 @@ async def test_pages_append_and_an_update_keeps_the_selected_pod_and_a_filter_na
         table.select_uid("uid-00777")
         # the selected pod goes away: the cursor stays on the same row, now another pod
         row = table.cursor_row
-        del state.inventory.pods["uid-00777"]
+        state.inventory = state.inventory.without_pod("uid-00777")
         table.sync(state)
         assert table.row_count == 1199 and table.cursor_row == row and table.selected_uid != "uid-00777"
 

@@ -46,3 +46,15 @@ async def filter_to(pilot, name: str) -> None:
 
 def pod_uid(app, name: str) -> str:
     return next(uid for uid, pod in app.state.pods.items() if pod.name == name)
+
+
+async def wait_until(pilot, condition, what: str, hang_guard: float = 60) -> None:
+    """Let workers finish and their messages land until `condition()` holds. The guard only
+    stops a hang; it is no timing target (the suite must pass with the CPU busy)."""
+    deadline = time.monotonic() + hang_guard
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        await settle(pilot)
+        if not condition():
+            await pilot.pause(0.05)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import VIEW_TITLES, Location
+from irsa_explorer.screens.view import ViewScreen
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.prompt_bar import PromptBar
@@ -58,16 +58,14 @@ class KeyedTable(DataTable):
         return True
 
 
-class ListScreen(Screen):
+class ListScreen(ViewScreen):
     """Subclasses define VIEW, COLUMNS, `rows()`, `key_for(ref)`, `ref_for(key)` and `detail()`."""
 
-    VIEW = ""
     COLUMNS: tuple[tuple[str, str], ...] = ()
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-medium"), (160, "-wide")]
 
     def __init__(self, state: ExplorerState) -> None:
-        super().__init__(id=f"{self.VIEW}-screen", classes="list-screen")
-        self.state = state
+        super().__init__(state, id=f"{self.VIEW}-screen", classes="list-screen")
         self.needle = ""
 
     def compose(self) -> ComposeResult:

@@ -6,11 +6,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from irsa_explorer.model import IdentityChain, Mechanism, Pod
 from irsa_explorer.navigation import PANE_TITLES, PANES, Location
+from irsa_explorer.screens.view import ViewScreen
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
@@ -23,9 +23,11 @@ from irsa_explorer.widgets.panes.token import TokenPane
 from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
 
 
-class PodsScreen(Screen):
-    """Mode "pods". The app calls `refresh_data` and `show_location`; the screen never fetches."""
+class PodsScreen(ViewScreen):
+    """The pods view. The app calls `refresh_data` and `show_location`; what its panes ask for
+    is fetched through the app (ViewScreen)."""
 
+    VIEW = "pods"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-medium"), (160, "-wide")]
     BINDINGS = [
         Binding("1", "pane('service-account')", "SA", show=False, id="pods.pane1", tooltip="Service account pane"),
@@ -36,8 +38,7 @@ class PodsScreen(Screen):
     ]
 
     def __init__(self, state: ExplorerState) -> None:
-        super().__init__(id="pods-screen")
-        self.state = state
+        super().__init__(state, id="pods-screen")
         self.needle = ""
         self.pane = "service-account"
         self._shown_uid: str | None = None
@@ -106,13 +107,15 @@ class PodsScreen(Screen):
             self.table.loading = loading
             self.refresh_bindings()
 
-    def stage_changed(self) -> None:
-        """The loader moved on with the same pods: new progress words, and the selected
-        pod's panes from the fuller inventory (its service account, node roles)."""
+    def stage_changed(self, verdicts: bool = False) -> None:
+        """The loader moved on with the same pods: new progress words, the selected pod's
+        panes from the fuller inventory and, with `verdicts`, the rows' verdicts drawn."""
         if not self.is_mounted:
             return
         self.table.border_subtitle = self._table_subtitle()
         self.show_pod(self.selected_pod, force=True)
+        if verdicts:
+            self.table.refresh()  # the rows draw their verdicts from the state
 
     def show_location(self, location: Location) -> None:
         """Select the location's pod (clearing a filter that hides it) and open its pane."""
@@ -136,6 +139,13 @@ class PodsScreen(Screen):
         self.table.sync(self.state, needle)
         self.table.border_subtitle = self._table_subtitle()
         self.show_pod(self.selected_pod)
+
+    def copy_target(self) -> str | None:
+        """On a pods row, its intended role; else the chain's first fix."""
+        chain = self.state.chains.get(self.table.selected_uid or "")
+        if self.focused is self.table and chain is not None and chain.intended_role_arn:
+            return chain.intended_role_arn
+        return self.query_one(ChainStrip).copy_text
 
     def location(self) -> Location:
         pod = self.selected_pod

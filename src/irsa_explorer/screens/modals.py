@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.markup import escape
 from rich.syntax import Syntax
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -15,6 +15,34 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from irsa_explorer.model import Unavailable
+
+
+def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every key, read from the bindings themselves so help cannot drift from them."""
+    from irsa_explorer.navigation import VIEWS
+    from irsa_explorer.screens.main import PodsScreen
+    from irsa_explorer.widgets.chain_strip import ChainStrip
+    from irsa_explorer.widgets.link import Link
+    from irsa_explorer.widgets.panes.token import TokenPane
+    from irsa_explorer.widgets.pods_table import PodsTable
+    from irsa_explorer.widgets.prompt_bar import PromptBar
+
+    def keys(bindings: list[Binding]) -> list[tuple[str, str]]:
+        out = []
+        for binding in bindings:
+            shown = ", ".join(app.get_key_display(Binding(key.strip(), "")) for key in binding.key.split(","))
+            out.append((shown, binding.tooltip or binding.description))
+        return out
+
+    return [
+        ("Everywhere", keys(app.BINDINGS) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
+        ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
+        ("Identity chain", keys(ChainStrip.BINDINGS)),
+        ("Token pane", keys(TokenPane.BINDINGS)),
+        ("Links", keys(Link.BINDINGS) + [("click", "open the link")]),
+        ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
+        ("Commands (:)", [(f":{view}", f"the {view} view") for view in VIEWS] + [(":help", "this help"), (":q", "quit")]),
+    ]
 
 
 class HelpScreen(ModalScreen[None]):

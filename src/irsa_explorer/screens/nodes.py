@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 
 from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import short_arn, value_or_unknown
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
@@ -17,29 +18,31 @@ class NodePane(DetailPane):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.screen_ref = None
+        self.state: ExplorerState | None = None
         self.node_name: str | None = None
 
-    def show(self, state, name: str | None) -> None:
+    def show(self, state: ExplorerState, name: str | None) -> None:
         self.state, self.node_name = state, name
-        self.rebuild((name, id(state.inventory), id(state.chains), len(state.pods)))
+        # the inventory itself, not its id: a new one comes with each watch event, and an id
+        # may be reused once the previous one is freed (Inventory compares by identity)
+        self.rebuild((name, state.inventory, id(state.chains)))
 
-    def compose(self):
-        name = self.node_name
-        if not name or not getattr(self, "state", None) or not self.state.inventory:
+    def compose(self) -> ComposeResult:
+        name, state = self.node_name, self.state
+        if not name or state is None or state.inventory is None:
             yield note("No node selected.")
             return
-        node = self.state.inventory.nodes.get(name)
+        node = state.inventory.nodes.get(name)
         yield Link(name, ObjectRef("Node", name), classes="title-link")
         if node is not None:
             yield row("instance", escape(node.instance_id or node.provider_id or "unknown"))
-        role = self.state.inventory.node_roles.get(name)
+        role = state.inventory.node_roles.get(name)
         if isinstance(role, str):
             yield Link(role, ObjectRef("Role", role), prefix="[b]instance role[/b] ")
         else:
             yield row("instance role", value_or_unknown(role) if role is not None else "[$text-muted]not loaded[/]")
-        pods = [p for p in self.state.pods.values() if p.node_name == name]
-        fallback = self.state.node_role_fallbacks(name)
+        pods = [p for p in state.pods.values() if p.node_name == name]
+        fallback = state.node_role_fallbacks(name)
         yield heading(f"Pods falling back to the node role ({len(fallback)})")
         if not fallback:
             yield note("none")

@@ -5,6 +5,9 @@ shell), falling back to a python3/boto3 one-liner when the image has no aws CLI,
 answer or the SDK's error text. Reading only: the pod itself makes the call with whatever
 credentials its SDK finds.
 
+`read_token` reads a token a pod mounts (exec `cat`), or mints one with TokenRequest (which
+writes, so only after the user confirmed), and checks it.
+
 `what_would_sa_get` WRITES to the cluster: it mints a service-account token (TokenRequest), then
 presents it to STS AssumeRoleWithWebIdentity and calls GetCallerIdentity with the result. Callers
 must ask the user to confirm first. The token is used in memory only: never logged, stored,
@@ -17,6 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 import jwt
 
@@ -24,7 +28,16 @@ from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import ClusterError, ExecResult, KubeSource
 from irsa_explorer.analysis import arns
 from irsa_explorer.model import service_account_subject
-from irsa_explorer.model import DEFAULT_AUDIENCE, ObjectRef, Pod
+from irsa_explorer.analysis.tokens import DecodedToken, SignatureCheck, TokenError, decode_token, verify_signature
+from irsa_explorer.model import (
+    DEFAULT_AUDIENCE,
+    DEFAULT_TOKEN_PATH,
+    IRSA_TOKEN_PATH,
+    POD_IDENTITY_TOKEN_PATH,
+    IssuerInfo,
+    ObjectRef,
+    Pod,
+)
 
 AWS_CLI_ARGV = ["aws", "sts", "get-caller-identity", "--output", "json"]
 # The same question through boto3, for images with Python but no aws CLI. Errors go to stderr
@@ -258,3 +271,77 @@ def what_would_sa_get(
         return SaCheck(steps=tuple(steps), claims=claims, **common)
     steps.append(CheckStep("get-caller-identity", True, f"the credentials are {who.arn}"))
     return SaCheck(steps=tuple(steps), claims=claims, arn=who.arn, **common)
+
+
+# --- reading a pod's token (the token pane) ---------------------------------------------------
+
+# which → (the file in the container, what it is). "fresh" is a TokenRequest instead.
+TOKEN_FILES = {
+    "irsa": (IRSA_TOKEN_PATH, "projected IRSA token"),
+    "pod-identity": (POD_IDENTITY_TOKEN_PATH, "EKS Pod Identity token"),
+    "default": (DEFAULT_TOKEN_PATH, "default service-account token"),
+}
+FRESH_TOKEN_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class TokenReading:
+    """A token a user asked to see, decoded and its signature checked, or why it could not be
+    read. The raw JWT stays in memory only: out of the repr, which crash reports print."""
+
+    source: str  # "projected IRSA token", "default service-account token", "fresh TokenRequest …"
+    path: str | None  # the file it was read from (None: minted)
+    raw: str | None = field(repr=False)
+    decoded: DecodedToken | TokenError | None = None
+    signature: SignatureCheck | None = None  # None: the cluster's JWKS is not known
+    error: str | None = None
+    at: datetime | None = None
+
+
+def token_source(which: str) -> str:
+    """What a `which` names, in words."""
+    return "fresh TokenRequest" if which == "fresh" else TOKEN_FILES.get(which, TOKEN_FILES["default"])[1]
+
+
+def token_container(pod: Pod, path: str) -> str | None:
+    """The first non-init container that mounts the token's directory (else the first one)."""
+    folder = path.rsplit("/", 1)[0]
+    regular = [c for c in pod.containers if not c.init]
+    for container in regular:
+        if any(mount == folder or folder.startswith(mount.rstrip("/") + "/") for _, mount in container.volume_mounts):
+            return container.name
+    return regular[0].name if regular else None
+
+
+def read_token(
+    kube: KubeSource,
+    pod: Pod,
+    which: str,
+    audience: str = DEFAULT_AUDIENCE,
+    *,
+    jwks: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TokenReading:
+    """One of a pod's tokens: "irsa", "pod-identity" or "default" is the file the pod mounts
+    (exec `cat`, argv only); "fresh" mints one with TokenRequest, which WRITES to the cluster
+    (callers ask the user first). The signature is checked against `jwks`, else the cluster's
+    (`KubeSource.issuer()`, asked once). What the pod answers (no such file) comes back in the
+    reading; a cluster that cannot be asked raises.
+    """
+    at = at or datetime.now(timezone.utc)
+    path: str | None
+    if which == "fresh":
+        raw = kube.create_token(pod.namespace, pod.service_account, audience, FRESH_TOKEN_SECONDS)
+        source, path = f"fresh TokenRequest (aud {audience}, {FRESH_TOKEN_SECONDS // 60} min)", None
+    else:
+        path, source = TOKEN_FILES.get(which, TOKEN_FILES["default"])
+        result = kube.exec(pod.namespace, pod.name, token_container(pod, path), ["cat", path])
+        raw = result.stdout.strip()
+        if result.exit_code != 0 or not raw:
+            why = mask_tokens(result.stderr.strip()) or f"cat exited with {result.exit_code}"
+            return TokenReading(source, path, None, error=why, at=at)
+    if jwks is None:
+        issuer = kube.issuer()
+        jwks = issuer.jwks if isinstance(issuer, IssuerInfo) else None
+    signature = verify_signature(raw, jwks) if jwks is not None else None
+    return TokenReading(source, path, raw, decode_token(raw), signature, at=at)

@@ -6,6 +6,7 @@ from rich.markup import escape
 from textual.binding import Binding
 from textual.widgets import Static
 
+from irsa_explorer.messages import post_up
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import Navigate
 
@@ -38,7 +39,7 @@ class Link(Static, can_focus=True):
 
     def action_follow(self) -> None:
         if self.ref is not None:
-            self.post_message(Navigate(self.ref, self.pane))
+            post_up(self, Navigate(self.ref, self.pane))
 
     def on_click(self) -> None:
         self.action_follow()

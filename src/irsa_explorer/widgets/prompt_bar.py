@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
-COMMANDS = ("pods", "sa", "roles", "nodes", "findings", "help", "quit")
+from irsa_explorer.commands import COMMANDS
+from irsa_explorer.messages import post_up
 
 
 class PromptBar(Input):
@@ -17,16 +20,18 @@ class PromptBar(Input):
     """
     BINDINGS = [Binding("escape", "close", "Close", id="prompt.close", tooltip="Close the prompt")]
 
+    @dataclass
     class Entered(Message):
-        def __init__(self, mode: str, text: str) -> None:
-            super().__init__()
-            self.mode = mode
-            self.text = text
+        """enter: apply the filter, or run the command (mode "filter" or "command")."""
 
+        mode: str
+        text: str
+
+    @dataclass
     class FilterChanged(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+        """The filter as typed so far (the table follows each key)."""
+
+        text: str
 
     mode = "filter"
 
@@ -46,19 +51,17 @@ class PromptBar(Input):
         self._focus_table()
 
     def _focus_table(self) -> None:
-        from textual.widgets import DataTable
-
-        tables = self.screen.query(DataTable)
+        tables = self.screen.query(DataTable)  # the list views'; the pods view focuses its own
         if tables:
             self.screen.set_focus(tables.first())
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
         if self.mode == "filter":
-            self.post_message(self.FilterChanged(event.value))
+            post_up(self, self.FilterChanged(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.display = False
         self._focus_table()
-        self.post_message(self.Entered(self.mode, event.value.strip()))
+        post_up(self, self.Entered(self.mode, event.value.strip()))

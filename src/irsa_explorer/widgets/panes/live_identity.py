@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.message import Message
 
 from irsa_explorer.model import ObjectRef, Pod
 from irsa_explorer.state import ExplorerState, LiveRun
@@ -31,14 +29,7 @@ def assumed_role_arn(arn: str | None) -> str | None:
 class LiveIdentityPane(DetailPane):
     TITLE = "Live identity"
     PANE_ID = "live-identity"
-    BINDINGS = [
-        Binding("w", "who_am_i", "Who am I", id="live.whoami", tooltip="Run sts get-caller-identity in the pod"),
-    ]
-
-    class Requested(Message):
-        def __init__(self, pod_uid: str) -> None:
-            super().__init__()
-            self.pod_uid = pod_uid
+    # `w` is the app's key: it runs the check in the selected pod, which is this pane's.
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -51,10 +42,6 @@ class LiveIdentityPane(DetailPane):
         uid = pod.uid if pod else None
         runs = state.live_runs.get(uid, [])
         self.rebuild((pod, running, len(runs), id(state.chains.get(uid))))
-
-    def action_who_am_i(self) -> None:
-        if self.pod is not None:
-            self.post_message(self.Requested(self.pod.uid))
 
     def compose(self) -> ComposeResult:
         state, pod = self.state, self.pod

@@ -7,12 +7,14 @@ In the pods view, what the selected pod really gets from it: the chain's `Effect
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.message import Message
 
+from irsa_explorer.messages import post_up
 from irsa_explorer.model import EffectiveIdentity, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, relative, stamp, value_or_unknown
@@ -24,12 +26,14 @@ class PolicyLink(Link):
     """A policy: enter opens its document. Inline policies carry it; attached (managed)
     ones carry only their ARN and the app fetches the document when opened."""
 
+    @dataclass
     class Open(Message):
-        def __init__(self, title: str, document: Any, policy_arn: str | None = None) -> None:
-            super().__init__()
-            self.title = title
-            self.document = document
-            self.policy_arn = policy_arn
+        """Open a policy: an inline one's document is here; a managed one's (`policy_arn`) is
+        fetched by the app."""
+
+        title: str
+        document: Any  # an inline policy's JSON; None for a managed policy
+        policy_arn: str | None = None
 
     def __init__(self, title: str, document: Any, policy_arn: str | None = None, **kwargs) -> None:
         if policy_arn is not None:
@@ -42,19 +46,18 @@ class PolicyLink(Link):
         self.policy_arn = policy_arn
 
     def action_follow(self) -> None:
-        self.post_message(self.Open(self.title, self.document, self.policy_arn))
+        post_up(self, self.Open(self.title, self.document, self.policy_arn))
 
 
 class RolePane(DetailPane):
     TITLE = "IAM role"
     PANE_ID = "role"
 
+    @dataclass
     class Wanted(Message):
         """The pane shows a role whose policies / assumers are not loaded yet."""
 
-        def __init__(self, arn: str) -> None:
-            super().__init__()
-            self.arn = arn
+        arn: str
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -68,7 +71,9 @@ class RolePane(DetailPane):
         """The role `arn`; `effective` is what the selected pod really gets (the chain's), if any."""
         self.state, self.arn, self.why_none, self.effective = state, arn, why_none, effective
         if arn and (arn not in state.role_policies or arn not in state.assumers):
-            self.post_message(self.Wanted(arn))
+            # `show` is called by the screen (the cursor moved) as well as by the app: post_up,
+            # or a request made in the screen's handler would stop at the screen
+            post_up(self, self.Wanted(arn))
         self.rebuild((arn, why_none, id(effective), id(state.role(arn)), id(state.role_policies.get(arn or "")),
                       id(state.assumers.get(arn or ""))))
 

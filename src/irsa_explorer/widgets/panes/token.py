@@ -8,6 +8,7 @@ EKS Pod Identity token, `d` the default token, `T` a fresh TokenRequest after co
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -16,13 +17,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
+from irsa_explorer.messages import post_up
 from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, ExpectedToken, Pod
-from irsa_explorer.state import ExplorerState, TokenView
+from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import relative, stamp
 from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
 
 if TYPE_CHECKING:
     from irsa_explorer.analysis.tokens import SignatureCheck
+    from irsa_explorer.sources.livecheck import TokenReading
 
 TIME_CLAIMS = (("iat", "issued"), ("nbf", "not before"), ("exp", "expires"))
 
@@ -45,13 +48,12 @@ class TokenPane(DetailPane):
         Binding("s", "reveal", "Reveal sig", id="token.reveal", tooltip="Show or mask the token signature"),
     ]
 
+    @dataclass
     class Requested(Message):
         """The user wants a token of this pod read (which: irsa, pod-identity, default, fresh)."""
 
-        def __init__(self, pod_uid: str, which: str) -> None:
-            super().__init__()
-            self.pod_uid = pod_uid
-            self.which = which
+        pod_uid: str
+        which: str
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -75,7 +77,7 @@ class TokenPane(DetailPane):
 
     def action_read(self, which: str) -> None:
         if self.pod is not None:
-            self.post_message(self.Requested(self.pod.uid, which))
+            post_up(self, self.Requested(self.pod.uid, which))
 
     def action_reveal(self) -> None:
         self.revealed = not self.revealed
@@ -132,7 +134,7 @@ class TokenPane(DetailPane):
         yield row("sub", escape(token.subject))
         yield row("aud", escape(", ".join(token.audiences)))
 
-    def _decoded(self, view: TokenView, now: datetime) -> ComposeResult:
+    def _decoded(self, view: TokenReading, now: datetime) -> ComposeResult:
         from irsa_explorer.analysis.tokens import DecodedToken  # loaded once a token was read
 
         decoded = view.decoded

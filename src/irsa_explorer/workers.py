@@ -1,0 +1,96 @@
+"""What the app's thread workers do: call the data layer, post the answer as one message.
+
+Run in threads, so nothing here touches a widget (Textual's rule for thread workers): the app
+applies each message on its own thread. A failure is raised, and the app's one failure handler
+shows it in the pane that asked, found by the worker's name. The data layer is imported when a
+worker first runs, after the first screen is drawn.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from datetime import datetime
+from typing import Callable
+
+from textual.message import Message
+
+from irsa_explorer.messages import (
+    InventoryStaged,
+    LiveChecked,
+    PodChanged,
+    PodsPaged,
+    PolicyDocumentRead,
+    RoleDetails,
+    TokenRead,
+)
+from irsa_explorer.model import Inventory, Pod, Role
+from irsa_explorer.sources.connect import Sources
+
+Post = Callable[[Message], object]
+
+
+def load_inventory(post: Post, generation: int, sources: Sources, cancelled: Callable[[], bool]) -> None:
+    """Pods page by page, the Kubernetes stage as a snapshot, then everything with the chains.
+
+    In the loader process (sources/loader.py): its Python work would otherwise share the
+    interpreter lock with the event loop, and key presses would wait for it.
+    """
+    from irsa_explorer.sources.inventory import without_cycle_collection
+    from irsa_explorer.sources.loader import LoadCancelled, load_in_process
+
+    def on_pods(pods: list[Pod]) -> None:
+        if not cancelled():
+            post(PodsPaged(generation, pods))
+
+    def on_stage(stage: str, inventory: Inventory) -> None:
+        if stage == "kubernetes" and not cancelled():  # the last one comes with the chains
+            post(InventoryStaged(generation, "checking AWS, working out verdicts…", inventory))
+
+    with without_cycle_collection():
+        try:
+            # No issuer discovery up front when EKS names the issuer: only the token pane needs
+            # the JWKS, and `read_token` asks KubeSource.issuer() (cached) for it.
+            inventory, chains = load_in_process(
+                sources.kube, sources.aws, sources.namespace, sources.cluster_name, on_stage=on_stage,
+                discover_issuer=False, on_pods=on_pods, cancelled=cancelled,
+            )
+        except LoadCancelled:
+            return
+        # What was just built lives as long as the view: out of the collector's sight, or the
+        # first collection once it is back on walks it all (a second holding the GIL, and key
+        # presses with it). Reference counting still frees it after a reload.
+        gc.freeze()
+    if not cancelled():
+        post(InventoryStaged(generation, "", inventory, chains))
+
+
+def watch_pods(post: Post, sources: Sources, stop: threading.Event) -> None:
+    for kind, pod in sources.kube.watch_pods(sources.namespace, "", stop):
+        if stop.is_set():
+            return
+        post(PodChanged(kind, pod))
+
+
+def role_details(post: Post, sources: Sources, arn: str, role: Role, inventory: Inventory) -> None:
+    """The role's policies (two IAM calls and one per inline policy) and who can assume it
+    (the engine, over every service account of the inventory)."""
+    from irsa_explorer.analysis.reverse import who_can_assume
+
+    post(RoleDetails(arn, sources.aws.role_policies(arn), who_can_assume(role, inventory)))
+
+
+def read_token(post: Post, sources: Sources, pod: Pod, which: str, audience: str, jwks: dict | None, at: datetime) -> None:
+    from irsa_explorer.sources.livecheck import read_token
+
+    post(TokenRead(pod.uid, read_token(sources.kube, pod, which, audience, jwks=jwks, at=at)))
+
+
+def who_am_i(post: Post, sources: Sources, pod: Pod, intended_role_arn: str | None) -> None:
+    from irsa_explorer.sources.livecheck import who_am_i
+
+    post(LiveChecked(pod.uid, who_am_i(sources.kube, pod, intended_role_arn=intended_role_arn)))
+
+
+def policy_document(post: Post, sources: Sources, arn: str) -> None:
+    post(PolicyDocumentRead(arn, sources.aws.policy_document(arn)))
