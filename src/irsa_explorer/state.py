@@ -241,17 +241,6 @@ class ExplorerState:
             return None
         return self.inventory.roles.get(arn)
 
-    def issuer_url(self) -> str | Unavailable | None:
-        inv = self.inventory
-        if inv is None:
-            return None
-        if isinstance(inv.issuer, IssuerInfo):
-            return inv.issuer.issuer
-        cluster = inv.cluster
-        if cluster is not None and not isinstance(cluster, Unavailable) and cluster.issuer:
-            return cluster.issuer
-        return inv.issuer if isinstance(inv.issuer, Unavailable) else None
-
     def jwks(self) -> dict | None:
         inv = self.inventory
         if inv and isinstance(inv.issuer, IssuerInfo):

@@ -4,6 +4,7 @@ parent's resolved credentials used as they are (an exec plugin runs once, not on
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 import time
 from pathlib import Path
@@ -24,10 +25,15 @@ def sources(lab, kubeconfig: Path | None = None) -> tuple[KubeSource, AwsSource]
 def test_the_same_inventory_and_chains_as_loading_in_process(lab):
     kube, aws = sources(lab)
     try:
-        pages, stages = [], []
+        pages, stages, staged = [], [], []
+
+        def on_stage(name, inv):
+            stages.append((name, len(inv.service_accounts)))
+            staged.append(inv)
+
         inventory, chains = load_in_process(
             kube, aws, None, kube.default_cluster_name(), discover_issuer=False,
-            on_pods=pages.append, on_stage=lambda name, inv: stages.append((name, len(inv.service_accounts))),
+            on_pods=pages.append, on_stage=on_stage,
         )
         here, here_chains = load_and_resolve(kube, aws, None, kube.default_cluster_name(), discover_issuer=False)
     finally:
@@ -40,6 +46,10 @@ def test_the_same_inventory_and_chains_as_loading_in_process(lab):
     # the pages and the stages reached the caller, pods first
     assert [p.uid for page in pages for p in page] == list(inventory.pods)
     assert [name for name, _ in stages] == ["kubernetes", "aws"] and stages[0][1] > 0
+    # each stage is an inventory of its own, with the pods paged in by then; none can be edited
+    assert staged[0] is not staged[1] is not inventory and staged[0].pods == inventory.pods
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        inventory.pods = {}  # type: ignore[misc]
 
 
 def test_a_cluster_that_cannot_be_asked_is_a_cluster_error_in_the_caller(lab, tmp_path):
