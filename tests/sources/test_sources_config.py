@@ -14,7 +14,8 @@ import uuid
 import pytest
 
 from irsa_explorer.model import Node, Unavailable
-from irsa_explorer.sources.aws import NO_CREDENTIALS, NO_REGION, AwsSource
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.aws_errors import NO_CREDENTIALS, NO_REGION
 from irsa_explorer.sources.connect import Target, from_options
 
 

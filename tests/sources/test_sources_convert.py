@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from irsa_explorer.analysis.arns import parse_role_arn
-from irsa_explorer.sources.aws import unavailable_from
+from irsa_explorer.sources.aws_errors import unavailable_from
 from irsa_explorer.sources.kube import _exit_code, parse_eks_context
 from irsa_explorer.sources.kube_convert import pod_from_dict, pod_status_text
 from irsa_explorer.sources.livecheck import _parse_error, mask_tokens, same_role
