@@ -1,0 +1,276 @@
+"""Findings about what a pod was given: injection, annotations, static keys, the OIDC provider,
+the role, the node role. Each builder returns a `model.Finding` naming the pod and its fix."""
+
+from __future__ import annotations
+
+import shlex
+
+from irsa_explorer.model import (
+    AUDIENCE_ANNOTATION,
+    ROLE_ARN_ANNOTATION,
+    SKIP_CONTAINERS_ANNOTATION,
+    SKIP_WEBHOOK_LABEL,
+    Evidence,
+    Finding,
+    ObjectRef,
+    OidcProvider,
+    Pod,
+    PodIdentityAssociation,
+    ServiceAccount,
+)
+
+from ..arns import role_arn_problem, role_name_of
+from ..trust import issuer_host_path
+from .catalogue import (
+    ASSOCIATION_AFTER_POD,
+    AUDIENCE_NOT_IN_CLIENT_IDS,
+    CATALOGUE,
+    CONTAINER_SETS_AWS_ROLE_ARN,
+    CROSS_ACCOUNT_PROVIDER_UNKNOWN,
+    IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION,
+    IRSA_ROLE_CHANGED,
+    IRSA_SHADOWS_POD_IDENTITY,
+    MALFORMED_ROLE_ARN,
+    NO_OIDC_PROVIDER,
+    NODE_ROLE_FALLBACK,
+    POD_IDENTITY_HOST_NETWORK,
+    ROLE_ARN_ANNOTATION_TYPO,
+    ROLE_ARN_ON_POD,
+    ROLE_LOOKUP_FAILED,
+    ROLE_NOT_FOUND,
+    SKIPPED_CONTAINER,
+    STATIC_KEYS_IN_ENV,
+    STATIC_KEYS_MAYBE_FROM_SECRET,
+    TOKEN_EXPIRED,
+    TOKEN_FILE_PERMISSIONS,
+    _annotation,
+    _make,
+    _restart_fix,
+)
+
+
+def irsa_not_injected(pod: Pod, sa: ServiceAccount, role_arn: str) -> Finding:
+    created = f" (pod created {pod.created:%Y-%m-%d %H:%M:%S} UTC)" if pod.created else ""
+    return _make(
+        IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION,
+        title=f"{sa.name} is annotated with a role, but pod {pod.name} got no IRSA credentials",
+        explanation=CATALOGUE[IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION].explanation + created,
+        evidence=[
+            _annotation(sa.ref, ROLE_ARN_ANNOTATION, role_arn),
+            Evidence(pod.ref, "spec.containers[*].env[AWS_ROLE_ARN]", None),
+            Evidence(pod.ref, "spec.volumes[aws-iam-token]", None),
+        ],
+        fix=_restart_fix(pod),
+    )
+
+
+def association_after_pod(pod: Pod, association: PodIdentityAssociation) -> Finding:
+    return _make(
+        ASSOCIATION_AFTER_POD,
+        title=f"Pod Identity association {association.association_id} exists, but pod {pod.name} was not injected",
+        evidence=[
+            Evidence(ObjectRef("PodIdentityAssociation", association.association_id), "roleArn", association.role_arn),
+            Evidence(pod.ref, "spec.containers[*].env[AWS_CONTAINER_CREDENTIALS_FULL_URI]", None),
+        ],
+        fix=_restart_fix(pod),
+    )
+
+
+def annotation_typo(ref: ObjectRef, key: str, value: str, wanted_key: str = ROLE_ARN_ANNOTATION) -> Finding:
+    namespace, kind = ref.namespace or "NS", ref.kind.lower()
+    # Annotation values are free text from the cluster: quoted, so a copied fix runs only kubectl
+    # (keys are Kubernetes qualified names, safe inside single quotes).
+    fix = (f"kubectl -n {namespace} annotate {kind} {ref.name} {shlex.quote(f'{wanted_key}={value}')} '{key}-'"
+           if ref.kind == "ServiceAccount" else CATALOGUE[ROLE_ARN_ANNOTATION_TYPO].fix)
+    return _make(
+        ROLE_ARN_ANNOTATION_TYPO,
+        title=f"Annotation {key!r} on {ref} is not {wanted_key!r}",
+        explanation=CATALOGUE[ROLE_ARN_ANNOTATION_TYPO].explanation.replace(
+            "eks.amazonaws.com/role-arn on", f"{wanted_key} on"),
+        evidence=[_annotation(ref, key, value)],
+        fix=fix,
+    )
+
+
+def role_arn_on_pod(pod: Pod, value: str) -> Finding:
+    return _make(
+        ROLE_ARN_ON_POD,
+        title=f"Pod {pod.name} carries {ROLE_ARN_ANNOTATION}; the webhook reads it only from service account {pod.service_account}",
+        evidence=[_annotation(pod.ref, ROLE_ARN_ANNOTATION, value)],
+        fix=(f"kubectl -n {pod.namespace} annotate serviceaccount {pod.service_account} "
+             f"{shlex.quote(f'{ROLE_ARN_ANNOTATION}={value}')} && {_restart_fix(pod)}"),
+    )
+
+
+def container_sets_aws_role_arn(pod: Pod, container: str, names: list[str], values: dict[str, str | None]) -> Finding:
+    shown = ", ".join(f"{n}={values.get(n) or '(from a reference)'}" for n in names)
+    return _make(
+        CONTAINER_SETS_AWS_ROLE_ARN,
+        title=f"Container {container} sets {', '.join(names)} itself, so the webhook skipped it",
+        explanation=CATALOGUE[CONTAINER_SETS_AWS_ROLE_ARN].explanation + f" It sets {shown}.",
+        evidence=[Evidence(pod.ref, f"spec.containers[{container}].env[{n}]", values.get(n)) for n in names],
+    )
+
+
+def skipped_container(pod: Pod, container: str, by_label: bool) -> Finding:
+    if by_label:
+        evidence = [Evidence(pod.ref, f"metadata.labels[{SKIP_WEBHOOK_LABEL}]", pod.labels.get(SKIP_WEBHOOK_LABEL))]
+        title = f"Pod {pod.name} is labelled {SKIP_WEBHOOK_LABEL}: no container gets IRSA"
+    else:
+        evidence = [_annotation(pod.ref, SKIP_CONTAINERS_ANNOTATION, pod.annotations.get(SKIP_CONTAINERS_ANNOTATION))]
+        title = f"Container {container} is listed in {SKIP_CONTAINERS_ANNOTATION}: it gets no IRSA"
+    return _make(SKIPPED_CONTAINER, title=title, evidence=evidence)
+
+
+def static_keys_in_env(pod: Pod, container: str, sources: list[tuple[str, str | None]], intended_role: str | None) -> Finding:
+    """`sources`: (field, value-or-reference) pairs where keys were found; values are never shown."""
+    names = [field.rsplit("[", 1)[-1].rstrip("]") for field, _ in sources]
+    refs = sorted({ref for _, ref in sources if ref})
+    shown = "env " + ", ".join(names) + (f" from {', '.join(refs)}" if refs else "")
+    explanation = CATALOGUE[STATIC_KEYS_IN_ENV].explanation
+    if intended_role:
+        explanation += f" Here they override the intended role {intended_role}."
+    return _make(
+        STATIC_KEYS_IN_ENV,
+        title=f"Container {container} has static AWS keys: {shown}",
+        explanation=explanation,
+        evidence=[Evidence(pod.ref, f, ref) for f, ref in sources],
+    )
+
+
+def static_keys_maybe_from_secret(pod: Pod, container: str, source: str) -> Finding:
+    name = source.split()[1] if len(source.split()) > 1 else source
+    return _make(
+        STATIC_KEYS_MAYBE_FROM_SECRET,
+        title=f"Container {container} loads {source} into its environment; AWS keys in it would override the role",
+        evidence=[Evidence(pod.ref, f"spec.containers[{container}].envFrom", source)],
+        fix=f"kubectl -n {pod.namespace} get secret {name} -o jsonpath='{{.data}}' | jq 'keys'",
+    )
+
+
+def no_oidc_provider(issuer: str, account: str, cluster: str | None, token_ref: ObjectRef) -> Finding:
+    return _make(
+        NO_OIDC_PROVIDER,
+        title=f"No IAM OIDC provider for {issuer_host_path(issuer)} in account {account}",
+        evidence=[Evidence(token_ref, "token.iss", issuer),
+                  Evidence(ObjectRef("Account", account), "iam:ListOpenIDConnectProviders", None)],
+        fix=f"eksctl utils associate-iam-oidc-provider --cluster {cluster or 'CLUSTER'} --approve",
+    )
+
+
+def audience_not_in_client_ids(provider: OidcProvider, audiences: tuple[str, ...], evidence: list[Evidence]) -> Finding:
+    missing = [a for a in audiences if a not in provider.client_ids]
+    aud = missing[0] if missing else (audiences[0] if audiences else "sts.amazonaws.com")
+    return _make(
+        AUDIENCE_NOT_IN_CLIENT_IDS,
+        title=f"Token audience {', '.join(audiences) or '(none)'} is not in the provider's client IDs "
+              f"({', '.join(provider.client_ids) or 'none'})",
+        evidence=[*evidence, Evidence(ObjectRef("OidcProvider", provider.arn), "ClientIDList", ", ".join(provider.client_ids))],
+        fix=(f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {provider.arn} "
+             f"--client-id {shlex.quote(aud)}   # or fix the {AUDIENCE_ANNOTATION} annotation"),
+    )
+
+
+def malformed_role_arn(ref: ObjectRef, field: str, value: str) -> Finding:
+    fix = None
+    if ref.kind == "ServiceAccount":
+        fix = (f"kubectl -n {ref.namespace} annotate serviceaccount {ref.name} --overwrite "
+               f"{ROLE_ARN_ANNOTATION}=arn:aws:iam::ACCOUNT:role/NAME")
+    return _make(
+        MALFORMED_ROLE_ARN,
+        title=f"{value!r} is not a valid role ARN: {role_arn_problem(value)}",
+        evidence=[Evidence(ref, field, value)],
+        fix=fix,
+    )
+
+
+def role_not_found(role_arn: str, reason: str, evidence: list[Evidence]) -> Finding:
+    return _make(
+        ROLE_NOT_FOUND,
+        title=f"Role {role_arn} does not exist",
+        explanation=CATALOGUE[ROLE_NOT_FOUND].explanation + f" IAM said: {reason}.",
+        evidence=[*evidence, Evidence(ObjectRef("Role", role_arn), "iam:GetRole", reason)],
+    )
+
+
+def role_lookup_failed(role_arn: str, reason: str, permission: str | None) -> Finding:
+    return _make(
+        ROLE_LOOKUP_FAILED,
+        title=f"Role {role_arn} could not be read: {reason}",
+        evidence=[Evidence(ObjectRef("Role", role_arn), "iam:GetRole", reason)],
+        fix=f"Grant {permission} to the identity running this tool." if permission else None,
+    )
+
+
+def token_file_permissions(pod: Pod, version: str) -> Finding:
+    return _make(
+        TOKEN_FILE_PERMISSIONS,
+        title=f"Pod {pod.name} runs as user {pod.run_as_user} without fsGroup on Kubernetes {version}",
+        evidence=[Evidence(pod.ref, "spec.securityContext.runAsUser", str(pod.run_as_user)),
+                  Evidence(pod.ref, "spec.securityContext.fsGroup", None)],
+    )
+
+
+def node_role_fallback(pod: Pod, node_role: str | None, annotated_in_namespace: list[str], cluster: str | None) -> Finding:
+    explanation = CATALOGUE[NODE_ROLE_FALLBACK].explanation
+    if node_role:
+        explanation += f" Here that is {node_role} (node {pod.node_name})."
+    if annotated_in_namespace:
+        explanation += (f" Service accounts in {pod.namespace} that do have a role: "
+                        f"{', '.join(sorted(annotated_in_namespace)[:5])} — is the pod running as the wrong one?")
+    sa = pod.service_account if pod.service_account != "default" else "SA_NAME"
+    return _make(
+        NODE_ROLE_FALLBACK,
+        title=f"Pod {pod.name} has no IRSA or Pod Identity and uses the node's role"
+              + (f" {role_name_of(node_role)}" if node_role else ""),
+        explanation=explanation,
+        evidence=[Evidence(pod.service_account_ref, f"metadata.annotations[{ROLE_ARN_ANNOTATION}]", None),
+                  Evidence(ObjectRef("Node", pod.node_name or "?"), "instance profile role", node_role)],
+        fix=(f"eksctl create iamserviceaccount --cluster {cluster or 'CLUSTER'} --namespace {pod.namespace} "
+             f"--name {sa} --attach-policy-arn POLICY_ARN --approve, set serviceAccountName: {sa} "
+             f"on the pod, then recreate it ({_restart_fix(pod)})"),
+    )
+
+
+def pod_identity_host_network(pod: Pod) -> Finding:
+    return _make(
+        POD_IDENTITY_HOST_NETWORK,
+        title=f"Pod {pod.name} uses hostNetwork, which EKS Pod Identity refuses",
+        evidence=[Evidence(pod.ref, "spec.hostNetwork", "true")],
+    )
+
+
+def irsa_role_changed(pod: Pod, container: str, injected: str, annotated: str | None) -> Finding:
+    now = f"now names {annotated}" if annotated else "no longer names a role"
+    return _make(
+        IRSA_ROLE_CHANGED,
+        title=f"Pod {pod.name} uses {injected}, its service account {now}",
+        evidence=[Evidence(pod.ref, f"spec.containers[{container}].env[AWS_ROLE_ARN]", injected),
+                  _annotation(pod.service_account_ref, ROLE_ARN_ANNOTATION, annotated)],
+        fix=_restart_fix(pod),
+    )
+
+
+def irsa_shadows_pod_identity(pod: Pod, irsa_role: str, association_role: str) -> Finding:
+    return _make(
+        IRSA_SHADOWS_POD_IDENTITY,
+        title=f"Pod {pod.name} gets {irsa_role} through IRSA, not the associated {association_role}",
+        evidence=[Evidence(pod.ref, "spec.containers[*].env[AWS_ROLE_ARN]", irsa_role),
+                  Evidence(pod.ref, "spec.containers[*].env[AWS_CONTAINER_CREDENTIALS_FULL_URI]", None)],
+    )
+
+
+def cross_account_provider_unknown(role_arn: str, role_account: str, our_account: str) -> Finding:
+    return _make(
+        CROSS_ACCOUNT_PROVIDER_UNKNOWN,
+        title=f"Role {role_arn} is in account {role_account}; providers were listed in {our_account}",
+        evidence=[Evidence(ObjectRef("Role", role_arn), "account", role_account)],
+    )
+
+
+def token_expired(ref: ObjectRef, expired_at: str, now: str) -> Finding:
+    return _make(
+        TOKEN_EXPIRED,
+        title=f"Token expired at {expired_at} (now {now})",
+        evidence=[Evidence(ref, "token.exp", expired_at)],
+    )
