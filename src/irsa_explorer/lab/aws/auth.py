@@ -31,7 +31,10 @@ def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Respons
         raw_path = request.path + (f"?{request.query}" if request.query else "")
     # The signature covers the body as sent.
     data: dict[str, Any] = {k: [v] for k, v in request.form.items()} if request.body else {}
-    checker_class = S3IAMRequest if request.service == "s3" else IAMRequest
+    # AssumeRole: moto checks the caller's policies only; the trust policy is lab/aws/assume_role.py's.
+    assuming = request.kind == "sts:AssumeRole"
+    checker_class = S3IAMRequest if request.service == "s3" else (_identity_only() if assuming else IAMRequest)
+    identity_allows = True
     try:
         checker = checker_class(
             account_id=account,
@@ -43,7 +46,12 @@ def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Respons
             action=_s3_permission(request) if request.service == "s3" else request.action,
         )
         checker.check_signature()
-        checker.check_action_permitted(_resource(request, account))
+        try:
+            checker.check_action_permitted(_resource(request, account))
+        except HTTPException:
+            if not assuming:
+                raise
+            identity_allows = False  # a trust policy naming the caller itself may still allow it
     except HTTPException as refused:  # IAM-style errors carry their HTTP status
         code = getattr(refused, "error_type", None) or "AccessDenied"
         message = getattr(refused, "message", None) or "Access Denied"
@@ -52,10 +60,31 @@ def check(request: AwsRequest, environ: dict[str, Any], account: str) -> Respons
         code, message = str(refused.code), str(refused.message)
         status = 400 if code == "InvalidToken" else 403
     else:
+        if assuming:
+            from irsa_explorer.lab.aws import assume_role
+
+            return assume_role.refusal(request, account, identity_allows)
         return None
     if request.service not in ("iam", "sts", "ec2", "s3") and code == "AccessDenied":
         code = "AccessDeniedException"  # the REST-JSON services' spelling
     return error_for(request, status, code, message)
+
+
+_IDENTITY_ONLY: Any = None
+
+
+def _identity_only() -> type:
+    """moto's IAMRequest without its own trust check for AssumeRole (see assume_role.py)."""
+    global _IDENTITY_ONLY
+    if _IDENTITY_ONLY is None:
+        from moto.iam.access_control import IAMRequest
+
+        class IdentityOnly(IAMRequest):
+            def _is_assuming_role_operation(self, resource_arn: str) -> bool:
+                return False
+
+        _IDENTITY_ONLY = IdentityOnly
+    return _IDENTITY_ONLY
 
 
 def _s3_permission(request: AwsRequest) -> str:

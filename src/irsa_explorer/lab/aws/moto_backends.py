@@ -181,3 +181,33 @@ def find_instance_by_node_name(account: str, region: str, node_name: str) -> str
             if node_name in (instance.private_dns_name, tags.get("Name")):
                 return instance.id
     return None
+
+
+# --- which account and principal a key belongs to (a lab may hold several accounts) ---------
+
+
+def account_of_key(access_key_id: str) -> str | None:
+    """The account whose IAM holds this access key (a user's, or an STS session's), or None.
+
+    moto keeps every account's keys in that account's IAM backend; AWS knows a key's account
+    the same way (`sts get-access-key-info`), so requests are served in the key's account."""
+    for account, backends in list(iam_backends.items()):
+        backend = dict.get(backends, PARTITION)
+        if backend is not None and access_key_id in backend.access_keys:
+            return account
+    return None
+
+
+def principal_of_key(account: str, access_key_id: str) -> tuple[str, str] | None:
+    """(IAM principal ARN, caller ARN as STS words it) of a key of `account`: a user's ARN twice,
+    or for an STS session its role's ARN and the session's assumed-role ARN. None if unknown."""
+    try:
+        user = iam(account).get_user_from_access_key_id(access_key_id)
+    except Exception:
+        user = None
+    if user is not None:
+        return user.arn, user.arn
+    session = sts_backends[account][PARTITION].get_assumed_role_from_access_key(access_key_id)
+    if session is not None:
+        return session.role_arn, session.arn
+    return None

@@ -36,6 +36,9 @@ from irsa_explorer.lab.spec import LabCluster
 
 ADMIN_USER = "lab-admin"
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+# What AWS Organizations creates in every account it creates: a role the management account
+# assumes, with AdministratorAccess. A lab's member accounts are reached the same way.
+MEMBER_ACCESS_ROLE = "OrganizationAccountAccessRole"
 _STATS_PATH = "/_lab/stats"
 # Requests the lab answers without a signature, as AWS does.
 _UNSIGNED_OK = {"sts:AssumeRoleWithWebIdentity"}
@@ -69,6 +72,7 @@ class AwsLab:
         self._moto_app: Any = None
         self._admin: tuple[str, str] | None = None
         self._enforcing = False
+        self.member_accounts: list[str] = []  # other accounts of the lab (add_account)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -127,6 +131,28 @@ class AwsLab:
             version=self.cluster.version,
         )
         self._pin_issuer(self.cluster.name)
+
+    def add_account(self, account: str) -> str:
+        """Another AWS account in the lab, as AWS Organizations makes a member account: its
+        role OrganizationAccountAccessRole trusts the lab's account (`:root`) and has
+        AdministratorAccess. Returns that role's ARN; the lab's admin assumes it (sts:AssumeRole)
+        to act in the account. Requests are served in the account of the key that signs them.
+        """
+        role_arn = f"arn:aws:iam::{account}:role/{MEMBER_ACCESS_ROLE}"
+        if account == self.account or account in self.member_accounts:
+            return role_arn
+        iam = aws_moto.iam(account)
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{self.account}:root"},
+                           "Action": "sts:AssumeRole"}],
+        }
+        iam.create_role(role_name=MEMBER_ACCESS_ROLE, assume_role_policy_document=json.dumps(trust), path="/",
+                        permissions_boundary=None, description="Lab member account access", tags=[],
+                        max_session_duration="3600")
+        iam.attach_role_policy(policy_arn=ADMINISTRATOR_ACCESS, role_name=MEMBER_ACCESS_ROLE)
+        self.member_accounts.append(account)
+        return role_arn
 
     def _pin_issuer(self, name: str) -> None:
         """moto gives each cluster a random issuer; the lab's tokens carry LabCluster.issuer."""
@@ -200,8 +226,12 @@ class AwsLab:
             if request.service == "s3":  # S3 has its own word for it
                 return _respond(start_response, error_for(request, 503, "SlowDown", "Please reduce your request rate."))
             return _respond(start_response, error_for(request, 400, "Throttling", "Rate exceeded"))
+        # Served in the account the signing key belongs to (a lab may hold member accounts);
         # moto would otherwise put unsigned and unknown-key requests in its default account.
-        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
+        account = self.account
+        if request.access_key_id and self.member_accounts:
+            account = aws_moto.account_of_key(request.access_key_id) or self.account
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
 
         if request.kind == "sts:AssumeRoleWithWebIdentity":
             return _respond(start_response, self.sts.handle(request))
@@ -210,7 +240,7 @@ class AwsLab:
                 return _respond(
                     start_response, error_for(request, 403, "MissingAuthenticationToken", "Missing Authentication Token")
                 )
-            refused = aws_auth.check(request, environ, self.account)
+            refused = aws_auth.check(request, environ, account)
             if refused is not None:
                 return _respond(start_response, refused)
         if self.pod_identity.handles(request):
