@@ -151,15 +151,36 @@ class RunningLab:
             "AWS_SECRET_ACCESS_KEY": secret,
             "AWS_DEFAULT_REGION": self.cluster.region,
             "AWS_REGION": self.cluster.region,
-            # Empty files: a user's real profiles and SSO sessions cannot leak into the lab.
+            # Files of the lab's own: a user's real profiles and SSO sessions cannot leak into the lab.
             "AWS_CONFIG_FILE": str(config),
             "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
         }
+        if self.aws.member_accounts:
+            env["IRSA_EXPLORER_ACCOUNT_PROFILES"] = self._write_member_profiles(config, credentials)
         aws_env = directory / "aws.env"
         lines = ["# source this file: the aws CLI and boto3 then talk to the lab's AWS account"]
         lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
         _write_private(aws_env, "\n".join(lines) + "\n")
         return kubeconfig, aws_env
+
+
+    def _write_member_profiles(self, config: Path, credentials: Path) -> str:
+        """A profile per member account, as an organization's users write them: `member-ACCOUNT`
+        assumes the account's OrganizationAccountAccessRole with the admin's keys (profile
+        `lab`). Returns the explorer's `--account-profile` mapping for them."""
+        from irsa_explorer.lab.aws.server import MEMBER_ACCESS_ROLE
+
+        key, secret = self.aws.admin_credentials
+        _write_private(credentials, f"[lab]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
+        sections, mapping = [], []
+        for account in self.aws.member_accounts:
+            sections.append(
+                f"[profile member-{account}]\nrole_arn = arn:aws:iam::{account}:role/{MEMBER_ACCESS_ROLE}\n"
+                f"source_profile = lab\nregion = {self.cluster.region}\nendpoint_url = {self.aws.endpoint_url}\n"
+            )
+            mapping.append(f"{account}=member-{account}")
+        _write_private(config, "\n".join(sections))
+        return ",".join(mapping)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -195,6 +216,19 @@ def aws_session(aws: Any):
         region_name=aws.region,
         botocore_session=botocore_session(),
     )
+
+
+def member_session(aws: Any, account: str):
+    """A boto3 Session acting in another account of the lab: the account is added (with its
+    OrganizationAccountAccessRole) and the admin assumes that role over the wire."""
+    import boto3
+
+    role = aws.add_account(account)
+    sts = aws_session(aws).client("sts", endpoint_url=aws.endpoint_url)
+    creds = sts.assume_role(RoleArn=role, RoleSessionName="lab-scenario")["Credentials"]
+    # A botocore session of its own: the shared one holds the admin's credentials.
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"], region_name=aws.region)
 
 
 @contextlib.contextmanager
@@ -250,7 +284,8 @@ def run_lab(
             if log is not None:
                 print(f"  {step.describe()}", file=log, flush=True)
 
-        variables = apply_scenario(scenario, client, aws_session(aws), endpoint_url=aws.endpoint_url, on_step=announce)
+        variables = apply_scenario(scenario, client, aws_session(aws), endpoint_url=aws.endpoint_url, on_step=announce,
+                                   open_account=lambda account: member_session(aws, account))
         _register_nodes(client, aws)
         user_tokens = {
             user.name: kube.add_user(
@@ -304,6 +339,8 @@ def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) ->
             f"aws: {lab.aws.endpoint_url}",
             f"context: {lab.context}",
             *(f"user context: {lab.user_context(u.name)} ({_user_summary(u)})" for u in lab.scenario.users),
+            *(f"member account: {a} (aws --profile member-{a} …; the explorer reads it through that profile)"
+              for a in lab.aws.member_accounts),
             f"dir: {directory}",
             "",
             "Use it from another shell:",

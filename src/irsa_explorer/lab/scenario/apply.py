@@ -21,17 +21,21 @@ def apply_scenario(
     *,
     endpoint_url: str | None = None,
     on_step: Callable[[Step], None] | None = None,
+    open_account: Callable[[str], Any] | None = None,
 ) -> dict[str, str]:
     """Replay every step in order against a running lab. Returns the final variables.
 
     `api_client` is a configured `kubernetes.client.ApiClient`; `boto_session` a `boto3.Session`
-    holding the lab's credentials. Raises ScenarioApplyError on the first refused step.
+    holding the lab's credentials. `open_account(account_id)`: a boto3 Session acting in another
+    account of the lab, for steps with `account:` (serve.py assumes the account's
+    OrganizationAccountAccessRole). Raises ScenarioApplyError on the first refused step.
     """
     from kubernetes.client import CoreV1Api
 
     core = CoreV1Api(api_client)
     variables = dict(scenario.variables())
-    clients: dict[str, Any] = {}
+    clients: dict[tuple[str | None, str], Any] = {}
+    sessions: dict[str, Any] = {}
     for step in scenario.steps:
         if on_step:
             on_step(step)
@@ -42,11 +46,19 @@ def apply_scenario(
                 what = replace(step, manifest=manifest).describe()
                 _apply_kube(core, manifest)
             elif isinstance(step, AwsStep):
-                if step.service not in clients:
-                    clients[step.service] = boto_session.client(
+                account = step.account if step.account != scenario.cluster.account else None
+                if (account, step.service) not in clients:
+                    session = boto_session
+                    if account is not None:
+                        if open_account is None:
+                            raise ValueError(f"this lab cannot act in account {account}")
+                        if account not in sessions:
+                            sessions[account] = open_account(account)
+                        session = sessions[account]
+                    clients[(account, step.service)] = session.client(
                         step.service, endpoint_url=endpoint_url, region_name=scenario.cluster.region
                     )
-                variables.update(_apply_aws(clients[step.service], step, variables))
+                variables.update(_apply_aws(clients[(account, step.service)], step, variables))
             elif isinstance(step, WaitStep):
                 _wait_for_pod(core, step, variables)
         except ScenarioApplyError:

@@ -67,9 +67,11 @@ class AwsStep(Step):
     operation: str = ""  # boto3's snake_case method name
     params: dict[str, Any] = field(default_factory=dict)
     save: dict[str, str] = field(default_factory=dict)  # variable → JMESPath into the response
+    account: str | None = None  # another account of the lab to call it in (None: the cluster's)
 
     def describe(self) -> str:
-        return f"aws {self.service}.{self.operation}"
+        where = f" in account {self.account}" if self.account else ""
+        return f"aws {self.service}.{self.operation}{where}"
 
 
 @dataclass(frozen=True)

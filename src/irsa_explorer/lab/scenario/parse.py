@@ -337,7 +337,14 @@ def _check_manifest_schema(manifest: dict, at: str, source: str, line: int | Non
 
 def _parse_aws(raw: dict, where: str, base: dict, problems: list[Problem], defined: set[str]) -> AwsStep | None:
     source, line = base["source"], base["line"]
-    _check_keys(raw, {"aws", "params", "save"}, where, source, problems)
+    _check_keys(raw, {"aws", "params", "save", "account"}, where, source, problems)
+    account = raw.get("account")
+    if account is not None:
+        account = str(account) if isinstance(account, int) and not isinstance(account, bool) else account
+        if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+            problems.append(Problem(source, f"{where}.account", f"an AWS account id is 12 digits (quote it), got {account!r}",
+                                    _line_of(raw, "account")))
+            account = None
     action = raw["aws"]
     if not isinstance(action, str) or not re.fullmatch(r"[a-z0-9-]+\.[a-z0-9_]+", action):
         problems.append(Problem(source, f"{where}.aws", "write the call as service.operation, boto3-style: e.g. iam.create_role", _line_of(raw, "aws")))
@@ -368,7 +375,7 @@ def _parse_aws(raw: dict, where: str, base: dict, problems: list[Problem], defin
             continue
         checked_save[str(name)] = str(expression)
     defined.update(checked_save)
-    return AwsStep(**base, service=service, operation=operation, params=params, save=checked_save)
+    return AwsStep(**base, service=service, operation=operation, params=params, save=checked_save, account=account)
 
 
 def _valid_jmespath(expression: Any) -> bool:
