@@ -146,6 +146,9 @@ class PodRunner:
         readers: dict[str, Callable[[], str]] = {}
         for mount in container.get("volumeMounts") or []:
             volume = volumes.get(mount.get("name"))
+            if volume and ("secret" in volume or "configMap" in volume):
+                readers.update(self._keyed_volume_files(ns, volume, mount))
+                continue
             if not volume or "projected" not in volume:
                 continue
             base = mount.get("mountPath", "").rstrip("/")
@@ -169,6 +172,30 @@ class PodRunner:
                                  "metadata.uid": meta.get("uid", "")}.get(field_path, "")
                         readers[f"{base}/{item.get('path')}"] = lambda value=value: value
         return ProjectedFiles(readers)
+
+    def _keyed_volume_files(self, ns: str, volume: dict[str, Any], mount: dict[str, Any]) -> dict[str, Callable[[], str]]:
+        """The files of a Secret or ConfigMap volume as kubelet lays them out: one file per key
+        (or per `items` entry, at its `path`) under the mount path; with `subPath`, that one file
+        at the mount path. Read when the program reads them (a later change shows, as kubelet's
+        sync does)."""
+        if "secret" in volume:
+            name, read = volume["secret"].get("secretName", ""), self._secret_data
+            items = volume["secret"].get("items")
+        else:
+            name, read = volume["configMap"].get("name", ""), self._configmap_data
+            items = volume["configMap"].get("items")
+        paths = {item.get("path", item.get("key")): item.get("key") for item in items or []} or {
+            key: key for key in read(ns, name)
+        }
+        base = mount.get("mountPath", "").rstrip("/")
+        sub_path = mount.get("subPath")
+        files: dict[str, Callable[[], str]] = {}
+        for path, key in paths.items():
+            if sub_path and path != sub_path:
+                continue
+            where = base if sub_path else f"{base}/{path}"
+            files[where] = lambda key=key: read(ns, name).get(key, "")
+        return files
 
     def _token_reader(self, pod: dict[str, Any], audience: str | None, expiration: int) -> Callable[[], str]:
         meta, spec = pod["metadata"], pod["spec"]

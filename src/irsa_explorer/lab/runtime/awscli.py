@@ -2,9 +2,10 @@
 
 It finds credentials the way botocore's default chain does, from the container's own env
 and files (identity-contract.md, "Which credentials the SDK actually uses"):
-env keys → web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE) → container
-credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI, Pod Identity) → instance metadata of the
-pod's node. Then it calls the lab's AWS endpoint with boto3 and prints what aws CLI v2
+env keys → assume-role profile → web identity (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)
+→ the shared credentials file, credential_process, the config file (AWS_PROFILE; files a pod
+mounts from a Secret: aws_profiles.py) → container credentials
+(AWS_CONTAINER_CREDENTIALS_FULL_URI, Pod Identity) → instance metadata of the pod's node. Then it calls the lab's AWS endpoint with boto3 and prints what aws CLI v2
 prints, with its exit codes: 252 usage, 253 no credentials/region, 254 service error,
 255 anything else. Tokens are read from the container's files and never printed.
 """
@@ -26,10 +27,13 @@ import botocore.session
 from botocore import UNSIGNED, xform_name
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, MetadataRetrievalError, ParamValidationError
+from botocore.credentials import EnvProvider, InstanceMetadataProvider
 from botocore.utils import ContainerMetadataFetcher, InstanceMetadataFetcher
 
 import jmespath
 import yaml
+
+from irsa_explorer.lab.runtime.aws_profiles import ProfileError, SharedFiles
 
 NO_CREDENTIALS = 'Unable to locate credentials. You can configure credentials by running "aws configure".'
 NO_REGION = 'You must specify a region. You can also configure your region by running "aws configure".'
@@ -240,7 +244,9 @@ class AwsCli:
         unsigned: bool = False,
     ) -> Any:
         env = container.env
-        region = call.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or _GLOBAL_SERVICES.get(service)
+        profile_region = _profile_region(env, container.files)  # a missing AWS_PROFILE stops here
+        region = (call.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+                  or profile_region or _GLOBAL_SERVICES.get(service))
         if region is None:
             raise CliExit(NO_REGION + "\n", 253)
         config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30)
@@ -270,9 +276,16 @@ class AwsCli:
             missing = "AWS_SECRET_ACCESS_KEY" if access_key else "AWS_ACCESS_KEY_ID"
             raise CliExit(f"\nPartial credentials found in env, missing: {missing}\n", 253)
 
+        shared = SharedFiles(env, files)  # AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE
+        found = self._assume_role_profile(shared, container, region)
+        if found is not None:
+            return found
         role_arn, token_file = env.get("AWS_ROLE_ARN"), env.get("AWS_WEB_IDENTITY_TOKEN_FILE")
         if role_arn and token_file:
             return self._web_identity(role_arn, token_file, env, files, region)
+        found = self._other_profiles(shared, env, files, region)
+        if found is not None:
+            return found
 
         full_uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
         if full_uri:
@@ -289,6 +302,41 @@ class AwsCli:
             if found:
                 return ResolvedCredentials(found["access_key"], found["secret_key"], found["token"], "iam-role")
         raise CliExit(NO_CREDENTIALS + "\n", 253)
+
+    def _assume_role_profile(self, shared: SharedFiles, container: Container, region: str) -> ResolvedCredentials | None:
+        """An assume-role profile (second in botocore's chain, before web identity)."""
+        if not shared.present:
+            return None
+
+        def sts_client(service: str, **kwargs: Any) -> Any:
+            kwargs.setdefault("region_name", region)
+            return self._session().create_client(service, endpoint_url=self.aws.endpoint_url, **kwargs)
+
+        sourcer: list[Any] = [EnvProvider(environ=dict(container.env))]
+        if container.node_name:
+            fetcher = InstanceMetadataFetcher(timeout=2, num_attempts=1, env=dict(container.env),
+                                              base_url=self.aws.imds_url(container.node_name, host_network=container.host_network))
+            sourcer.append(InstanceMetadataProvider(iam_role_fetcher=fetcher))
+        with _profile_errors():
+            found = shared.assume_role(sts_client, sourcer)
+        return ResolvedCredentials(found.access_key, found.secret_key, found.token, found.source) if found else None
+
+    def _other_profiles(self, shared: SharedFiles, env: Mapping[str, str], files: Mapping[str, str],
+                        region: str) -> ResolvedCredentials | None:
+        """After web identity: a web-identity profile, SSO, the shared credentials file,
+        credential_process, the config file — botocore's order."""
+        if not shared.present:
+            return None
+        with _profile_errors():
+            web = shared.web_identity()
+            if web is not None:
+                return self._web_identity(web[0], web[1], env, files, region)
+            shared.sso()
+            found = shared.shared_credentials()
+            if found is None:
+                shared.process()
+                found = shared.config_file()
+        return ResolvedCredentials(found.access_key, found.secret_key, found.token, found.source) if found else None
 
     def _web_identity(
         self, role_arn: str, token_file: str, env: Mapping[str, str], files: Mapping[str, str], region: str
@@ -335,6 +383,27 @@ class AwsCli:
         if parts.hostname == POD_IDENTITY_HOST:
             return self.aws.pod_identity_agent_url.rstrip("/") + (parts.path or "/")
         raise CliExit(f'\nConnect timeout on endpoint URL: "{full_uri}"\n', 255)
+
+
+@contextmanager
+def _profile_errors() -> Iterator[None]:
+    """A profile the SDK cannot use stops the CLI with botocore's words (or the service's)."""
+    try:
+        with _cli_errors():
+            yield
+    except ProfileError as stop:
+        raise CliExit(stop.message, stop.code) from None
+
+
+def _profile_region(env: Mapping[str, str], files: Mapping[str, str]) -> str | None:
+    """The profile's region; a profile named by AWS_PROFILE that does not exist stops the
+    CLI here, before any call, as botocore does."""
+    shared = SharedFiles(env, files)
+    if not shared.named and not shared.present:
+        return None
+    with _profile_errors():
+        shared.check_profile()
+        return shared.settings().get("region")
 
 
 # --- parameters and output ---------------------------------------------------------------
