@@ -38,6 +38,9 @@ class Mechanism(StrEnum):
     """How a pod gets its AWS identity, in the SDK's order of precedence."""
 
     STATIC_KEYS = "static-keys"
+    # A profile of the shared config / credentials files (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE,
+    # AWS_CONFIG_FILE, a Secret mounted there): an assume-role profile comes before IRSA, keys after it.
+    PROFILE = "profile"
     IRSA = "irsa"
     POD_IDENTITY = "pod-identity"
     NODE_ROLE = "node-role"
@@ -117,6 +120,7 @@ class Container:
     env_from: tuple[str, ...] = ()  # e.g. "secret aws-creds", "configMap settings"
     volume_mounts: tuple[tuple[str, str], ...] = ()  # (volume name, mount path)
     init: bool = False
+    sub_paths: tuple[tuple[str, str, str], ...] = ()  # (volume, mount path, subPath) of mounts with a subPath
 
     def env_value(self, name: str) -> str | None:
         for var in self.env:
@@ -139,6 +143,20 @@ class ProjectedToken:
 
 
 @dataclass(frozen=True)
+class VolumeSource:
+    """What a pod volume holds, for the files it puts in containers: a Secret's or ConfigMap's
+    keys (never their values), or another kind of volume. A projected volume gives one per source."""
+
+    volume: str
+    kind: str  # "secret" | "configMap" | "emptyDir" | "hostPath" | "persistentVolumeClaim" | … (the volume's type)
+    name: str | None = None  # the Secret's or ConfigMap's name
+    items: tuple[tuple[str, str], ...] = ()  # (key, path in the volume) when listed; (): every key at its own name
+
+    def describe(self) -> str:
+        return f"{'Secret' if self.kind == 'secret' else self.kind} {self.name}" if self.name else f"{self.kind} volume {self.volume}"
+
+
+@dataclass(frozen=True)
 class Pod:
     uid: str
     namespace: str
@@ -150,6 +168,8 @@ class Pod:
     created: datetime | None
     containers: tuple[Container, ...] = ()  # init containers included, with init=True
     projected_tokens: tuple[ProjectedToken, ...] = ()
+    # What the pod's other volumes are (Secret, ConfigMap, emptyDir …): where a mounted file comes from
+    volume_sources: tuple[VolumeSource, ...] = ()
     labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     host_network: bool = False
@@ -277,6 +297,17 @@ class RolePolicies:
     role_arn: str
     attached: tuple[AttachedPolicy, ...] = ()
     inline: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class AccessKeyOwner:
+    """Whose access key it is: its account (STS GetAccessKeyInfo), and for a key of the reader's
+    own account the IAM user (IAM GetAccessKeyLastUsed, GetUser)."""
+
+    key_id: str
+    account: str
+    user_name: str | None = None
+    arn: str | None = None  # arn:aws:iam::ACCOUNT:user/PATH/NAME, as get-caller-identity shows it
 
 
 @dataclass(frozen=True)
@@ -482,6 +513,43 @@ class TrustCheck:
 
 
 @dataclass(frozen=True)
+class SharedFile:
+    """One of the SDK's shared files (credentials or config) as a container's spec shows it:
+    where the SDK looks and what provides it there. Its content is never read."""
+
+    kind: str  # "credentials" | "config"
+    path: str  # the file the SDK reads
+    set_by: str  # "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", or "default ($HOME/.aws/…)"
+    source: VolumeSource | None = None  # the volume mounted there; None: nothing (only the image could have it)
+    key: str | None = None  # the Secret's / ConfigMap's key that is this file, when known
+
+    def describe(self) -> str:
+        if self.source is None:
+            return f"{self.path} (no volume mounted there)"
+        key = f", key {self.key}" if self.key else ""
+        return f"{self.path} from {self.source.describe()}{key}"
+
+
+@dataclass(frozen=True)
+class ProfileSource:
+    """The profile a container's SDK reads and the files it reads it from (AWS_PROFILE,
+    AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, or their defaults)."""
+
+    profile: str  # AWS_PROFILE (else AWS_DEFAULT_PROFILE), or "default"
+    set_by: str | None  # "AWS_PROFILE" / "AWS_DEFAULT_PROFILE", None: the default profile
+    files: tuple[SharedFile, ...] = ()
+
+    @property
+    def mounted(self) -> tuple[SharedFile, ...]:
+        """The files a volume provides (a Secret, a ConfigMap …): what the SDK will find."""
+        return tuple(f for f in self.files if f.source is not None)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f.source.name for f in self.mounted if f.source and f.source.kind == "secret" and f.source.name))
+
+
+@dataclass(frozen=True)
 class EffectiveIdentity:
     """Who the pod's SDK really ends up as, where that comes from and why."""
 
@@ -493,6 +561,8 @@ class EffectiveIdentity:
     why: str  # why this identity and not another
     node: str | None = None  # node role: the node whose instance role it is
     key_source: str | None = None  # static keys: where the keys are set (env field, Secret)
+    key_owner: AccessKeyOwner | None = None  # static keys: whose keys (when looked up)
+    profile: ProfileSource | None = None  # profile (and IRSA with shared files): the profile and its files
 
 
 LinkResult = ExpectedToken | ProviderCheck | TrustCheck | EffectiveIdentity
@@ -569,6 +639,10 @@ class Inventory:
     roles: dict[str, Role | Unavailable] = field(default_factory=dict)  # by ARN
     node_roles: dict[str, str | Unavailable] = field(default_factory=dict)  # node name → role ARN
     associations: list[PodIdentityAssociation] | Unavailable | None = None
+    # the OIDC providers of the other accounts roles live in, read through --account-profile
+    account_providers: dict[str, list[OidcProvider] | Unavailable] = field(default_factory=dict)
+    # access key id → its owner, for the literal AWS_ACCESS_KEY_ID values of the pods (one lookup per key)
+    access_keys: dict[str, AccessKeyOwner | Unavailable] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # what limited this view, e.g. "cluster-wide list forbidden: …"
 
     def with_pod(self, pod: Pod) -> Inventory:
