@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from irsa_explorer.model import Container, EnvVar, Node, Pod, ProjectedToken, ServiceAccount
+from irsa_explorer.model import Container, EnvVar, Node, Pod, ProjectedToken, ServiceAccount, VolumeSource
 
 
 
@@ -85,7 +85,46 @@ def _container(raw: dict, init: bool) -> Container:
             (m.get("name", ""), m.get("mountPath", "")) for m in raw.get("volumeMounts") or []
         ),
         init=init,
+        sub_paths=tuple(
+            (m.get("name", ""), m.get("mountPath", ""), m["subPath"])
+            for m in raw.get("volumeMounts") or () if m.get("subPath")
+        ),
     )
+
+
+_KEYED = {"secret": "secretName", "configMap": "name"}
+
+
+def _volume_sources(spec: dict) -> tuple[VolumeSource, ...]:
+    """What each volume holds (a Secret's or ConfigMap's keys, never their values; else its
+    type), for the files the SDK may read. Token volumes (kube-api-access-*, aws-iam-token) are
+    the projected tokens' business and left out."""
+    out = []
+    for volume in spec.get("volumes") or ():
+        name = volume.get("name", "")
+        projected = volume.get("projected")
+        if projected is not None:
+            sources = projected.get("sources") or ()
+            if any("serviceAccountToken" in s for s in sources):
+                continue
+            for source in sources:
+                for kind in _KEYED:
+                    if kind in source:
+                        out.append(_keyed(name, kind, source[kind], "name"))
+            continue
+        for kind, name_key in _KEYED.items():
+            if kind in volume:
+                out.append(_keyed(name, kind, volume[kind] or {}, name_key))
+                break
+        else:
+            kind = next((k for k in volume if k != "name"), "unknown")
+            out.append(VolumeSource(name, kind))
+    return tuple(out)
+
+
+def _keyed(volume: str, kind: str, raw: dict, name_key: str) -> VolumeSource:
+    items = tuple((i.get("key", ""), i.get("path", i.get("key", ""))) for i in raw.get("items") or ())
+    return VolumeSource(volume, kind, raw.get(name_key), items)
 
 
 def _projected_tokens(spec: dict) -> tuple[ProjectedToken, ...]:
@@ -175,6 +214,7 @@ def pod_from_dict(raw: dict) -> Pod:
         created=_time(metadata.get("creationTimestamp")),
         containers=containers,
         projected_tokens=_projected_tokens(spec),
+        volume_sources=_volume_sources(spec),
         labels=dict(metadata.get("labels") or {}),
         annotations=dict(metadata.get("annotations") or {}),
         host_network=bool(spec.get("hostNetwork")),
