@@ -14,14 +14,13 @@ than the whole request on large clusters, and we need only a handful of fields.
 from __future__ import annotations
 
 import json
-import queue
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 import urllib3
-from kubernetes import client, watch
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
@@ -57,17 +56,21 @@ WATCH_BACKOFF = (1.0, 30.0)  # a lost watch reconnects after 1 s, doubling up to
 @dataclass(frozen=True)
 class WatchStatus:
     """How a watch is doing, for a UI to show: "reconnecting" (the watch was lost; the next try
-    is `retry_in` seconds away, `attempt` counts the tries since it was last up) or
-    "watching" (it is up again after being lost)."""
+    is `retry_in` seconds away, `attempt` counts the tries since it was last up), "watching"
+    (it is up again after being lost) or "forbidden" (the API server refuses to let us watch
+    `resource` at all; what was listed stays as listed)."""
 
-    state: str  # "reconnecting" | "watching"
-    reason: str  # why it was lost, one line ("" once watching again)
+    state: str  # "reconnecting" | "watching" | "forbidden"
+    reason: str  # why it was lost or refused, one line ("" once watching again)
     attempt: int = 0
     retry_in: float = 0.0
+    resource: str = "pods"  # "pods", "serviceaccounts", "nodes"
 
     def __str__(self) -> str:
         if self.state == "watching":
-            return "watching pods again"
+            return f"watching {self.resource} again"
+        if self.state == "forbidden":
+            return f"watching {self.resource} is forbidden ({self.reason}): changes to them are not seen"
         return f"watch lost: {self.reason}; reconnecting in {self.retry_in:g} s (attempt {self.attempt})"
 
 
@@ -481,7 +484,25 @@ class KubeSource:
             return Unavailable("the discovery document names no issuer")
         return IssuerInfo(issuer=issuer, jwks=jwks)
 
-    # -- watch -----------------------------------------------------------------------------
+    # -- watch (sources/kube_watch.py) -----------------------------------------------------
+
+    def watch(
+        self,
+        resource: str,
+        namespace: str | None,
+        resource_version: str,
+        stop: threading.Event,
+        poll_seconds: int = 5,
+        on_status: Callable[[WatchStatus], None] | None = None,
+        backoff: tuple[float, float] = WATCH_BACKOFF,
+        known: Iterable[Any] = (),
+    ) -> Iterator[tuple[str, Any]]:
+        """Yield ("ADDED"|"MODIFIED"|"DELETED", object) of `resource` ("pods",
+        "serviceaccounts", "nodes") until `stop` is set: `kube_watch.watch`, which says how a
+        lost watch reconnects, what `on_status` hears and what a forbidden watch does."""
+        from irsa_explorer.sources.kube_watch import watch
+
+        return watch(self, resource, namespace, resource_version, stop, poll_seconds, on_status, backoff, known)
 
     def watch_pods(
         self,
@@ -492,176 +513,8 @@ class KubeSource:
         on_status: Callable[[WatchStatus], None] | None = None,
         backoff: tuple[float, float] = WATCH_BACKOFF,
     ) -> Iterator[tuple[str, Pod]]:
-        """Yield ("ADDED"|"MODIFIED"|"DELETED", pod) from `resource_version` until `stop` is set.
-
-        The server-side timeout is short so `stop` is noticed within `poll_seconds`; each
-        reconnect resumes from the last version seen. When that version is too old (410 Gone)
-        the pods are listed again and the differences are yielded as events.
-
-        A lost watch (no answer, connection refused or cut, 429/5xx, an expired token) is
-        reconnected with backoff (`backoff` = first and longest wait, doubling) for as long as
-        `stop` is not set; `on_status` hears of each loss (WatchStatus "reconnecting", with the
-        reason and the wait) and of the recovery ("watching"), in the watching thread. Only
-        what retrying cannot mend ends the watch with ClusterError (404, a failed exec plugin).
-
-        When watching every namespace is forbidden, the namespaces that can be read are watched
-        one by one instead (the fallback the lists make); those forbidden too are left out.
-        """
-        if namespace:
-            yield from self._watch_pods(namespace, resource_version, stop, poll_seconds, on_status, backoff)
-            return
-        try:
-            yield from self._watch_pods(None, resource_version, stop, poll_seconds, on_status, backoff)
-            return
-        except WatchForbidden:
-            pass
-        namespaces = self.readable_namespaces()
-        if isinstance(namespaces, Unavailable):
-            namespaces = [self.default_namespace]
-        yield from self._watch_each(namespaces, resource_version, stop, poll_seconds, on_status, backoff)
-
-    def _watch_each(
-        self,
-        namespaces: list[str],
-        resource_version: str,
-        stop: threading.Event,
-        poll_seconds: int,
-        on_status: Callable[[WatchStatus], None] | None = None,
-        backoff: tuple[float, float] = WATCH_BACKOFF,
-    ) -> Iterator[tuple[str, Pod]]:
-        """One watch per namespace, each in a thread, their events merged in arrival order."""
-        events: queue.SimpleQueue[tuple[str, Pod] | BaseException | None] = queue.SimpleQueue()
-
-        def run(ns: str) -> None:
-            try:
-                for event in self._watch_pods(ns, resource_version, stop, poll_seconds, on_status, backoff):
-                    events.put(event)
-            except WatchForbidden:
-                pass  # not readable: not shown by the list either
-            except BaseException as error:  # raised again in the consumer's thread
-                events.put(error)
-            finally:
-                events.put(None)
-
-        for ns in namespaces:
-            threading.Thread(target=run, args=(ns,), name=f"watch-{ns}", daemon=True).start()
-        running = len(namespaces)
-        while running and not stop.is_set():
-            try:
-                item = events.get(timeout=poll_seconds)
-            except queue.Empty:
-                continue
-            if item is None:
-                running -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
-
-    def _watch_pods(
-        self,
-        namespace: str | None,
-        resource_version: str,
-        stop: threading.Event,
-        poll_seconds: int,
-        on_status: Callable[[WatchStatus], None] | None = None,
-        backoff: tuple[float, float] = WATCH_BACKOFF,
-    ) -> Iterator[tuple[str, Pod]]:
-        known: dict[str, Pod] = {}
-        version = resource_version
-        lost = 0  # failed tries since the watch was last up
-        while not stop.is_set():
-            # return_type "object": events keep the raw JSON; the generated models validate
-            # every field (pydantic) and would reject objects we only need a few fields of.
-            watcher = watch.Watch(return_type="object")
-            read = poll_seconds + (self.request_timeout or 10)
-            kwargs: dict[str, Any] = {
-                "resource_version": version,
-                "timeout_seconds": poll_seconds,
-                "allow_watch_bookmarks": True,
-                "_request_timeout": (self.request_timeout, read) if self.request_timeout else read,
-            }
-            if namespace:
-                call, kwargs["namespace"] = self.core.list_namespaced_pod, namespace
-            else:
-                call = self.core.list_pod_for_all_namespaces
-            expired = False
-            problem: str | None = None
-            try:
-                for event in watcher.stream(call, **kwargs):
-                    if stop.is_set():
-                        watcher.stop()
-                        return
-                    lost = self._watch_up(lost, on_status)
-                    kind, raw = event["type"], event["raw_object"]
-                    if kind == "ERROR":
-                        if raw.get("code") == 410:
-                            expired = True
-                            break
-                        code = raw.get("code")
-                        if isinstance(code, int) and (code == 429 or code >= 500):
-                            problem = f"HTTP {code} {raw.get('message') or ''}".strip()
-                            break
-                        raise ClusterError(f"watch pods failed: {raw.get('message')}")
-                    version = (raw.get("metadata") or {}).get("resourceVersion") or version
-                    if kind == "BOOKMARK":
-                        continue
-                    pod = pod_from_dict(raw)
-                    if kind == "DELETED":
-                        known.pop(pod.uid, None)
-                    else:
-                        known[pod.uid] = pod
-                    yield kind, pod
-                else:
-                    lost = self._watch_up(lost, on_status)  # the server ended a quiet watch: it is up
-            except ApiException as error:
-                if error.status == 403:
-                    raise WatchForbidden(str(_cluster_error("watch pods", error))) from error
-                if error.status == 410:
-                    expired = True
-                elif error.status in (401, 429) or error.status >= 500 or error.status == 0:
-                    problem = str(self.failure("watch pods", error))
-                else:
-                    raise self.failure("watch pods", error) from None
-            except ExecPluginError as error:  # the plugin failed; trying again will not mend it
-                raise ClusterError(str(error)) from None
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
-                # no answer, refused, cut mid-stream (a truncated event is a ValueError)
-                problem = str(self.failure("watch pods", error))
-            finally:
-                watcher.stop()
-            if problem is not None and not stop.is_set():
-                lost += 1
-                wait = min(backoff[0] * 2 ** (lost - 1), backoff[1])
-                if on_status is not None:
-                    on_status(WatchStatus("reconnecting", problem, lost, wait))
-                stop.wait(wait)
-                continue
-            if expired and not stop.is_set():
-                try:
-                    listing = self.list_pods(namespace)
-                except ClusterError as error:
-                    lost += 1
-                    wait = min(backoff[0] * 2 ** (lost - 1), backoff[1])
-                    if on_status is not None:
-                        on_status(WatchStatus("reconnecting", str(error), lost, wait))
-                    stop.wait(wait)
-                    continue  # the version is still too old: listed again on the next try
-                lost = self._watch_up(lost, on_status)
-                current = {p.uid: p for p in listing.items}
-                for uid, pod in list(known.items()):
-                    if uid not in current:
-                        yield "DELETED", pod
-                for pod in listing.items:
-                    yield ("MODIFIED" if pod.uid in known else "ADDED"), pod
-                known, version = current, listing.resource_version
-
-    @staticmethod
-    def _watch_up(lost: int, on_status: Callable[[WatchStatus], None] | None) -> int:
-        """The watch answered: say so once if it had been lost. Returns the new loss count (0)."""
-        if lost and on_status is not None:
-            on_status(WatchStatus("watching", ""))
-        return 0
+        """`watch("pods", …)`: pods as they change, from `resource_version` until `stop` is set."""
+        return self.watch("pods", namespace, resource_version, stop, poll_seconds, on_status, backoff)
 
     # -- writes and exec (explicit user actions only) ----------------------------------------
 
