@@ -32,6 +32,10 @@ POD_IDENTITY_TOKEN_PATH = (
 POD_IDENTITY_VOLUME = "eks-pod-identity-token"
 POD_IDENTITY_URI = "http://169.254.170.23/v1/credentials"
 DEFAULT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+COMPUTE_TYPE_LABEL = "eks.amazonaws.com/compute-type"  # "fargate" on the nodes Fargate runs pods on
+# The EKS Pod Identity agent add-on: a DaemonSet whose pods carry this label in kube-system.
+POD_IDENTITY_AGENT_NAMESPACE = "kube-system"
+POD_IDENTITY_AGENT_SELECTOR = "app.kubernetes.io/name=eks-pod-identity-agent"
 
 
 class Mechanism(StrEnum):
@@ -238,6 +242,21 @@ class Node:
 
 
 @dataclass(frozen=True)
+class AgentPod:
+    """A pod of a node daemon (the EKS Pod Identity agent): where it runs and how it is doing."""
+
+    name: str
+    namespace: str
+    node_name: str | None
+    phase: str  # Pending, Running, ...
+    status: str  # what kubectl's STATUS column says: Running, CrashLoopBackOff, ...
+
+    @property
+    def running(self) -> bool:
+        return self.phase == "Running" and self.status == "Running"
+
+
+@dataclass(frozen=True)
 class IssuerInfo:
     """What the API server publishes about its service-account token issuer."""
 
@@ -297,6 +316,18 @@ class RolePolicies:
     role_arn: str
     attached: tuple[AttachedPolicy, ...] = ()
     inline: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class InstanceMetadataOptions:
+    """An EC2 instance's instance-metadata settings (DescribeInstances `MetadataOptions`):
+    whether IMDS answers, whether IMDSv2 tokens are required, how far the token's answer goes."""
+
+    instance_id: str
+    http_tokens: str | None  # "required" (IMDSv2 only) | "optional" (IMDSv1 allowed)
+    hop_limit: int | None  # HttpPutResponseHopLimit: IP hops the PUT /latest/api/token answer survives
+    http_endpoint: str | None  # "enabled" | "disabled"
+    state: str | None = None  # "pending" | "applied"
 
 
 @dataclass(frozen=True)
@@ -513,6 +544,31 @@ class TrustCheck:
 
 
 @dataclass(frozen=True)
+class NodeAccess:
+    """Whether a pod's SDK reaches what its node hands out: the instance metadata service (the
+    node's role) or the EKS Pod Identity agent. Worked out once per node (and network namespace)."""
+
+    kind: str  # "imds" | "pod-identity-agent"
+    node: str | None
+    status: LinkStatus  # OK: reachable; BROKEN: not (no credentials from it); UNKNOWN: cannot tell
+    reason: str  # why, in words
+    compute: str = "ec2"  # "ec2" | "fargate" | "unknown" (the node is not known)
+    metadata: InstanceMetadataOptions | None = None  # imds: the instance's settings, when read
+    host_network: bool = False  # imds: the pod shares the node's network namespace (one hop closer)
+    agents: tuple[str, ...] = ()  # pod-identity-agent: the agent pods found on the node
+
+
+@dataclass(frozen=True)
+class StsEndpoint:
+    """Which STS endpoint an IRSA pod's SDK calls for AssumeRoleWithWebIdentity."""
+
+    setting: str | None  # AWS_STS_REGIONAL_ENDPOINTS as the container sets it; None: not set
+    scope: str  # "regional" | "global" (legacy sts.amazonaws.com) | "sdk-default" | "invalid"
+    endpoint: str | None  # the host, when the setting decides it
+    reason: str  # in words
+
+
+@dataclass(frozen=True)
 class SharedFile:
     """One of the SDK's shared files (credentials or config) as a container's spec shows it:
     where the SDK looks and what provides it there. Its content is never read."""
@@ -554,7 +610,9 @@ class EffectiveIdentity:
     """Who the pod's SDK really ends up as, where that comes from and why."""
 
     mechanism: Mechanism
-    status: LinkStatus  # OK: the pod gets it; BROKEN: no credentials; UNKNOWN: not every link was checked
+    # OK: the pod gets it (mechanism NONE: no credentials, and none were meant for it);
+    # BROKEN: no credentials although some were meant; UNKNOWN: not every link was checked.
+    status: LinkStatus
     label: str  # how it reads: a role name, "static keys AKIA…1234", "no credentials"
     arn: str | None  # the identity's ARN when known (the role whose permissions apply)
     source: str  # where the credentials come from, in words
@@ -563,6 +621,8 @@ class EffectiveIdentity:
     key_source: str | None = None  # static keys: where the keys are set (env field, Secret)
     key_owner: AccessKeyOwner | None = None  # static keys: whose keys (when looked up)
     profile: ProfileSource | None = None  # profile (and IRSA with shared files): the profile and its files
+    access: NodeAccess | None = None  # node role / Pod Identity: how the pod reaches its node's IMDS or agent
+    sts_endpoint: StsEndpoint | None = None  # IRSA: which STS endpoint the SDK exchanges the token at
 
 
 LinkResult = ExpectedToken | ProviderCheck | TrustCheck | EffectiveIdentity
@@ -638,6 +698,10 @@ class Inventory:
     oidc_providers: list[OidcProvider] | Unavailable | None = None
     roles: dict[str, Role | Unavailable] = field(default_factory=dict)  # by ARN
     node_roles: dict[str, str | Unavailable] = field(default_factory=dict)  # node name → role ARN
+    # node name → its EC2 instance's IMDS settings (from the DescribeInstances node_roles makes)
+    node_metadata: dict[str, InstanceMetadataOptions | Unavailable] = field(default_factory=dict)
+    # the EKS Pod Identity agent's pods; None: not looked up (no association to serve)
+    pod_identity_agents: tuple[AgentPod, ...] | Unavailable | None = None
     associations: list[PodIdentityAssociation] | Unavailable | None = None
     # the OIDC providers of the other accounts roles live in, read through --account-profile
     account_providers: dict[str, list[OidcProvider] | Unavailable] = field(default_factory=dict)

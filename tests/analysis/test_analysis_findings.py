@@ -9,7 +9,16 @@ import pytest
 from analysis_builders import ACCOUNT, HOST, ISSUER, PROVIDER_ARN, ROLE_ARN, association, pod, role, sa
 from irsa_explorer.analysis import findings as F
 from irsa_explorer.analysis.trust import evaluate_trust, pod_identity_requests, evaluate_trust_all, web_identity_request
-from irsa_explorer.model import Finding, ObjectRef, OidcProvider, Severity
+from irsa_explorer.model import (
+    Finding,
+    InstanceMetadataOptions,
+    LinkStatus,
+    NodeAccess,
+    ObjectRef,
+    OidcProvider,
+    Severity,
+    StsEndpoint,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "findings.md"
 
@@ -73,6 +82,26 @@ def _all_built() -> list[Finding]:
         F.irsa_shadows_pod_identity(p, ROLE_ARN, "arn:aws:iam::1:role/pi"),
         F.cross_account_provider_unknown(ROLE_ARN, "999999999999", ACCOUNT),
         F.token_expired(ObjectRef("Pod", "p", "default"), "2024-03-30T00:00:00Z", "2024-03-31T00:00:00Z"),
+        *_node_built(p),
+    ]
+
+
+def _node_built(p) -> list[Finding]:
+    """The node-side findings (analysis/findings/node.py): IMDS, Fargate, the agent, the STS endpoint."""
+    hop1 = InstanceMetadataOptions("i-0abc", "required", 1, "enabled")
+    off = InstanceMetadataOptions("i-0abc", "optional", 2, "disabled")
+    node = "ip-192-168-1-169.us-east-2.compute.internal"
+    return [
+        F.imds_unreachable("default", "my-sa", NodeAccess("imds", node, LinkStatus.BROKEN, "hop limit 1", metadata=hop1), "demo"),
+        F.imds_unreachable("default", "my-sa", NodeAccess("imds", node, LinkStatus.BROKEN, "off", metadata=off), "demo"),
+        F.imds_unreachable("default", "my-sa", NodeAccess("imds", "fargate-ip-1", LinkStatus.BROKEN, "fargate",
+                                                          compute="fargate"), "demo"),
+        F.pod_identity_agent("default", "my-sa", NodeAccess("pod-identity-agent", node, LinkStatus.BROKEN,
+                                                            "no agent pod runs in kube-system at all"), "demo"),
+        F.pod_identity_agent("default", "my-sa", NodeAccess("pod-identity-agent", node, LinkStatus.UNKNOWN, "forbidden"), "demo"),
+        F.sts_endpoint_finding(p, "app", StsEndpoint("legacy", "global", "sts.amazonaws.com", "legacy")),
+        F.sts_endpoint_finding(p, "app", StsEndpoint(None, "sdk-default", None, "not set")),
+        F.sts_endpoint_finding(p, "app", StsEndpoint("true", "invalid", None, "not a value")),
     ]
 
 

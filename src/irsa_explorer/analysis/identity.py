@@ -32,11 +32,13 @@ from irsa_explorer.model import (
     Inventory,
     LinkStatus,
     Mechanism,
+    NodeAccess,
     ObjectRef,
     Pod,
     PodIdentityAssociation,
     ServiceAccount,
     Severity,
+    StsEndpoint,
     Unavailable,
     Verdict,
 )
@@ -52,7 +54,9 @@ from .credentials import (
     issuer_of,
     main_container,
 )
-from .mechanisms import Links, MechanismLinks
+from .mechanisms import NODE_ROLE_END, Links, MechanismLinks
+from .node_access import NodeAccessCache
+from .sts_endpoint import sts_endpoint
 
 __all__ = [
     "ChainResolver", "ContainerCredentials", "ExpectedToken", "container_credentials", "expected_token",
@@ -122,6 +126,9 @@ class _Resolver:
         self._tokens: dict[ExpectedToken, ExpectedToken] = {}  # equal tokens shared, not one per pod
         self._sa_cache: dict[tuple[str, str], tuple[ChainLink, tuple[Finding, ...]]] = {}
         self._annotated_by_ns: dict[str, list[str]] | None = None
+        self.access = NodeAccessCache(inventory)  # IMDS and the Pod Identity agent, per node
+        self._imds_findings: dict[tuple[str, str, NodeAccess], Finding] = {}
+        self._sts: dict[int, tuple[StsEndpoint, Any]] = {}  # by id(container env), held with it
 
     # -- per pod --
 
@@ -164,10 +171,14 @@ class _Resolver:
         links = [pod_link, sa_link, token_link]
 
         if mechanism is Mechanism.IRSA and main:
-            shared = self.mechanisms.irsa(pod, main, self._expected_irsa_token(pod, sa))
+            sts = self._sts_endpoint(_spec_of(pod, main))
+            shared = self.mechanisms.irsa(pod, main, self._expected_irsa_token(pod, sa), sts)
             effective = shared.effective
+            sts_finding = F.sts_endpoint_finding(pod, main.name, sts)
+            if sts_finding:
+                findings.append(sts_finding)
         elif mechanism is Mechanism.POD_IDENTITY:
-            shared = self.mechanisms.pod_identity(pod, association)
+            shared = self.mechanisms.pod_identity(pod, association, self.access.agent(pod))
             effective = shared.effective
             if pod.host_network:
                 findings.append(F.pod_identity_host_network(pod))
@@ -175,11 +186,17 @@ class _Resolver:
             shared = self.mechanisms.static(main)
             effective = shared.effective
         elif mechanism is Mechanism.NODE_ROLE:
-            shared = self.mechanisms.node_role(pod.node_name, _fallback_why(intended_mechanism, association))
+            access = self.access.imds(pod, _spec_of(pod, main)) if main else None
+            shared = self.mechanisms.node_role(pod.node_name, _fallback_why(intended_mechanism, association),
+                                               access, intended_mechanism is not None)
             effective = shared.effective
+            if access is not None and access.status is LinkStatus.BROKEN:
+                # IMDS is out of reach (hop limit, turned off, Fargate): no node role, no credentials.
+                mechanism = Mechanism.NONE
+                findings.append(self._imds_finding(pod, access))
             # The pod uses the node role whatever else is unknown (nothing was injected), so say
             # so even when the verdict stays unknown (e.g. associations could not be listed).
-            if intended is None and not any(
+            elif intended is None and not any(
                 f.code == F.ROLE_ARN_ON_POD or f.code == F.ROLE_ARN_ANNOTATION_TYPO for f in findings
             ):
                 cluster = self.cluster.name if self.cluster else None
@@ -201,6 +218,24 @@ class _Resolver:
             links=tuple(links),
             findings=tuple(_dedupe(findings)),
         )
+
+    def _imds_finding(self, pod: Pod, access: NodeAccess) -> Finding:
+        """Why pods of this service account on this node get no credentials: one per both."""
+        key = (pod.namespace, pod.service_account, access)
+        found = self._imds_findings.get(key)
+        if found is None:
+            cluster = self.cluster.name if self.cluster else None
+            found = self._imds_findings[key] = F.imds_unreachable(pod.namespace, pod.service_account, access, cluster)
+        return found
+
+    def _sts_endpoint(self, container: Container | None) -> StsEndpoint:
+        """Where the container's SDK exchanges its IRSA token: once per container env (replicas
+        share theirs), the env held with the answer so its id is not reused meanwhile."""
+        env = container.env if container is not None else None
+        found = self._sts.get(id(env))
+        if found is None or found[1] is not env:
+            found = self._sts[id(env)] = (sts_endpoint(container, self.cluster.region if self.cluster else None), env)
+        return found[0]
 
     def _container_credentials(self, pod: Pod) -> tuple[list[ContainerCredentials], str]:
         """What each container's SDK finds, and that in words for the pod link."""
@@ -383,7 +418,7 @@ class _Resolver:
             what = "IRSA" if intended_mechanism is Mechanism.IRSA else "Pod Identity"
             return ChainLink("token", "not injected", LinkStatus.BROKEN,
                              f"{what} is configured ({intended}) but the pod has no {what} variables or token: "
-                             "the SDK falls back to the node's role", ref)
+                             "the SDK falls back to the node's instance metadata", ref)
         if isinstance(self._association(pod), Unavailable) and not (sa and sa.role_arn):
             return ChainLink("token", "none", LinkStatus.UNKNOWN,
                              f"no IRSA token; whether a Pod Identity association exists is {self._association(pod)}", ref)
@@ -394,7 +429,7 @@ class _Resolver:
 def _fallback_why(intended: Mechanism | None, association: Any) -> str:
     """Why a pod with nothing injected ends up as its node's role, in words (a few kinds only,
     so the node-role links stay shared per node)."""
-    end = "the SDK's chain ends at the instance metadata, so the pod gets its node's instance role"
+    end = NODE_ROLE_END
     if intended is Mechanism.IRSA:
         return ("its service account is annotated for IRSA, but this pod has no IRSA variables "
                 f"(created before the annotation, or skipped by the webhook): {end}")
@@ -412,11 +447,16 @@ def _verdict(links: list[ChainLink], findings: list[Finding], mechanism: Mechani
     severities = {f.severity for f in findings}
     if LinkStatus.BROKEN in statuses or Severity.ERROR in severities:
         return Verdict.BROKEN
-    if LinkStatus.UNKNOWN in statuses or mechanism is Mechanism.NONE:
+    if LinkStatus.UNKNOWN in statuses:  # (a pod without containers has an unknown identity link)
         return Verdict.UNKNOWN
     if mechanism in (Mechanism.NODE_ROLE, Mechanism.STATIC_KEYS) or Severity.WARNING in severities:
         return Verdict.WARNING
     return Verdict.OK
+
+
+def _spec_of(pod: Pod, creds: ContainerCredentials) -> Container | None:
+    """The pod's container that `creds` describes."""
+    return next((c for c in pod.containers if c.name == creds.name and c.init == creds.init), None)
 
 
 def _with_severity(finding: Finding, severity: Severity) -> Finding:

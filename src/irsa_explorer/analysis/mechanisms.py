@@ -9,7 +9,7 @@ the pod, so they are worked out once and shared by every pod they hold for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from irsa_explorer.model import (
@@ -24,11 +24,13 @@ from irsa_explorer.model import (
     Inventory,
     LinkStatus,
     Mechanism,
+    NodeAccess,
     ObjectRef,
     Pod,
     PodIdentityAssociation,
     ProviderCheck,
     Role,
+    StsEndpoint,
     TrustCheck,
     Unavailable,
     service_account_subject,
@@ -49,6 +51,8 @@ from .trust import (
 
 NOT_FOUND = "not-found"  # Unavailable.kind when the object does not exist (sources.aws)
 NODE_ROLE_SOURCE = "the instance metadata service (IMDS) of node {node}: the role of its instance profile"
+NODE_ROLE_END = "the SDK's chain ends at the instance metadata, so the pod gets its node's instance role"
+NO_CREDENTIALS = "no credentials"
 
 
 @dataclass
@@ -71,15 +75,17 @@ class MechanismLinks:
         self.associations_loaded = associations_loaded
         self._irsa: dict[tuple, Links] = {}
         self._pod_identity: dict[tuple, Links] = {}
+        self._pod_identity_agent: dict[tuple, Links] = {}
         self._node: dict[tuple, Links] = {}
 
     # -- IRSA --
 
-    def irsa(self, pod: Pod, main: ContainerCredentials, token: ExpectedToken | None) -> Links:
+    def irsa(self, pod: Pod, main: ContainerCredentials, token: ExpectedToken | None,
+             sts: StsEndpoint | None = None) -> Links:
         role_arn = main.role_arn or ""
         subject = token.subject if token else service_account_subject(pod.namespace, pod.service_account)
         audiences = token.audiences if token else (DEFAULT_AUDIENCE,)
-        key = (role_arn, subject, audiences)
+        key = (role_arn, subject, audiences, sts)
         cached = self._irsa.get(key)
         if cached:
             return cached
@@ -112,21 +118,25 @@ class MechanismLinks:
             if finding:
                 findings.append(finding)
 
-        source = "STS AssumeRoleWithWebIdentity with the pod's projected token (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE)"
+        at = f" at {sts.endpoint}" if sts is not None and sts.endpoint else ""
+        source = (f"STS AssumeRoleWithWebIdentity{at} with the pod's projected token "
+                  "(AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE)")
         why = "the webhook injected IRSA into the container, and no static keys come before it in the SDK's chain"
         name = role_name_of(role_arn)
         prior = (provider_link, role_link, trust_link)
         if any(link.status is LinkStatus.BROKEN for link in prior):
             detail = "AssumeRoleWithWebIdentity fails, so the SDK raises an error (it does not fall back to the node role)"
             effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.BROKEN, "no credentials", None, source,
-                                          f"{detail}: {_first_broken(prior)}")
+                                          f"{detail}: {_first_broken(prior)}", sts_endpoint=sts)
             identity = ChainLink("identity", "no credentials", LinkStatus.BROKEN, detail, result=effective)
-        elif any(link.status is LinkStatus.UNKNOWN for link in prior):
-            detail = f"{role_arn} if STS accepts the token — not every link could be checked"
-            effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.UNKNOWN, name, None, source, detail)
+        elif any(link.status is LinkStatus.UNKNOWN for link in prior) or (sts is not None and sts.scope == "invalid"):
+            doubt = sts.reason if sts is not None and sts.scope == "invalid" else "not every link could be checked"
+            detail = f"{role_arn} if STS accepts the token — {doubt}"
+            effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.UNKNOWN, name, None, source, detail,
+                                          sts_endpoint=sts)
             identity = ChainLink("identity", name, LinkStatus.UNKNOWN, detail, result=effective)
         else:
-            effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.OK, name, role_arn, source, why)
+            effective = EffectiveIdentity(Mechanism.IRSA, LinkStatus.OK, name, role_arn, source, why, sts_endpoint=sts)
             identity = ChainLink("identity", name, LinkStatus.OK,
                                  f"assumed-role/{name}/botocore-session-… via AssumeRoleWithWebIdentity",
                                  ObjectRef("Role", role_arn), effective)
@@ -198,7 +208,43 @@ class MechanismLinks:
 
     # -- EKS Pod Identity --
 
-    def pod_identity(self, pod: Pod, association: Any) -> Links:
+    def pod_identity(self, pod: Pod, association: Any, access: NodeAccess | None = None) -> Links:
+        """The links after the token of a Pod Identity pod. `access`: whether the Pod Identity
+        agent runs on the pod's node (None: not looked up, nothing is claimed about it)."""
+        base = self._pod_identity_links(pod, association)
+        if access is None or not isinstance(association, PodIdentityAssociation):
+            return base  # without an association the agent has nothing to hand out either way
+        key = (association.role_arn, pod.namespace, pod.service_account, pod.host_network, access)
+        found = self._pod_identity_agent.get(key)
+        if found is None:
+            found = self._pod_identity_agent[key] = self._with_agent(base, pod, access)
+        return found
+
+    def _with_agent(self, base: Links, pod: Pod, access: NodeAccess) -> Links:
+        """`base` as the agent on the pod's node lets it be: no agent, no credentials."""
+        identity = base.links[-1]
+        effective = identity.result
+        assert isinstance(effective, EffectiveIdentity)
+        findings = base.findings
+        if access.status is not LinkStatus.OK:
+            cluster = self.cluster.name if self.cluster else None
+            findings = findings + (F.pod_identity_agent(pod.namespace, pod.service_account, access, cluster),)
+        if access.status is LinkStatus.BROKEN:
+            detail = f"the SDK cannot reach the EKS Pod Identity agent (169.254.170.23): {access.reason}"
+            effective = EffectiveIdentity(Mechanism.POD_IDENTITY, LinkStatus.BROKEN, NO_CREDENTIALS, None,
+                                          effective.source, detail, node=access.node, access=access)
+            identity = ChainLink("identity", NO_CREDENTIALS, LinkStatus.BROKEN, detail, result=effective)
+        elif access.status is LinkStatus.UNKNOWN and effective.status is LinkStatus.OK:
+            detail = f"{effective.arn} if the Pod Identity agent answers on the pod's node — {access.reason}"
+            effective = EffectiveIdentity(Mechanism.POD_IDENTITY, LinkStatus.UNKNOWN, effective.label, None,
+                                          effective.source, detail, node=access.node, access=access)
+            identity = ChainLink("identity", effective.label, LinkStatus.UNKNOWN, detail, result=effective)
+        else:
+            effective = replace(effective, access=access)
+            identity = replace(identity, result=effective)
+        return Links(base.links[:-1] + (identity,), findings, effective.arn)
+
+    def _pod_identity_links(self, pod: Pod, association: Any) -> Links:
         skipped = ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED,
                             "Pod Identity: the agent exchanges the token with EKS Auth, no OIDC provider involved")
         source = ("the EKS Pod Identity agent (AWS_CONTAINER_CREDENTIALS_FULL_URI), which exchanges the pod's "
@@ -297,37 +343,50 @@ class MechanismLinks:
 
     # -- the node role --
 
-    def node_role(self, node: str | None, why: str) -> Links:
-        """The node's instance role, the same for every pod on the node that falls back for `why`."""
-        key = (node, why)
+    def node_role(self, node: str | None, why: str, access: NodeAccess | None = None, meant: bool = False) -> Links:
+        """The node's instance role, the same for every pod on the node that falls back for `why`
+        and meets IMDS as `access` says (None: the instance's settings were not looked up).
+        `meant`: the pod was meant to have an identity of its own, so ending with none is broken."""
+        key = (node, why, access, meant)
         found = self._node.get(key)
         if found is None:
-            found = self._node[key] = self._node_role(node, why)
+            if access is not None and access.status is LinkStatus.BROKEN:
+                found = self._no_credentials(node, why, access, meant)
+            else:
+                found = self._node_role(node, why, access)
+            self._node[key] = found
         return found
 
-    def _node_role(self, node: str | None, why: str) -> Links:
+    def _node_role(self, node: str | None, why: str, access: NodeAccess | None) -> Links:
         skipped = "node role: the SDK reads the instance metadata service"
         node_role = self.inv.node_roles.get(node) if node else None
         node_ref = ObjectRef("Node", node) if node else None
         source = NODE_ROLE_SOURCE.format(node=node)
+        reach = f"; {access.reason}" if access is not None else ""
         if node is None:
             role = ChainLink("role", "not scheduled", LinkStatus.UNKNOWN, "the pod has no node yet, so no node role")
             effective = EffectiveIdentity(Mechanism.NODE_ROLE, LinkStatus.UNKNOWN, "node role", None,
                                           "the instance metadata service of the node the pod will run on",
                                           f"{why}; the pod has no node yet")
+        elif isinstance(node_role, str) and access is not None and access.status is LinkStatus.UNKNOWN:
+            role = ChainLink("role", role_name_of(node_role), LinkStatus.UNKNOWN,
+                             f"instance role of node {node}{reach}", ObjectRef("Role", node_role))
+            effective = EffectiveIdentity(Mechanism.NODE_ROLE, LinkStatus.UNKNOWN, role_name_of(node_role), None,
+                                          source, f"{why}, if the pod reaches IMDS{reach}", node=node, access=access)
         elif isinstance(node_role, str):
             role = ChainLink("role", role_name_of(node_role), LinkStatus.OK,
-                             f"instance role of node {node}, shared by every pod on it", ObjectRef("Role", node_role))
+                             f"instance role of node {node}, shared by every pod on it{reach}", ObjectRef("Role", node_role))
             effective = EffectiveIdentity(Mechanism.NODE_ROLE, LinkStatus.OK, role_name_of(node_role), node_role,
-                                          source, why, node=node)
+                                          source, why, node=node, access=access)
         else:
             known = node_role if isinstance(node_role, Unavailable) else "unknown: not looked up yet"
             role = ChainLink("role", "node role", LinkStatus.UNKNOWN, f"node {node}: {known}", node_ref)
             effective = EffectiveIdentity(Mechanism.NODE_ROLE, LinkStatus.UNKNOWN, "node role", None, source,
-                                          f"{why}; the node's role is {known}", node=node)
+                                          f"{why}; the node's role is {known}", node=node, access=access)
+        how = "if the IMDS hop limit lets pods reach it" if access is None else access.reason
         identity = ChainLink(
             "identity", effective.label, effective.status,
-            "assumed-role/NODE_ROLE/i-… from instance metadata (if the IMDS hop limit lets pods reach it)",
+            f"assumed-role/NODE_ROLE/i-… from instance metadata ({how})",
             role.ref, effective,
         )
         return Links((
@@ -336,6 +395,36 @@ class MechanismLinks:
             ChainLink("trust-policy", "not used", LinkStatus.SKIPPED, "the instance profile assumes it for the node"),
             identity,
         ), (), effective.arn)
+
+    def _no_credentials(self, node: str | None, why: str, access: NodeAccess, meant: bool) -> Links:
+        """Nothing injected and the node's IMDS out of the pod's reach (hop limit, IMDS off,
+        Fargate): the SDK's chain ends with no credentials at all, not with the node's role."""
+        node_role = self.inv.node_roles.get(node) if node else None
+        cause = why.removesuffix(f": {NODE_ROLE_END}")
+        if access.compute == "fargate":
+            role = ChainLink("role", "no node role", LinkStatus.SKIPPED, access.reason, ObjectRef("Node", node or "?"))
+            source = "nothing: a Fargate pod has no instance metadata service and no node role"
+        else:
+            name = role_name_of(node_role) if isinstance(node_role, str) else "node role"
+            ref = ObjectRef("Role", node_role) if isinstance(node_role, str) else ObjectRef("Node", node or "?")
+            role = ChainLink("role", name, LinkStatus.SKIPPED,
+                             f"instance role of node {node}, out of this pod's reach: {access.reason}", ref)
+            source = f"nothing: {NODE_ROLE_SOURCE.format(node=node)} is out of this pod's reach"
+        # No credentials is the plan for a pod nothing was meant for (e.g. hardened nodes), and
+        # broken for one that should have had a role of its own.
+        status = LinkStatus.BROKEN if meant else LinkStatus.OK
+        why_none = f"{cause}; {access.reason}: the SDK finds no credentials ('Unable to locate credentials')"
+        effective = EffectiveIdentity(Mechanism.NONE, status, NO_CREDENTIALS, None, source, why_none,
+                                      node=node, access=access)
+        identity = ChainLink("identity", NO_CREDENTIALS, status,
+                             "Unable to locate credentials: nothing injected, and the node's IMDS is out of reach",
+                             result=effective)
+        return Links((
+            ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED, "no role is assumed"),
+            role,
+            ChainLink("trust-policy", "not used", LinkStatus.SKIPPED, "no role is assumed"),
+            identity,
+        ), (), NO_CREDENTIALS)
 
 
 def _first_broken(links: Any) -> str:

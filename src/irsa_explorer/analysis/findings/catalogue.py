@@ -335,12 +335,11 @@ NOT_DETECTABLE = [
     "C.11 Thumbprint mismatch: AWS no longer checks thumbprints for EKS issuers; not evaluated.",
     "C.13 Expired token: only a token read from a pod (the live check) has an expiry; "
     "`findings.token_expired(...)` builds `TOKEN_EXPIRED` for that check, the spec alone never raises it.",
-    "C.14 STS unreachable (no NAT, security groups) and F.18 Pod Identity agent down: network paths are "
-    "not in the inventory; the live check shows the connect timeout.",
+    "C.14 STS unreachable (no NAT, security groups) and, of F.18, IPv6 off on the node or a firewall in front of "
+    "169.254.170.23: network paths are not in the inventory; the live check shows the connect timeout. (A Pod "
+    "Identity agent pod missing or not running on the node is detected: `POD_IDENTITY_AGENT_MISSING`.)",
     "C.15 DurationSeconds above MaxSessionDuration: the requested duration is the application's choice.",
     "D.16 Permission policies that do not allow an action: the role's policies are fetched on demand for "
     "a role view, not judged per pod.",
-    "E.17 IMDS hop limit: EC2 MetadataOptions are not in the inventory, so a node-role pod's identity says "
-    "'if the hop limit lets pods reach it'.",
     "F.22 Role chaining from a Pod Identity session: happens inside the application.",
 ]
