@@ -29,6 +29,7 @@ from irsa_explorer.analysis.arns import account_of_arn, parse_role_arn
 from irsa_explorer.model import (
     AttachedPolicy,
     Cluster,
+    InstanceMetadataOptions,
     Node,
     OidcProvider,
     PodIdentityAssociation,
@@ -571,10 +572,17 @@ class AwsSource:
 
     def node_roles(self, nodes: list[Node]) -> dict[str, str | Unavailable]:
         """Node name → the role ARN of its EC2 instance profile (the role un-injected pods get)."""
+        return self.node_instances(nodes).roles
+
+    def node_instances(self, nodes: list[Node]) -> "NodeInstances":
+        """Each node's EC2 instance as DescribeInstances shows it (one call per 200 instances):
+        the role of its instance profile, and its IMDS settings (MetadataOptions), which decide
+        whether a pod reaches that role at all."""
         results: dict[str, str | Unavailable] = {}
+        metadata: dict[str, InstanceMetadataOptions | Unavailable] = {}
         blocked = self.problem()
         if blocked is not None:
-            return {node.name: blocked for node in nodes}
+            return NodeInstances({node.name: blocked for node in nodes}, {node.name: blocked for node in nodes})
         by_instance: dict[str, list[str]] = {}
         for node in nodes:
             if node.instance_id:
@@ -585,6 +593,7 @@ class AwsSource:
                 )
         instance_ids = sorted(by_instance)
         profiles: dict[str, str | None] = {}  # instance id → instance profile ARN
+        options: dict[str, InstanceMetadataOptions] = {}  # instance id → its IMDS settings
         ec2 = self.client("ec2")
         for start in range(0, len(instance_ids), DESCRIBE_INSTANCES_BATCH):
             batch = instance_ids[start : start + DESCRIBE_INSTANCES_BATCH]
@@ -598,6 +607,7 @@ class AwsSource:
                         for instance in reservation.get("Instances") or []:
                             profile = instance.get("IamInstanceProfile") or {}
                             profiles[instance["InstanceId"]] = profile.get("Arn")
+                            options[instance["InstanceId"]] = _metadata_options(instance)
             except Exception as error:
                 failure = self._unavailable(error, "ec2:DescribeInstances")
                 for instance_id in batch:
@@ -621,7 +631,12 @@ class AwsSource:
                     )
                 else:
                     results[name] = self._profile_role(profiles[instance_id])  # type: ignore[arg-type]
-        return results
+                found = options.get(instance_id)
+                metadata[name] = found if found is not None else results[name]  # type: ignore[assignment]
+        for name, result in results.items():
+            if isinstance(result, Unavailable):
+                metadata.setdefault(name, result)
+        return NodeInstances(results, metadata)
 
     def _profile_role(self, profile_arn: str) -> str | Unavailable:
         """The role of an instance profile, cached: many nodes share one profile."""
@@ -707,6 +722,27 @@ class RoleListing:
         if raw is None:
             return Unavailable(f"role does not exist: {name}", None, NOT_FOUND)
         return _role_from(raw)
+
+
+@dataclass(frozen=True)
+class NodeInstances:
+    """`AwsSource.node_instances`: per node name, its instance profile's role and its IMDS settings
+    (an Unavailable for either when DescribeInstances could not say, with the reason)."""
+
+    roles: dict[str, str | Unavailable]
+    metadata: dict[str, InstanceMetadataOptions | Unavailable]
+
+
+def _metadata_options(instance: dict) -> InstanceMetadataOptions:
+    options = instance.get("MetadataOptions") or {}
+    hop_limit = options.get("HttpPutResponseHopLimit")
+    return InstanceMetadataOptions(
+        instance_id=instance["InstanceId"],
+        http_tokens=options.get("HttpTokens"),
+        hop_limit=int(hop_limit) if hop_limit is not None else None,
+        http_endpoint=options.get("HttpEndpoint"),
+        state=options.get("State"),
+    )
 
 
 def _role_from(raw: dict) -> Role:

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, TypeVar
 
 from irsa_explorer.analysis.identity import ChainResolver
-from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.aws import AwsSource, NodeInstances
 from irsa_explorer.sources.kube import KubeSource, Listing
 from irsa_explorer.model import (
+    AgentPod,
     Cluster,
     IdentityChain,
+    InstanceMetadataOptions,
     Inventory,
     IssuerInfo,
     Node,
@@ -156,11 +158,22 @@ def _load(
             pool.submit(aws.list_pod_identity_associations, name) if isinstance(name, str) else None
         )
 
-        def node_roles() -> dict[str, str | Unavailable]:
+        def node_instances() -> NodeInstances:
+            # One DescribeInstances per 200 nodes: their roles and their IMDS settings.
             nodes = _quiet(nodes_f)
-            return aws.node_roles(nodes if isinstance(nodes, list) else [])
+            return aws.node_instances(nodes if isinstance(nodes, list) else [])
 
-        node_roles_f = pool.submit(node_roles)
+        node_roles_f = pool.submit(node_instances)
+
+        def agents() -> tuple[AgentPod, ...] | Unavailable | None:
+            # The Pod Identity agent's pods (one list in kube-system), unless no association
+            # exists for them to serve.
+            associations = associations_f.result() if associations_f else None
+            if isinstance(associations, list) and not associations:
+                return None
+            return kube.pod_identity_agents()
+
+        agents_f = pool.submit(agents)
 
         def roles() -> dict[str, Role | Unavailable]:
             wanted: set[str] = set()
@@ -176,7 +189,7 @@ def _load(
             associations = associations_f.result() if associations_f else None
             if isinstance(associations, list):
                 wanted |= {a.role_arn for a in associations if a.role_arn}
-            wanted |= {r for r in node_roles_f.result().values() if isinstance(r, str)}
+            wanted |= {r for r in node_roles_f.result().roles.values() if isinstance(r, str)}
             caller_f.result()
             return aws.get_roles(wanted, listed=listing_f.result() if listing_f else None)
 
@@ -195,14 +208,17 @@ def _load(
             if issuer_f is None and not (isinstance(parts.cluster, Cluster) and parts.cluster.issuer):
                 parts.issuer = kube.issuer()  # the cluster is unknown: ask the API server
             parts.oidc_providers = providers_f.result()
-            parts.node_roles = dict(node_roles_f.result())
+            parts.node_roles = dict(node_roles_f.result().roles)
+            parts.node_metadata = dict(node_roles_f.result().metadata)
+            parts.pod_identity_agents = agents_f.result()
             parts.associations = associations_f.result() if associations_f else name
             parts.roles = roles_f.result()
 
         if pages is not None:
             # Resolve pages as they come once everything else is in (usually long before the
             # last pod page): only the pages still on the wire are left for the end.
-            others = [f for f in (sas_f, nodes_f, issuer_f, cluster_f, providers_f, associations_f, node_roles_f, roles_f) if f]
+            others = [f for f in (sas_f, nodes_f, issuer_f, cluster_f, providers_f, associations_f, node_roles_f, roles_f,
+                                  agents_f) if f]
             _wait_failing_fast(others, pods_f)
             if sas_f.exception() is not None and pods_f.exception() is not None:
                 pods_f.result()  # both lists refused: the pods' refusal first, as load_inventory says it
@@ -270,6 +286,8 @@ class _Parts:
     oidc_providers: list[OidcProvider] | Unavailable | None = None
     roles: dict[str, Role | Unavailable] = field(default_factory=dict)
     node_roles: dict[str, str | Unavailable] = field(default_factory=dict)
+    node_metadata: dict[str, InstanceMetadataOptions | Unavailable] = field(default_factory=dict)
+    pod_identity_agents: tuple[AgentPod, ...] | Unavailable | None = None
     associations: list[PodIdentityAssociation] | Unavailable | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -289,6 +307,8 @@ class _Parts:
             oidc_providers=self.oidc_providers,
             roles=dict(self.roles),
             node_roles=dict(self.node_roles),
+            node_metadata=dict(self.node_metadata),
+            pod_identity_agents=self.pod_identity_agents,
             associations=self.associations,
             notes=tuple(self.notes),
         )

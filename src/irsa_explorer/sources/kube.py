@@ -24,7 +24,16 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 
-from irsa_explorer.model import IssuerInfo, Node, Pod, ServiceAccount, Unavailable
+from irsa_explorer.model import (
+    POD_IDENTITY_AGENT_NAMESPACE,
+    POD_IDENTITY_AGENT_SELECTOR,
+    AgentPod,
+    IssuerInfo,
+    Node,
+    Pod,
+    ServiceAccount,
+    Unavailable,
+)
 from irsa_explorer.sources.kube_convert import node_from_dict, pod_from_dict, service_account_from_dict
 from irsa_explorer.sources.kube_paging import CoreV1Lists, page_bodies
 from irsa_explorer.sources.kubeconfig import (
@@ -436,6 +445,20 @@ class KubeSource:
         except Exception as error:
             raise self.failure("list nodes", error) from None
         return nodes
+
+    def pod_identity_agents(self) -> tuple[AgentPod, ...] | Unavailable:
+        """The EKS Pod Identity agent's pods (kube-system, the add-on's label): one list call."""
+        what = f"list pods in {POD_IDENTITY_AGENT_NAMESPACE}"
+        try:
+            pods, _ = self._paged(self.core.list_namespaced_pod, pod_from_dict, namespace=POD_IDENTITY_AGENT_NAMESPACE,
+                                  label_selector=POD_IDENTITY_AGENT_SELECTOR)
+        except ApiException as error:
+            if error.status == 403:
+                return Unavailable(f"listing pods in {POD_IDENTITY_AGENT_NAMESPACE} is forbidden", what, "forbidden")
+            return Unavailable(str(self.failure(what, error)))
+        except Exception as error:  # an auxiliary list: the pod list itself says when the cluster is gone
+            return Unavailable(str(self.failure(what, error)))
+        return tuple(AgentPod(p.name, p.namespace, p.node_name, p.phase, p.status) for p in pods)
 
     # -- issuer ----------------------------------------------------------------------------
 

@@ -7,6 +7,9 @@ that node: `.../_lab/imds/<node>/pod` from a pod's network namespace (one hop fu
 node itself), `.../_lab/imds/<node>/host` from the node or a hostNetwork pod. The hop matters:
 with the instance's HttpPutResponseHopLimit at 1 the IMDSv2 token answer never reaches a pod
 (failure-catalogue E.17), and when tokens are required the pod then gets no credentials.
+With HttpEndpoint=disabled IMDS answers 403 to everything, as EC2's does. The settings are the
+instance's MetadataOptions as moto keeps them (RunInstances, its launch template,
+ModifyInstanceMetadataOptions: ec2_metadata.py makes moto keep them as EC2 does).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
+from irsa_explorer.lab.aws import ec2_metadata
 from irsa_explorer.lab.aws import moto_backends as aws_moto
 from irsa_explorer.lab.aws.wire import Response
 
@@ -42,6 +46,7 @@ class InstanceMetadata:
         self._nodes: dict[str, str] = {}  # node name → instance id
         self._tokens: dict[str, float] = {}  # IMDSv2 token → expiry (monotonic)
         self._credentials: dict[str, aws_moto.Credentials] = {}  # instance id → current creds
+        ec2_metadata.install()
 
     def register_node(self, node_name: str, instance_id: str) -> None:
         with self._lock:
@@ -66,6 +71,8 @@ class InstanceMetadata:
         instance = aws_moto.find_instance(self.account, self.region, instance_id)
         if instance is None:
             return _text(404, "Not Found")
+        if instance.http_endpoint == "disabled":
+            return _text(403, "Forbidden")  # IMDS turned off for the instance
 
         if rest == "/latest/api/token":
             if method != "PUT":

@@ -127,6 +127,7 @@ class InstanceInfo:
     role_arn: str | None
     http_tokens: str  # "optional" | "required"
     hop_limit: int
+    http_endpoint: str = "enabled"  # "enabled" | "disabled"
 
 
 def find_instance(account: str, region: str, instance_id: str) -> InstanceInfo | None:
@@ -151,6 +152,7 @@ def find_instance(account: str, region: str, instance_id: str) -> InstanceInfo |
         role_arn=role.arn if role else None,
         http_tokens=options.http_tokens,
         hop_limit=options.http_put_response_hop_limit,
+        http_endpoint=options.http_endpoint or "enabled",
     )
 
 
