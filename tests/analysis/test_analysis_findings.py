@@ -80,9 +80,27 @@ def _all_built() -> list[Finding]:
         F.pod_identity_host_network(p),
         F.irsa_role_changed(p, "app", "arn:aws:iam::1:role/old", ROLE_ARN),
         F.irsa_shadows_pod_identity(p, ROLE_ARN, "arn:aws:iam::1:role/pi"),
-        F.cross_account_provider_unknown(ROLE_ARN, "999999999999", ACCOUNT),
+        F.cross_account_unreadable(ROLE_ARN, "999999999999", ACCOUNT, "no --account-profile names a profile for it"),
         F.token_expired(ObjectRef("Pod", "p", "default"), "2024-03-30T00:00:00Z", "2024-03-31T00:00:00Z"),
         *_node_built(p),
+        *_credentials_built(p),
+    ]
+
+
+def _credentials_built(p) -> list[Finding]:
+    """The credential-side findings (analysis/findings/credentials.py): profiles, key owners, other accounts."""
+    from irsa_explorer.model import AccessKeyOwner, ProfileSource, SharedFile, VolumeSource
+
+    secret = VolumeSource("aws", "secret", "batch-aws", (("credentials", "credentials"),))
+    mounted = ProfileSource("batch", "AWS_PROFILE", (SharedFile("credentials", "/etc/aws/credentials",
+                                                                "AWS_SHARED_CREDENTIALS_FILE", secret, "credentials"),))
+    bare = ProfileSource("batch", "AWS_PROFILE", ())
+    return [
+        F.profile_in_use(p, "app", mounted, None),
+        F.profile_may_override_irsa(p, "app", mounted, ROLE_ARN),
+        F.profile_not_mounted(p, "app", bare),
+        F.static_key_not_found(p, "app", None, "AKIAIOSFODNN7EXAMPLE", "no such key"),
+        F.static_key_other_account(p, "app", AccessKeyOwner("AKIAIOSFODNN7EXAMPLE", "999999999999")),
     ]
 
 

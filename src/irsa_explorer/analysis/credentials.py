@@ -1,5 +1,6 @@
 """What a pod's spec gives each container's SDK: the credentials it finds, in the SDK's order
-(static keys → IRSA → Pod Identity → node role), and the claims of the tokens it projects.
+(static keys → [assume-role profile] → IRSA → [a profile's keys] → Pod Identity → node role;
+the profiles and their files: profiles.py), and the claims of the tokens it projects.
 
 Read from the pod spec as the webhook left it, not assumed from the service account: the
 identity chain (analysis.identity) starts from these.
@@ -24,9 +25,12 @@ from irsa_explorer.model import (
     IssuerInfo,
     Mechanism,
     Pod,
+    ProfileSource,
     ServiceAccount,
     service_account_subject,
 )
+
+from .profiles import profile_source
 
 _STATIC_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 _CONTAINER_CREDENTIAL_VARS = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
@@ -90,6 +94,8 @@ class ContainerCredentials:
     pod_identity: bool = False  # container-credentials variables present
     env_from_secrets: tuple[str, ...] = ()  # may hold keys we cannot see
     skipped: str | None = None  # why the webhook skipped it, if it did
+    # the profile and shared files its SDK reads (AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE, a Secret mounted there)
+    profile: ProfileSource | None = None
 
 
 def container_credentials(pod: Pod) -> list[ContainerCredentials]:
@@ -113,8 +119,13 @@ def container_credentials(pod: Pod) -> list[ContainerCredentials]:
         token_mounted = bool(
             token_file and IRSA_VOLUME in mounts and token_file.startswith(mounts[IRSA_VOLUME].rstrip("/") + "/")
         )
+        profile = profile_source(pod, c)
         if has_static:
             mechanism = Mechanism.STATIC_KEYS
+        elif profile is not None and not has_irsa:
+            # A profile comes before Pod Identity and the node role in every SDK; before IRSA only
+            # when it is an assume-role profile, which the explorer cannot see (identity.py says so).
+            mechanism = Mechanism.PROFILE
         elif has_irsa:
             mechanism = Mechanism.IRSA
         elif has_pod_identity:
@@ -132,6 +143,7 @@ def container_credentials(pod: Pod) -> list[ContainerCredentials]:
             access_key_id=access_key, role_arn=role_arn, token_file=token_file, token_mounted=token_mounted,
             pod_identity=has_pod_identity,
             env_from_secrets=tuple(s for s in c.env_from if s.startswith("secret")), skipped=skipped,
+            profile=profile,
         ))
     return out
 

@@ -55,6 +55,7 @@ from .credentials import (
     main_container,
 )
 from .mechanisms import NODE_ROLE_END, Links, MechanismLinks
+from .profiles import files_key
 from .node_access import NodeAccessCache
 from .sts_endpoint import sts_endpoint
 
@@ -173,6 +174,8 @@ class _Resolver:
         if mechanism is Mechanism.IRSA and main:
             sts = self._sts_endpoint(_spec_of(pod, main))
             shared = self.mechanisms.irsa(pod, main, self._expected_irsa_token(pod, sa), sts)
+            if main.profile is not None:  # an assume-role profile would come first (or a missing one stop it)
+                shared = self.mechanisms.with_profile(shared, pod, main)
             effective = shared.effective
             sts_finding = F.sts_endpoint_finding(pod, main.name, sts)
             if sts_finding:
@@ -183,7 +186,10 @@ class _Resolver:
             if pod.host_network:
                 findings.append(F.pod_identity_host_network(pod))
         elif mechanism is Mechanism.STATIC_KEYS and main:
-            shared = self.mechanisms.static(main)
+            shared = self.mechanisms.static(main, pod)
+            effective = shared.effective
+        elif mechanism is Mechanism.PROFILE and main:
+            shared = self.mechanisms.profile(pod, main, intended)
             effective = shared.effective
         elif mechanism is Mechanism.NODE_ROLE:
             access = self.access.imds(pod, _spec_of(pod, main)) if main else None
@@ -252,6 +258,7 @@ class _Resolver:
             ),
             pod.labels.get(SKIP_WEBHOOK_LABEL),
             pod.annotations.get(SKIP_CONTAINERS_ANNOTATION),
+            files_key(pod),  # the volumes a profile's files may come from (() for most pods)
         )
         found = self._creds_cache.get(key)
         if found is None:
@@ -384,7 +391,7 @@ class _Resolver:
                     out.append(F.irsa_role_changed(pod, c.name, c.role_arn, intended))
                 else:
                     out.append(F.container_sets_aws_role_arn(pod, c.name, ["AWS_ROLE_ARN"], {"AWS_ROLE_ARN": c.role_arn}))
-        if main and main.mechanism in (Mechanism.NODE_ROLE, Mechanism.POD_IDENTITY) and not explained and sa:
+        if main and main.mechanism in (Mechanism.NODE_ROLE, Mechanism.POD_IDENTITY, Mechanism.PROFILE) and not explained and sa:
             out.append(F.irsa_not_injected(pod, sa, intended))
         return out
 
@@ -409,6 +416,13 @@ class _Resolver:
             return ChainLink("token", token.path, LinkStatus.OK,
                              f"sub {token.subject}, aud {', '.join(token.audiences)} (exchanged by the Pod Identity agent)",
                              ref, token)
+        if mechanism is Mechanism.PROFILE and main and main.profile is not None:
+            if main.pod_identity or intended:
+                what = "the Pod Identity token" if main.pod_identity else f"the intended {intended}"
+                return ChainLink("token", "ignored", LinkStatus.BROKEN if intended else LinkStatus.SKIPPED,
+                                 f"profile {main.profile.profile} comes before Pod Identity and the node role in the "
+                                 f"SDK's chain, so {what} is not used", ref)
+            return ChainLink("token", "not used", LinkStatus.SKIPPED, "a profile of the shared files: no token is exchanged", ref)
         if mechanism is Mechanism.STATIC_KEYS:
             if intended:
                 return ChainLink("token", "ignored", LinkStatus.BROKEN,

@@ -9,6 +9,7 @@ the pod, so they are worked out once and shared by every pod they hold for.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +22,7 @@ from irsa_explorer.model import (
     Evidence,
     ExpectedToken,
     Finding,
+    AccessKeyOwner,
     Inventory,
     LinkStatus,
     Mechanism,
@@ -50,6 +52,8 @@ from .trust import (
 )
 
 NOT_FOUND = "not-found"  # Unavailable.kind when the object does not exist (sources.aws)
+# What in a trust policy makes Pod Identity's decision differ from pod to pod (compared lower-case).
+_PER_POD_TRUST_MARKERS = ("kubernetes-pod-name", "kubernetes-pod-uid", "aws:tagkeys")
 NODE_ROLE_SOURCE = "the instance metadata service (IMDS) of node {node}: the role of its instance profile"
 NODE_ROLE_END = "the SDK's chain ends at the instance metadata, so the pod gets its node's instance role"
 NO_CREDENTIALS = "no credentials"
@@ -75,6 +79,7 @@ class MechanismLinks:
         self.associations_loaded = associations_loaded
         self._irsa: dict[tuple, Links] = {}
         self._pod_identity: dict[tuple, Links] = {}
+        self._pod_tag_roles: dict[str, bool] = {}  # role ARN → its trust tests per-pod session tags
         self._pod_identity_agent: dict[tuple, Links] = {}
         self._node: dict[tuple, Links] = {}
 
@@ -155,18 +160,28 @@ class MechanismLinks:
         expected = oidc_provider_arn(self.issuer, role_account) if role_account else None
         facts = {"issuer": self.issuer, "url": url, "expected_arn": expected, "audiences": audiences}
         providers = self.inv.oidc_providers
-        if not isinstance(providers, list):
+        listed_accounts = {account_of_arn(p.arn) for p in providers} - {None} if isinstance(providers, list) else set()
+        our_account = next(iter(listed_accounts), None) or (self.cluster.account if self.cluster else None)
+        other_account = bool(role_account and our_account and role_account != our_account)
+        if other_account:
+            # STS looks in the role's account: its providers, read through --account-profile.
+            providers = self.inv.account_providers.get(role_account or "")
+            if not isinstance(providers, list):
+                reason = (providers.reason if isinstance(providers, Unavailable)
+                          else f"no --account-profile names a profile for account {role_account}")
+                findings.append(F.cross_account_unreadable(role_arn, role_account or "?", our_account or "?", reason))
+                return ProviderCheck(LinkStatus.UNKNOWN, f"unknown: the role is in account {role_account}: {reason}",
+                                     **facts)
+        elif not isinstance(providers, list):
             detail = str(providers) if isinstance(providers, Unavailable) else "unknown: providers not looked up yet"
             return ProviderCheck(LinkStatus.UNKNOWN, detail, **facts)
-        listed_accounts = {account_of_arn(p.arn) for p in providers} - {None}
-        our_account = next(iter(listed_accounts), None) or (self.cluster.account if self.cluster else None)
-        if role_account and our_account and role_account != our_account:
-            findings.append(F.cross_account_provider_unknown(role_arn, role_account, our_account))
-            return ProviderCheck(LinkStatus.UNKNOWN,
-                                 f"unknown: the role is in account {role_account}, providers were listed in {our_account}",
-                                 **facts)
         # IAM stores the URL as the provider was made for the issuer: a trailing / is part of it.
         match = next((p for p in providers if p.url.removeprefix("https://").lower() == url.lower()), None)
+        if match is None and other_account:
+            findings.append(F.no_oidc_provider_in_account(self.issuer, role_account or "?", None, token_ref))
+            return ProviderCheck(LinkStatus.BROKEN,
+                                 f"no IAM OIDC provider for {url} in account {role_account}, the role's: "
+                                 "STS answers 'No OpenIDConnect provider found'", **facts)
         if match is None:
             cluster = self.cluster.name if self.cluster else None
             findings.append(F.no_oidc_provider(self.issuer, role_account or our_account or "?", cluster, token_ref))
@@ -269,7 +284,10 @@ class MechanismLinks:
                 identity = ChainLink("identity", "unknown", status, why, result=effective)
                 trust = ChainLink("trust-policy", "not evaluated", LinkStatus.UNKNOWN, "the role is not known")
             return Links((skipped, role, trust, identity), (), None)
-        key = (association.role_arn, pod.namespace, pod.service_account, pod.host_network)
+        key: tuple = (association.role_arn, pod.namespace, pod.service_account, pod.host_network)
+        per_pod = self._trust_names_pods(association.role_arn)
+        if per_pod:
+            key += (pod.name, pod.uid)  # the trust tests tags only this pod has: evaluated for it
         cached = self._pod_identity.get(key)
         if cached:
             return cached
@@ -280,15 +298,17 @@ class MechanismLinks:
         else:
             cluster = self.cluster
             cluster_name = cluster.name if cluster else association.cluster
+            pod_tags = {"pod_name": pod.name, "pod_uid": pod.uid} if per_pod else {}
             requests = pod_identity_requests(
                 cluster_arn=cluster.arn if cluster else None, cluster_name=cluster_name,
-                namespace=pod.namespace, service_account=pod.service_account, account=role.account)
+                namespace=pod.namespace, service_account=pod.service_account, account=role.account, **pod_tags)
             evaluations = tuple(evaluate_trust(role.trust_policy, r) for r in requests)
             evaluation = combine_evaluations(list(zip(requests, evaluations)))
             made_by = (f"as EKS Pod Identity: {POD_IDENTITY_PRINCIPAL} asks for "
                        f"{' and '.join(r.action for r in requests)}, with the session tags "
                        f"kubernetes-namespace={pod.namespace}, kubernetes-service-account={pod.service_account}, "
-                       f"eks-cluster-name={cluster_name}")
+                       f"eks-cluster-name={cluster_name}"
+                       + (f", kubernetes-pod-name={pod.name}, kubernetes-pod-uid={pod.uid}" if per_pod else ""))
             check = TrustCheck(role.arn, tuple(requests), evaluations, evaluation, made_by)
             trust_link = _trust_link(check)
             finding = F.pod_identity_trust_finding(role, evaluation)
@@ -318,9 +338,25 @@ class MechanismLinks:
         self._pod_identity[key] = result
         return result
 
+    def _trust_names_pods(self, role_arn: str) -> bool:
+        """Whether the role's trust policy tests the tags that differ from pod to pod
+        (kubernetes-pod-name, kubernetes-pod-uid, or the list of tag keys): then it is evaluated
+        per pod, with EKS's six session tags; otherwise once for every pod of the service
+        account (the common case), without them. Cached per role."""
+        found = self._pod_tag_roles.get(role_arn)
+        if found is None:
+            role = self.inv.roles.get(role_arn)
+            policy = role.trust_policy if isinstance(role, Role) else None
+            text = (policy if isinstance(policy, str) else json.dumps(policy, default=str)).lower()
+            found = self._pod_tag_roles[role_arn] = any(m in text for m in _PER_POD_TRUST_MARKERS)
+        return found
+
     # -- static keys --
 
-    def static(self, main: ContainerCredentials) -> Links:
+    def static(self, main: ContainerCredentials, pod: Pod | None = None) -> Links:
+        """Static keys: the IAM user they belong to when the key was looked up (a literal
+        AWS_ACCESS_KEY_ID; one lookup per distinct key, sources.aws_keys), else the masked key.
+        `pod`: for findings about the key itself (deleted, of another account)."""
         skipped = "static keys come first: no role is assumed"
         shown = mask_key(main.access_key_id)
         refs = [ref for _, ref in main.static_key_sources if ref]
@@ -328,18 +364,93 @@ class MechanismLinks:
             shown = f"static keys from {refs[0]}"
         fields = ", ".join(field for field, _ in main.static_key_sources)
         key_source = fields + (f" (from {', '.join(refs)})" if refs else " (literal values in the pod spec)")
+        why = "static keys come first in the SDK's credential chain: whatever role is configured, they win"
+        status, arn, owner, findings = LinkStatus.OK, None, None, []
+        detail = "the IAM user (or role) the keys belong to"
+        found = self.inv.access_keys.get(main.access_key_id) if main.access_key_id else None
+        if isinstance(found, AccessKeyOwner):
+            owner = found
+            if found.arn:
+                arn, shown = found.arn, found.arn.split(":", 5)[-1]  # user/NAME, with its path
+                detail = f"IAM user {found.user_name} of account {found.account}, whose key {mask_key(main.access_key_id)[12:]} it is"
+            else:
+                shown = f"an IAM user of account {found.account}"
+                detail = f"the key is of account {found.account}, whose IAM names its users to that account only"
+                if pod is not None:
+                    findings.append(F.static_key_other_account(pod, main.name, found))
+        elif isinstance(found, Unavailable) and found.kind == NOT_FOUND:
+            status, shown = LinkStatus.BROKEN, f"deleted key {mask_key(main.access_key_id)[12:]}"
+            detail = f"the key does not exist ({found.reason}): every call fails with InvalidClientTokenId"
+            if pod is not None:
+                findings.append(F.static_key_not_found(pod, main.name, None, main.access_key_id or "", found.reason))
+        elif isinstance(found, Unavailable):
+            why += f"; whose keys they are is {found}"
         effective = EffectiveIdentity(
-            Mechanism.STATIC_KEYS, LinkStatus.OK, shown, None,
-            f"access keys in container {main.name}'s environment: {key_source}",
-            "static keys come first in the SDK's credential chain: whatever role is configured, they win",
-            key_source=key_source,
+            Mechanism.STATIC_KEYS, status, shown, arn,
+            f"access keys in container {main.name}'s environment: {key_source}", why if status is LinkStatus.OK else detail,
+            key_source=key_source, key_owner=owner,
         )
         return Links((
             ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED, skipped),
             ChainLink("role", "not used", LinkStatus.SKIPPED, skipped),
             ChainLink("trust-policy", "not used", LinkStatus.SKIPPED, skipped),
-            ChainLink("identity", shown, LinkStatus.OK, "the IAM user (or role) the keys belong to", result=effective),
-        ), (), shown)
+            ChainLink("identity", shown, status, detail, result=effective),
+        ), tuple(findings), arn or shown)
+
+    # -- a profile of the shared config / credentials files --
+
+    def profile(self, pod: Pod, main: ContainerCredentials, intended: str | None) -> Links:
+        """The SDK reads a profile (AWS_PROFILE; a credentials or config file a volume mounts,
+        usually a Secret) before EKS Pod Identity and the node role. What it holds is the
+        Secret's value, never read here: where the credentials come from is known, who they
+        are is not (unknown, with why). Per pod: the findings name its containers."""
+        profile = main.profile
+        assert profile is not None
+        skipped = "the profile's credentials: no IRSA or Pod Identity role is asked for"
+        if profile.mounted:
+            files = ", ".join(f.describe() for f in profile.mounted)
+            label, source = f"profile {profile.profile}", f"profile {profile.profile} of {files}"
+            why = ("the container's SDK reads this profile before EKS Pod Identity and the node role; who it is "
+                   "(static keys, an assume-role profile, SSO, credential_process) is in the file, a value this "
+                   "tool does not read — if it holds no credentials, the SDK goes on down the chain")
+            finding = F.profile_in_use(pod, main.name, profile, intended)
+        else:
+            label = f"profile {profile.profile} (no file mounted)"
+            source = f"{profile.set_by}={profile.profile}, with no file mounted where the SDK reads it"
+            why = (f"unless the image carries a config or credentials file with profile {profile.profile}, the SDK "
+                   f"stops before any call: 'The config profile ({profile.profile}) could not be found'")
+            finding = F.profile_not_mounted(pod, main.name, profile)
+        effective = EffectiveIdentity(Mechanism.PROFILE, LinkStatus.UNKNOWN, label, None, source, why, profile=profile)
+        return Links((
+            ChainLink("oidc-provider", "not used", LinkStatus.SKIPPED, skipped),
+            ChainLink("role", "the profile's", LinkStatus.SKIPPED, "whatever the profile names (the file is not read)"),
+            ChainLink("trust-policy", "not used", LinkStatus.SKIPPED, skipped),
+            ChainLink("identity", label, LinkStatus.UNKNOWN, why, result=effective),
+        ), (finding,), None)
+
+    def with_profile(self, base: Links, pod: Pod, main: ContainerCredentials) -> Links:
+        """IRSA's links for a container that also reads a profile: botocore takes an assume-role
+        profile before web identity (and stops on a profile it cannot find), so IRSA's answer
+        holds only if the file is not one — unknown, since the file is not read."""
+        profile = main.profile
+        assert profile is not None
+        identity = base.links[-1]
+        effective = identity.result
+        assert isinstance(effective, EffectiveIdentity)
+        if profile.mounted:
+            files = ", ".join(f.describe() for f in profile.mounted)
+            why = (f"{effective.label} through IRSA — unless profile {profile.profile} in {files} is an assume-role "
+                   "profile, which botocore reads before web identity (its keys, SSO or credential_process come after "
+                   "IRSA); the file is not read")
+            finding = F.profile_may_override_irsa(pod, main.name, profile, main.role_arn or "?")
+        else:
+            why = (f"{effective.label} through IRSA — unless the image lacks profile {profile.profile}: then the SDK "
+                   f"stops before any call ('The config profile ({profile.profile}) could not be found')")
+            finding = F.profile_not_mounted(pod, main.name, profile)
+        status = LinkStatus.BROKEN if effective.status is LinkStatus.BROKEN and not profile.mounted else LinkStatus.UNKNOWN
+        effective = replace(effective, status=status, arn=None, why=why, profile=profile)
+        identity = ChainLink("identity", identity.label, status, why, identity.ref, effective)
+        return Links(base.links[:-1] + (identity,), base.findings + (finding,), None)
 
     # -- the node role --
 

@@ -26,7 +26,6 @@ from .catalogue import (
     AUDIENCE_NOT_IN_CLIENT_IDS,
     CATALOGUE,
     CONTAINER_SETS_AWS_ROLE_ARN,
-    CROSS_ACCOUNT_PROVIDER_UNKNOWN,
     IRSA_NOT_INJECTED_POD_PREDATES_ANNOTATION,
     IRSA_ROLE_CHANGED,
     IRSA_SHADOWS_POD_IDENTITY,
@@ -257,14 +256,6 @@ def irsa_shadows_pod_identity(pod: Pod, irsa_role: str, association_role: str) -
         title=f"Pod {pod.name} gets {irsa_role} through IRSA, not the associated {association_role}",
         evidence=[Evidence(pod.ref, "spec.containers[*].env[AWS_ROLE_ARN]", irsa_role),
                   Evidence(pod.ref, "spec.containers[*].env[AWS_CONTAINER_CREDENTIALS_FULL_URI]", None)],
-    )
-
-
-def cross_account_provider_unknown(role_arn: str, role_account: str, our_account: str) -> Finding:
-    return _make(
-        CROSS_ACCOUNT_PROVIDER_UNKNOWN,
-        title=f"Role {role_arn} is in account {role_account}; providers were listed in {our_account}",
-        evidence=[Evidence(ObjectRef("Role", role_arn), "account", role_account)],
     )
 
 

@@ -258,8 +258,12 @@ IRSA_SHADOWS_POD_IDENTITY = _spec(
 CROSS_ACCOUNT_PROVIDER_UNKNOWN = _spec(
     "CROSS_ACCOUNT_PROVIDER_UNKNOWN", I, "C.8",
     "The role is in another account: its OIDC provider cannot be checked from here",
-    "STS looks the provider up in the role's account; this view lists providers of the caller's account only.",
-    "Check aws iam list-open-id-connect-providers with credentials of the role's account.",
+    "STS looks the provider up in the role's account, which needs its own IAM OIDC provider for this cluster's "
+    "issuer. IAM answers only for the account of the credentials asking, so the explorer reads another account "
+    "only through a profile named for it (--account-profile ACCOUNT=PROFILE: an SSO or assume-role profile of "
+    "your AWS config for that account). Without one, the provider, the role and its trust are unknown.",
+    "irsa-explorer --account-profile ACCOUNT=PROFILE (repeatable; or IRSA_EXPLORER_ACCOUNT_PROFILES), with a "
+    "profile that may call iam:ListOpenIDConnectProviders, iam:GetOpenIDConnectProvider and iam:GetRole there.",
 )
 TOKEN_EXPIRED = _spec(
     "TOKEN_EXPIRED", E, "C.13",
