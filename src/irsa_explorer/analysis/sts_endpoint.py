@@ -51,7 +51,7 @@ def sts_endpoint(container: Container | None, cluster_region: str | None) -> Sts
                                f"AWS_STS_REGIONAL_ENDPOINTS is not set; in {where} every SDK calls {regional}")
         return StsEndpoint(None, "sdk-default", None,
                            f"AWS_STS_REGIONAL_ENDPOINTS is not set, so the SDK decides: {SDK_DEFAULTS}")
-    value = setting.strip().lower()
+    value = setting  # botocore compares exactly: "Regional" is refused
     if value == "regional":
         return StsEndpoint(setting, "regional", regional,
                            f"AWS_STS_REGIONAL_ENDPOINTS=regional: the SDK calls {regional or 'the regional endpoint'}")

@@ -17,6 +17,7 @@ pytestmark = [
 ACCOUNT = "113534181560"
 NODE_ROLE = "eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4"
 SA_ROLE = "eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"
+MEMBER = "222233334444"  # the member account of cross-account-irsa and static-key-owners
 
 # scenario → (broken pod, what its caller identity call shows), (healthy pod, its identity ARN prefix)
 CASES = {
@@ -42,6 +43,37 @@ CASES = {
     ),
     "static-keys": (
         ("default", "legacy-uploader", f"arn:aws:iam::{ACCOUNT}:user/ci-deploy"),
+        ("default", "eks-iam-test3", f"arn:aws:sts::{ACCOUNT}:assumed-role/{SA_ROLE}/"),
+    ),
+    # the credential-side paths (issue 9 part 4)
+    "cross-account-irsa": (
+        ("reports", "copied-trust", "Not authorized to perform sts:AssumeRoleWithWebIdentity"),
+        ("reports", "cross-reporter", f"arn:aws:sts::{MEMBER}:assumed-role/shared-reports-reader/botocore-session-"),
+    ),
+    "credentials-file-secret": (
+        ("default", "nightly-batch", f"arn:aws:iam::{ACCOUNT}:user/batch-runner"),
+        ("default", "irsa-and-keys-file", f"arn:aws:sts::{ACCOUNT}:assumed-role/{SA_ROLE}/"),
+    ),
+    "static-key-owners": (
+        ("default", "stale-keys", "InvalidClientTokenId"),
+        ("default", "ci-uploader", f"arn:aws:iam::{ACCOUNT}:user/ci/ci-deploy"),
+    ),
+    # the node-side paths (issue 9 part 4): no credentials at all, not the node role
+    "imds-hop-limit": (
+        ("default", "hardened-app", "Unable to locate credentials"),
+        ("default", "hardened-hostnet", f"arn:aws:sts::{ACCOUNT}:assumed-role/{NODE_ROLE}/i-"),
+    ),
+    "fargate-no-node-role": (
+        ("fargate-apps", "report-job", "Unable to locate credentials"),
+        ("fargate-apps", "uploader", f"arn:aws:sts::{ACCOUNT}:assumed-role/fargate-uploader/"),
+    ),
+    "pod-identity-agent-missing": (
+        ("default", "batch-uploader", 'Connect timeout on endpoint URL: "http://169.254.170.23/v1/credentials"'),
+        ("default", "uploader", f"arn:aws:sts::{ACCOUNT}:assumed-role/pod-identity-uploader/eks-eks-oidc-demo-uploader-"),
+    ),
+    "sts-legacy-endpoint": (
+        # it works (through sts.amazonaws.com): the finding is a warning, the identity the role
+        ("default", "legacy-sts", f"arn:aws:sts::{ACCOUNT}:assumed-role/{SA_ROLE}/"),
         ("default", "eks-iam-test3", f"arn:aws:sts::{ACCOUNT}:assumed-role/{SA_ROLE}/"),
     ),
 }
@@ -76,3 +108,13 @@ def test_no_oidc_provider_names_the_issuer(lab_for):
         "No OpenIDConnect provider found in your account for "
         "https://oidc.eks.us-east-2.amazonaws.com/id/8AF2D61DF335B97C72A2ADEA1614706B"
     ) in shown.stderr
+
+
+def test_an_assume_role_profile_from_a_secret_wins_over_irsa(lab_for):
+    shown = caller_identity(lab_for("credentials-file-secret"), "deploy-profile")
+    assert json.loads(shown.stdout)["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/")
+
+
+def test_keys_of_a_member_account_are_that_accounts_user(lab_for):
+    shown = caller_identity(lab_for("static-key-owners"), "partner-sync")
+    assert json.loads(shown.stdout)["Arn"] == f"arn:aws:iam::{MEMBER}:user/partner-sync"

@@ -17,7 +17,12 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from irsa_explorer.model import service_account_subject
+from irsa_explorer.model import (
+    COMPUTE_TYPE_LABEL,
+    POD_IDENTITY_AGENT_NAMESPACE,
+    POD_IDENTITY_AGENT_SELECTOR,
+    service_account_subject,
+)
 
 from ..runtime.containers import ContainerContext
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
@@ -25,6 +30,7 @@ from .store import Store, StoreError, clone, now_rfc3339
 
 log = logging.getLogger(__name__)
 
+_AGENT_LABEL, _AGENT_NAME = POD_IDENTITY_AGENT_SELECTOR.split("=")
 KUBERNETES_SERVICE_ENV = {
     "KUBERNETES_SERVICE_HOST": "10.100.0.1",
     "KUBERNETES_SERVICE_PORT": "443",
@@ -234,7 +240,22 @@ class PodRunner:
             files=self.container_files(pod, container),
             # hostNetwork pods reach IMDS even at hop limit 1 (failure catalogue E.17).
             host_network=bool(spec.get("hostNetwork")),
+            pod_identity_agent=self.pod_identity_agent_on(spec.get("nodeName")),
         )
+
+    def pod_identity_agent_on(self, node: str | None) -> bool:
+        """Whether an EKS Pod Identity agent pod (kube-system, the add-on's label) is Running on
+        `node`: only then does 169.254.170.23 answer there (failure catalogue F.18)."""
+        if not node:
+            return False
+        for pod in self.store.items("pods", POD_IDENTITY_AGENT_NAMESPACE):
+            labels = pod["metadata"].get("labels") or {}
+            status = pod.get("status") or {}
+            if (labels.get(_AGENT_LABEL) == _AGENT_NAME and pod["spec"].get("nodeName") == node
+                    and status.get("phase") == "Running"
+                    and all("running" in (cs.get("state") or {}) for cs in status.get("containerStatuses") or [{}])):
+                return True  # a crash-looping agent (phase Running, container waiting) answers nothing
+        return False
 
     # --- logs --------------------------------------------------------------------------
 
@@ -275,6 +296,15 @@ class PodRunner:
                 return addr.get("address", "")
         return "192.168.0.10"
 
+    def _pod_ip(self, pod: dict[str, Any], host_ip: str) -> str:
+        """hostNetwork pods, and Fargate's (one pod per node), have their node's IP."""
+        if pod["spec"].get("hostNetwork"):
+            return host_ip
+        node = self.store.get("nodes", None, pod["spec"].get("nodeName", "")) or {}
+        if ((node.get("metadata") or {}).get("labels") or {}).get(COMPUTE_TYPE_LABEL) == "fargate":
+            return host_ip
+        return self._next_pod_ip()
+
     def _next_pod_ip(self) -> str:
         with self._lock:
             self._ip_counter += 1
@@ -292,7 +322,7 @@ class PodRunner:
         status = clone(pod.get("status") or self.pending_status(pod))
         status["phase"] = "Running"
         status.setdefault("hostIP", self._host_ip(pod["spec"].get("nodeName", "")))
-        status["podIP"] = status.get("podIP") or self._next_pod_ip()
+        status["podIP"] = status.get("podIP") or self._pod_ip(pod, status["hostIP"])
         status["podIPs"] = [{"ip": status["podIP"]}]
         status.setdefault("startTime", started)
         status["conditions"] = [

@@ -274,7 +274,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
         assert sa is not None
         self.webhook.mutate(pod, sa)
         if not pod["spec"].get("nodeName"):
-            node = self._next_node()
+            node = self._next_node(pod)
             if node:
                 pod["spec"]["nodeName"] = node
         pod["status"] = self.runner.pending_status(pod)
@@ -288,9 +288,15 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
             self.runner.start(created)
         return created
 
-    def _next_node(self) -> str | None:
+    def _next_node(self, pod: dict[str, Any]) -> str | None:
+        """Round robin over the nodes the pod may run on: schedulable, and no NoSchedule taint it
+        does not tolerate (Fargate nodes carry eks.amazonaws.com/compute-type=fargate:NoSchedule:
+        only the Fargate scheduler places pods there, naming the node itself)."""
+        tolerations = pod["spec"].get("tolerations") or []
         nodes = [n["metadata"]["name"] for n in self.store.items("nodes")
-                 if not n.get("spec", {}).get("unschedulable")]
+                 if not n.get("spec", {}).get("unschedulable")
+                 and all(_tolerated(taint, tolerations) for taint in n.get("spec", {}).get("taints") or []
+                         if taint.get("effect") in ("NoSchedule", "NoExecute"))]
         if not nodes:
             return None
         with self._counter_lock:
@@ -489,3 +495,16 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
                 return json_response(final)
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
+
+
+def _tolerated(taint: dict[str, Any], tolerations: list[dict[str, Any]]) -> bool:
+    """Whether one of the pod's tolerations matches the taint (Kubernetes' rules)."""
+    for toleration in tolerations:
+        if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+            continue
+        if toleration.get("operator") == "Exists":
+            if not toleration.get("key") or toleration["key"] == taint.get("key"):
+                return True
+        elif toleration.get("key") == taint.get("key") and toleration.get("value", "") == taint.get("value", ""):
+            return True
+    return False

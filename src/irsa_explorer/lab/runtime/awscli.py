@@ -93,6 +93,7 @@ class Container:
     files: Mapping[str, str]
     node_name: str | None
     host_network: bool = False
+    pod_identity_agent: bool = True  # an EKS Pod Identity agent runs on the node: 169.254.170.23 answers
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,10 @@ class AwsCli:
         args: list[str],
         *,
         host_network: bool = False,
+        pod_identity_agent: bool = True,
     ) -> Output:
         """Run `aws ARGS` in a container with this env, files and node; (stdout, stderr, code)."""
-        container = Container(env, files, node_name, host_network)
+        container = Container(env, files, node_name, host_network, pod_identity_agent)
         try:
             if args == ["--version"]:
                 return CLI_VERSION + "\n", "", 0
@@ -249,6 +251,8 @@ class AwsCli:
                   or profile_region or _GLOBAL_SERVICES.get(service))
         if region is None:
             raise CliExit(NO_REGION + "\n", 253)
+        if service == "sts":
+            _check_sts_setting(env)
         config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30)
         if unsigned or "no-sign-request" in call.flags:
             return self._session().create_client(
@@ -289,7 +293,7 @@ class AwsCli:
 
         full_uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
         if full_uri:
-            return self._container_credentials(full_uri, env, files)
+            return self._container_credentials(full_uri, env, files, container.pod_identity_agent)
 
         if node and env.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
             # Only ask for the host's vantage when it differs: the pod's is the default.
@@ -297,8 +301,13 @@ class AwsCli:
                 base_url = self.aws.imds_url(node, host_network=True)
             else:
                 base_url = self.aws.imds_url(node)
-            fetcher = InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=base_url, env=dict(env))
-            found = fetcher.retrieve_iam_role_credentials()
+            v1_disabled = env.get("AWS_EC2_METADATA_V1_DISABLED", "").lower() == "true"
+            fetcher = InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=base_url, env=dict(env),
+                                              config={"ec2_metadata_v1_disabled": v1_disabled})
+            try:
+                found = fetcher.retrieve_iam_role_credentials()
+            except MetadataRetrievalError as error:  # no token, and the IMDSv1 fallback is off
+                raise CliExit(f"\n{error}\n", 255) from None
             if found:
                 return ResolvedCredentials(found["access_key"], found["secret_key"], found["token"], "iam-role")
         raise CliExit(NO_CREDENTIALS + "\n", 253)
@@ -344,6 +353,7 @@ class AwsCli:
         token = _read(files, token_file)
         if token is None:
             raise CliExit(f"\n[Errno 2] No such file or directory: '{token_file}'\n", 255)
+        _check_sts_setting(env)
         session_name = env.get("AWS_ROLE_SESSION_NAME") or f"botocore-session-{int(self.clock())}"
         sts = self._session().create_client(
             "sts",
@@ -358,7 +368,8 @@ class AwsCli:
         creds = answer["Credentials"]
         return ResolvedCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"], "web-identity")
 
-    def _container_credentials(self, full_uri: str, env: Mapping[str, str], files: Mapping[str, str]) -> ResolvedCredentials:
+    def _container_credentials(self, full_uri: str, env: Mapping[str, str], files: Mapping[str, str],
+                               agent: bool = True) -> ResolvedCredentials:
         headers: dict[str, str] = {}
         token_file = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
         if token_file:
@@ -368,7 +379,7 @@ class AwsCli:
             headers["Authorization"] = token
         elif env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN"):
             headers["Authorization"] = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
-        url = self._reachable(full_uri)
+        url = self._reachable(full_uri, agent)
         fetcher = ContainerMetadataFetcher(sleep=lambda _seconds: None)
         try:
             answer = fetcher.retrieve_full_uri(url, headers=headers)
@@ -376,13 +387,16 @@ class AwsCli:
             raise CliExit(f"\nError when retrieving credentials from container-role: {error}\n", 255) from None
         return ResolvedCredentials(answer["AccessKeyId"], answer["SecretAccessKey"], answer.get("Token"), "container-role")
 
-    def _reachable(self, full_uri: str) -> str:
-        """The Pod Identity agent's link-local address is the lab's agent URL; nothing else
-        link-local exists in the lab (an ECS agent would be at 169.254.170.2)."""
+    def _reachable(self, full_uri: str, agent: bool = True) -> str:
+        """The Pod Identity agent's link-local address is the lab's agent URL when an agent pod
+        runs on the node; nothing else link-local exists in the lab (an ECS agent would be at
+        169.254.170.2). Nothing listening: botocore's connect timeout, in its words."""
         parts = urlsplit(full_uri)
-        if parts.hostname == POD_IDENTITY_HOST:
+        if parts.hostname == POD_IDENTITY_HOST and agent:
             return self.aws.pod_identity_agent_url.rstrip("/") + (parts.path or "/")
-        raise CliExit(f'\nConnect timeout on endpoint URL: "{full_uri}"\n', 255)
+        raise CliExit("\nError when retrieving credentials from container-role: Error retrieving metadata: Received "
+                      f'error when attempting to retrieve container metadata: Connect timeout on endpoint URL: "{full_uri}"\n',
+                      255)
 
 
 @contextmanager
@@ -525,6 +539,16 @@ def _cli_time(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _check_sts_setting(env: Mapping[str, str]) -> None:
+    """botocore refuses an AWS_STS_REGIONAL_ENDPOINTS other than legacy or regional when it makes
+    an STS client (without an endpoint URL of its own, as in a pod; the lab's clients have one,
+    so the check is made here). Which endpoint a valid value picks is invisible in the lab: every
+    service answers at its one endpoint."""
+    value = env.get("AWS_STS_REGIONAL_ENDPOINTS")
+    if value and value not in ("legacy", "regional"):
+        raise CliExit(f'\nSTS regional endpoints option {value} is invalid. Valid options are: "legacy", "regional"\n', 255)
 
 
 def _read(files: Mapping[str, str], path: str) -> str | None:

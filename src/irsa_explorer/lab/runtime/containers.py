@@ -41,6 +41,7 @@ class ContainerContext:
     env: dict[str, str] = field(default_factory=dict)  # resolved literal env of the container
     files: Mapping[str, str] = field(default_factory=dict)  # path → content, read lazily
     host_network: bool = False  # reaches IMDS one hop closer (matters at hop limit 1)
+    pod_identity_agent: bool = True  # an EKS Pod Identity agent pod runs on the node (169.254.170.23 answers)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class Image:
 _COREUTILS = frozenset({"cat", "env", "printenv", "id", "sleep", "echo", "true", "false"})
 AWS_CLI_IMAGE = Image(("aws",), _COREUTILS | {"aws"})
 PLAIN_IMAGE = Image((), _COREUTILS)
+# The EKS add-on's agent: its server runs until the pod stops (it is simulated by the lab's AWS
+# side, lab/aws/pod_identity.py; the pod itself only has to be there, Running, on its node).
+POD_IDENTITY_AGENT_IMAGE = Image(("/go-runner", "/eks-pod-identity-agent", "server"), _COREUTILS)
+_DAEMONS = {"go-runner", "eks-pod-identity-agent"}
 
 
 def image_for(reference: str) -> Image:
@@ -80,6 +85,8 @@ def image_for(reference: str) -> Image:
     repository = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
     if repository.endswith(("amazon/aws-cli", "aws-cli/aws-cli")):
         return AWS_CLI_IMAGE
+    if repository.endswith("eks/eks-pod-identity-agent"):
+        return POD_IDENTITY_AGENT_IMAGE
     return PLAIN_IMAGE
 
 
@@ -110,7 +117,10 @@ class Runtime:
         return list(image_for(image).entrypoint)
 
     def is_long_running(self, argv: list[str]) -> bool:
-        """`sleep N` (N ≥ 5 s or infinity) as the main process: the pod just stays Running."""
+        """`sleep N` (N ≥ 5 s or infinity) or the Pod Identity agent's server as the main process:
+        the pod just stays Running."""
+        if argv and _program(argv[0]) in _DAEMONS:
+            return "server" in argv
         if not argv or _program(argv[0]) != "sleep":
             return False
         seconds = sleep_seconds(argv[1:])
@@ -134,7 +144,8 @@ class Runtime:
 
     def _aws(self, ctx: ContainerContext, args: list[str]) -> ProcessResult:
         stdout, stderr, code = self.awscli.run(
-            ctx.env, ctx.files, ctx.node_name, args, host_network=ctx.host_network
+            ctx.env, ctx.files, ctx.node_name, args, host_network=ctx.host_network,
+            pod_identity_agent=ctx.pod_identity_agent,
         )
         return ProcessResult(stdout, stderr, code)
 
