@@ -86,10 +86,11 @@ def read_token(post: Post, sources: Sources, pod: Pod, which: str, audience: str
     post(TokenRead(pod.uid, read_token(sources.kube, pod, which, audience, jwks=jwks, at=at)))
 
 
-def who_am_i(post: Post, sources: Sources, pod: Pod, intended_role_arn: str | None) -> None:
+def who_am_i(post: Post, sources: Sources, pod: Pod, intended_role_arn: str | None, findings: tuple = ()) -> None:
+    """`findings`: the pod's chain's, so an error's hint is the engine's finding that explains it."""
     from irsa_explorer.sources.livecheck import who_am_i
 
-    post(LiveChecked(pod.uid, who_am_i(sources.kube, pod, intended_role_arn=intended_role_arn)))
+    post(LiveChecked(pod.uid, who_am_i(sources.kube, pod, intended_role_arn=intended_role_arn, findings=findings)))
 
 
 def policy_document(post: Post, sources: Sources, arn: str) -> None:

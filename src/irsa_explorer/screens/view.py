@@ -126,5 +126,6 @@ class ViewScreen(Screen):
         if app.sources is not None and self.state.live_check_started(pod.uid):
             chain = self.state.chains.get(pod.uid)
             app.fetch(f"live:{pod.uid}", "sts get-caller-identity in a pod", partial(
-                workers.who_am_i, app.post_message, app.sources, pod, chain.intended_role_arn if chain else None))
+                workers.who_am_i, app.post_message, app.sources, pod, chain.intended_role_arn if chain else None,
+                chain.findings if chain else ()))
             app.refresh_views()

@@ -34,6 +34,7 @@ from irsa_explorer.model import (
     DEFAULT_TOKEN_PATH,
     IRSA_TOKEN_PATH,
     POD_IDENTITY_TOKEN_PATH,
+    Finding,
     IssuerInfo,
     ObjectRef,
     Pod,
@@ -73,7 +74,22 @@ _HINTS: list[tuple[str, str]] = [
     ("Unsupported host '169.254.170.23'", "the SDK is too old for EKS Pod Identity"),
     ("169.254.170.23", "the EKS Pod Identity agent is unreachable"),
     ("Connect timeout on endpoint URL", "STS is unreachable from the pod (no NAT? regional endpoint?)"),
-    ("EKS does not have permissions to assume the associated role", "Pod Identity cannot be used from this pod (hostNetwork?)"),
+    ("EKS does not have permissions to assume the associated role",
+     "EKS refused the associated role: a hostNetwork pod, or a trust policy that does not allow pods.eks.amazonaws.com "
+     "sts:AssumeRole and sts:TagSession for this pod's session tags"),
+]
+# The SDK's error → the engine's finding codes that explain it for a given pod, best first (a code
+# ending in "_" is a prefix). When the pod's chain has one, the hint is that finding, not a guess.
+_EXPLAINED_BY: list[tuple[str, tuple[str, ...]]] = [
+    ("EKS does not have permissions to assume the associated role",
+     ("POD_IDENTITY_HOST_NETWORK", "POD_IDENTITY_TRUST_INVALID", "TRUST_")),
+    ("169.254.170.23", ("POD_IDENTITY_AGENT_MISSING", "POD_IDENTITY_AGENT_UNKNOWN")),
+    ("Unable to locate credentials", ("IMDS_HOP_LIMIT", "IMDS_DISABLED", "FARGATE_NO_CREDENTIALS")),
+    ("IMDSv1 has been disabled", ("IMDS_HOP_LIMIT",)),
+    ("No OpenIDConnect provider found", ("NO_OIDC_PROVIDER",)),
+    ("Incorrect token audience", ("AUDIENCE_NOT_IN_CLIENT_IDS",)),
+    ("Not authorized to perform sts:AssumeRoleWithWebIdentity", ("TRUST_",)),
+    ("STS regional endpoints option", ("STS_REGIONAL_ENDPOINTS_INVALID",)),
 ]
 
 
@@ -107,7 +123,20 @@ class LiveResult:
     matches_intended: bool | None = None  # None: nothing intended, or no answer
 
 
-def _parse_error(stderr: str) -> tuple[str | None, str, str | None]:
+def _hint(text: str, findings: tuple[Finding, ...]) -> str | None:
+    """What the error means for this pod: the engine's finding that explains it when the pod's
+    chain has one, else what the error means in general."""
+    for needle, codes in _EXPLAINED_BY:
+        if needle not in text:
+            continue
+        for code in codes:
+            found = next((f for f in findings if f.code == code or (code.endswith("_") and f.code.startswith(code))), None)
+            if found is not None:
+                return found.title
+    return next((words for needle, words in _HINTS if needle in text), None)
+
+
+def _parse_error(stderr: str, findings: tuple[Finding, ...] = ()) -> tuple[str | None, str, str | None]:
     text = mask_tokens(stderr).strip()
     code = None
     match = _SDK_ERROR.search(text)
@@ -119,8 +148,7 @@ def _parse_error(stderr: str) -> tuple[str | None, str, str | None]:
             if candidate in text:
                 code = candidate
                 break
-    hint = next((words for needle, words in _HINTS if needle in text), None)
-    return code, message, hint
+    return code, message, _hint(text, findings)
 
 
 def _not_found(result: ExecResult) -> bool:
@@ -133,11 +161,13 @@ def who_am_i(
     container: str | None = None,
     intended_role_arn: str | None = None,
     timeout: float = 30,
+    findings: tuple[Finding, ...] = (),
 ) -> LiveResult:
     """Ask the pod itself which AWS identity it gets (exec of get-caller-identity).
 
     `container` defaults to the first (non-init) container; `intended_role_arn` defaults to the
-    container's AWS_ROLE_ARN. Raises cluster.ClusterError when exec itself is impossible.
+    container's AWS_ROLE_ARN. `findings`: the pod's chain's, so an error's hint is the engine's
+    finding that explains it. Raises cluster.ClusterError when exec itself is impossible.
     """
     runnable = [c for c in pod.containers if not c.init]
     if container is None:
@@ -186,7 +216,7 @@ def who_am_i(
             matches_intended=same_role(arn, intended_role_arn),
             **base,
         )
-    code, message, hint = _parse_error(result.stderr or result.stdout)
+    code, message, hint = _parse_error(result.stderr or result.stdout, findings)
     return LiveResult(ok=False, error_code=code, error_message=message, hint=hint, **base)
 
 
