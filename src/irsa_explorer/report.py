@@ -136,6 +136,20 @@ def _effective_doc(effective: EffectiveIdentity, mask: _Masker) -> dict[str, Any
         "why": mask(effective.why),
         "node": effective.node,
         "key_source": mask(effective.key_source),
+        # node role / Pod Identity: how the pod reaches its node's IMDS or Pod Identity agent
+        "access": None if effective.access is None else {
+            "kind": effective.access.kind, "node": effective.access.node, "status": str(effective.access.status),
+            "reason": mask(effective.access.reason), "compute": effective.access.compute,
+            "host_network": effective.access.host_network, "agents": list(effective.access.agents),
+            "metadata_options": None if effective.access.metadata is None else {
+                "instance_id": effective.access.metadata.instance_id,
+                "http_tokens": effective.access.metadata.http_tokens,
+                "hop_limit": effective.access.metadata.hop_limit,
+                "http_endpoint": effective.access.metadata.http_endpoint}},
+        # IRSA: the STS endpoint the SDK exchanges the token at
+        "sts_endpoint": None if effective.sts_endpoint is None else {
+            "setting": mask(effective.sts_endpoint.setting), "scope": effective.sts_endpoint.scope,
+            "endpoint": effective.sts_endpoint.endpoint, "reason": mask(effective.sts_endpoint.reason)},
     }
 
 
