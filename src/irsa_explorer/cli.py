@@ -44,6 +44,17 @@ def _add_debug_option(parser: argparse.ArgumentParser, top: bool = False) -> Non
     )
 
 
+def account_profile(text: str) -> str:
+    """`--account-profile 222233334444=prod-readonly`, checked as it is parsed."""
+    from irsa_explorer.sources.aws_accounts import parse_account_profiles
+
+    try:
+        parse_account_profiles(text)
+    except ValueError as problem:
+        raise argparse.ArgumentTypeError(str(problem).removeprefix(f"--account-profile {text!r}: ")) from None
+    return text
+
+
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     """The options that pick a cluster and an account, as kubectl and the aws CLI spell them."""
     scope = parser.add_mutually_exclusive_group()
@@ -55,6 +66,11 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--profile", help="AWS profile (default: $AWS_PROFILE or the default chain)")
     parser.add_argument("--region", help="AWS region (default: the profile's, or the cluster's)")
+    parser.add_argument(
+        "--account-profile", action="append", default=[], metavar="ACCOUNT=PROFILE", type=account_profile,
+        help="read IRSA roles of another AWS account through this profile of your AWS config (repeatable; "
+        "default: $IRSA_EXPLORER_ACCOUNT_PROFILES, e.g. 222233334444=prod-readonly)",
+    )
     parser.add_argument(
         "--cluster", help="EKS cluster name (default: read from the kubeconfig context)"
     )

@@ -136,6 +136,13 @@ def _effective_doc(effective: EffectiveIdentity, mask: _Masker) -> dict[str, Any
         "why": mask(effective.why),
         "node": effective.node,
         "key_source": mask(effective.key_source),
+        # static keys: whose (one lookup per distinct key); profile: the profile and the files it comes from
+        "key_owner": None if effective.key_owner is None else {
+            "account": effective.key_owner.account, "user": effective.key_owner.user_name, "arn": effective.key_owner.arn},
+        "profile": None if effective.profile is None else {
+            "name": mask(effective.profile.profile), "set_by": effective.profile.set_by,
+            "files": [{"kind": f.kind, "path": mask(f.path), "set_by": f.set_by, "key": mask(f.key),
+                       "from": mask(f.source.describe()) if f.source else None} for f in effective.profile.files]},
         # node role / Pod Identity: how the pod reaches its node's IMDS or Pod Identity agent
         "access": None if effective.access is None else {
             "kind": effective.access.kind, "node": effective.access.node, "status": str(effective.access.status),
@@ -399,6 +406,7 @@ def _sources(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
     target = Target(
         args.context, getattr(args, "kubeconfig", None), args.profile, args.region,
         request_timeout=getattr(args, "request_timeout", 10.0),
+        account_profiles=tuple(getattr(args, "account_profile", None) or ()),
     )
     if getattr(args, "lab", None):
         from irsa_explorer.lab.launcher import missing_lab_extra, start_lab

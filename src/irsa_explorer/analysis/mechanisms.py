@@ -520,7 +520,7 @@ class MechanismLinks:
             ref = ObjectRef("Role", node_role) if isinstance(node_role, str) else ObjectRef("Node", node or "?")
             role = ChainLink("role", name, LinkStatus.SKIPPED,
                              f"instance role of node {node}, out of this pod's reach: {access.reason}", ref)
-            source = f"nothing: {NODE_ROLE_SOURCE.format(node=node)} is out of this pod's reach"
+            source = f"nothing: the instance metadata service of node {node} (its instance role) is out of this pod's reach"
         # No credentials is the plan for a pod nothing was meant for (e.g. hardened nodes), and
         # broken for one that should have had a role of its own.
         status = LinkStatus.BROKEN if meant else LinkStatus.OK

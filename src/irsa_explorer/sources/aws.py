@@ -37,6 +37,7 @@ from irsa_explorer.model import (
     RolePolicies,
     Unavailable,
 )
+from irsa_explorer.sources.aws_accounts import ACCOUNT_PROFILES_ENV, OtherAccounts, parse_account_profiles
 from irsa_explorer.sources.aws_errors import (
     FORBIDDEN,
     NO_REGION,
@@ -89,15 +90,23 @@ class AwsSource:
         credentials: tuple[str, str, str | None] | None = None,
         request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
         known_problem: Unavailable | None = None,
+        account_profiles: dict[str, str] | None = None,
+        config_file: str | None = None,
+        credentials_file: str | None = None,
     ) -> None:
         """`known_problem`: what another AwsSource found (`handover`), not looked for again.
+        `account_profiles`: {account: profile} to read roles of other accounts (aws_accounts.py);
+        `config_file` / `credentials_file`: the AWS config files (default: botocore's, from $AWS_CONFIG_FILE…).
 
         `region`: as given (--region, the kubeconfig context's), else $AWS_REGION, else what
         botocore finds ($AWS_DEFAULT_REGION, the profile's). `profile`: as given, else
         $AWS_PROFILE or the default chain. `request_timeout` 0/None: no limit."""
         self._credentials = credentials
         self._settings = {"profile": profile, "endpoint_url": endpoint_url, "max_workers": max_workers,
-                          "list_roles_threshold": list_roles_threshold, "request_timeout": request_timeout}
+                          "list_roles_threshold": list_roles_threshold, "request_timeout": request_timeout,
+                          "account_profiles": dict(account_profiles or {}), "config_file": config_file,
+                          "credentials_file": credentials_file}
+        self.other_accounts = OtherAccounts(self, account_profiles or {})
         self.profile_name: str | None = profile or os.environ.get("AWS_PROFILE") or None
         self.request_timeout = request_timeout or None
         self.endpoint_url = endpoint_url
@@ -133,6 +142,9 @@ class AwsSource:
         key, secret, session_token = self._credentials or (None, None, None)
         core = botocore.session.Session()
         core.set_default_client_config(self._resolver_config)
+        for name in ("config_file", "credentials_file"):  # a lab's files rather than $AWS_CONFIG_FILE's
+            if self._settings.get(name):
+                core.set_config_variable(name, self._settings[name])
         try:
             self.session = boto3.session.Session(
                 # the profile asked for, not session.profile_name: that says "default" when
@@ -161,6 +173,8 @@ class AwsSource:
             region=kwargs.pop("region", None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
             endpoint_url=kwargs.pop("endpoint_url", None) or env.get("AWS_ENDPOINT_URL"),
             credentials=(key, secret, env.get("AWS_SESSION_TOKEN")) if key and secret else None,
+            account_profiles=kwargs.pop("account_profiles", None) or parse_account_profiles(env.get(ACCOUNT_PROFILES_ENV)),
+            config_file=env.get("AWS_CONFIG_FILE"), credentials_file=env.get("AWS_SHARED_CREDENTIALS_FILE"),
             **kwargs,
         )
 
@@ -431,6 +445,7 @@ class AwsSource:
             return {arn: blocked for arn in wanted}
         results: dict[str, Role | Unavailable] = {}
         lookups: list[tuple[str, str, str, str]] = []  # (arn, account, path, name)
+        others: list[str] = []
         caller = self.caller_identity()
         own_account = caller.get("Account") if isinstance(caller, dict) else None
         for arn in wanted:
@@ -438,12 +453,11 @@ class AwsSource:
             if parsed is None:
                 results[arn] = Unavailable("not a valid IAM role ARN", None, NOT_FOUND)
             elif own_account and parsed.account != own_account:
-                results[arn] = Unavailable(
-                    f"role is in account {parsed.account}, our credentials are for {own_account}",
-                    "sts:AssumeRole into that account",
-                )
+                others.append(arn)  # read in its own account, through the profile named for it
             else:
                 lookups.append((arn, parsed.account, parsed.path, parsed.name))
+        if others:
+            results.update(self.other_accounts.roles(others))
         if not lookups:
             return results
         if isinstance(listed, RoleListing):

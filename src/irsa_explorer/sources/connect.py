@@ -39,6 +39,9 @@ class Target:
     namespace: str | None = None
     cluster: str | None = None
     request_timeout: float | None = 10.0  # seconds per request (connect, and between bytes); 0: none
+    # ACCOUNT=PROFILE: the profile that reads roles of another account (cross-account IRSA);
+    # () → $IRSA_EXPLORER_ACCOUNT_PROFILES
+    account_profiles: tuple[str, ...] = ()
 
 
 def from_options(target: Target) -> Sources:
@@ -62,8 +65,18 @@ def from_options(target: Target) -> Sources:
     kube = KubeSource(context=target.context, kubeconfig=target.kubeconfig, request_timeout=target.request_timeout)
     profile = target.profile or (None if os.environ.get("AWS_PROFILE") else kube.aws_profile())
     aws = AwsSource(profile=profile, region=target.region or kube.default_region(),
-                    request_timeout=target.request_timeout)
+                    request_timeout=target.request_timeout, account_profiles=account_profiles(target))
     return Sources(kube, aws, target.namespace or None, target.cluster or kube.default_cluster_name(), kube.close)
+
+
+def account_profiles(target: Target) -> dict[str, str]:
+    """{account: profile} from --account-profile, else $IRSA_EXPLORER_ACCOUNT_PROFILES.
+    Raises ValueError with one line for a malformed one."""
+    import os
+
+    from irsa_explorer.sources.aws_accounts import ACCOUNT_PROFILES_ENV, parse_account_profiles
+
+    return parse_account_profiles(target.account_profiles or os.environ.get(ACCOUNT_PROFILES_ENV))
 
 
 def for_lab(lab: LabProcess, target: Target = Target()) -> Sources:
@@ -72,7 +85,8 @@ def for_lab(lab: LabProcess, target: Target = Target()) -> Sources:
     from irsa_explorer.sources.kube import KubeSource
 
     kube = KubeSource(context=target.context, kubeconfig=str(lab.kubeconfig), request_timeout=target.request_timeout)
-    aws = AwsSource.from_env(dict(lab.aws_env), region=target.region, request_timeout=target.request_timeout)
+    aws = AwsSource.from_env(dict(lab.aws_env), region=target.region, request_timeout=target.request_timeout,
+                             account_profiles=account_profiles(target) if target.account_profiles else None)
 
     def close() -> None:
         kube.close()

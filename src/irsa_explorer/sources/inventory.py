@@ -21,8 +21,11 @@ from typing import Any, Callable, TypeVar
 
 from irsa_explorer.analysis.identity import ChainResolver
 from irsa_explorer.sources.aws import AwsSource, NodeInstances
+from irsa_explorer.sources.aws_accounts import other_account_providers
+from irsa_explorer.sources.aws_keys import key_owners
 from irsa_explorer.sources.kube import KubeSource, Listing
 from irsa_explorer.model import (
+    AccessKeyOwner,
     AgentPod,
     Cluster,
     IdentityChain,
@@ -194,6 +197,9 @@ def _load(
             return aws.get_roles(wanted, listed=listing_f.result() if listing_f else None)
 
         roles_f = pool.submit(roles)
+        # The OIDC providers of the other accounts roles live in (cross-account IRSA), read
+        # through the profiles named for them; none asked when every role is the caller's.
+        account_providers_f = pool.submit(lambda: other_account_providers(aws, roles_f.result()))
 
         def kubernetes_but_pods() -> None:
             sas, nodes = sas_f.result(), nodes_f.result()
@@ -213,12 +219,13 @@ def _load(
             parts.pod_identity_agents = agents_f.result()
             parts.associations = associations_f.result() if associations_f else name
             parts.roles = roles_f.result()
+            parts.account_providers = account_providers_f.result()
 
         if pages is not None:
             # Resolve pages as they come once everything else is in (usually long before the
             # last pod page): only the pages still on the wire are left for the end.
             others = [f for f in (sas_f, nodes_f, issuer_f, cluster_f, providers_f, associations_f, node_roles_f, roles_f,
-                                  agents_f) if f]
+                                  agents_f, account_providers_f) if f]
             _wait_failing_fast(others, pods_f)
             if sas_f.exception() is not None and pods_f.exception() is not None:
                 pods_f.result()  # both lists refused: the pods' refusal first, as load_inventory says it
@@ -227,9 +234,10 @@ def _load(
             # The resolver's inventory shares the node answers the pages add below (nodes the
             # node list did not have): it never leaves this function, and every inventory
             # handed out is built after them.
-            resolver = ChainResolver(replace(parts.build(), node_roles=parts.node_roles))
+            resolver = ChainResolver(replace(parts.build(), node_roles=parts.node_roles, access_keys=parts.access_keys))
             while (page := pages.get()) is not None:
                 _answer_every_node(parts.node_roles, page, nodes_f.result())
+                _look_up_keys(aws, parts.access_keys, page)
                 for pod in page:
                     resolved[pod.uid] = (pod, resolver.resolve(pod))
 
@@ -257,6 +265,7 @@ def _load(
     if isinstance(parts.cluster, Unavailable):
         parts.note(f"EKS cluster: {parts.cluster}")
     _answer_every_node(parts.node_roles, parts.pods.values(), nodes)
+    _look_up_keys(aws, parts.access_keys, parts.pods.values())
     inventory = parts.build()
     chains = None
     if resolver is not None:
@@ -289,6 +298,8 @@ class _Parts:
     node_metadata: dict[str, InstanceMetadataOptions | Unavailable] = field(default_factory=dict)
     pod_identity_agents: tuple[AgentPod, ...] | Unavailable | None = None
     associations: list[PodIdentityAssociation] | Unavailable | None = None
+    account_providers: dict[str, list[OidcProvider] | Unavailable] = field(default_factory=dict)
+    access_keys: dict[str, AccessKeyOwner | Unavailable] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
@@ -310,6 +321,8 @@ class _Parts:
             node_metadata=dict(self.node_metadata),
             pod_identity_agents=self.pod_identity_agents,
             associations=self.associations,
+            account_providers=dict(self.account_providers),
+            access_keys=dict(self.access_keys),
             notes=tuple(self.notes),
         )
 
@@ -335,6 +348,23 @@ def _answer_every_node(node_roles: dict[str, str | Unavailable], pods: Iterable[
                 node_roles[node] = Unavailable(f"nodes could not be read ({nodes.reason})", nodes.permission, nodes.kind)
             else:
                 node_roles[node] = Unavailable(f"node {node} is not in the node list")
+
+
+def _look_up_keys(aws: AwsSource, found: dict[str, AccessKeyOwner | Unavailable], pods: Iterable[Pod]) -> None:
+    """The owners of the literal AWS_ACCESS_KEY_ID values of these pods not looked up yet: once
+    per distinct key (replicas share their env, so each env is read once)."""
+    seen: set[int] = set()
+    keys: set[str] = set()
+    for pod in pods:
+        for container in pod.containers:
+            if id(container.env) in seen:
+                continue
+            seen.add(id(container.env))
+            for var in container.env:
+                if var.name == "AWS_ACCESS_KEY_ID" and var.value and var.value not in found:
+                    keys.add(var.value)
+    if keys:
+        found.update(key_owners(aws, keys))
 
 
 def _quiet(future: Future[T]) -> T | None:

@@ -174,7 +174,8 @@ def _fix(pod: Pod, profile: ProfileSource, generic: str) -> str:
     if not secrets:
         return generic
     look = f"kubectl -n {pod.namespace} get secret {shlex.quote(secrets[0])} -o jsonpath='{{.data}}' | jq 'keys'"
-    return f"{generic} See what the Secret holds (names only): {look}. Then: {_restart_fix(pod)}"
+    first = generic.split(" Check the Secret")[0]
+    return f"{first} What the Secret holds (its key names only): {look}. Then recreate the pod: {_restart_fix(pod)}"
 
 
 def _mask(key: str | None) -> str:

@@ -445,6 +445,10 @@ def _validate_params(params: dict, operation_model, where: str, source: str, lin
     if report.has_errors():
         for error_line in report.generate_report().splitlines():
             if error_line.strip() and not error_line.startswith("Parameter validation failed"):
+                # A ${variable}'s length is known only when applied (botocore checks it then).
+                length = re.match(r"Invalid length for parameter (\w+),", error_line.strip())
+                if length and "${" in str(params.get(length.group(1), "")):
+                    continue
                 problems.append(Problem(source, f"{where}.params", error_line.strip(), line))
 
 
