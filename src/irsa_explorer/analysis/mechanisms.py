@@ -426,7 +426,7 @@ class MechanismLinks:
             ChainLink("role", "the profile's", LinkStatus.SKIPPED, "whatever the profile names (the file is not read)"),
             ChainLink("trust-policy", "not used", LinkStatus.SKIPPED, skipped),
             ChainLink("identity", label, LinkStatus.UNKNOWN, why, result=effective),
-        ), (finding,), None)
+        ), (finding,), label)
 
     def with_profile(self, base: Links, pod: Pod, main: ContainerCredentials) -> Links:
         """IRSA's links for a container that also reads a profile: botocore takes an assume-role
@@ -450,7 +450,8 @@ class MechanismLinks:
         status = LinkStatus.BROKEN if effective.status is LinkStatus.BROKEN and not profile.mounted else LinkStatus.UNKNOWN
         effective = replace(effective, status=status, arn=None, why=why, profile=profile)
         identity = ChainLink("identity", identity.label, status, why, identity.ref, effective)
-        return Links(base.links[:-1] + (identity,), base.findings + (finding,), None)
+        shown = f"{effective.label} or profile {profile.profile}" if profile.mounted else None
+        return Links(base.links[:-1] + (identity,), base.findings + (finding,), shown)
 
     # -- the node role --
 
