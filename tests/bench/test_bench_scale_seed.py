@@ -88,8 +88,14 @@ def test_the_cluster_reads_back_over_the_api_as_planned(seeded):
     while pods.metadata._continue:
         pods = api.list_pod_for_all_namespaces(limit=50, _continue=pods.metadata._continue)
         items += pods.items
-    assert len(items) == len(plan.pods)
     assert {p.status.phase for p in items} == {"Running"}
+    # the Pod Identity agent add-on's pods, one per node, beside the planned workloads
+    agents = [p for p in items if p.metadata.namespace == "kube-system"]
+    assert sorted(p.spec.node_name for p in agents) == sorted(n.name for n in plan.nodes)
+    assert all(p.metadata.labels["app.kubernetes.io/name"] == "eks-pod-identity-agent" and p.spec.host_network
+               for p in agents)
+    items = [p for p in items if p.metadata.namespace != "kube-system"]
+    assert len(items) == len(plan.pods)
     by_key = {(p.metadata.namespace, p.metadata.name): p for p in items}
     checked = {"irsa": 0, "late": 0, "pod-identity": 0, "none": 0}
     for planned in plan.pods:

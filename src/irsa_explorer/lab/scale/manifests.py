@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from irsa_explorer.lab.scale.plan import PlannedNode, PlannedPod, PlannedRole, PlannedServiceAccount
-from irsa_explorer.model import ROLE_ARN_ANNOTATION
+from irsa_explorer.model import POD_IDENTITY_AGENT_NAMESPACE, ROLE_ARN_ANNOTATION
 
 _SIDECAR_IMAGE = "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.4.0-prod"
 
@@ -49,6 +49,34 @@ def pod_manifest(pod: PlannedPod) -> dict:
             "labels": {"app.kubernetes.io/name": app, "pod-template-hash": pod.name.rsplit("-", 2)[1]},
         },
         "spec": spec,
+    }
+
+
+def pod_identity_agent_manifest(node: PlannedNode, cluster_name: str) -> dict:
+    """The EKS Pod Identity agent add-on's DaemonSet pod on `node` (kube-system, host network),
+    as the DaemonSet controller makes it: without one on its node a pod gets no Pod Identity
+    credentials."""
+    region = node.zone[:-1]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": f"eks-pod-identity-agent-{node.index:05d}",
+            "namespace": POD_IDENTITY_AGENT_NAMESPACE,
+            "labels": {"app.kubernetes.io/name": "eks-pod-identity-agent",
+                       "app.kubernetes.io/instance": "eks-pod-identity-agent"},
+        },
+        "spec": {
+            "nodeName": node.name,
+            "hostNetwork": True,
+            "tolerations": [{"operator": "Exists"}],
+            "containers": [{
+                "name": "eks-pod-identity-agent",
+                "image": f"602401143452.dkr.ecr.{region}.amazonaws.com/eks/eks-pod-identity-agent:0.1.29",
+                "command": ["/go-runner", "/eks-pod-identity-agent", "server"],
+                "args": ["--port", "80", "--cluster-name", cluster_name, "--probe-port", "2703"],
+            }],
+        },
     }
 
 

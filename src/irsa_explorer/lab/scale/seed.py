@@ -7,7 +7,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from irsa_explorer.lab.scale.manifests import node_manifest, pod_manifest, service_account_manifest, trust_json
+from irsa_explorer.lab.scale.manifests import (
+    node_manifest,
+    pod_identity_agent_manifest,
+    pod_manifest,
+    service_account_manifest,
+    trust_json,
+)
 from irsa_explorer.lab.scale.plan import PlannedNode, PlannedServiceAccount, ScalePlan, plan_cluster
 from irsa_explorer.lab.scale.spec import ScaleSpec
 from irsa_explorer.lab.spec import LabCluster
@@ -182,6 +188,10 @@ def seed_kube(plan: ScalePlan, kube_server: Any, instances: dict[str, str]) -> N
             late.append(sa)
     for pod in plan.pods:
         kube_server.create_object("pods", pod_manifest(pod), running=True)
+    if plan.pod_identity:
+        # the EKS add-on's agent on every node, which Pod Identity pods need on theirs
+        for node in plan.nodes:
+            kube_server.create_object("pods", pod_identity_agent_manifest(node, plan.cluster.name), running=True)
     # `kubectl annotate sa …` after the pods started: the webhook never sees these pods again.
     for sa in late:
         def annotate(obj: dict, arn: str | None = sa.role_arn) -> None:
