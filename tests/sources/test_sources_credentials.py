@@ -129,3 +129,13 @@ def test_the_loader_names_key_owners_and_secret_profiles(lab_for):
             assert (file.source.kind, file.source.name, file.key) == ("secret", "batch-aws-credentials", "credentials")
             deploy = by_name["deploy-profile"].effective
             assert deploy.status is LinkStatus.UNKNOWN and {f.key for f in deploy.profile.mounted} == {"config", "credentials"}
+
+
+def test_a_role_opened_in_the_tui_is_read_in_its_own_account(lab_for):
+    """role_policies / policy_document: what the role pane asks, for a role of the member account."""
+    lab = lab_for("cross-account-irsa")
+    policies = AwsSource.from_env(lab.aws_env).role_policies(MEMBER_ROLE)
+    assert not isinstance(policies, Unavailable), policies
+    assert [p.name for p in policies.attached] == ["AmazonS3ReadOnlyAccess"]
+    unread = AwsSource.from_env(without_member_profiles(lab)).role_policies(MEMBER_ROLE)
+    assert isinstance(unread, Unavailable) and "--account-profile" in str(unread)

@@ -538,6 +538,9 @@ class AwsSource:
         blocked = self.problem()
         if blocked is not None:
             return blocked
+        other = self.other_accounts.elsewhere(parsed.account)  # a role of another account: read there
+        if other is not None:
+            return other if isinstance(other, Unavailable) else other.role_policies(arn)
         name = parsed.name
         iam = self.client("iam")
         try:
@@ -570,6 +573,9 @@ class AwsSource:
         blocked = self.problem()
         if blocked is not None:
             return blocked
+        other = self.other_accounts.elsewhere(account_of_arn(policy_arn) or "")
+        if other is not None:
+            return other if isinstance(other, Unavailable) else other.policy_document(policy_arn)
         iam = self.client("iam")
         try:
             version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]

@@ -84,6 +84,15 @@ class OtherAccounts:
             return Unavailable(f"profile {profile} is for account {actual}, not {account} (--account-profile)", PERMISSION)
         return source
 
+    def elsewhere(self, account: str) -> AwsSource | Unavailable | None:
+        """None for the explorer's own account (and AWS-managed policies, account "aws");
+        for another account, its source or why there is none."""
+        if not account.isdigit():
+            return None
+        caller = self.base.caller_identity()
+        own = caller.get("Account") if isinstance(caller, dict) else None
+        return None if own is None or account == own else self.reader(account)
+
     def roles(self, arns: Iterable[str]) -> dict[str, Role | Unavailable]:
         """Roles of other accounts, each read in its own account (GetRole per distinct role)."""
         by_account: dict[str, list[str]] = {}
