@@ -188,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     name = "irsa-explorer" + (f" {args.command}" if args.command else "")
     if args.command == "lab" and args.lab_command == "serve":
         name += " serve"
+    if getattr(args, "account_profile", None):
+        # The option wins over $IRSA_EXPLORER_ACCOUNT_PROFILES, for this process and the TUI's loader.
+        import os
+
+        os.environ["IRSA_EXPLORER_ACCOUNT_PROFILES"] = ",".join(args.account_profile)
     try:
         if args.command == "lab":
             why = _lab_cannot_start(args)
