@@ -154,6 +154,9 @@ class NodeAccessCache:
         self.inv = inventory
         self._imds: dict[tuple, NodeAccess | None] = {}
         self._agent: dict[str | None, NodeAccess | None] = {}
+        # id(container env) → (its IMDS flags, the env, held so its id is not reused meanwhile):
+        # replicas share one env tuple, so this is read once per distinct spec, not per pod
+        self._flags: dict[int, tuple[tuple[bool, bool], object]] = {}
 
     def compute(self, pod: Pod) -> str:
         node = self.inv.nodes.get(pod.node_name) if pod.node_name else None
@@ -161,7 +164,11 @@ class NodeAccessCache:
 
     def imds(self, pod: Pod, container: Container | None) -> NodeAccess | None:
         """IMDS as the SDK of `container` (the pod's main one) meets it."""
-        disabled, v1_disabled = imds_env(container)
+        env = container.env if container is not None else None
+        found = self._flags.get(id(env))
+        if found is None or found[1] is not env:
+            found = self._flags[id(env)] = (imds_env(container), env)
+        disabled, v1_disabled = found[0]
         key = (pod.node_name, pod.host_network, disabled, v1_disabled, self.compute(pod))
         if key not in self._imds:
             metadata = self.inv.node_metadata.get(pod.node_name) if pod.node_name else None
