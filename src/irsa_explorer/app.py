@@ -6,13 +6,19 @@ the visible screen. A worker is named for what it fetches (`role:ARN`, `token:UI
 `live:UID`, `policy:ARN`; its group is the first part), so its failure, handled in one place
 (`_worker_state_changed`), is shown in the pane that asked. Links post `Navigate`; `go` is the
 one place a location becomes a view change and a step in the `History`.
+
+Never silently stale: once loaded, pods, service accounts and nodes are watched (`watch:*`
+workers; a change re-resolves the chains it affects, `ExplorerState.kube_changed`), and once a
+second the ages on screen tick and the AWS facts of what is shown or what events brought are
+read again when older than `stale_after` (`facts` worker, `ExplorerState.facts_due`).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
+from datetime import timedelta
+from functools import partial
 from typing import Callable
 
 from textual import on, work
@@ -22,16 +28,18 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from irsa_explorer import workers
-from irsa_explorer.commands import ExplorerCommands
+from irsa_explorer.commands import ExplorerCommands, pick_context, pick_namespace
+from irsa_explorer.freshness import STALE_AFTER
 from irsa_explorer.messages import (
-    Connected, InventoryStaged, LiveChecked, PodChanged, PodsPaged, PolicyDocumentRead, RoleDetails, TokenRead,
+    AwsChecked, ChainsResolved, Connected, FactsReread, InventoryStaged, KubeChanged, LiveChecked, PodsPaged,
+    PolicyDocumentRead, RoleDetails, TokenRead, WatchSaid,
 )
 from irsa_explorer.model import Unavailable
 from irsa_explorer.navigation import History, Location, Navigate, location_for
 from irsa_explorer.sources.connect import Sources, switch_context
 from irsa_explorer.screens.findings import FindingsScreen
 from irsa_explorer.screens.main import PodsScreen
-from irsa_explorer.screens.modals import DocumentScreen, HelpScreen, PickerScreen, key_help
+from irsa_explorer.screens.modals import DocumentScreen, HelpScreen, key_help
 from irsa_explorer.screens.nodes import NodesScreen
 from irsa_explorer.screens.roles import RolesScreen
 from irsa_explorer.screens.service_accounts import ServiceAccountsScreen
@@ -70,13 +78,16 @@ class IrsaExplorerApp(App):
         watch: bool = True,
         context_switcher: Callable[[Sources, str], Sources] = switch_context,
         connect_label: str = "connecting…",
+        stale_after: timedelta | None = STALE_AFTER,
     ) -> None:
+        """`watch`: watch the cluster once loaded; `stale_after`: read the AWS facts shown again
+        once they are this old (None: never, e.g. for snapshots); `clock`: what "now" is."""
         super().__init__()
         if sources is None and connect is None:
             raise ValueError("give the explorer sources or a way to connect")
         self.sources, self._connect, self._connect_label = sources, connect, connect_label
         self._context_switcher = context_switcher
-        self.state = ExplorerState(clock=clock)
+        self.state = ExplorerState(clock=clock, stale_after=stale_after)
         self.history = History(Location("pods"))
         self._watch_enabled, self._watch_stop = watch, threading.Event()
         self.screens_by_view: dict[str, ViewScreen] = {}
@@ -99,6 +110,7 @@ class IrsaExplorerApp(App):
             self.state.stage = self._connect_label
             self.connect_sources()
         self.call_after_refresh(self.refresh_views)
+        self.set_interval(1.0, self._tick, name="ages")
 
     def on_unmount(self) -> None:
         sys.setswitchinterval(self._switch_interval)
@@ -125,6 +137,8 @@ class IrsaExplorerApp(App):
         generation = self.state.load_started()
         self.refresh_views()
         self.load_inventory(generation)
+        if self.state.aws_problem is None and self.sources is not None:  # said once, before any pane asks
+            self.fetch("aws", "check AWS", partial(workers.aws_problem, self.post_message, self.sources))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inventory", name="inventory", description="load the inventory")
     def load_inventory(self, generation: int) -> None:
@@ -132,10 +146,35 @@ class IrsaExplorerApp(App):
         assert sources is not None
         workers.load_inventory(self.post_message, generation, sources, lambda: worker.is_cancelled)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="watch", name="watch", description="watch pods")
-    def watch_pods(self, stop: threading.Event) -> None:
-        assert self.sources is not None
-        workers.watch_pods(self.post_message, self.sources, stop)
+    def start_watches(self) -> None:
+        """Watch what the load listed, from where it listed it (nodes only when they could be listed)."""
+        inventory, sources, generation = self.state.inventory, self.sources, self.state.generation
+        if not self._watch_enabled or inventory is None or sources is None:
+            return
+        for resource in ("pods", "serviceaccounts", "nodes") if inventory.nodes else ("pods", "serviceaccounts"):
+            self.fetch(f"watch:{resource}", f"watch {resource}", partial(
+                workers.watch, self.post_message, sources, resource, generation, inventory, self._watch_stop))
+        self.state.watches_started()
+
+    def check_facts(self) -> None:
+        """Read again the AWS facts that are due (`ExplorerState.facts_due`), in one worker."""
+        screen = self.screens_by_view.get(self.history.current.view)
+        shown = screen.shown_facts() if screen is not None and screen.is_mounted else None
+        due = self.state.facts_due(shown) if shown is not None else None
+        if due and self.sources is not None:
+            self.fetch("facts", "read AWS facts again", partial(
+                workers.read_facts, self.post_message, self.sources, self.state.generation, self.state.inventory,
+                due, self.state.now()))
+
+    def _tick(self) -> None:
+        """Once a second: the ages on screen, and the AWS facts that have grown stale."""
+        if not self.screen_stack:  # on the way out
+            return
+        screen = self.screens_by_view.get(self.history.current.view)
+        if screen is not None and screen.is_mounted and self.screen is screen:
+            screen.tick()
+            self._update_crumbs()
+        self.check_facts()
 
     def fetch(self, name: str, description: str, work: Callable[[], None], exclusive: bool = False) -> None:
         """A thread worker named `kind:key` for what it fetches, in group `kind` (screens/view.py)."""
@@ -146,18 +185,22 @@ class IrsaExplorerApp(App):
     def _worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures land, each shown where it was asked for (by name)."""
         kind, _, key = event.worker.name.partition(":")
-        if event.state == WorkerState.SUCCESS and kind == "inventory" and self._watch_enabled:
-            self.watch_pods(self._watch_stop)
+        if event.state == WorkerState.SUCCESS and kind == "inventory":
+            self.start_watches()
         elif event.state == WorkerState.CANCELLED and kind == "role":
             self.state.role_fetch_dropped(key)
         if event.state != WorkerState.ERROR:
             return
-        text = f"{type(error).__name__}: {error}" if (error := event.worker.error) else "failed"
+        text = workers.failure_words(event.worker.error)
         if kind in ("connect", "inventory"):
             self.state.stage, self.state.error = "", f"Could not load the cluster: {text}"
             self.notify(self.state.error, severity="error", timeout=10)
         elif kind == "watch":
-            self.notify(f"Watching pods stopped: {text}. Press r to reload.", severity="warning")
+            self.state.watch_ended(key, text)
+            self.notify(f"Watching {key} stopped: {text}. Press r to reload.", severity="warning")
+        elif kind in ("facts", "chains", "aws"):
+            self.state.facts_failed()
+            self.notify(f"Could not bring the view up to date: {text}", severity="warning")
         elif kind == "policy":
             self._policy_document_read(PolicyDocumentRead(key, Unavailable(text)))
         else:  # live, token, role: the pane that asked shows why
@@ -197,13 +240,43 @@ class IrsaExplorerApp(App):
         else:
             self.refresh_views()
 
-    @on(PodChanged)
     @on(LiveChecked)
     @on(TokenRead)
     @on(RoleDetails)
-    def _answer(self, message: PodChanged | LiveChecked | TokenRead | RoleDetails) -> None:
+    def _answer(self, message: LiveChecked | TokenRead | RoleDetails) -> None:
         if self.state.apply(message):
             self.refresh_views()
+
+    @on(KubeChanged)
+    @on(FactsReread)
+    @on(ChainsResolved)
+    def _changed(self, message: KubeChanged | FactsReread | ChainsResolved) -> None:
+        """Watch events, facts read again, chains from a worker: into the state, and what
+        changed on screen; chains too many to work out here go to a worker."""
+        if (update := self.state.update(message)) is None:
+            return
+        if update.later:
+            self.fetch("chains", "work the chains out again", partial(
+                workers.resolve_chains, self.post_message, self.state.generation, self.state.inventory, update.later))
+        screen = self.screens_by_view[self.history.current.view]
+        if isinstance(screen, PodsScreen) and screen.is_mounted:
+            screen.pods_changed(update)  # rows added and removed, a redraw: no pass over every pod
+            self._update_crumbs()
+        else:
+            self.refresh_views()
+        self.check_facts()
+
+    @on(WatchSaid)
+    def _watch_said(self, message: WatchSaid) -> None:
+        if self.state.watch_said(message.generation, message.status):
+            self._update_crumbs()
+
+    @on(AwsChecked)
+    def _aws_checked(self, message: AwsChecked) -> None:
+        if message.problem is not None and self.state.aws_problem is None:
+            self.state.aws_problem = message.problem.reason
+            self.notify(f"AWS cannot be asked: {message.problem.reason}", severity="warning", timeout=15)
+            self._update_crumbs()
 
     @on(PolicyDocumentRead)
     def _policy_document_read(self, message: PolicyDocumentRead) -> None:
@@ -293,44 +366,19 @@ class IrsaExplorerApp(App):
             self.start_loading()
 
     def action_namespace(self) -> None:
-        if (sources := self.sources) is None:
-            return
-        current = sources.namespace or "*"
-
-        def picked(choice: str | None) -> None:
-            if choice is not None and choice != current:
-                sources.namespace = None if choice == "*" else choice
-                self.go(Location("pods"))
-                self.action_refresh()
-
-        choices = [("*", "all namespaces")] + [(name, name) for name in self.state.namespaces()]
-        self.push_screen(PickerScreen("Namespace", choices, current), picked)
+        pick_namespace(self)
 
     def action_context(self) -> None:
-        if (sources := self.sources) is None:
-            return
-        try:
-            contexts = sources.kube.contexts()
-        except Exception as error:  # an unreadable kubeconfig: say so, keep the view
-            self.notify(f"Cannot list contexts: {error}", severity="error")
-            return
+        pick_context(self, self._context_switcher)
 
-        def picked(choice: str | None) -> None:
-            if not choice or choice == self.context_name:
-                return
-            try:
-                self.sources = self._context_switcher(sources, choice)
-            except Exception as error:
-                self.notify(f"Cannot use context {choice}: {error}", severity="error")
-                return
-            # nothing of the previous context may stay, not even while (or because) the new load
-            # fails; nor may Back lead to it: the new context starts a history
-            self.state.forget_cluster()
-            self.history = History(Location("pods"))
-            self._show(self.history.current)
-            self.action_refresh()
-
-        self.push_screen(PickerScreen("Context", [(c, c) for c in contexts], self.context_name), picked)
+    def use_sources(self, sources: Sources) -> None:
+        """Another context's sources: nothing of the previous context may stay, not even while
+        (or because) the new load fails; nor may Back lead to it: the new context starts a history."""
+        self.sources = sources
+        self.state.forget_cluster()
+        self.history = History(Location("pods"))
+        self._show(self.history.current)
+        self.action_refresh()
 
     def action_copy(self) -> None:
         if text := self.copy_target():
@@ -348,47 +396,3 @@ class IrsaExplorerApp(App):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(key_help(self)))
-
-
-# --- entry points (cli.py calls these) ----------------------------------------------------------
-
-
-def run(args: argparse.Namespace) -> int:
-    """`irsa-explorer` on a real cluster. Returns the exit code."""
-    from irsa_explorer.sources.connect import Target, from_options
-    from irsa_explorer.sources.kube import ClusterError
-
-    target = Target(
-        args.context, args.kubeconfig, args.profile, args.region, args.namespace, args.cluster,
-        request_timeout=getattr(args, "request_timeout", 10.0),
-    )
-    try:
-        # Reads the kubeconfig only (a bad one is one line here, before the screen is taken);
-        # the exec plugin, AWS credentials and every request run later, in the workers.
-        sources = from_options(target)
-    except ClusterError as error:
-        print(f"irsa-explorer: {error}", file=sys.stderr)
-        return 2
-    app = IrsaExplorerApp(sources)
-    app.run()
-    return app.return_code or 0
-
-
-def run_lab(args: argparse.Namespace) -> int:
-    """`irsa-explorer lab`: the explorer on the embedded simulated EKS, stopped on exit.
-
-    The lab starts in a worker so the screen is up at once and shows progress.
-    """
-    from irsa_explorer.sources.connect import lab_in_background
-
-    extra: list[str] = []
-    for option in ("scale", "latency", "throttle"):
-        value = getattr(args, option, None)
-        if value:
-            extra += [f"--{option}", value]
-    connect, stop = lab_in_background(args.scenario, extra)
-    try:
-        IrsaExplorerApp(connect=connect, connect_label=f"starting the lab ({args.scenario})…").run()
-    finally:
-        stop()
-    return 0

@@ -204,14 +204,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve_main(args)
         if args.command == "lab":
-            from irsa_explorer.app import run_lab
+            from irsa_explorer.launch import run_lab
 
             return run_lab(args)
         if args.command == "report":
             from irsa_explorer.report import main as report_main
 
             return report_main(args)
-        from irsa_explorer.app import run
+        from irsa_explorer.launch import run
 
         return run(args)
     except KeyboardInterrupt:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import VIEW_TITLES, VIEWS, Location
+from irsa_explorer.screens.modals import PickerScreen
 
 if TYPE_CHECKING:
     from irsa_explorer.app import IrsaExplorerApp
+    from irsa_explorer.sources.connect import Sources
 
 # `:` commands besides the views, and what else people type for them (kubectl's short names).
 COMMANDS = (*VIEWS, "help", "quit")
@@ -39,6 +41,45 @@ def run_command(app: IrsaExplorerApp, text: str) -> None:
         app.exit()
     elif command:
         app.notify(f"Unknown command :{command} — try :{' :'.join(VIEWS)}", severity="warning")
+
+
+def pick_namespace(app: IrsaExplorerApp) -> None:
+    """`n`: one namespace or all, then everything loaded again for it."""
+    if (sources := app.sources) is None:
+        return
+    current = sources.namespace or "*"
+
+    def picked(choice: str | None) -> None:
+        if choice is not None and choice != current:
+            sources.namespace = None if choice == "*" else choice
+            app.go(Location("pods"))
+            app.action_refresh()
+
+    choices = [("*", "all namespaces")] + [(name, name) for name in app.state.namespaces()]
+    app.push_screen(PickerScreen("Namespace", choices, current), picked)
+
+
+def pick_context(app: IrsaExplorerApp, switch: Callable[[Sources, str], Sources]) -> None:
+    """`c`: another context of the kubeconfig; its sources made by `switch`."""
+    if (sources := app.sources) is None:
+        return
+    try:
+        contexts = sources.kube.contexts()
+    except Exception as error:  # an unreadable kubeconfig: say so, keep the view
+        app.notify(f"Cannot list contexts: {error}", severity="error")
+        return
+
+    def picked(choice: str | None) -> None:
+        if not choice or choice == app.context_name:
+            return
+        try:
+            chosen = switch(sources, choice)
+        except Exception as error:
+            app.notify(f"Cannot use context {choice}: {error}", severity="error")
+            return
+        app.use_sources(chosen)
+
+    app.push_screen(PickerScreen("Context", [(c, c) for c in contexts], app.context_name), picked)
 
 
 class ExplorerCommands(Provider):

@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # the data layer is imported by the workers, after the first 
 
     from irsa_explorer.analysis.reverse import AssumeMatch
     from irsa_explorer.sources.connect import Sources
+    from irsa_explorer.sources.kube import WatchStatus
     from irsa_explorer.sources.livecheck import LiveResult, TokenReading
+    from irsa_explorer.sources.reread import FactsRead
 
 M = TypeVar("M", bound=Message)
 
@@ -77,11 +79,52 @@ class InventoryStaged(Message):
 
 
 @dataclass
-class PodChanged(Message):
-    """A watch event: a pod was ADDED, MODIFIED or DELETED."""
+class AwsChecked(Message):
+    """Whether AWS can be asked at all: the one line that says why not (`AwsSource.problem`)."""
 
-    kind: str
-    pod: Pod
+    problem: Unavailable | None
+
+
+@dataclass
+class KubeChanged(Message):
+    """Watch events of the load `generation`, in order: (resource, kind, object), e.g.
+    ("serviceaccounts", "MODIFIED", ServiceAccount(…))."""
+
+    generation: int
+    events: list[tuple[str, str, Any]] = field(repr=False)
+
+    def can_replace(self, message: Message) -> bool:
+        """Events queued back to back are taken in one go (a flood of them is one new
+        inventory and one redraw): the batch queued next takes this one's events along."""
+        if isinstance(message, KubeChanged) and message.generation == self.generation:
+            message.events = self.events + message.events
+            return True
+        return False
+
+
+@dataclass
+class WatchSaid(Message):
+    """A watch of the load `generation` was lost, is up again, or is forbidden."""
+
+    generation: int
+    status: WatchStatus
+
+
+@dataclass
+class FactsReread(Message):
+    """AWS facts read again for the load `generation`."""
+
+    generation: int
+    read: FactsRead = field(repr=False)
+
+
+@dataclass
+class ChainsResolved(Message):
+    """Chains a worker worked out against `inventory` (too many for the UI thread at once)."""
+
+    generation: int
+    inventory: Inventory = field(repr=False)
+    chains: dict[str, IdentityChain] = field(repr=False)
 
 
 @dataclass

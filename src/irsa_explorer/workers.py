@@ -16,16 +16,21 @@ from typing import Callable
 from textual.message import Message
 
 from irsa_explorer.messages import (
+    AwsChecked,
+    ChainsResolved,
+    FactsReread,
     InventoryStaged,
+    KubeChanged,
     LiveChecked,
-    PodChanged,
     PodsPaged,
     PolicyDocumentRead,
     RoleDetails,
     TokenRead,
+    WatchSaid,
 )
 from irsa_explorer.model import Inventory, Pod, Role
 from irsa_explorer.sources.connect import Sources
+from irsa_explorer.sources.reread import FactsWanted
 
 Post = Callable[[Message], object]
 
@@ -65,11 +70,43 @@ def load_inventory(post: Post, generation: int, sources: Sources, cancelled: Cal
         post(InventoryStaged(generation, "", inventory, chains))
 
 
-def watch_pods(post: Post, sources: Sources, stop: threading.Event) -> None:
-    for kind, pod in sources.kube.watch_pods(sources.namespace, "", stop):
+def watch(post: Post, sources: Sources, resource: str, generation: int, inventory: Inventory, stop: threading.Event) -> None:
+    """Watch `resource` ("pods", "serviceaccounts", "nodes") from where the load listed it,
+    posting each event and what the watch says of itself (lost, up again, forbidden) until
+    `stop` is set. Nodes are watched from their current state (their list keeps no version):
+    the nodes the inventory has already arrive as no change."""
+    known = {"pods": inventory.pods, "serviceaccounts": inventory.service_accounts, "nodes": inventory.nodes}[resource]
+    version = inventory.resource_versions.get(resource, "")
+
+    def said(status) -> None:
+        if not stop.is_set():
+            post(WatchSaid(generation, status))
+
+    for kind, obj in sources.kube.watch(resource, sources.namespace, version, stop, on_status=said,
+                                        known=list(known.values()) if version else ()):
         if stop.is_set():
             return
-        post(PodChanged(kind, pod))
+        post(KubeChanged(generation, [(resource, kind, obj)]))
+
+
+def read_facts(post: Post, sources: Sources, generation: int, inventory: Inventory, wanted: FactsWanted, at: datetime) -> None:
+    """AWS facts read again (sources/reread.py), one call per distinct role."""
+    from irsa_explorer.sources.reread import read_again
+
+    post(FactsReread(generation, read_again(sources.aws, inventory, wanted, at, sources.cluster_name)))
+
+
+def resolve_chains(post: Post, generation: int, inventory: Inventory, uids: set[str]) -> None:
+    """Chains worked out again by the engine, too many to do on the UI thread at once."""
+    from irsa_explorer.analysis.identity import ChainResolver
+
+    resolver, pods = ChainResolver(inventory), inventory.pods
+    post(ChainsResolved(generation, inventory, {uid: resolver.resolve(pods[uid]) for uid in uids if uid in pods}))
+
+
+def aws_problem(post: Post, sources: Sources) -> None:
+    """Why AWS cannot be asked at all, if it cannot (credentials, region, STS's answer)."""
+    post(AwsChecked(sources.aws.problem(verify=True)))
 
 
 def role_details(post: Post, sources: Sources, arn: str, role: Role, inventory: Inventory) -> None:
@@ -95,3 +132,16 @@ def who_am_i(post: Post, sources: Sources, pod: Pod, intended_role_arn: str | No
 
 def policy_document(post: Post, sources: Sources, arn: str) -> None:
     post(PolicyDocumentRead(arn, sources.aws.policy_document(arn)))
+
+
+def failure_words(error: BaseException | None) -> str:
+    """A worker's failure as the user reads it: the data layer's own errors say everything in
+    their message ("no answer from https://… in 10 s (list pods, context …)"); an unexpected
+    one is named by its class too."""
+    if error is None:
+        return "failed"
+    from irsa_explorer.sources.kube import ClusterError
+
+    if isinstance(error, ClusterError) and str(error):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

@@ -371,7 +371,7 @@ async def test_a_forbidden_lookup_shows_unknown_and_the_missing_permission(lab, 
 
 
 def test_run_on_an_unreadable_kubeconfig_says_why_and_fails(tmp_path, capsys):
-    from irsa_explorer.app import run
+    from irsa_explorer.launch import run
     from irsa_explorer.cli import build_parser
 
     args = build_parser().parse_args(["--kubeconfig", str(tmp_path / "missing")])

@@ -1,7 +1,8 @@
 """SVG snapshots of the explorer at 80×24 and 160×48, on a lab of their own.
 
-Volatile things are pinned: the clock is fixed relative to the pods' creation (ages read "5h"),
-the watch is off, and nothing random (instance ids, token bytes, times of live runs) is on screen.
+Volatile things are pinned: the clock is fixed relative to the pods' creation (ages read "5h";
+what was read at load time, a little later, "4h ago"), the watch is off, AWS facts are not read
+again, and nothing random (instance ids, token bytes, times of live runs) is on screen.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def pinned_app(lab) -> IrsaExplorerApp:
         Sources(kube, aws, None, kube.default_cluster_name(), kube.close),
         clock=lambda: later,
         watch=False,
+        stale_after=None,
     )
 
 

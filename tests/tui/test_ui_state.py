@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-from irsa_explorer.messages import LiveChecked, PodChanged, RoleDetails, TokenRead
+from irsa_explorer.messages import KubeChanged, LiveChecked, RoleDetails, TokenRead
 from irsa_explorer.model import Inventory, Pod, Unavailable
 from irsa_explorer.sources.livecheck import TokenReading
 from irsa_explorer.state import ExplorerState
@@ -33,13 +33,15 @@ def test_pages_and_watch_events_make_new_inventories_and_leave_the_old_ones_alon
     staged = Inventory(context="ctx", namespace=None, pods=dict(state.inventory.pods))
     assert state.stage_reached(generation, staged, "", {}) is True  # the same pods: no rows to add
     # a watch event: a new inventory; the staged one (a worker may hold it) is unchanged
-    assert state.apply(PodChanged("MODIFIED", pod("u1", "a", phase="Failed")))
+    assert state.update(KubeChanged(generation, [("pods", "MODIFIED", pod("u1", "a", phase="Failed"))]))
     assert state.inventory is not staged and staged.pods["u1"].phase == "Running"
     assert state.inventory.pods["u1"].phase == "Failed" and "u1" in state.chains
-    assert not state.apply(PodChanged("MODIFIED", pod("u1", "a", phase="Failed")))  # nothing new
-    assert state.apply(PodChanged("DELETED", pod("u2", "b")))
+    assert not state.update(KubeChanged(generation, [("pods", "MODIFIED", pod("u1", "a", phase="Failed"))]))  # nothing new
+    assert state.update(KubeChanged(generation, [("pods", "DELETED", pod("u2", "b"))]))
     assert list(state.inventory.pods) == ["u1"] and list(staged.pods) == ["u1", "u2"]
-    assert not state.apply(PodChanged("DELETED", pod("u2", "b")))
+    assert not state.update(KubeChanged(generation, [("pods", "DELETED", pod("u2", "b"))]))
+    # an older load's watch is not heard
+    assert not state.update(KubeChanged(generation - 1, [("pods", "ADDED", pod("u7", "c"))]))
 
 
 def test_a_reload_keeps_the_shown_inventory_until_its_first_stage() -> None:

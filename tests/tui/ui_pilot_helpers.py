@@ -15,11 +15,12 @@ from irsa_explorer.sources.kube import KubeSource
 SIZE = (160, 48)
 
 
-def make_app(lab, watch: bool = False, app_class: type[IrsaExplorerApp] = IrsaExplorerApp) -> IrsaExplorerApp:
-    """The explorer on the lab's kubeconfig (its current context) and AWS environment."""
+def make_app(lab, watch: bool = False, app_class: type[IrsaExplorerApp] = IrsaExplorerApp, **options) -> IrsaExplorerApp:
+    """The explorer on the lab's kubeconfig (its current context) and AWS environment; `options`
+    go to the App (clock, stale_after, …)."""
     kube = KubeSource(kubeconfig=str(lab.kubeconfig))
     aws = AwsSource.from_env(dict(lab.aws_env))
-    return app_class(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch)
+    return app_class(Sources(kube, aws, None, kube.default_cluster_name(), kube.close), watch=watch, **options)
 
 
 async def settle(pilot, timeout: float = 30) -> None:

@@ -20,7 +20,8 @@ class FindingPane(DetailPane):
 
     def show(self, item: tuple[IdentityChain, Finding] | None) -> None:
         self.item = item
-        self.rebuild(("finding", id(item[1]) if item else None))
+        # the finding itself, not its id: an id may be reused once its object is freed
+        self.rebuild(("finding", item))
 
     def compose(self):
         if self.item is None:

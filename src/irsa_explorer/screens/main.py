@@ -11,7 +11,8 @@ from textual.widgets import Footer, Tab, Tabs
 from irsa_explorer.model import IdentityChain, Mechanism, Pod
 from irsa_explorer.navigation import PANE_TITLES, PANES, Location
 from irsa_explorer.screens.view import ViewScreen
-from irsa_explorer.state import ExplorerState
+from irsa_explorer.sources.reread import FactsWanted
+from irsa_explorer.state import ExplorerState, KubeUpdate
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
@@ -42,6 +43,7 @@ class PodsScreen(ViewScreen):
         self.needle = ""
         self.pane = "service-account"
         self._shown_uid: str | None = None
+        self._strip_shown: tuple | None = None  # what the chain strip shows (it lays out anew each time)
 
     def compose(self) -> ComposeResult:
         yield Breadcrumbs(id="crumbs")
@@ -99,6 +101,33 @@ class PodsScreen(ViewScreen):
         self._set_table_loading(False)
         if self._shown_uid is None:
             self.show_pod(self.selected_pod)
+
+    def pods_changed(self, update: KubeUpdate) -> None:
+        """Watch events or AWS facts read again: rows added and removed (no pass over every
+        pod), the rows on screen redrawn, the selected pod's chain and panes from the state."""
+        if not self.is_mounted:
+            return
+        self.table.pods_changed(self.state, update.added, update.removed)
+        self.table.border_subtitle = self._table_subtitle()
+        self.show_pod(self.selected_pod, force=True)
+
+    def shown_facts(self) -> FactsWanted:
+        """The selected pod's AWS facts: its roles, the OIDC providers, the associations."""
+        return self.state.shown_facts(self.selected_pod)
+
+    def tick(self) -> None:
+        super().tick()
+        self._date_chain(self.selected_pod)
+
+    def _date_chain(self, pod: Pod | None) -> None:
+        """Under the chain: how old the facts it was worked out from are."""
+        subtitle = ""
+        if pod is not None and self.state.inventory is not None:
+            aws = self.state.age_words(self.state.shown_facts(pod))
+            subtitle = f"AWS {aws} · Kubernetes {self.state.kube_words('pods')}" if aws else ""
+        strip = self.query_one(ChainStrip)
+        if strip.border_subtitle != subtitle:
+            strip.border_subtitle = subtitle
 
     def _set_table_loading(self, loading: bool) -> None:
         """The spinner over the table until its first rows. Its keys (enter: open) are not
@@ -178,10 +207,12 @@ class PodsScreen(ViewScreen):
         if state.error:
             message = state.error
         runs = state.live_runs.get(uid, []) if uid else []
-        self.query_one(ChainStrip).show(
-            chain, message if pod is None or chain is None else None,
-            live=runs[-1] if runs else None, running=uid in state.live_running,
-        )
+        strip = (chain, message if pod is None or chain is None else None, runs[-1] if runs else None,
+                 uid in state.live_running)
+        if strip != self._strip_shown:
+            self._strip_shown = strip
+            self.query_one(ChainStrip).show(*strip)
+        self._date_chain(pod)
         if pod is None:
             self.query_one(ServiceAccountPane).show(state, None, "No pod selected.")
             self.query_one(TokenPane).show(state, None)

@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 
 from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import short_arn, value_or_unknown
 from irsa_explorer.widgets.link import Link
@@ -23,9 +24,11 @@ class NodePane(DetailPane):
 
     def show(self, state: ExplorerState, name: str | None) -> None:
         self.state, self.node_name = state, name
-        # the inventory itself, not its id: a new one comes with each watch event, and an id
-        # may be reused once the previous one is freed (Inventory compares by identity)
-        self.rebuild((name, state.inventory, id(state.chains)))
+        # the store's version, not ids: an id may be reused once its object is freed, and the
+        # chains change in place (the fallbacks listed here are read from them)
+        self.date(*[("node", FactsWanted(), "nodes"), ("instance role", FactsWanted(node_roles=frozenset({name})), None)]
+                  if name else [])
+        self.rebuild((name, state.version))
 
     def compose(self) -> ComposeResult:
         name, state = self.node_name, self.state
@@ -41,6 +44,7 @@ class NodePane(DetailPane):
             yield Link(role, ObjectRef("Role", role), prefix="[b]instance role[/b] ")
         else:
             yield row("instance role", value_or_unknown(role) if role is not None else "[$text-muted]not loaded[/]")
+
         pods = [p for p in state.pods.values() if p.node_name == name]
         fallback = state.node_role_fallbacks(name)
         yield heading(f"Pods falling back to the node role ({len(fallback)})")
@@ -80,6 +84,11 @@ class NodesScreen(ListScreen):
 
     def ref_for(self, key: str) -> ObjectRef | None:
         return ObjectRef("Node", key)
+
+    def shown_facts(self) -> FactsWanted:
+        inv, key = self.state.inventory, self.table.selected_key if self.is_mounted else None
+        role = inv.node_roles.get(key) if inv is not None and key else None
+        return FactsWanted(roles=frozenset({role})) if isinstance(role, str) else FactsWanted()
 
     def detail(self, key: str | None) -> None:
         self.query_one(NodePane).show(self.state, key)

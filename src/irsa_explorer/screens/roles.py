@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from irsa_explorer.analysis.arns import account_of_arn, role_name_of_identity
 from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import short_arn
 from irsa_explorer.widgets.panes.role import RolePane
 from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
@@ -56,6 +57,10 @@ class RolesScreen(ListScreen):
 
     def ref_for(self, key: str) -> ObjectRef | None:
         return ObjectRef("Role", key)
+
+    def shown_facts(self) -> FactsWanted:
+        key = self.table.selected_key if self.is_mounted else None
+        return FactsWanted(roles=frozenset({key})) if key else FactsWanted()
 
     def detail(self, key: str | None) -> None:
         self.query_one(RolePane).show(self.state, key, "No role selected.")

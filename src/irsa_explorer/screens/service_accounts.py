@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 
 from irsa_explorer.model import ObjectRef
+from irsa_explorer.freshness import NOTHING, facts_of_service_account
 from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import short_arn
 from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
 
@@ -35,10 +37,15 @@ class ServiceAccountsScreen(ListScreen):
         return ObjectRef("ServiceAccount", name, ns)
 
     def detail(self, key: str | None) -> None:
-        pane = self.query_one(ServiceAccountPane)
+        self.query_one(ServiceAccountPane).show(self.state, self._account(key), "No service account selected.")
+
+    def _account(self, key: str | None):
         inv = self.state.inventory
-        sa = None
-        if key and inv:
-            ns, name = key.split("/", 1)
-            sa = inv.service_accounts.get((ns, name))
-        pane.show(self.state, sa, "No service account selected.")
+        if not key or inv is None:
+            return None
+        ns, name = key.split("/", 1)
+        return inv.service_accounts.get((ns, name))
+
+    def shown_facts(self) -> FactsWanted:
+        sa = self._account(self.table.selected_key) if self.is_mounted else None
+        return facts_of_service_account(sa) if sa is not None else NOTHING

@@ -19,10 +19,13 @@ from textual.widget import Widget
 
 from irsa_explorer import workers
 from irsa_explorer.commands import run_command
+from irsa_explorer.freshness import NOTHING
 from irsa_explorer.model import Pod
 from irsa_explorer.screens.modals import ConfirmScreen, DocumentScreen
 from irsa_explorer.state import ExplorerState
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
+from irsa_explorer.widgets.panes.detail import DetailPane
 from irsa_explorer.widgets.panes.role import PolicyLink, RolePane
 from irsa_explorer.widgets.panes.token import TokenPane
 from irsa_explorer.widgets.prompt_bar import PromptBar
@@ -51,6 +54,15 @@ class ViewScreen(Screen):
             app = self.explorer
             namespace = app.sources.namespace if app.sources else None
             self.query_one(Breadcrumbs).show(app.history, app.context_name, namespace, self.state.status)
+
+    def tick(self) -> None:
+        """Once a second (the app's timer): the ages on screen, as of now."""
+        for pane in self.query(DetailPane):
+            pane.tick()
+
+    def shown_facts(self) -> FactsWanted:
+        """The AWS facts of what is selected here, kept fresh while it is shown."""
+        return NOTHING
 
     @on(RolePane.Wanted)
     def _role_wanted(self, message: RolePane.Wanted) -> None:

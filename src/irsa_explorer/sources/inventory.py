@@ -17,6 +17,7 @@ import queue
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
 
 from irsa_explorer.analysis.identity import ChainResolver
@@ -36,6 +37,7 @@ from irsa_explorer.model import (
     OidcProvider,
     Pod,
     PodIdentityAssociation,
+    ReadTimes,
     Role,
     ServiceAccount,
     Unavailable,
@@ -145,6 +147,7 @@ def _load(
 
     # One thread per lookup below (none waits for a lookup queued after it).
     pool = ThreadPoolExecutor(10, thread_name_prefix="inventory")
+    asked_at = datetime.now(timezone.utc)  # the AWS facts are as of no earlier than this
     resolved: dict[str, tuple[Pod, IdentityChain]] = {}
     resolver: ChainResolver | None = None
     try:
@@ -220,6 +223,8 @@ def _load(
             parts.associations = associations_f.result() if associations_f else name
             parts.roles = roles_f.result()
             parts.account_providers = account_providers_f.result()
+            parts.read_at = ReadTimes(asked_at, asked_at, asked_at, dict.fromkeys(parts.roles, asked_at),
+                                      dict.fromkeys(parts.node_roles, asked_at))
 
         if pages is not None:
             # Resolve pages as they come once everything else is in (usually long before the
@@ -244,6 +249,7 @@ def _load(
         # --- Kubernetes: rows for a UI as soon as the lists are in --------------------------
         pods, sas, nodes = pods_f.result(), sas_f.result(), nodes_f.result()
         parts.pods = {p.uid: p for p in pods.items}
+        parts.resource_versions = {"pods": pods.resource_version, "serviceaccounts": sas.resource_version}
         for note in pods.notes + sas.notes:
             parts.note(note)
         if isinstance(nodes, Unavailable):
@@ -301,6 +307,8 @@ class _Parts:
     account_providers: dict[str, list[OidcProvider] | Unavailable] = field(default_factory=dict)
     access_keys: dict[str, AccessKeyOwner | Unavailable] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    read_at: ReadTimes = field(default_factory=ReadTimes)
+    resource_versions: dict[str, str] = field(default_factory=dict)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -324,6 +332,8 @@ class _Parts:
             account_providers=dict(self.account_providers),
             access_keys=dict(self.access_keys),
             notes=tuple(self.notes),
+            read_at=self.read_at,
+            resource_versions=dict(self.resource_versions),
         )
 
 

@@ -15,6 +15,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.content import Content
 
+from irsa_explorer.messages import post_up
 from irsa_explorer.model import ChainLink, IdentityChain, LinkStatus
 from irsa_explorer.navigation import Navigate
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, verdict_markup
@@ -168,7 +169,8 @@ class ChainStrip(Widget, can_focus=True):
         if not self.chain or not self.chain.links:
             return
         link = self.chain.links[self.cursor]
-        self.post_message(Navigate(self.chain.pod, STEP_PANE.get(link.step)))
+        # post_up: the strip is the sender whoever called this (messages.post_up says why)
+        post_up(self, Navigate(self.chain.pod, STEP_PANE.get(link.step)))
 
     def on_focus(self) -> None:
         self.refresh(layout=True)

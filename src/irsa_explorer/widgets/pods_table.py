@@ -11,6 +11,7 @@ so a verdict arriving is a redraw of the visible rows, and a page of pods an app
 
 from __future__ import annotations
 
+import bisect
 from operator import attrgetter
 
 from rich.segment import Segment
@@ -214,6 +215,30 @@ class PodsTable(ScrollView, can_focus=True):
         self._measure(new)
         self._layout_changed()
         row = self.row_index(selected) if selected else None
+        self._set_cursor(self._cursor if row is None else row, scroll=False)
+
+    def pods_changed(self, state: ExplorerState, added: list[Pod], removed: set[str]) -> None:
+        """Watch events: rows for new pods sorted in, rows of pods gone taken out, every row
+        on screen redrawn (their verdicts may have changed); no pass over every pod unless a
+        filter is on (what matches it may have changed). The cursor stays on its pod, or on
+        its row when that pod is gone."""
+        if self._needle:
+            self.sync(state, self._needle)
+            return
+        self._state = state
+        selected, order, pods = self.selected_uid, self._order, state.pods
+        if removed:
+            order[:] = [uid for uid in order if uid not in removed]
+            self._index = None
+        shown = {uid for uid in order} if added else set()
+        for pod in sorted(added, key=_sort_key):
+            if pod.uid not in shown:
+                order.insert(bisect.bisect_left(order, _sort_key(pod), key=lambda uid: _sort_key(pods[uid])), pod.uid)
+                shown.add(pod.uid)
+                self._index = None
+        self._measure(added)
+        self._layout_changed()
+        row = self.row_index(selected) if selected in pods else None
         self._set_cursor(self._cursor if row is None else row, scroll=False)
 
     @property

@@ -1,10 +1,16 @@
-"""The frame every detail pane shares: a titled, scrollable column rebuilt on `show`."""
+"""The frame every detail pane shares: a titled, scrollable column rebuilt on `show`, whose
+border says how old what it shows is ("role read 12s ago", "service account watching")."""
 
 from __future__ import annotations
 
 from rich.markup import escape
 from textual.containers import VerticalScroll
 from textual.widgets import Static
+
+from irsa_explorer.sources.reread import FactsWanted
+
+# What a pane shows and where it comes from: (what, its AWS facts, its Kubernetes resource).
+Dated = tuple[str, FactsWanted, str | None]
 
 
 def row(label: str, value_markup: str) -> Static:
@@ -47,6 +53,22 @@ class DetailPane(VerticalScroll):
         self.border_title = self.TITLE
 
     _shown_key: object = None
+    _dated: tuple[Dated, ...] = ()
+
+    def date(self, *dated: Dated) -> None:
+        """Say on the border how old what the pane shows is; the screen ticks it once a second."""
+        self._dated = dated
+        self.tick()
+
+    def tick(self) -> None:
+        """The border's ages as of now (the store's words: `ExplorerState.age_words`)."""
+        state = getattr(self.screen, "state", None) if self.is_attached else None
+        parts = []
+        for what, facts, kube in self._dated if state is not None else ():
+            if words := state.age_words(facts, kube):
+                parts.append(f"{what} {words}")
+        if self.border_subtitle != (subtitle := " · ".join(parts)):
+            self.border_subtitle = subtitle
 
     def rebuild(self, key: object = None) -> None:
         """Recompose from the current data, unless `key` says it is what is shown already

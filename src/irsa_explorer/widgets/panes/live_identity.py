@@ -41,7 +41,8 @@ class LiveIdentityPane(DetailPane):
         self.state, self.pod, self.running = state, pod, running
         uid = pod.uid if pod else None
         runs = state.live_runs.get(uid, [])
-        self.rebuild((pod, running, len(runs), id(state.chains.get(uid))))
+        # the chain itself, not its id: an id may be reused once its object is freed
+        self.rebuild((pod, running, len(runs), state.chains.get(uid)))
 
     def compose(self) -> ComposeResult:
         state, pod = self.state, self.pod

@@ -16,6 +16,7 @@ from textual.message import Message
 
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import EffectiveIdentity, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, relative, stamp, value_or_unknown
 from irsa_explorer.widgets.link import Link
@@ -74,8 +75,10 @@ class RolePane(DetailPane):
             # `show` is called by the screen (the cursor moved) as well as by the app: post_up,
             # or a request made in the screen's handler would stop at the screen
             post_up(self, self.Wanted(arn))
-        self.rebuild((arn, why_none, id(effective), id(state.role(arn)), id(state.role_policies.get(arn or "")),
-                      id(state.assumers.get(arn or ""))))
+        self.date(*[("role", FactsWanted(roles=frozenset({arn})), None)] if arn else [])
+        # the objects themselves, not their ids: an id may be reused once its object is freed
+        self.rebuild((arn, why_none, effective, state.role(arn), state.role_policies.get(arn or ""),
+                      state.assumers.get(arn or "")))
 
     def compose(self) -> ComposeResult:
         state, arn = self.state, self.arn

@@ -15,6 +15,7 @@ from irsa_explorer.model import (
     ServiceAccount,
     Unavailable,
 )
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.chain_strip import SEVERITY_MARK
 from irsa_explorer.widgets.link import Link
@@ -40,9 +41,14 @@ class ServiceAccountPane(DetailPane):
 
     def show(self, state: ExplorerState, sa: ServiceAccount | None, missing: str | None = None) -> None:
         self.state, self.sa, self.missing = state, sa, missing
-        # watch events change pods in place: the pods of this SA are part of the key
+        # what compose reads, as objects (an id may be reused once its object is freed): the
+        # account with its annotations (not part of its ==), its association, its pods' chains
         pods = tuple(p.uid for p in state.pods_using(sa)) if sa else ()
-        self.rebuild((sa, missing, id(state.inventory), id(state.chains), pods))
+        chains = tuple(state.chains.get(uid) for uid in pods)
+        associations = state.inventory.associations if state.inventory else None
+        self.date(*[("service account", FactsWanted(), "serviceaccounts"),
+                    ("associations", FactsWanted(associations=True), None)] if sa else [])
+        self.rebuild((sa, sa.annotations if sa else None, missing, associations, pods, chains))
 
     def compose(self) -> ComposeResult:
         sa, state = self.sa, self.state

@@ -19,6 +19,7 @@ from textual.message import Message
 
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, ExpectedToken, Pod
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import relative, stamp
 from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
@@ -73,7 +74,9 @@ class TokenPane(DetailPane):
         self.expected = chain.token if chain else None
         # what compose reads: the pod, its token view, the loading and reveal flags, the chain's
         # token (not the inventory: each loading stage is a new one, and rebuilding for it is a layout pass)
-        self.rebuild((pod, id(state.tokens.get(uid)), self.loading_which, self.revealed, id(self.expected)))
+        self.date(*[("pod spec", FactsWanted(), "pods")] if pod else [])
+        # the objects themselves, not their ids: an id may be reused once its object is freed
+        self.rebuild((pod, state.tokens.get(uid), self.loading_which, self.revealed, self.expected))
 
     def action_read(self, which: str) -> None:
         if self.pod is not None:

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from irsa_explorer.model import ObjectRef, Role, TrustCheck, TrustEvaluation, Unavailable
+from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import value_or_unknown
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
@@ -69,8 +70,12 @@ class TrustPolicyPane(DetailPane):
         """`role`'s document, with the chain's `trust` decision for the selected pod when there
         is one; `why` says why there is no role, or no decision for this role (engine words)."""
         self.role, self.trust, self.why = role, trust, why
-        # the chain's results are shared and frozen: the same objects are the same thing shown
-        self.rebuild((id(role), id(trust), why))
+        arn = role.arn if isinstance(role, Role) else trust.role_arn if trust is not None else None
+        federated = trust is not None and any(r.principal_type == "Federated" for r in trust.requests)
+        # the decision is as old as the role's document (and, for IRSA, the OIDC providers)
+        self.date(*[("role", FactsWanted(roles=frozenset({arn}), oidc_providers=federated), None)] if arn else [])
+        # the objects themselves, not their ids: an id may be reused once its object is freed
+        self.rebuild((role, trust, why))
 
     def compose(self) -> ComposeResult:
         role = self.role
