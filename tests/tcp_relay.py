@@ -22,17 +22,21 @@ class Relay:
         self.up = threading.Event()
         self.up.set()
         self.refused = 0  # connections dropped while down
+        self.silent = False  # accept new connections and hold them, never answering (a hung endpoint)
+        self._held: list = []
         self._open: list = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-
         while True:
             try:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.silent:
+                self._held.append(client)
+                continue
             if not self.up.is_set():
                 self.refused += 1
                 client.close()
@@ -71,3 +75,5 @@ class Relay:
     def close(self) -> None:
         self.listener.close()
         self.cut()
+        for held in self._held:
+            held.close()

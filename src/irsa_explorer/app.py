@@ -269,7 +269,7 @@ class IrsaExplorerApp(App):
     @on(WatchSaid)
     def _watch_said(self, message: WatchSaid) -> None:
         if self.state.watch_said(message.generation, message.status):
-            self._update_crumbs()
+            self._tick()  # the status line and the ages on screen, now
 
     @on(AwsChecked)
     def _aws_checked(self, message: AwsChecked) -> None:

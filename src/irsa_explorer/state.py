@@ -398,7 +398,9 @@ class ExplorerState:
         resource = status.resource
         if status.state == "reconnecting":
             since = self.watch_lost.get(resource, ("", self.now()))[1]
-            self.watch_lost[resource] = (str(status), since)
+            context = f", context {self.inventory.context!r}" if self.inventory else ""
+            # the status line names the context already: not again in every reason
+            self.watch_lost[resource] = (str(status).replace(context, "") if context else str(status), since)
         elif status.state == "watching":
             self.watch_lost.pop(resource, None)
         elif status.state == "forbidden":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from datetime import datetime
 from typing import Callable
 
@@ -89,11 +90,18 @@ def watch(post: Post, sources: Sources, resource: str, generation: int, inventor
         post(KubeChanged(generation, [(resource, kind, obj)]))
 
 
-def read_facts(post: Post, sources: Sources, generation: int, inventory: Inventory, wanted: FactsWanted, at: datetime) -> None:
-    """AWS facts read again (sources/reread.py), one call per distinct role."""
-    from irsa_explorer.sources.reread import read_again
+_readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # AwsSource → its FactReader
 
-    post(FactsReread(generation, read_again(sources.aws, inventory, wanted, at, sources.cluster_name)))
+
+def read_facts(post: Post, sources: Sources, generation: int, inventory: Inventory, wanted: FactsWanted, at: datetime) -> None:
+    """AWS facts read again (sources/reread.py), one call per distinct role; through a
+    FactReader kept per AWS source (one `facts` worker runs at a time)."""
+    from irsa_explorer.sources.reread import FactReader
+
+    reader = _readers.get(sources.aws)
+    if reader is None:
+        reader = _readers[sources.aws] = FactReader(sources.aws)
+    post(FactsReread(generation, reader.read(inventory, wanted, at, sources.cluster_name)))
 
 
 def resolve_chains(post: Post, generation: int, inventory: Inventory, uids: set[str]) -> None:

@@ -11,6 +11,8 @@ instances (role and IMDS settings) of nodes whose instance changed. The answers 
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,6 +60,13 @@ class FactsRead:
     node_roles: dict[str, str | Unavailable] = field(default_factory=dict)
     node_metadata: dict[str, InstanceMetadataOptions | Unavailable] = field(default_factory=dict)
 
+    @property
+    def failed(self) -> bool:
+        """Whether a lookup failed for a reason that may pass (no answer, throttled, expired
+        credentials): not a refusal or an object that does not exist."""
+        values = [*self.roles.values(), self.oidc_providers, self.associations, *self.node_roles.values()]
+        return any(isinstance(v, Unavailable) and v.kind not in ("forbidden", "not-found") for v in values)
+
     def into(self, inventory: Inventory) -> Inventory:
         """`inventory` with these answers in place of the ones it had."""
         return inventory.with_facts(self.at, self.roles, self.oidc_providers, self.associations, self.node_roles,
@@ -88,3 +97,35 @@ def read_again(aws: AwsSource, inventory: Inventory, wanted: FactsWanted, at: da
             node_roles=dict(instances.roles) if instances else {},
             node_metadata=dict(instances.metadata) if instances else {},
         )
+
+
+class FactReader:
+    """`read_again` through an AwsSource of its own, made from the view's (`handover()`: its
+    region and credentials as resolved now) and made anew after a lookup failed for a reason
+    that may pass, and every RENEW_AFTER seconds.
+
+    The view's own source does not ask an endpoint again once it gave no answer in time, which
+    is right for one load (hundreds of GetRole calls would each wait the whole timeout) and
+    wrong for a view kept fresh for hours: one blip would leave every later read unknown.
+    Renewing also takes up credentials the view's session refreshed (SSO, assume-role)."""
+
+    RENEW_AFTER = 600.0
+
+    def __init__(self, aws: AwsSource) -> None:
+        self._parent = aws
+        self._own: AwsSource | None = None
+        self._made = 0.0
+        self._lock = threading.Lock()
+
+    def read(self, inventory: Inventory, wanted: FactsWanted, at: datetime, cluster_name: str | None = None) -> FactsRead:
+        from irsa_explorer.sources.aws import AwsSource
+
+        with self._lock:
+            if self._own is None or time.monotonic() - self._made > self.RENEW_AFTER:
+                self._own, self._made = AwsSource(**self._parent.handover()), time.monotonic()
+            source = self._own
+        read = read_again(source, inventory, wanted, at, cluster_name)
+        if read.failed:
+            with self._lock:
+                self._own = None
+        return read

@@ -1,4 +1,5 @@
-"""Where you are and how you got here: the last few history steps, context and namespace."""
+"""Where you are and how you got here: the last few history steps, context and namespace, and
+how the view stands (loading, a lost watch, …) next to the steps, where the edge cannot cut it."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ class Breadcrumbs(Static):
         scope = namespace or "all namespaces"
         back = "[$text-muted]◀[/]" if history.can_back else " "
         fwd = "[$text-muted]▶[/]" if history.can_forward else " "
-        status = f"  [$warning]{escape(stage)}[/]" if stage else ""
-        # the trail first: it is what changes; the context is long and may be cut at the edge
-        text = f"{back}{fwd} {trail} │ [$accent]{escape(context)}[/] · {escape(scope)}{status}"
+        status = f"[$warning]{escape(stage)}[/] │ " if stage else ""
+        # the trail and the status first: they are what changes; the context is long and may
+        # be cut at the edge
+        text = f"{back}{fwd} {trail} │ {status}[$accent]{escape(context)}[/] · {escape(scope)}"
         if text != self._shown:
             self._shown = text
             # one line whatever it says (height 1, full width): no layout pass for the screen,

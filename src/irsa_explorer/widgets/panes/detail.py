@@ -66,7 +66,7 @@ class DetailPane(VerticalScroll):
         parts = []
         for what, facts, kube in self._dated if state is not None else ():
             if words := state.age_words(facts, kube):
-                parts.append(f"{what} {words}")
+                parts.append(f"{what} {words}" if what else words)
         if self.border_subtitle != (subtitle := " · ".join(parts)):
             self.border_subtitle = subtitle
 

@@ -46,7 +46,7 @@ class ServiceAccountPane(DetailPane):
         pods = tuple(p.uid for p in state.pods_using(sa)) if sa else ()
         chains = tuple(state.chains.get(uid) for uid in pods)
         associations = state.inventory.associations if state.inventory else None
-        self.date(*[("service account", FactsWanted(), "serviceaccounts"),
+        self.date(*[("", FactsWanted(), "serviceaccounts"),  # the pane's title names it
                     ("associations", FactsWanted(associations=True), None)] if sa else [])
         self.rebuild((sa, sa.annotations if sa else None, missing, associations, pods, chains))
 
