@@ -34,6 +34,10 @@ async def test_no_aws_configuration_lists_pods_and_says_how_to_fix_aws(lab, tmp_
         assert chains and all(c.verdict.value == "unknown" for c in chains.values())  # never a verdict
         shown = " ".join(text_of(app.screen).split())  # the panes, their lines joined
         assert NO_CREDENTIALS in shown, shown
+        # … and before any pane is opened, the status line says why, once
+        assert app.state.status == "AWS: " + NO_CREDENTIALS.removeprefix("unknown: ")
+        crumbs = str(app.screen.query_one("#crumbs").render())
+        assert "AWS: no AWS credentials" in crumbs
 
 
 async def test_a_silent_api_server_is_named_and_q_quits(lab, tmp_path):
@@ -49,7 +53,8 @@ async def test_a_silent_api_server_is_named_and_q_quits(lab, tmp_path):
         app = IrsaExplorerApp(sources, watch=False)
         async with app.run_test(size=SIZE) as pilot:
             await wait_until(pilot, lambda: app.state.error is not None, "the load failed")
-            assert f"no answer from https://127.0.0.1:{server.port} in 1 s" in app.state.error
+            # the error's own words, without its class name
+            assert app.state.error.startswith(f"Could not load the cluster: no answer from https://127.0.0.1:{server.port} in 1 s")
             await pilot.press("q")
         assert app.return_code in (0, None)
     finally:
