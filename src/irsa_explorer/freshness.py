@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from irsa_explorer.model import IdentityChain, Inventory, Mechanism, ServiceAccount
+from irsa_explorer.model import (
+    EffectiveIdentity, IdentityChain, Inventory, Mechanism, ProviderCheck, ServiceAccount, TrustCheck,
+)
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import duration, utc
 
@@ -19,25 +21,31 @@ STALE_AFTER = timedelta(seconds=30)
 NOTHING = FactsWanted()
 
 
+def chain_facts(chain: IdentityChain) -> tuple[set[str], bool]:
+    """The roles a chain names (intended, trusted, effective) and whether it checked the OIDC
+    providers (IRSA): one pass over its links, as the store indexes 10,000 of them."""
+    roles = {chain.intended_role_arn} if chain.intended_role_arn else set()
+    irsa = chain.mechanism is Mechanism.IRSA
+    for link in chain.links:
+        result = link.result
+        if isinstance(result, TrustCheck):
+            roles.add(result.role_arn)
+        elif isinstance(result, EffectiveIdentity):
+            if result.arn and ":role/" in result.arn:
+                roles.add(result.arn)
+        elif isinstance(result, ProviderCheck):
+            irsa = True
+    return roles, irsa
+
+
 def facts_of_chain(chain: IdentityChain | None, sa: ServiceAccount | None) -> FactsWanted:
     """The AWS facts a pod's chain was worked out from: its roles (intended, trusted, effective),
     the OIDC providers when IRSA is in play, and the Pod Identity associations (one may be made
     for its service account at any time)."""
-    roles: set[str] = set()
-    irsa = False
+    roles, irsa = chain_facts(chain) if chain is not None else (set(), False)
     if sa is not None and sa.role_arn:
         roles.add(sa.role_arn)
         irsa = True
-    if chain is not None:
-        if chain.intended_role_arn:
-            roles.add(chain.intended_role_arn)
-        trust = chain.trust
-        if trust is not None:
-            roles.add(trust.role_arn)
-        effective = chain.effective
-        if effective is not None and effective.arn and ":role/" in effective.arn:
-            roles.add(effective.arn)
-        irsa = irsa or chain.mechanism is Mechanism.IRSA or chain.provider is not None
     return FactsWanted(frozenset(roles), oidc_providers=irsa, associations=True)
 
 

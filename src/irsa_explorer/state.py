@@ -18,7 +18,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from irsa_explorer.freshness import NOTHING, STALE_AFTER, ago, facts_of_chain, facts_of_service_account, read_words, stale
+from irsa_explorer.freshness import (
+    NOTHING, STALE_AFTER, ago, chain_facts, facts_of_chain, facts_of_service_account, read_words, stale,
+)
 from irsa_explorer.messages import ChainsResolved, FactsReread, KubeChanged, LiveChecked, RoleDetails, TokenRead
 from irsa_explorer.model import (
     DEFAULT_AUDIENCE,
@@ -113,11 +115,11 @@ class _ChainIndex:
 
     def set(self, uid: str, chain: IdentityChain) -> None:
         self.drop(uid)
-        roles = facts_of_chain(chain, None).roles
-        self._roles[uid] = roles
+        roles, irsa = chain_facts(chain)
+        self._roles[uid] = frozenset(roles)
         for arn in roles:
             self.by_role.setdefault(arn, set()).add(uid)
-        if chain.provider is not None:
+        if irsa:
             self.irsa.add(uid)
 
     def drop(self, uid: str) -> None:
