@@ -195,12 +195,8 @@ class IrsaExplorerApp(App):
         if kind in ("connect", "inventory"):
             self.state.stage, self.state.error = "", f"Could not load the cluster: {text}"
             self.notify(self.state.error, severity="error", timeout=10)
-        elif kind == "watch":
-            self.state.watch_ended(key, text)
-            self.notify(f"Watching {key} stopped: {text}. Press r to reload.", severity="warning")
-        elif kind in ("facts", "chains", "aws"):
-            self.state.facts_failed()
-            self.notify(f"Could not bring the view up to date: {text}", severity="warning")
+        elif kind in ("watch", "facts", "chains", "aws"):  # keeping the view fresh failed
+            self.notify(self.state.freshness_failed(kind, key, text), severity="warning")
         elif kind == "policy":
             self._policy_document_read(PolicyDocumentRead(key, Unavailable(text)))
         else:  # live, token, role: the pane that asked shows why

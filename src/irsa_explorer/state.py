@@ -437,13 +437,16 @@ class ExplorerState:
             self.facts_wanted, self.facts_forced, self.facts_reading = self.facts_wanted - due, NOTHING, due
         return due
 
-    def facts_failed(self) -> None:
-        """Reading facts again failed (the app says why): tried again after STALE_AFTER."""
-        self.facts_reading, self.facts_retry_at = None, self.now() + STALE_AFTER
-
-    def watch_ended(self, resource: str, why: str) -> None:
-        """A watch stopped for good (the app says why): what it showed ages from now on."""
-        self.watch_lost[resource] = (f"watching {resource} stopped: {why}; press r to reload", self.now())
+    def freshness_failed(self, kind: str, key: str, why: str) -> str:
+        """A worker that keeps the view fresh failed (`kind`: its name's first part): a watch
+        stopped for good (what it showed ages from now on), or facts could not be read again
+        (tried again after STALE_AFTER). What to tell the user."""
+        if kind == "watch":
+            self.watch_lost[key] = (f"watching {key} stopped: {why}; press r to reload", self.now())
+            return f"Watching {key} stopped: {why}. Press r to reload."
+        if kind == "facts":
+            self.facts_reading, self.facts_retry_at = None, self.now() + STALE_AFTER
+        return f"Could not bring the view up to date: {why}"
 
     def age_words(self, facts: FactsWanted = NOTHING, kube: str | None = None) -> str:
         """How old what a pane shows is: its AWS facts ("read 12s ago") and, for `kube`

@@ -236,3 +236,19 @@ def test_the_pod_identity_agent_going_away_resolves_the_pods_on_its_node() -> No
     # a pod that is no agent leaves the agents alone
     state.update(KubeChanged(state.generation, [("pods", "ADDED", plain_pod("other"))]))
     assert state.inventory.pod_identity_agents == ()
+
+
+def test_a_failed_read_is_tried_again_after_30_s_and_a_stopped_watch_ages() -> None:
+    clock = Clock()
+    state = loaded(clock, [irsa_pod("a")])
+    shown = state.shown_facts(state.pods["uid-a"])
+    clock.advance(31)
+    assert state.facts_due(shown)
+    assert state.freshness_failed("facts", "", "boom") == "Could not bring the view up to date: boom"
+    assert state.facts_reading is None and not state.facts_due(shown)  # not hammered
+    clock.advance(30)
+    assert state.facts_due(shown)
+    said = state.freshness_failed("watch", "pods", "watch pods: HTTP 404 gone")
+    assert said == "Watching pods stopped: watch pods: HTTP 404 gone. Press r to reload."
+    clock.advance(5)
+    assert state.kube_words("pods") == "as of 5s ago (watch lost)" and "press r to reload" in state.status
