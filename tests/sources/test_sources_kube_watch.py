@@ -168,9 +168,10 @@ def test_pods_are_still_watched_through_watch_pods(kube, admin) -> None:
     stop = threading.Event()
     events: queue.SimpleQueue = queue.SimpleQueue()
     name = f"watched-pod-{uuid.uuid4().hex[:6]}"
+    version = kube.list_pods("default").resource_version  # before the pod is made: its ADDED comes after
 
     def run() -> None:
-        for kind, pod in kube.watch_pods("default", kube.list_pods("default").resource_version, stop, poll_seconds=2):
+        for kind, pod in kube.watch_pods("default", version, stop, poll_seconds=2):
             events.put((kind, pod.name))
 
     thread = threading.Thread(target=run, daemon=True)
