@@ -24,6 +24,7 @@ from typing import Callable
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -168,12 +169,15 @@ class IrsaExplorerApp(App):
 
     def _tick(self) -> None:
         """Once a second: the ages on screen, and the AWS facts that have grown stale."""
-        if not self.screen_stack:  # on the way out
+        if not self.is_running or not self.screen_stack:  # on the way out
             return
         screen = self.screens_by_view.get(self.history.current.view)
-        if screen is not None and screen.is_mounted and self.screen is screen:
-            screen.tick()
-            self._update_crumbs()
+        try:
+            if screen is not None and screen.is_mounted and self.screen is screen:
+                screen.tick()
+                self._update_crumbs()
+        except NoMatches:  # the screen's widgets are being removed: the app is exiting
+            return
         self.check_facts()
 
     def fetch(self, name: str, description: str, work: Callable[[], None], exclusive: bool = False) -> None:
