@@ -29,7 +29,7 @@ from irsa_explorer.messages import (
     TokenRead,
     WatchSaid,
 )
-from irsa_explorer.model import Inventory, Pod, Role
+from irsa_explorer.model import IdentityChain, Inventory, Pod, Role
 from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.reread import FactsWanted
 
@@ -131,11 +131,13 @@ def read_token(post: Post, sources: Sources, pod: Pod, which: str, audience: str
     post(TokenRead(pod.uid, read_token(sources.kube, pod, which, audience, jwks=jwks, at=at)))
 
 
-def who_am_i(post: Post, sources: Sources, pod: Pod, intended_role_arn: str | None, findings: tuple = ()) -> None:
-    """`findings`: the pod's chain's, so an error's hint is the engine's finding that explains it."""
+def who_am_i(post: Post, sources: Sources, pod: Pod, chain: IdentityChain | None) -> None:
+    """The pod's chain: its findings explain an error, its effective identity is compared with the answer."""
     from irsa_explorer.sources.livecheck import who_am_i
 
-    post(LiveChecked(pod.uid, who_am_i(sources.kube, pod, intended_role_arn=intended_role_arn, findings=findings)))
+    post(LiveChecked(pod.uid, who_am_i(
+        sources.kube, pod, intended_role_arn=chain.intended_role_arn if chain else None,
+        findings=chain.findings if chain else (), expected=chain.effective if chain else None)))
 
 
 def policy_document(post: Post, sources: Sources, arn: str) -> None:

@@ -9,8 +9,8 @@ import pytest
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.inventory import load_and_resolve
 from irsa_explorer.sources.kube import KubeSource
-from irsa_explorer.sources.livecheck import _parse_error, who_am_i
-from irsa_explorer.model import Finding, Severity
+from irsa_explorer.model import EffectiveIdentity, Finding, LinkStatus, Mechanism, Severity
+from irsa_explorer.sources.livecheck import _parse_error, agrees, who_am_i
 
 FORBIDDEN_403 = ("\nError when retrieving credentials from container-role: Error retrieving metadata: Received non 200 "
                  'response 403 from container metadata: {"message": "Unauthorized Exception! EKS does not have '
@@ -47,9 +47,26 @@ def test_live_hints_name_the_engines_finding(lab_for, scenario, pod, code) -> No
         inventory, chains = load_and_resolve(kube, AwsSource.from_env(lab.aws_env), None, discover_issuer=False)
         target = next(p for p in inventory.pods.values() if p.name == pod)
         chain = chains[target.uid]
-        result = who_am_i(kube, target, intended_role_arn=chain.intended_role_arn, findings=chain.findings)
+        result = who_am_i(kube, target, intended_role_arn=chain.intended_role_arn, findings=chain.findings,
+                          expected=chain.effective)
     finally:
         kube.close()
     expected = next(f for f in chain.findings if f.code == code)
     assert not result.ok
     assert result.hint == expected.title
+    # the engine said this pod gets no credentials, and the pod indeed got none
+    assert result.agrees_with_engine is True
+
+
+def test_an_answer_is_compared_with_the_engines_effective_identity() -> None:
+    role = "arn:aws:iam::111122223333:role/app"
+    gets_role = EffectiveIdentity(Mechanism.IRSA, LinkStatus.OK, "app", role, "IRSA", "annotated")
+    gets_nothing = EffectiveIdentity(Mechanism.NONE, LinkStatus.OK, "no credentials", None, "none", "hop limit 1")
+    not_checked = EffectiveIdentity(Mechanism.IRSA, LinkStatus.UNKNOWN, "app", role, "IRSA", "role unread")
+    assert agrees(gets_role, True, "arn:aws:sts::111122223333:assumed-role/app/botocore-session-1") is True
+    assert agrees(gets_role, True, "arn:aws:sts::111122223333:assumed-role/node/i-0abc") is False
+    assert agrees(gets_role, False, None) is False
+    assert agrees(gets_nothing, False, None) is True
+    assert agrees(gets_nothing, True, "arn:aws:sts::111122223333:assumed-role/node/i-0abc") is False
+    assert agrees(not_checked, True, "arn:aws:sts::111122223333:assumed-role/app/s") is None
+    assert agrees(None, True, "arn:aws:sts::111122223333:assumed-role/app/s") is None

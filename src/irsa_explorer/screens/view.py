@@ -138,6 +138,5 @@ class ViewScreen(Screen):
         if app.sources is not None and self.state.live_check_started(pod.uid):
             chain = self.state.chains.get(pod.uid)
             app.fetch(f"live:{pod.uid}", "sts get-caller-identity in a pod", partial(
-                workers.who_am_i, app.post_message, app.sources, pod, chain.intended_role_arn if chain else None,
-                chain.findings if chain else ()))
+                workers.who_am_i, app.post_message, app.sources, pod, chain))
             app.refresh_views()

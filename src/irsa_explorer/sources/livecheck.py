@@ -34,8 +34,11 @@ from irsa_explorer.model import (
     DEFAULT_TOKEN_PATH,
     IRSA_TOKEN_PATH,
     POD_IDENTITY_TOKEN_PATH,
+    EffectiveIdentity,
     Finding,
     IssuerInfo,
+    LinkStatus,
+    Mechanism,
     ObjectRef,
     Pod,
 )
@@ -121,6 +124,21 @@ class LiveResult:
     hint: str | None = None  # what the error means (from the failure catalogue)
     intended_role_arn: str | None = None
     matches_intended: bool | None = None  # None: nothing intended, or no answer
+    # Whether the pod got what the engine says it gets (an identity, or no credentials at
+    # all): None when the engine could not tell, or was not asked.
+    agrees_with_engine: bool | None = None
+
+
+def agrees(expected: EffectiveIdentity | None, ok: bool, arn: str | None) -> bool | None:
+    """Whether an answer from inside the pod is the engine's effective identity."""
+    if expected is None or expected.status is LinkStatus.UNKNOWN:
+        return None
+    no_credentials = expected.mechanism is Mechanism.NONE or expected.status is LinkStatus.BROKEN
+    if not ok:
+        return no_credentials
+    if no_credentials or not expected.arn:
+        return False
+    return arn == expected.arn or bool(same_role(arn, expected.arn))
 
 
 def _hint(text: str, findings: tuple[Finding, ...]) -> str | None:
@@ -162,12 +180,14 @@ def who_am_i(
     intended_role_arn: str | None = None,
     timeout: float = 30,
     findings: tuple[Finding, ...] = (),
+    expected: EffectiveIdentity | None = None,
 ) -> LiveResult:
     """Ask the pod itself which AWS identity it gets (exec of get-caller-identity).
 
     `container` defaults to the first (non-init) container; `intended_role_arn` defaults to the
     container's AWS_ROLE_ARN. `findings`: the pod's chain's, so an error's hint is the engine's
-    finding that explains it. Raises cluster.ClusterError when exec itself is impossible.
+    finding that explains it; `expected`: the chain's effective identity, which the answer is
+    compared with. Raises cluster.ClusterError when exec itself is impossible.
     """
     runnable = [c for c in pod.containers if not c.init]
     if container is None:
@@ -214,10 +234,12 @@ def who_am_i(
             account=answer.get("Account"),
             user_id=answer.get("UserId"),
             matches_intended=same_role(arn, intended_role_arn),
+            agrees_with_engine=agrees(expected, True, arn),
             **base,
         )
     code, message, hint = _parse_error(result.stderr or result.stdout, findings)
-    return LiveResult(ok=False, error_code=code, error_message=message, hint=hint, **base)
+    return LiveResult(ok=False, error_code=code, error_message=message, hint=hint,
+                      agrees_with_engine=agrees(expected, False, None), **base)
 
 
 @dataclass(frozen=True)

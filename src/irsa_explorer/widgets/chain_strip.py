@@ -100,7 +100,9 @@ class ChainStrip(Widget, can_focus=True):
             return replace(link, status=LinkStatus.UNKNOWN, label="the check failed", detail=run.error or "")
         if not result.ok:
             why = result.error_code or f"exit {result.exit_code}"
-            return replace(link, status=LinkStatus.BROKEN, label=f"STS refused ({why})", detail=result.hint or result.error_message or "")
+            # no credentials where the engine expects none is the engine confirmed, not a failure
+            status = LinkStatus.OK if result.agrees_with_engine else LinkStatus.BROKEN
+            return replace(link, status=status, label=f"failed ({why})", detail=result.hint or result.error_message or "")
         if result.matches_intended is False:
             return replace(link, status=LinkStatus.BROKEN, label=f"is {result.arn}", detail=f"not the intended {result.intended_role_arn}")
         return replace(link, status=LinkStatus.OK, label=f"is {result.arn}", detail="")
