@@ -14,7 +14,7 @@ from typing import Any
 from irsa_explorer.analysis.findings import POD_IDENTITY_TRUST_STATEMENT
 from irsa_explorer.lab.scale.spec import ScaleSpec
 from irsa_explorer.lab.spec import LabCluster
-from irsa_explorer.model import DEFAULT_AUDIENCE
+from irsa_explorer.model import DEFAULT_AUDIENCE, service_account_subject
 
 # Trust-policy mistakes the generator plants, as the failure catalogue (C.9, C.10) describes them.
 TRUST_FLAWS = ("sub-wrong-namespace", "wrong-audience", "wildcard-in-stringequals", "wrong-provider")
@@ -55,7 +55,7 @@ class PlannedServiceAccount:
 
     @property
     def subject(self) -> str:
-        return f"system:serviceaccount:{self.namespace}:{self.name}"
+        return service_account_subject(self.namespace, self.name)
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def plan_cluster(spec: ScaleSpec, cluster: LabCluster | None = None, *, pod_iden
         arn = f"arn:aws:iam::{cluster.account}:role/{name}"
         # One role in ten gets a broken trust; which flaw cycles so every kind is present.
         flaw = TRUST_FLAWS[(r // 10) % len(TRUST_FLAWS)] if r % 10 == 3 else None
-        subjects = tuple(f"system:serviceaccount:{ns}:{n}" for ns, n in group)
+        subjects = tuple(service_account_subject(ns, n) for ns, n in group)
         roles.append(
             PlannedRole(name, arn, _irsa_trust(cluster, subjects, flaw, namespaces), "irsa", flaw, subjects)
         )
@@ -174,7 +174,7 @@ def plan_cluster(spec: ScaleSpec, cluster: LabCluster | None = None, *, pod_iden
         namespace, sa = group[0]
         name = f"{namespace}-{sa}"[:50].rstrip("-") + f"-podid-{r:04d}"
         arn = f"arn:aws:iam::{cluster.account}:role/{name}"
-        subjects = tuple(f"system:serviceaccount:{ns}:{n}" for ns, n in group)
+        subjects = tuple(service_account_subject(ns, n) for ns, n in group)
         roles.append(PlannedRole(name, arn, _pod_identity_trust(), "pod-identity", None, subjects))
         for key in group:
             role_of[key] = arn
@@ -283,7 +283,7 @@ def _irsa_trust(cluster: LabCluster, subjects: tuple[str, ...], flaw: str | None
         def other(sub: str) -> str:
             _, _, ns, sa = sub.split(":", 3)
             wrong = next((n for n in namespaces if n != ns), ns + "-old")
-            return f"system:serviceaccount:{wrong}:{sa}"
+            return service_account_subject(wrong, sa)
 
         subs = [other(s) for s in subs]
     elif flaw == "wrong-audience":
