@@ -19,7 +19,8 @@ class Target:
 
 
 def kube_list_pages_needed(objects: dict[str, int], page_size: int = 500) -> int:
-    """List pages for pods, service accounts and nodes at `page_size` (what a paginated client needs)."""
+    """List pages for each list the explorer makes (pods, service accounts, nodes, and the Pod
+    Identity agents' pods when associations exist) at `page_size`: what a paginated client needs."""
     return sum(max(1, -(-count // page_size)) for count in objects.values())
 
 
