@@ -42,8 +42,10 @@ def load_inventory(post: Post, generation: int, sources: Sources, cancelled: Cal
     In the loader process (sources/loader.py): its Python work would otherwise share the
     interpreter lock with the event loop, and key presses would wait for it.
     """
+    from irsa_explorer.sources.loader import LoadCancelled, load_in_process, spawn
+
+    spawned = spawn()  # first: its start-up overlaps ours (imports, the settings handed over)
     from irsa_explorer.sources.inventory import without_cycle_collection
-    from irsa_explorer.sources.loader import LoadCancelled, load_in_process
 
     def on_pods(pods: list[Pod]) -> None:
         if not cancelled():
@@ -59,7 +61,7 @@ def load_inventory(post: Post, generation: int, sources: Sources, cancelled: Cal
             # the JWKS, and `read_token` asks KubeSource.issuer() (cached) for it.
             inventory, chains = load_in_process(
                 sources.kube, sources.aws, sources.namespace, sources.cluster_name, on_stage=on_stage,
-                discover_issuer=False, on_pods=on_pods, cancelled=cancelled,
+                discover_issuer=False, on_pods=on_pods, cancelled=cancelled, spawned=spawned,
             )
         except LoadCancelled:
             return

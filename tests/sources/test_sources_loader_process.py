@@ -15,7 +15,7 @@ import yaml
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import ClusterError, KubeSource
 from irsa_explorer.sources.inventory import load_and_resolve
-from irsa_explorer.sources.loader import LoadCancelled, load_in_process
+from irsa_explorer.sources.loader import LoadCancelled, load_in_process, spawn
 
 
 def sources(lab, kubeconfig: Path | None = None) -> tuple[KubeSource, AwsSource]:
@@ -50,6 +50,24 @@ def test_the_same_inventory_and_chains_as_loading_in_process(lab):
     assert staged[0] is not staged[1] is not inventory and staged[0].pods == inventory.pods
     with pytest.raises(dataclasses.FrozenInstanceError):
         inventory.pods = {}  # type: ignore[misc]
+
+
+def test_a_process_spawned_ahead_of_its_job_loads_it_and_one_never_used_ends(lab):
+    """The TUI starts the loader process before it hands over the settings (its start-up then
+    overlaps the parent's); one whose job never comes exits when its stdin is closed."""
+    kube, aws = sources(lab)
+    spawned = spawn()
+    try:
+        inventory, chains = load_in_process(kube, aws, None, kube.default_cluster_name(), discover_issuer=False,
+                                            spawned=spawned)
+    finally:
+        kube.close()
+    assert len(chains) == len(inventory.pods) >= 3
+    assert spawned.process.returncode is not None  # stopped once the load was in
+    unused = spawn()
+    assert unused.process.stdin is not None
+    unused.process.stdin.close()
+    assert unused.process.wait(60) == 0  # a generous hang guard
 
 
 def test_a_cluster_that_cannot_be_asked_is_a_cluster_error_in_the_caller(lab, tmp_path):

@@ -12,6 +12,9 @@ runs no plugin or SSO flow of its own. It sends typed events (`LoaderEvent`): ea
 it arrives, each stage, the chains in chunks (so no single unpickle holds the lock for long),
 then the rest.
 
+`spawn` starts the process before its job is ready: its interpreter and imports (~0.35 s)
+overlap whatever the caller does meanwhile (the parent resolving the settings it hands over).
+
 No Textual here: the TUI calls `load_in_process` from a worker thread.
 """
 
@@ -85,32 +88,22 @@ class LoadCancelled(Exception):
     """The caller cancelled the load; the loader process was stopped."""
 
 
-def load_in_process(
-    kube: KubeSource,
-    aws: AwsSource,
-    namespace: str | None,
-    cluster_name: str | None = None,
-    on_stage: Callable[[str, Inventory], None] | None = None,
-    discover_issuer: bool = True,
-    on_pods: Callable[[list[Pod]], None] | None = None,
-    cancelled: Callable[[], bool] = lambda: False,
-) -> tuple[Inventory, dict[str, IdentityChain]]:
-    """What `inventory.load_and_resolve` returns, worked out in a child process.
+@dataclass
+class Spawned:
+    """A loader process started ahead of its job (`spawn`), for `load_in_process`."""
 
-    The callbacks run in the calling thread; `on_stage` gets each stage's inventory with the
-    pods paged in so far. Raises what the load raised (ClusterError when the cluster cannot
-    be asked), or LoadCancelled once `cancelled()` says so.
-    """
-    job = {
-        "kube": kube.handover(),
-        "aws": aws.handover(),
-        "namespace": namespace,
-        "cluster_name": cluster_name,
-        "discover_issuer": discover_issuer,
-    }
-    # A plain `python -m` child (not multiprocessing, which re-runs the parent's main script in
-    # the child): the job goes in on stdin, answers come back on a pipe of their own, so nothing
-    # a library prints can get into them; its stderr is kept for when it fails.
+    process: subprocess.Popen
+    answers: int  # the read end of the pipe it answers on
+    said: collections.deque[str]  # the last lines of its stderr, read as they come
+
+
+def spawn() -> Spawned:
+    """Start a loader process now; it gets ready (interpreter, imports) and waits for its job.
+
+    A plain `python -m` child (not multiprocessing, which re-runs the parent's main script in
+    the child): the job goes in on stdin, answers come back on a pipe of their own, so nothing
+    a library prints can get into them; its stderr is kept for when it fails. Stopped by
+    `load_in_process` in any case; one never used ends when its stdin closes."""
     answers, child_end = os.pipe()
     process = subprocess.Popen(
         [sys.executable, "-m", "irsa_explorer.sources.loader", str(child_end)],
@@ -121,10 +114,40 @@ def load_in_process(
     # can never fill the pipe and stall the child; the last lines explain a failure
     said: collections.deque[str] = collections.deque(maxlen=20)
     threading.Thread(target=_collect, args=(process.stderr, said), name="loader-stderr", daemon=True).start()
-    reader = os.fdopen(answers, "rb")
+    return Spawned(process, answers, said)
+
+
+def load_in_process(
+    kube: KubeSource,
+    aws: AwsSource,
+    namespace: str | None,
+    cluster_name: str | None = None,
+    on_stage: Callable[[str, Inventory], None] | None = None,
+    discover_issuer: bool = True,
+    on_pods: Callable[[list[Pod]], None] | None = None,
+    cancelled: Callable[[], bool] = lambda: False,
+    spawned: Spawned | None = None,
+) -> tuple[Inventory, dict[str, IdentityChain]]:
+    """What `inventory.load_and_resolve` returns, worked out in a child process (`spawned`,
+    else one started now).
+
+    The callbacks run in the calling thread; `on_stage` gets each stage's inventory with the
+    pods paged in so far. Raises what the load raised (ClusterError when the cluster cannot
+    be asked), or LoadCancelled once `cancelled()` says so.
+    """
+    spawned = spawned or spawn()
+    process, said = spawned.process, spawned.said
+    reader = os.fdopen(spawned.answers, "rb")
     pods: dict[str, Pod] = {}
     chains: dict[str, IdentityChain] = {}
     try:
+        job = {
+            "kube": kube.handover(),
+            "aws": aws.handover(),
+            "namespace": namespace,
+            "cluster_name": cluster_name,
+            "discover_issuer": discover_issuer,
+        }
         assert process.stdin is not None
         pickle.dump(job, process.stdin)
         process.stdin.close()
@@ -175,7 +198,7 @@ def _collect(stream: IO[bytes] | None, lines: collections.deque[str]) -> None:
 
 def _run(job: dict[str, Any], out: IO[bytes]) -> None:
     """The loader process: load, resolve and send everything."""
-    from irsa_explorer.sources.inventory import load_and_resolve, without_cycle_collection
+    from irsa_explorer.sources.inventory import load_and_resolve, without_cycle_collection  # imported by main
 
     lock = threading.Lock()  # pages come from the converting thread, stages from others
 
@@ -219,7 +242,12 @@ def main(argv: list[str]) -> int:
     from irsa_explorer import logfile
 
     logfile.configure()  # the parent's log file (--debug, IRSA_EXPLORER_LOG), never the terminal
-    job = pickle.load(sys.stdin.buffer)
+    import irsa_explorer.sources.inventory  # noqa: F401 — ready before the job comes (`spawn`)
+
+    try:
+        job = pickle.load(sys.stdin.buffer)
+    except EOFError:  # spawned, then not needed: the parent closed our stdin
+        return 0
     with os.fdopen(int(argv[0]), "wb") as out:
         _run(job, out)
     return 0
