@@ -61,7 +61,10 @@ def run_measured(argv: list[str], env: dict[str, str], *, timeout: float = 900, 
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
-            time.sleep(0.005)
+            # VmHWM is a high-water mark: any read before a process ends has its peak so far.
+            # Every 25 ms: at 5 ms this polling took ~7% of a core (0.28 s CPU in a 4.2 s TUI
+            # run), taken from the 2 cores the measured processes share.
+            time.sleep(0.025)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
         out.seek(0)
