@@ -67,10 +67,13 @@ class ChainChunk:
 
 @dataclass(frozen=True)
 class Loaded:
-    """The end: the inventory without its pods, and the pods' uids in the inventory's order
-    (a list restarted after its continue token expired sends pages twice)."""
+    """The end: the inventory without its pods — None when it is the last stage's, which the
+    parent has already (it always is, from `load_and_resolve`: sending it again cost ~25 ms
+    in each process at the end of the load, and a second copy in the parent) — and the pods'
+    uids in the inventory's order (a list restarted after its continue token expired sends
+    pages twice)."""
 
-    inventory: Inventory = field(repr=False)
+    inventory: Inventory | None = field(repr=False)
     order: list[str] = field(repr=False)
 
 
@@ -140,6 +143,7 @@ def load_in_process(
     reader = os.fdopen(spawned.answers, "rb")
     pods: dict[str, Pod] = {}
     chains: dict[str, IdentityChain] = {}
+    staged: Inventory | None = None  # the last stage's inventory (without pods)
     try:
         job = {
             "kube": kube.handover(),
@@ -171,12 +175,15 @@ def load_in_process(
                     if on_pods is not None:
                         on_pods(page)
                 case StageDone(name, inventory):
+                    staged = inventory
                     if on_stage is not None:
                         on_stage(name, replace(inventory, pods=dict(pods)))
                 case ChainChunk(chunk):
                     chains.update(chunk)
                 case Loaded(inventory, order):
-                    return replace(inventory, pods={uid: pods[uid] for uid in order}), chains
+                    final = inventory if inventory is not None else staged
+                    assert final is not None, "the loader process ended on no inventory"
+                    return replace(final, pods={uid: pods[uid] for uid in order}), chains
                 case LoadFailed(error):
                     raise error
     finally:
@@ -210,20 +217,27 @@ def _run(job: dict[str, Any], out: IO[bytes]) -> None:
     def without_pods(inventory: Inventory) -> Inventory:
         return replace(inventory, pods={})  # the parent has them from the pages
 
+    staged: list[Inventory] = []  # the last stage's inventory, as load_and_resolve gave it
+
+    def on_stage(name: str, inventory: Inventory) -> None:
+        staged[:] = [inventory]
+        send(StageDone(name, without_pods(inventory)))
+
     try:
         kube = KubeSource(**job["kube"])
         aws = AwsSource(**job["aws"])
         with without_cycle_collection():
             inventory, chains = load_and_resolve(
                 kube, aws, job["namespace"], job["cluster_name"],
-                on_stage=lambda name, inventory: send(StageDone(name, without_pods(inventory))),
+                on_stage=on_stage,
                 discover_issuer=job["discover_issuer"],
                 on_pods=lambda pods: send(PodPage(pods)),
             )
             items = list(chains.items())
             for start in range(0, len(items), CHAINS_PER_MESSAGE):
                 send(ChainChunk(items[start:start + CHAINS_PER_MESSAGE]))
-            send(Loaded(without_pods(inventory), list(inventory.pods)))
+            last_stage = staged[0] if staged else None
+            send(Loaded(None if last_stage is inventory else without_pods(inventory), list(inventory.pods)))
     except BaseException as error:  # said to the parent, which raises it in its own thread
         send(LoadFailed(_portable(error)))
 
