@@ -44,6 +44,28 @@ def test_pages_and_watch_events_make_new_inventories_and_leave_the_old_ones_alon
     assert not state.update(KubeChanged(generation - 1, [("pods", "ADDED", pod("u7", "c"))]))
 
 
+def test_the_pods_by_service_account_follow_pages_and_stages() -> None:
+    """The index behind pods_using is kept up to date page by page (not built again for each),
+    kept when a stage brings the very pods the pages did, and built afresh when it does not."""
+    from irsa_explorer.model import ServiceAccount
+
+    app, other = ServiceAccount("sa-1", "default", "app"), ServiceAccount("sa-2", "default", "other")
+    state = ExplorerState(clock=lambda: NOW)
+    generation = state.load_started()
+    state.add_pods(generation, [pod("u1", "a", "app")], "ctx", None)
+    assert [p.name for p in state.pods_using(app)] == ["a"]  # the index is built here
+    state.add_pods(generation, [pod("u2", "b", "app"), pod("u3", "c", "other")], "ctx", None)
+    assert [p.name for p in state.pods_using(app)] == ["a", "b"]
+    state.add_pods(generation, [pod("u2", "b", "other")], "ctx", None)  # listed again, now as another account
+    assert [p.name for p in state.pods_using(app)] == ["a"] and [p.name for p in state.pods_using(other)] == ["b", "c"]
+    staged = Inventory(context="ctx", namespace=None, pods=dict(state.inventory.pods))
+    state.stage_reached(generation, staged, "checking AWS…", None)
+    assert [p.name for p in state.pods_using(other)] == ["b", "c"]
+    moved = Inventory(context="ctx", namespace=None, pods={**staged.pods, "u1": pod("u1", "a", "other")})
+    state.stage_reached(generation, moved, "", {})  # other objects for the same uids: indexed again
+    assert state.pods_using(app) == [] and [p.name for p in state.pods_using(other)] == ["a", "b", "c"]
+
+
 def test_a_reload_keeps_the_shown_inventory_until_its_first_stage() -> None:
     state = ExplorerState(clock=lambda: NOW)
     state.add_pods(state.load_started(), [pod("u1", "a")], "ctx", None)
