@@ -383,6 +383,24 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_json(report: dict[str, Any], out: TextIO, batch: int = 200) -> None:
+    """`render(report, "json", pretty=False)` written to `out` a few pods at a time: the same
+    text, without the whole of it (40 MB at 10,000 pods, and as much again encoded for the
+    stream) in memory at once. Each piece is made by json's C encoder."""
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    out.write("{")
+    for number, (key, value) in enumerate(report.items()):
+        out.write(("," if number else "") + encode(key) + ":")
+        if key != "pods":
+            out.write(encode(value))
+            continue
+        out.write("[")
+        for start in range(0, len(value), batch):
+            out.write(("," if start else "") + ",".join(encode(pod) for pod in value[start:start + batch]))
+        out.write("]")
+    out.write("}\n")
+
+
 def render(report: dict[str, Any], fmt: str, pretty: bool = True) -> str:
     """The report as text: "json", "markdown" or "table". `pretty=False` writes compact JSON
     (json's C encoder only runs without indent: several times faster on large clusters)."""
@@ -496,6 +514,9 @@ def main(
         print("irsa-explorer report: interrupted", file=err)
         return EXIT_CANNOT_RUN
     # Indented JSON for people at a terminal; compact for pipes and files, which tools read.
-    out.write(render(report, fmt, pretty=out.isatty()))
+    if fmt == "json" and not out.isatty():
+        write_json(report, out)
+    else:
+        out.write(render(report, fmt, pretty=out.isatty()))
     out.flush()
     return exit_code_for(report, getattr(args, "fail_on", "broken"))

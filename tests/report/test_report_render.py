@@ -24,7 +24,7 @@ from irsa_explorer.model import (
     Unavailable,
     Verdict,
 )
-from irsa_explorer.report import build_report, exit_code_for, render
+from irsa_explorer.report import build_report, exit_code_for, render, write_json
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
 
@@ -74,6 +74,20 @@ def test_json_document_has_the_documented_fields() -> None:
     assert first["findings"][0]["code"] == "NODE_ROLE_FALLBACK"
     assert set(first["findings"][0]) >= {"code", "severity", "title", "fix", "explanation", "evidence"}
     assert TOKEN not in text
+
+
+def test_json_written_a_few_pods_at_a_time_is_the_same_text() -> None:
+    """`report` streams compact JSON (write_json) rather than building it whole: the very text
+    render gives, whatever the batch size, with or without pods."""
+    report = build_report(*_inventory())
+    for batch in (1, 2, 200):
+        out = io.StringIO()
+        write_json(report, out, batch=batch)
+        assert out.getvalue() == render(report, "json", pretty=False)
+    empty = {**report, "pods": []}
+    out = io.StringIO()
+    write_json(empty, out)
+    assert out.getvalue() == render(empty, "json", pretty=False) and json.loads(out.getvalue())["pods"] == []
 
 
 def test_secrets_from_pod_specs_are_redacted() -> None:
