@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 
 import yaml
-from ui_pilot_helpers import SIZE, settle, wait_until
+from ui_pilot_helpers import SIZE, filter_to, settle, wait_until
 
 from irsa_explorer.app import IrsaExplorerApp
 from irsa_explorer.sources.connect import Target, from_options
+from irsa_explorer.widgets.panes.role import RolePane
 
 NO_CREDENTIALS = "unknown: no AWS credentials — run `aws configure` or set AWS_PROFILE"
 
@@ -38,6 +39,13 @@ async def test_no_aws_configuration_lists_pods_and_says_how_to_fix_aws(lab, tmp_
         assert app.state.status == "AWS: " + NO_CREDENTIALS.removeprefix("unknown: ")
         crumbs = str(app.screen.query_one("#crumbs").render())
         assert "AWS: no AWS credentials" in crumbs
+        # an IRSA pod's Role pane: what it gets is unknown — not "some other role, not this one"
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("3")
+        await settle(pilot)
+        role = " ".join(text_of(app.screen.query_one(RolePane)).split())
+        assert "this pod gets ? unknown (IRSA)" in role, role
+        assert "not this role" not in role
 
 
 async def test_a_silent_api_server_is_named_and_q_quits(lab, tmp_path):

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 
 from irsa_explorer.messages import post_up
-from irsa_explorer.model import EffectiveIdentity, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
+from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, relative, stamp, value_or_unknown
@@ -109,6 +109,8 @@ class RolePane(DetailPane):
             return
         if effective.arn == arn:
             yield row("this pod gets", f"[{style}]{mark}[/] its node's instance role ({escape(how)})")
+        elif effective.status is LinkStatus.UNKNOWN and effective.arn is None:
+            yield row("this pod gets", f"[{style}]{mark}[/] unknown ({escape(how)}) — {escape(effective.label)} if every link holds")
         else:
             yield row("this pod gets", f"[{style}]{mark}[/] {escape(effective.label)} ({escape(how)}), not this role")
             if effective.arn:
