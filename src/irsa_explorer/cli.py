@@ -55,29 +55,42 @@ def account_profile(text: str) -> str:
     return text
 
 
-def _add_target_options(parser: argparse.ArgumentParser) -> None:
-    """The options that pick a cluster and an account, as kubectl and the aws CLI spell them."""
+def _add_target_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """The options that pick a cluster and an account, as kubectl and the aws CLI spell them.
+    Taken before or after `report` alike: a subcommand's copy has no default of its own, so
+    `irsa-explorer --kubeconfig F report` keeps F (argparse lets a subparser's defaults win)."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
     scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("-n", "--namespace", help="only this namespace")
+    scope.add_argument("-n", "--namespace", default=default(None), help="only this namespace")
     scope.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="all namespaces (the default)"
+        "-A", "--all-namespaces", action="store_true", default=default(False),
+        help="all namespaces (the default)",
     )
-    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
-    parser.add_argument("--profile", help="AWS profile (default: $AWS_PROFILE or the default chain)")
-    parser.add_argument("--region", help="AWS region (default: the profile's, or the cluster's)")
+    parser.add_argument("--context", default=default(None), help="kubeconfig context (default: the current one)")
     parser.add_argument(
-        "--account-profile", action="append", default=[], metavar="ACCOUNT=PROFILE", type=account_profile,
+        "--kubeconfig", default=default(None), help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)"
+    )
+    parser.add_argument(
+        "--profile", default=default(None), help="AWS profile (default: $AWS_PROFILE or the default chain)"
+    )
+    parser.add_argument(
+        "--region", default=default(None), help="AWS region (default: the profile's, or the cluster's)"
+    )
+    parser.add_argument(
+        "--account-profile", action="append", default=default([]), metavar="ACCOUNT=PROFILE", type=account_profile,
         help="read IRSA roles of another AWS account through this profile of your AWS config (repeatable; "
         "default: $IRSA_EXPLORER_ACCOUNT_PROFILES, e.g. 222233334444=prod-readonly)",
     )
     parser.add_argument(
-        "--cluster", help="EKS cluster name (default: read from the kubeconfig context)"
+        "--cluster", default=default(None), help="EKS cluster name (default: read from the kubeconfig context)"
     )
     parser.add_argument(
         "--request-timeout",
         type=request_timeout,
-        default=request_timeout(DEFAULT_REQUEST_TIMEOUT),
+        default=default(request_timeout(DEFAULT_REQUEST_TIMEOUT)),
         metavar="DURATION",
         help=f"how long one Kubernetes or AWS request may wait for an answer, as kubectl's "
         f"(e.g. 3s, 1m; 0: no limit; default {DEFAULT_REQUEST_TIMEOUT})",
@@ -107,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"irsa-explorer {version()}")
     _add_debug_option(parser, top=True)
-    _add_target_options(parser)
+    _add_target_options(parser, top=True)
     sub = parser.add_subparsers(dest="command")
 
     lab = sub.add_parser("lab", help="the explorer on an embedded simulated EKS (no cloud account)")

@@ -149,3 +149,20 @@ def test_cannot_run_is_exit_two_with_a_reason_and_no_traceback(tmp_path) -> None
     assert out.getvalue() == ""
     assert err.getvalue().startswith("irsa-explorer report: cannot run:")
     assert "Traceback" not in err.getvalue()
+
+
+def test_target_options_before_report_are_kept() -> None:
+    """`irsa-explorer --kubeconfig F report` reads F: the subcommand's copy of the option must not
+    put its default back over the value given before it."""
+    from irsa_explorer.cli import build_parser
+
+    parse = build_parser().parse_args
+    before = parse(["--kubeconfig", "k.yaml", "--context", "c", "-n", "ns", "--profile", "p", "--region", "r",
+                    "--account-profile", "222233334444=m", "--cluster", "x", "--request-timeout", "3s", "report"])
+    after = parse(["report", "--kubeconfig", "k.yaml", "--context", "c", "-n", "ns", "--profile", "p", "--region", "r",
+                   "--account-profile", "222233334444=m", "--cluster", "x", "--request-timeout", "3s"])
+    assert vars(before) == vars(after)
+    assert before.kubeconfig == "k.yaml" and before.namespace == "ns" and before.request_timeout == 3
+    plain = parse(["report"])
+    assert plain.kubeconfig is None and plain.all_namespaces is False and plain.account_profile == []
+    assert plain.request_timeout == parse([]).request_timeout  # the default, given nowhere
