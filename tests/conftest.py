@@ -25,6 +25,12 @@ import pytest
 
 from irsa_explorer.lab.launcher import LabProcess, start_lab
 
+# The suite runs the same on a developer's shell as in CI: the caller's AWS settings (a sourced
+# lab aws.env, AWS_PROFILE, an endpoint URL), kubeconfig and explorer settings must not reach the
+# explorer code that tests run in-process and that reads them as the aws CLI and kubectl do.
+for _name in [n for n in os.environ if n.startswith(("AWS_", "IRSA_EXPLORER_")) or n == "KUBECONFIG"]:
+    del os.environ[_name]
+
 
 class LabFactory:
     """`lab_for("static-keys")` starts that scenario's lab once per session (thread-safe);
