@@ -104,12 +104,17 @@ class _PodIndex:
 
 class _ChainIndex:
     """Pods by the roles their chains name, and the pods whose chains check an OIDC provider:
-    which chains a role or the providers read again can change."""
+    which chains a role or the providers read again can change. Also who uses a role: the pods
+    whose chain intends it, and those that really get it (the engine's effective identity: a
+    node role that pods fall back to is used by them though no chain intends it)."""
 
     def __init__(self, chains: dict[str, IdentityChain]) -> None:
         self.by_role: dict[str, set[str]] = {}
         self.irsa: set[str] = set()
+        self.intended: dict[str, set[str]] = {}
+        self.effective: dict[str, set[str]] = {}
         self._roles: dict[str, frozenset[str]] = {}
+        self._uses: dict[str, tuple[str | None, str | None]] = {}
         for uid, chain in chains.items():
             self.set(uid, chain)
 
@@ -121,11 +126,23 @@ class _ChainIndex:
             self.by_role.setdefault(arn, set()).add(uid)
         if irsa:
             self.irsa.add(uid)
+        effective = chain.effective
+        gets = effective.arn if effective is not None and effective.arn and ":role/" in effective.arn else None
+        self._uses[uid] = (chain.intended_role_arn, gets)
+        if chain.intended_role_arn:
+            self.intended.setdefault(chain.intended_role_arn, set()).add(uid)
+        if gets:
+            self.effective.setdefault(gets, set()).add(uid)
 
     def drop(self, uid: str) -> None:
         for arn in self._roles.pop(uid, ()):
             self.by_role.get(arn, set()).discard(uid)
         self.irsa.discard(uid)
+        intended, gets = self._uses.pop(uid, (None, None))
+        if intended:
+            self.intended.get(intended, set()).discard(uid)
+        if gets:
+            self.effective.get(gets, set()).discard(uid)
 
 
 @dataclass
@@ -587,6 +604,25 @@ class ExplorerState:
         pods = self.pods
         uids = self._pods_index().by_sa.get((sa.namespace, sa.name), ())
         return sorted((pods[uid] for uid in uids), key=lambda p: p.name)
+
+    def pods_on_node(self, name: str) -> list[Pod]:
+        """The pods scheduled on node `name`, by namespace and name (from the index by node)."""
+        pods = self.pods
+        uids = self._pods_index().by_node.get(name, ())
+        return sorted((pods[uid] for uid in uids if uid in pods), key=lambda p: (p.namespace, p.name))
+
+    def role_users(self, arn: str) -> tuple[int, int]:
+        """(pods whose chain intends the role, pods that really get it), from an index of the
+        chains kept up to date chain by chain: the :roles view asks it for every role."""
+        index = self._chains_index()
+        return len(index.intended.get(arn, ())), len(index.effective.get(arn, ()))
+
+    def pods_getting(self, arn: str) -> list[Pod]:
+        """The pods whose effective identity is the role `arn` (intended or fallen back to), by
+        namespace and name."""
+        pods = self.pods
+        uids = self._chains_index().effective.get(arn, ())
+        return sorted((pods[uid] for uid in uids if uid in pods), key=lambda p: (p.namespace, p.name))
 
     def pod_by_ref(self, namespace: str | None, name: str) -> Pod | None:
         for pod in self.pods.values():

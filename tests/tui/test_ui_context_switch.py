@@ -240,7 +240,9 @@ async def test_nodes_view_says_nodes_are_forbidden(restricted):
         await pilot.press("colon", *"nodes", "enter")
         await settle(pilot)
         table = app.screen.query_one("#list")
-        rows = {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+        # keyed by node name: the Node column may cut a long name to fit
+        rows = {table.coordinate_to_cell_key((i, 0)).row_key.value: [str(c) for c in table.get_row_at(i)]
+                for i in range(table.row_count)}
         assert node in rows and "unknown" in rows[node]  # the node a pod runs on, its role unknown
         table.move_cursor(row=list(rows).index(node))
         await settle(pilot)

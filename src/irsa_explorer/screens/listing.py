@@ -3,6 +3,8 @@ a table keyed by object, updated by diff, and the selected object's details besi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Container
@@ -16,28 +18,132 @@ from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.prompt_bar import PromptBar
 
 
-class KeyedTable(DataTable):
-    """A DataTable synced by diff from {key: cells}."""
+@dataclass(frozen=True)
+class Col:
+    """How a list column fits the table's width. `flex`: takes the room the others leave, its
+    text cut in the middle (an eksctl role name keeps its start and its unique end); `most`:
+    never wider than this, cut in the middle too; `drop`: left out when the table is too
+    narrow for every column, the highest first (the table never scrolls sideways)."""
 
-    def __init__(self, columns: tuple[tuple[str, str], ...], **kwargs) -> None:
+    flex: bool = False
+    most: int | None = None
+    drop: int = 0
+    least: int = 16  # flex: narrower than this, the optional columns are dropped instead
+    cut: str = "middle"  # or "end": where a name too long loses its text (a node's tells itself apart first)
+
+
+PADDING = 2  # a DataTable cell's padding, both sides
+
+
+def middle(text: str, width: int) -> str:
+    """`text` in `width` cells, cut in the middle with an ellipsis."""
+    if len(text) <= width:
+        return text
+    if width < 2:
+        return "…"[:max(width, 0)]
+    head = width // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + (text[len(text) - tail:] if tail else "")
+
+
+def cut_end(text: str, width: int) -> str:
+    """`text` in `width` cells, cut at the end with an ellipsis."""
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"[:max(width, 0)]
+
+
+class KeyedTable(DataTable):
+    """A DataTable synced by diff from {key: cells}, fitted to its width (see `Col`)."""
+
+    def __init__(self, columns: tuple[tuple, ...], **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
-        self.columns_spec = columns
+        self.columns_spec: tuple[tuple[str, str], ...] = tuple((c[0], c[1]) for c in columns)
+        self.fits: dict[str, Col] = {c[0]: (c[2] if len(c) > 2 else Col()) for c in columns}
+        self._raw: dict[str, tuple] = {}
         self._rows: dict[str, tuple] = {}
+        self._layout: tuple[tuple[int, ...], dict[int, int]] | None = None  # shown columns, widths to cut at
 
     def on_mount(self) -> None:
-        for key, label in self.columns_spec:
+        self._layout = self._fit()
+        self._add_columns()
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _add_columns(self) -> None:
+        shown = self._layout[0] if self._layout else range(len(self.columns_spec))
+        for i in shown:
+            key, label = self.columns_spec[i]
             self.add_column(label, key=key)
 
+    def _fit(self) -> tuple[tuple[int, ...], dict[int, int]]:
+        """Which columns to show and the widths to cut the flexible or bounded ones at."""
+        specs = [self.fits[key] for key, _ in self.columns_spec]
+        natural = [len(label) for _, label in self.columns_spec]
+        for cells in self._raw.values():
+            for i, cell in enumerate(cells):
+                natural[i] = max(natural[i], len(str(cell)))
+        for i, spec in enumerate(specs):
+            if spec.most is not None:
+                natural[i] = min(natural[i], max(spec.most, len(self.columns_spec[i][1])))
+        room = self.scrollable_content_region.width or self.size.width
+        if room <= 0:  # not laid out yet: no cuts but the bounded ones
+            return tuple(range(len(specs))), {i: natural[i] for i, s in enumerate(specs) if s.most is not None}
+        shown = list(range(len(specs)))
+        flex = [i for i, s in enumerate(specs) if s.flex]
+        while True:
+            fixed = sum(natural[i] + PADDING for i in shown if i not in flex)
+            left = room - fixed - PADDING * len([i for i in flex if i in shown]) - 1  # one cell for a scrollbar
+            optional = [i for i in shown if specs[i].drop]
+            if not flex or left >= sum(specs[i].least for i in flex if i in shown) or not optional:
+                break
+            shown.remove(max(optional, key=lambda i: specs[i].drop))
+        widths = {i: natural[i] for i, s in enumerate(specs) if s.most is not None}
+        # the room left, shared: a column that needs less than its share leaves the rest to the others
+        pending = sorted((i for i in flex if i in shown), key=lambda i: natural[i])
+        while pending:
+            i = pending.pop(0)
+            widths[i] = max(min(natural[i], left // (len(pending) + 1)), len(self.columns_spec[i][1]), 4)
+            left -= widths[i]
+        return tuple(shown), widths
+
+    def _cells(self, cells: tuple) -> tuple:
+        shown, widths = self._layout or (tuple(range(len(cells))), {})
+        specs = [self.fits[key] for key, _ in self.columns_spec]
+        return tuple((cut_end if specs[i].cut == "end" else middle)(str(cells[i]), widths[i]) if i in widths else cells[i]
+                     for i in shown)
+
+    def _relayout(self) -> None:
+        layout = self._fit()
+        if layout == self._layout:
+            return
+        self._layout = layout
+        selected = self.selected_key
+        self.clear(columns=True)
+        self._add_columns()
+        self._rows = {}
+        for key, cells in self._raw.items():
+            self._rows[key] = shown = self._cells(cells)
+            self.add_row(*shown, key=key)
+        if selected is not None:
+            self.select_key(selected)
+
     def sync(self, rows: dict[str, tuple]) -> None:
+        self._raw = dict(rows)
+        layout = self._fit()
+        if layout != self._layout:
+            self._relayout()
+            return
+        shown_keys = [self.columns_spec[i][0] for i in self._layout[0]] if self._layout else [k for k, _ in self.columns_spec]
         for key in [k for k in self._rows if k not in rows]:
             self.remove_row(key)
             del self._rows[key]
-        for key, cells in rows.items():
+        for key, raw in rows.items():
+            cells = self._cells(raw)
             old = self._rows.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
             elif old != cells:
-                for (col, _), new, before in zip(self.columns_spec, cells, old):
+                for col, new, before in zip(shown_keys, cells, old):
                     if new != before:
                         self.update_cell(key, col, new)
             self._rows[key] = cells
@@ -87,6 +193,10 @@ class ListScreen(ViewScreen):
     def key_for(self, ref: ObjectRef) -> str | None:
         return ref.name
 
+    def search_text(self, key: str, cells: tuple) -> str:
+        """What `/text` matches a row on: its cells (as shown uncut) and its key (an ARN …)."""
+        return " ".join(map(str, cells)) + " " + key
+
     def ref_for(self, key: str) -> ObjectRef | None:
         raise NotImplementedError
 
@@ -107,7 +217,7 @@ class ListScreen(ViewScreen):
         rows = self.rows()
         if self.needle:
             needle = self.needle.lower()
-            rows = {k: v for k, v in rows.items() if needle in " ".join(map(str, v)).lower()}
+            rows = {k: v for k, v in rows.items() if needle in self.search_text(k, v).lower()}
         self.table.sync(rows)
         self.table.border_subtitle = f"{len(rows)}" + (f" · /{self.needle}" if self.needle else "")
         self.detail(self.table.selected_key)

@@ -6,7 +6,8 @@ from rich.markup import escape
 from textual.app import ComposeResult
 
 from irsa_explorer.model import ObjectRef, Unavailable
-from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.screens.listing import Col, ListScreen
+from irsa_explorer.screens.roles import short_role
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import short_arn, value_or_unknown
@@ -45,7 +46,7 @@ class NodePane(DetailPane):
         else:
             yield row("instance role", value_or_unknown(role) if role is not None else "[$text-muted]not loaded[/]")
 
-        pods = [p for p in state.pods.values() if p.node_name == name]
+        pods = state.pods_on_node(name)
         fallback = state.node_role_fallbacks(name)
         yield heading(f"Pods falling back to the node role ({len(fallback)})")
         if not fallback:
@@ -54,14 +55,17 @@ class NodePane(DetailPane):
             yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
         yield from more(len(fallback), LIST_LIMIT, "filter the pods view by this node")
         yield heading(f"All pods on this node ({len(pods)})")
-        for pod in sorted(pods, key=lambda p: (p.namespace, p.name))[:LIST_LIMIT]:
+        for pod in pods[:LIST_LIMIT]:
             yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
         yield from more(len(pods), LIST_LIMIT, "filter the pods view by this node")
 
 
 class NodesScreen(ListScreen):
     VIEW = "nodes"
-    COLUMNS = (("name", "Node"), ("instance", "Instance"), ("role", "Instance role"), ("fallback", "Pods on node role"))
+    # "Pods": every pod scheduled on the node; "On its role": those whose identity is the node's
+    # instance role (nothing of their own), which the role's permissions decide.
+    COLUMNS = (("name", "Node", Col(flex=True, least=20, cut="end")), ("pods", "Pods"), ("fallback", "On its role"),
+               ("instance", "Instance", Col(drop=2)), ("role", "Instance role", Col(flex=True, least=14)))
 
     def compose_detail(self) -> ComposeResult:
         yield NodePane(id="detail", classes="detail")
@@ -71,15 +75,18 @@ class NodesScreen(ListScreen):
         if inv is None:
             return {}
         fallbacks = self.state.node_role_fallbacks_by_node()  # one pass over the pods, not one per node
+        cluster = getattr(inv.cluster, "name", None)
         out = {}
         # nodes the pods run on count too: when listing nodes is forbidden they are known only by
         # name, with their role Unavailable (an empty table would say "no nodes")
         for name in sorted(set(inv.nodes) | set(inv.node_roles)):
             node = inv.nodes.get(name)
             role = inv.node_roles.get(name)
-            role_text = short_arn(role) if isinstance(role, str) else ("unknown" if isinstance(role, Unavailable) else "…")
+            role_text = short_role(short_arn(role), cluster) if isinstance(role, str) else (
+                "unknown" if isinstance(role, Unavailable) else "…")
             instance = (node.instance_id or "-") if node else "unknown"
-            out[name] = (name, instance, role_text, str(len(fallbacks.get(name, ()))))
+            out[name] = (name, str(len(self.state.pods_on_node(name))), str(len(fallbacks.get(name, ()))),
+                         instance, role_text)
         return out
 
     def ref_for(self, key: str) -> ObjectRef | None:

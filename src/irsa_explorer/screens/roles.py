@@ -8,20 +8,31 @@ from textual.containers import Vertical
 
 from irsa_explorer.analysis.arns import account_of_arn, role_name_of_identity
 from irsa_explorer.model import ObjectRef, Unavailable
-from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.screens.listing import Col, ListScreen
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import short_arn
 from irsa_explorer.widgets.panes.role import RolePane
 from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
 
 
+def short_role(name: str, cluster: str | None) -> str:
+    """A role's name without the `eksctl-CLUSTER-` every eksctl-made role of the cluster starts
+    with (what tells them apart comes after it); the pane beside shows the whole ARN."""
+    prefix = f"eksctl-{cluster}-" if cluster else None
+    return "…" + name[len(prefix):] if prefix and name.startswith(prefix) and len(name) > len(prefix) else name
+
+
 class RolesScreen(ListScreen):
     VIEW = "roles"
-    # "Pods": pods whose chain intends the role, counted from the chains for every row at once.
+    # "Pods": pods that really get the role (the engine's effective identity: the pods on a node
+    # role count there though nothing intends it); "Intended": pods whose chain means them to
+    # (IRSA annotation, Pod Identity association) — more intended than getting it is a breakage.
+    # Both from the store's index of the chains, kept up to date chain by chain.
     # Who *can* assume a role (every service account evaluated against its trust) is worked out
     # for the selected role only, in its pane: for 500 roles and 2,000 accounts that is a million
     # trust evaluations, and two IAM calls per role for its policies.
-    COLUMNS = (("name", "Role"), ("account", "Account"), ("pods", "Pods"), ("status", "Status"))
+    COLUMNS = (("name", "Role", Col(flex=True, least=28)), ("pods", "Pods"), ("intended", "Intended"),
+               ("status", "Status", Col(most=24)), ("account", "Account", Col(drop=1)))
 
     def compose_detail(self) -> ComposeResult:
         with Vertical(id="detail-column"):
@@ -32,17 +43,15 @@ class RolesScreen(ListScreen):
         inv = self.state.inventory
         if inv is None:
             return {}
-        using: dict[str, int] = {}
-        for chain in self.state.chains.values():
-            if chain.intended_role_arn:
-                using[chain.intended_role_arn] = using.get(chain.intended_role_arn, 0) + 1
+        cluster = getattr(inv.cluster, "name", None)
         out = {}
         for arn, role in sorted(inv.roles.items()):
-            count = str(using.get(arn, 0)) if self.state.chains else "…"
+            intended, gets = self.state.role_users(arn) if self.state.chains else ("…", "…")
             if isinstance(role, Unavailable):
-                out[arn] = (short_arn(arn), account_of_arn(arn) or "?", count, str(role))
+                out[arn] = (short_role(short_arn(arn), cluster), str(gets), str(intended), str(role),
+                            account_of_arn(arn) or "?")
             else:
-                out[arn] = (role.name, role.account, count, "ok")
+                out[arn] = (short_role(role.name, cluster), str(gets), str(intended), "ok", role.account)
         return out
 
     def key_for(self, ref: ObjectRef) -> str | None:

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 
 from irsa_explorer.messages import post_up
-from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
+from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Pod, Role, RolePolicies, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, relative, stamp, value_or_unknown
@@ -66,6 +66,7 @@ class RolePane(DetailPane):
         self.arn: str | None = None
         self.why_none = "No role."
         self.effective: EffectiveIdentity | None = None
+        self.users: tuple[tuple[Pod, ...], int] | None = None  # the pods that get the role, how many are meant to
 
     def show(self, state: ExplorerState, arn: str | None, why_none: str = "No role.",
              effective: EffectiveIdentity | None = None) -> None:
@@ -77,8 +78,10 @@ class RolePane(DetailPane):
             post_up(self, self.Wanted(arn))
         self.date(*[("role", FactsWanted(roles=frozenset({arn})), None)] if arn else [])
         # the objects themselves, not their ids: an id may be reused once its object is freed
+        # who gets it: the store's index of the chains (not a pass over every pod)
+        self.users = (tuple(state.pods_getting(arn)), state.role_users(arn)[0]) if arn and state.chains else None
         self.rebuild((arn, why_none, effective, state.role(arn), state.role_policies.get(arn or ""),
-                      state.assumers.get(arn or "")))
+                      state.assumers.get(arn or ""), self.users))
 
     def compose(self) -> ComposeResult:
         state, arn = self.state, self.arn
@@ -97,7 +100,26 @@ class RolePane(DetailPane):
             return
         yield from self._facts(role, state)
         yield from self._policies(state.role_policies.get(arn))
+        yield from self._users(state, arn)
         yield from self._assumers(state.assumers.get(arn))
+
+    def _users(self, state: ExplorerState, arn: str) -> ComposeResult:
+        """The pods that really get this role (the engine's effective identities): for a node
+        role, every pod that falls back to it — who its permissions reach."""
+        if self.users is None:
+            return
+        pods, intended = self.users
+        yield heading(f"Pods that get it ({len(pods)})")
+        meant = sum(1 for pod in pods if (chain := state.chains.get(pod.uid)) and chain.intended_role_arn == arn)
+        if not pods:
+            yield note("none" + (f": the {intended} pods meant to get it do not" if intended else ""))
+        elif meant < len(pods):
+            yield note(f"{len(pods) - meant} of them not meant to: nothing of their own, they fall back to it")
+        if pods and meant < intended:
+            yield note(f"{intended - meant} pods meant to get it do not")
+        for pod in pods[:LIST_LIMIT]:
+            yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
+        yield from more(len(pods), LIST_LIMIT, "filter the pods view by the role's name")
 
     def _this_pod(self, effective: EffectiveIdentity, arn: str) -> ComposeResult:
         """What the selected pod gets, as the engine worked it out: this role, or which other
