@@ -76,6 +76,8 @@ def _all_built() -> list[Finding]:
         F.role_lookup_failed(ROLE_ARN, "access denied", "iam:GetRole"),
         F.token_file_permissions(p, "1.18"),
         F.node_role_fallback(p, "arn:aws:iam::1:role/node", ["my-sa"], "demo"),
+        F.pod_failed_on_node_role(p, "ended in Error (phase Failed)", "arn:aws:iam::1:role/node", "demo"),
+        F.pod_failed_without_credentials(p, "keeps crashing (phase Running)", "IMDS is out of reach"),
         F.pod_identity_trust_finding(wrong, evaluate_trust_all(wrong.trust_policy, pod_identity_requests())),
         F.pod_identity_host_network(p),
         F.irsa_role_changed(p, "app", "arn:aws:iam::1:role/old", ROLE_ARN),

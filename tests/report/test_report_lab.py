@@ -176,10 +176,12 @@ def test_each_broken_scenario_yields_its_finding(broken_labs, scenario, pod, exp
 
 def test_report_lab_flag_starts_its_own_lab_done_when() -> None:
     done = run_report("--lab", "walkthrough", "--format", "json", timeout=180)
-    assert done.returncode == 0, done.stderr
+    # eks-iam-test1 ended in Error as the node role: broken, so the status is 1
+    assert done.returncode == 1, done.stderr
     pods = pods_by_name(json.loads(done.stdout))
-    assert pods["eks-iam-test1"]["mechanism"] == "node-role" and pods["eks-iam-test1"]["verdict"] != "ok"
-    assert pods["eks-iam-test2"]["mechanism"] == "node-role" and pods["eks-iam-test2"]["verdict"] != "ok"
+    assert (pods["eks-iam-test1"]["mechanism"], pods["eks-iam-test1"]["verdict"]) == ("node-role", "broken")
+    assert "POD_FAILED_ON_NODE_ROLE" in codes(pods["eks-iam-test1"])
+    assert (pods["eks-iam-test2"]["mechanism"], pods["eks-iam-test2"]["verdict"]) == ("node-role", "warning")
     assert (pods["eks-iam-test3"]["mechanism"], pods["eks-iam-test3"]["verdict"]) == ("irsa", "ok")
     assert pods["eks-iam-test3"]["intended_role_arn"] == MY_SA_ROLE
 

@@ -213,6 +213,7 @@ class _Resolver:
             effective = None
         links.extend(shared.links)
         findings.extend(shared.findings)
+        findings[:0] = self._failed_pod(pod, links, mechanism, effective)  # the headline of a failed pod
 
         verdict = _verdict(links, findings, mechanism)
         return IdentityChain(
@@ -224,6 +225,23 @@ class _Resolver:
             links=tuple(links),
             findings=tuple(_dedupe(findings)),
         )
+
+    def _failed_pod(self, pod: Pod, links: list[ChainLink], mechanism: Mechanism, effective: str | None) -> list[Finding]:
+        """A pod Kubernetes says failed (phase, STATUS: no logs are read) while its identity is a
+        fallback (the node's role) or gives it no credentials: an error, so the pod is broken —
+        it does not work, and its identity is the first suspect. A failed pod whose identity
+        holds is not judged here (its failure is not the identity's to explain)."""
+        failure = F.pod_failure(pod)
+        if failure is None:
+            return []
+        identity = next((link.result for link in links if isinstance(link.result, EffectiveIdentity)), None)
+        if mechanism is Mechanism.NODE_ROLE:
+            cluster = self.cluster.name if self.cluster else None
+            return [F.pod_failed_on_node_role(pod, failure, effective, cluster)]
+        if identity is not None and (identity.status is LinkStatus.BROKEN
+                                     or (identity.mechanism is Mechanism.NONE and identity.access is not None)):
+            return [F.pod_failed_without_credentials(pod, failure, identity.why)]
+        return []
 
     def _imds_finding(self, pod: Pod, access: NodeAccess) -> Finding:
         """Why pods of this service account on this node get no credentials: one per both."""

@@ -32,6 +32,8 @@ from .catalogue import (
     MALFORMED_ROLE_ARN,
     NO_OIDC_PROVIDER,
     NODE_ROLE_FALLBACK,
+    POD_FAILED_ON_NODE_ROLE,
+    POD_FAILED_WITHOUT_CREDENTIALS,
     POD_IDENTITY_HOST_NETWORK,
     ROLE_ARN_ANNOTATION_TYPO,
     ROLE_ARN_ON_POD,
@@ -228,6 +230,56 @@ def node_role_fallback(pod: Pod, node_role: str | None, annotated_in_namespace: 
         fix=(f"eksctl create iamserviceaccount --cluster {cluster or 'CLUSTER'} --namespace {pod.namespace} "
              f"--name {sa} --attach-policy-arn POLICY_ARN --approve, set serviceAccountName: {sa} "
              f"on the pod, then recreate it ({_restart_fix(pod)})"),
+    )
+
+
+# What kubectl's STATUS says of a pod whose container exited with an error or keeps crashing
+# (kube_convert.pod_status_text: the container's reason, else ExitCode:N). OOMKilled, Evicted,
+# a signal, an image that cannot be pulled … are failures AWS credentials cannot cause: not these.
+_FAILED_STATUSES = frozenset({"Error", "CrashLoopBackOff", "Init:Error", "Init:CrashLoopBackOff"})
+
+
+def pod_failure(pod: Pod) -> str | None:
+    """How the pod failed, in words, when it ended (or keeps ending) in an error an AWS call
+    can cause; None otherwise. Read from its phase and STATUS only (no logs, no request)."""
+    status, phase = pod.status, pod.phase
+    if status in _FAILED_STATUSES or status.startswith(("ExitCode:", "Init:ExitCode:")):
+        ended = "keeps crashing" if "CrashLoopBackOff" in status else "ended in " + status
+        return f"{ended} (phase {phase})"
+    if phase == "Failed" and status in ("Failed", "Unknown", ""):
+        return "ended in Failed"
+    return None
+
+
+def pod_failed_on_node_role(pod: Pod, failure: str, node_role: str | None, cluster: str | None) -> Finding:
+    role = role_name_of(node_role) if node_role else "its node's instance role"
+    explanation = CATALOGUE[POD_FAILED_ON_NODE_ROLE].explanation
+    if node_role:
+        explanation += f" Here the node role is {node_role} (node {pod.node_name})."
+    sa = pod.service_account if pod.service_account != "default" else "SA_NAME"
+    return _make(
+        POD_FAILED_ON_NODE_ROLE,
+        title=f"Pod {pod.name} {failure} while running as the node role {role}",
+        explanation=explanation,
+        evidence=[Evidence(pod.ref, "status.phase", pod.phase),
+                  Evidence(pod.ref, "status (kubectl STATUS)", pod.status),
+                  Evidence(ObjectRef("Node", pod.node_name or "?"), "instance profile role", node_role)],
+        fix=(f"kubectl -n {pod.namespace} logs {pod.name} --all-containers --tail 20 to confirm (AccessDenied for "
+             f"assumed-role/{role}/i-…), then eksctl create iamserviceaccount --cluster {cluster or 'CLUSTER'} "
+             f"--namespace {pod.namespace} --name {sa} --attach-policy-arn POLICY_ARN --approve, set "
+             f"serviceAccountName: {sa} on the pod and recreate it ({_restart_fix(pod)})"),
+    )
+
+
+def pod_failed_without_credentials(pod: Pod, failure: str, why: str) -> Finding:
+    return _make(
+        POD_FAILED_WITHOUT_CREDENTIALS,
+        title=f"Pod {pod.name} {failure} and gets no AWS credentials",
+        explanation=CATALOGUE[POD_FAILED_WITHOUT_CREDENTIALS].explanation + f" Here: {why}",
+        evidence=[Evidence(pod.ref, "status.phase", pod.phase),
+                  Evidence(pod.ref, "status (kubectl STATUS)", pod.status)],
+        fix=(f"kubectl -n {pod.namespace} logs {pod.name} --all-containers --tail 20 to confirm, fix the link the "
+             f"pod's other findings name, then recreate it ({_restart_fix(pod)})"),
     )
 
 

@@ -227,6 +227,31 @@ NODE_ROLE_FALLBACK = _spec(
     "Create a role for a service account (eksctl create iamserviceaccount --cluster CLUSTER --namespace NS "
     "--name SA --attach-policy-arn POLICY --approve), run the pod as that service account, recreate the pod.",
 )
+POD_FAILED_ON_NODE_ROLE = _spec(
+    "POD_FAILED_ON_NODE_ROLE", E, "A, E.17",
+    "The pod failed while running as its node's role",
+    "Kubernetes says the pod failed (phase Failed, or a container that exited with an error or keeps "
+    "crashing), and the only AWS identity it has is the node's instance role, which nothing chose for it: the "
+    "SDK fell back to it. A node role allows what the node needs (pulling from ECR, the VPC CNI, joining EKS), "
+    "so an application's own AWS calls fail with AccessDenied — the walkthrough's `aws s3 ls` is the textbook "
+    "case. The pod is shown broken: it does not work, and its identity is the first suspect. irsa-explorer "
+    "reads no logs (that would cost a request per pod); the pod's last log lines confirm it.",
+    "Confirm with kubectl -n NS logs POD (AccessDenied … assumed-role/NODE_ROLE/i-… is this), then give the pod "
+    "an identity of its own: eksctl create iamserviceaccount --cluster CLUSTER --namespace NS --name SA "
+    "--attach-policy-arn POLICY_ARN --approve (or an EKS Pod Identity association), run the pod as that "
+    "service account, recreate it.",
+)
+POD_FAILED_WITHOUT_CREDENTIALS = _spec(
+    "POD_FAILED_WITHOUT_CREDENTIALS", E, "A, E.17",
+    "The pod failed and gets no AWS credentials",
+    "Kubernetes says the pod failed (phase Failed, or a container that exited with an error or keeps "
+    "crashing), and the identity chain gives it no credentials: what was meant for it does not reach it, or "
+    "nothing does and the node's metadata service is out of reach. If the pod calls AWS, its SDK ends with "
+    "'Unable to locate credentials' or the error of the broken link — the other findings of the pod say "
+    "which. irsa-explorer reads no logs; the pod's last log lines confirm it.",
+    "Confirm with kubectl -n NS logs POD, then fix the broken link the pod's other findings name and "
+    "recreate the pod.",
+)
 POD_IDENTITY_TRUST_INVALID = _spec(
     "POD_IDENTITY_TRUST_INVALID", E, "F.19",
     "The associated role's trust policy does not allow EKS Pod Identity",

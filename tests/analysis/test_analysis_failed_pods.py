@@ -1,0 +1,83 @@
+"""A pod Kubernetes says failed, judged with its identity: on the node role (a fallback) or with no
+credentials it is broken, with a finding that says so; a failure AWS cannot cause (OOMKilled),
+a pod that completed, or a failed pod whose own identity holds are not judged by it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from analysis_builders import NODE, NODE_ROLE, ROLE_ARN, inventory, irsa_trust, plain_pod, pod, role, sa
+from irsa_explorer.analysis import findings as F
+from irsa_explorer.analysis.identity import resolve_all
+from irsa_explorer.model import InstanceMetadataOptions, LinkStatus, Mechanism, Severity, Verdict
+
+
+def chain_of(p, metadata=None, **kw):
+    kw.setdefault("sas", [sa(role_arn=None), sa("default", role_arn=None)])
+    inv = inventory(pods=[p], **kw)
+    if metadata is not None:
+        inv = dataclasses.replace(inv, node_metadata={NODE: metadata})
+    return resolve_all(inv)[p.uid]
+
+
+def failed(p, phase="Failed", status="Error"):
+    return dataclasses.replace(p, phase=phase, status=status)
+
+
+@pytest.mark.parametrize("phase, status, words", [
+    ("Failed", "Error", "ended in Error (phase Failed)"),
+    ("Failed", "ExitCode:255", "ended in ExitCode:255 (phase Failed)"),
+    ("Running", "CrashLoopBackOff", "keeps crashing (phase Running)"),
+    ("Failed", "Failed", "ended in Failed"),
+])
+def test_the_walkthrough_pod_that_ended_in_error_on_the_node_role_is_broken(phase, status, words):
+    chain = chain_of(failed(plain_pod(), phase, status))
+    assert chain.mechanism is Mechanism.NODE_ROLE and chain.verdict is Verdict.BROKEN
+    first = chain.findings[0]  # the headline of a failed pod
+    assert first.code == F.POD_FAILED_ON_NODE_ROLE and first.severity is Severity.ERROR
+    assert words in first.title and "NodeInstanceRole" in first.title
+    assert "AccessDenied" in first.explanation and NODE_ROLE in first.explanation
+    assert "kubectl -n default logs eks-iam-test1" in first.fix and "--cluster eks-oidc-demo" in first.fix
+    assert {(e.field, e.value) for e in first.evidence} >= {("status.phase", phase), ("status (kubectl STATUS)", status)}
+    # the fallback itself is still said, as for any pod on the node role
+    assert F.NODE_ROLE_FALLBACK in {f.code for f in chain.findings}
+
+
+@pytest.mark.parametrize("phase, status", [
+    ("Running", "Running"), ("Succeeded", "Completed"), ("Failed", "OOMKilled"), ("Failed", "Evicted"),
+    ("Pending", "ImagePullBackOff"),
+])
+def test_a_node_role_pod_that_did_not_fail_on_an_aws_call_stays_a_warning(phase, status):
+    chain = chain_of(failed(plain_pod(), phase, status))
+    assert chain.verdict is Verdict.WARNING
+    assert F.POD_FAILED_ON_NODE_ROLE not in {f.code for f in chain.findings}
+
+
+def test_a_failed_pod_whose_own_role_holds_is_not_blamed_on_its_identity():
+    chain = chain_of(failed(pod()), sas=[sa()], roles=[role()])
+    assert chain.mechanism is Mechanism.IRSA and chain.effective_identity == ROLE_ARN
+    assert chain.verdict is Verdict.OK
+    assert not {F.POD_FAILED_ON_NODE_ROLE, F.POD_FAILED_WITHOUT_CREDENTIALS} & {f.code for f in chain.findings}
+
+
+def test_a_failed_pod_that_gets_no_credentials_at_all_is_broken():
+    hop_limit_1 = InstanceMetadataOptions("i-0123456789abcdef0", "required", 1, "enabled", "applied")
+    running = chain_of(plain_pod(), metadata=hop_limit_1)
+    assert running.mechanism is Mechanism.NONE and running.verdict is not Verdict.BROKEN  # nothing meant, nothing failed
+    chain = chain_of(failed(plain_pod()), metadata=hop_limit_1)
+    assert chain.verdict is Verdict.BROKEN
+    first = chain.findings[0]
+    assert first.code == F.POD_FAILED_WITHOUT_CREDENTIALS and "gets no AWS credentials" in first.title
+    assert "hop" in first.explanation.lower()  # why it has none, from the engine's effective identity
+
+
+def test_a_broken_chain_that_also_failed_says_so_first():
+    # IRSA meant, but the role's trust names another service account: no credentials
+    wrong = role(trust=irsa_trust(sub="system:serviceaccount:other:someone"))
+    chain = chain_of(failed(pod()), sas=[sa()], roles=[wrong])
+    assert chain.effective is not None and chain.effective.status is LinkStatus.BROKEN
+    assert chain.verdict is Verdict.BROKEN
+    assert chain.findings[0].code == F.POD_FAILED_WITHOUT_CREDENTIALS
+    assert any(f.code.startswith("TRUST_") for f in chain.findings[1:])  # the link that broke, said after
