@@ -55,6 +55,9 @@ KUBE_FIELDS = frozenset({"context", "namespace", "pods", "service_accounts", "no
                          "resource_versions"})
 
 Clock = Callable[[], datetime]
+# What a list's note says when reading across namespaces was forbidden (sources.kube: "listing
+# pods in all namespaces is forbidden"): the view then covers only the namespaces it could read.
+FORBIDDEN_ACROSS = "in all namespaces is forbidden"
 
 
 def system_clock() -> datetime:
@@ -596,6 +599,22 @@ class ExplorerState:
             return []
         names = {pod.namespace for pod in self.inventory.pods.values()}
         return sorted(names | {ns for ns, _ in self.inventory.service_accounts})
+
+    def scope(self, namespace: str | None) -> str:
+        """What the view covers, in words, for the crumbs: the namespace asked for, "all
+        namespaces" — or, when listing across them was forbidden (a user who may read only some),
+        the namespaces that could be read, never "all"."""
+        if namespace:
+            return namespace
+        inv = self.inventory
+        if inv is None or not any(FORBIDDEN_ACROSS in note for note in inv.notes):
+            return "all namespaces"
+        names = self.namespaces()
+        if not names:
+            return "no namespace readable"
+        if len(names) <= 3:
+            return ("namespace " if len(names) == 1 else "namespaces ") + ", ".join(names) + " only"
+        return f"{len(names)} readable namespaces only"
 
     def pods_using(self, sa: ServiceAccount) -> list[Pod]:
         """The pods running as `sa`, by name. From an index by service account, built once per

@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.freshness import NOTHING, facts_of_service_account
-from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.screens.listing import Col, ListScreen
+from irsa_explorer.screens.roles import short_role
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import short_arn
 from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
@@ -14,7 +15,8 @@ from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
 
 class ServiceAccountsScreen(ListScreen):
     VIEW = "sa"
-    COLUMNS = (("namespace", "Namespace"), ("name", "Service account"), ("role", "Role (annotation)"), ("pods", "Pods"))
+    COLUMNS = (("namespace", "Namespace", Col(most=20)), ("name", "Service account", Col(flex=True, least=16)),
+               ("pods", "Pods"), ("role", "Role (annotation)", Col(flex=True, least=14)))
 
     def compose_detail(self) -> ComposeResult:
         yield ServiceAccountPane(id="detail", classes="detail")
@@ -23,10 +25,12 @@ class ServiceAccountsScreen(ListScreen):
         inv = self.state.inventory
         if inv is None:
             return {}
+        cluster = getattr(inv.cluster, "name", None)
         out = {}
         for (ns, name), sa in sorted(inv.service_accounts.items()):
             pods = len(self.state.pods_using(sa))
-            out[f"{ns}/{name}"] = (ns, name, short_arn(sa.role_arn) if sa.role_arn else "-", str(pods))
+            role = short_role(short_arn(sa.role_arn), cluster) if sa.role_arn else "-"
+            out[f"{ns}/{name}"] = (ns, name, str(pods), role)
         return out
 
     def key_for(self, ref: ObjectRef) -> str | None:

@@ -53,7 +53,7 @@ class ViewScreen(Screen):
         if self.is_mounted:
             app = self.explorer
             namespace = app.sources.namespace if app.sources else None
-            self.query_one(Breadcrumbs).show(app.history, app.context_name, namespace, self.state.status)
+            self.query_one(Breadcrumbs).show(app.history, app.context_name, self.state.scope(namespace), self.state.status)
 
     def tick(self) -> None:
         """Once a second (the app's timer): the ages on screen, as of now."""

@@ -252,14 +252,15 @@ def pod_failure(pod: Pod) -> str | None:
 
 
 def pod_failed_on_node_role(pod: Pod, failure: str, node_role: str | None, cluster: str | None) -> Finding:
-    role = role_name_of(node_role) if node_role else "its node's instance role"
+    role = role_name_of(node_role) if node_role else "NODE_ROLE"
+    running_as = f"the node role {role}" if node_role else "its node's instance role (which one is unknown)"
     explanation = CATALOGUE[POD_FAILED_ON_NODE_ROLE].explanation
     if node_role:
         explanation += f" Here the node role is {node_role} (node {pod.node_name})."
     sa = pod.service_account if pod.service_account != "default" else "SA_NAME"
     return _make(
         POD_FAILED_ON_NODE_ROLE,
-        title=f"Pod {pod.name} {failure} while running as the node role {role}",
+        title=f"Pod {pod.name} {failure} while running as {running_as}",
         explanation=explanation,
         evidence=[Evidence(pod.ref, "status.phase", pod.phase),
                   Evidence(pod.ref, "status (kubectl STATUS)", pod.status),

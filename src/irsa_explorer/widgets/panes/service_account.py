@@ -11,6 +11,7 @@ from irsa_explorer.model import (
     ROLE_ARN_ANNOTATION,
     STS_REGIONAL_ANNOTATION,
     TOKEN_EXPIRATION_ANNOTATION,
+    Finding,
     ObjectRef,
     ServiceAccount,
     Unavailable,
@@ -94,22 +95,33 @@ class ServiceAccountPane(DetailPane):
         for pod in pods[:LIST_LIMIT]:
             yield Link(pod.name, pod.ref)
         yield from more(len(pods), LIST_LIMIT, "filter the pods view by this service account")
-        findings = self._findings(state, sa)
+        findings = self._findings(state, pods)
         yield heading(f"Findings of its pods ({len(findings)})")
-        for finding in findings[:LIST_LIMIT]:
+        if not findings:
+            yield note("none" if pods else "no pods")
+            return
+        from irsa_explorer.analysis.findings import CATALOGUE  # there are chains: the engine is loaded
+
+        for finding, count in findings[:LIST_LIMIT]:
             mark = SEVERITY_MARK.get(str(finding.severity), "")
-            yield Static(f"{mark} {escape(finding.title)} [$text-muted]({finding.code})[/]")
+            title = finding.title if count == 1 else CATALOGUE[finding.code].title if finding.code in CATALOGUE else finding.title
+            on = f" — {count} pods" if count > 1 else ""
+            yield Static(f"{mark} {escape(title)} [$text-muted]({finding.code}){on}[/]")
+        yield from more(len(findings), LIST_LIMIT, ":findings lists every finding")
 
     @staticmethod
-    def _findings(state: ExplorerState, sa: ServiceAccount) -> list:
-        """Findings of this SA's pods that point at the SA, one per code."""
-        out, seen = [], set()
-        for pod in state.pods_using(sa):
+    def _findings(state: ExplorerState, pods: list) -> list[tuple[Finding, int]]:
+        """Every finding of this SA's pods (whatever object its evidence names: a trust policy
+        that refuses the account is its pods' problem too), one per code with how many pods have
+        it, worst first. Its first pod's finding stands for the others."""
+        first: dict[str, Finding] = {}
+        count: dict[str, int] = {}
+        for pod in pods:
             chain = state.chains.get(pod.uid)
+            for code in dict.fromkeys(f.code for f in chain.findings) if chain else ():
+                count[code] = count.get(code, 0) + 1
             for finding in chain.findings if chain else ():
-                if finding.code in seen:
-                    continue
-                if not finding.evidence or any(e.ref == sa.ref for e in finding.evidence):
-                    seen.add(finding.code)
-                    out.append(finding)
-        return out
+                first.setdefault(finding.code, finding)
+        order = {"error": 0, "warning": 1, "info": 2}
+        return sorted(((first[code], n) for code, n in count.items()),
+                      key=lambda fc: (order.get(str(fc[0].severity), 3), fc[0].code))
