@@ -64,8 +64,8 @@ class NodesScreen(ListScreen):
     VIEW = "nodes"
     # "Pods": every pod scheduled on the node; "On its role": those whose identity is the node's
     # instance role (nothing of their own), which the role's permissions decide.
-    COLUMNS = (("name", "Node", Col(flex=True, least=20, cut="end")), ("pods", "Pods"), ("fallback", "On its role"),
-               ("instance", "Instance", Col(drop=2)), ("role", "Instance role", Col(flex=True, least=14)))
+    COLUMNS = (("name", "Node", Col(flex=True, least=18, cut="end")), ("pods", "Pods"), ("fallback", "On its role"),
+               ("instance", "Instance", Col(drop=2)), ("role", "Instance role", Col(flex=True, least=12)))
 
     def compose_detail(self) -> ComposeResult:
         yield NodePane(id="detail", classes="detail")
