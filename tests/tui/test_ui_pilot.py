@@ -141,7 +141,9 @@ async def test_chain_links_lead_to_sa_role_and_trust_and_back_returns_step_by_st
         assert "allow" in trust_text
         sub_lines = [line for line in trust_text.splitlines() if ":sub" in line]
         assert sub_lines and all("matched" in line for line in sub_lines[:1])
-        # back, step by step
+        # esc clears the filter first, then goes back step by step
+        await pilot.press("escape")
+        assert screen.needle == "" and app.history.current.pane == "trust-policy"
         await pilot.press("escape")
         assert app.history.current.pane == "role"
         await pilot.press("escape")

@@ -92,6 +92,7 @@ class Pod:
     fs_group: int | None = None
     run_as_user: int | None = None
     resource_version: str = ""
+    restarts: int = 0  # kubectl's RESTARTS: its containers' restart counts, summed
 
     @property
     def key(self) -> tuple[str, str]:

@@ -8,13 +8,14 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical
 from textual.widgets import Footer, Tab, Tabs
 
-from irsa_explorer.model import IdentityChain, Mechanism, Pod
+from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
 from irsa_explorer.navigation import PANE_TITLES, PANES, Location
 from irsa_explorer.screens.view import ViewScreen
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState, KubeUpdate
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
+from irsa_explorer.widgets.format import VERDICT_STYLE
 from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
 from irsa_explorer.widgets.pods_table import PodsTable
 from irsa_explorer.widgets.prompt_bar import PromptBar
@@ -36,7 +37,24 @@ class PodsScreen(ViewScreen):
         Binding("3", "pane('role')", "Role", show=False, id="pods.pane3", tooltip="IAM role pane"),
         Binding("4", "pane('trust-policy')", "Trust", show=False, id="pods.pane4", tooltip="Trust policy pane"),
         Binding("5", "pane('live-identity')", "Live", show=False, id="pods.pane5", tooltip="Live identity pane"),
+        # before the app's escape (back): an active filter is cleared first
+        Binding("escape", "clear_filter", "Clear filter", id="pods.clear_filter", tooltip="Clear the filter (else: back)"),
+        Binding("right_square_bracket", "next_broken(1)", "Next ✗", id="pods.next_broken", tooltip="Next broken pod (wraps)"),
+        Binding("left_square_bracket", "next_broken(-1)", "Prev ✗", show=False, id="pods.previous_broken", tooltip="Previous broken pod (wraps)"),
+        Binding("v", "cycle_verdict", "Verdicts", id="pods.verdict_filter",
+                tooltip="Show only broken, unknown, warning, ok pods in turn, then all (or click a count above the table)"),
+        # k9s-style: shift+letter sorts on a column, again the other way round
+        Binding("V,shift+v", "sort('verdict')", "Sort verdict", show=False, id="pods.sort_verdict", tooltip="Sort by verdict, worst first"),
+        Binding("P,shift+p", "sort('namespace')", "Sort namespace", show=False, id="pods.sort_namespace", tooltip="Sort by namespace"),
+        Binding("N,shift+n", "sort('pod')", "Sort name", show=False, id="pods.sort_name", tooltip="Sort by pod name"),
+        Binding("S,shift+s", "sort('phase')", "Sort phase", show=False, id="pods.sort_phase", tooltip="Sort by phase (status), failed first"),
+        Binding("T,shift+t", "sort('restarts')", "Sort restarts", show=False, id="pods.sort_restarts", tooltip="Sort by restarts, most first"),
+        Binding("A,shift+a", "sort('age')", "Sort age", show=False, id="pods.sort_age", tooltip="Sort by age, youngest first"),
+        Binding("M,shift+m", "sort('mechanism')", "Sort mechanism", show=False, id="pods.sort_mechanism", tooltip="Sort by mechanism"),
+        Binding("U,shift+u", "sort('sa')", "Sort service account", show=False, id="pods.sort_sa", tooltip="Sort by service account"),
+        Binding("O,shift+o", "sort('node')", "Sort node", show=False, id="pods.sort_node", tooltip="Sort by node"),
     ]
+    VERDICT_CYCLE = (None, Verdict.BROKEN, Verdict.UNKNOWN, Verdict.WARNING, Verdict.OK)
 
     def __init__(self, state: ExplorerState) -> None:
         super().__init__(state, id="pods-screen")
@@ -87,7 +105,7 @@ class PodsScreen(ViewScreen):
         if not self.is_mounted:
             return
         self.table.sync(self.state, self.needle)
-        self.table.border_subtitle = self._table_subtitle()
+        self._show_table_titles()
         # a spinner until the first rows arrive; afterwards progress shows under the table
         self._set_table_loading(not self.state.pods and bool(self.state.stage) and not self.state.error)
         self.show_pod(self.selected_pod, force=True)
@@ -97,7 +115,7 @@ class PodsScreen(ViewScreen):
         if not self.is_mounted:
             return
         self.table.add_pods(self.state, pods)
-        self.table.border_subtitle = self._table_subtitle()
+        self._show_table_titles(counts=bool(self.state.chains))
         self._set_table_loading(False)
         if self._shown_uid is None:
             self.show_pod(self.selected_pod)
@@ -107,8 +125,9 @@ class PodsScreen(ViewScreen):
         pod), the rows on screen redrawn, the selected pod's chain and panes from the state."""
         if not self.is_mounted:
             return
-        self.table.pods_changed(self.state, update.added, update.removed)
-        self.table.border_subtitle = self._table_subtitle()
+        moved = update.resolved | update.later  # pods whose verdict or phase changed
+        self.table.pods_changed(self.state, update.added, update.removed, moved)
+        self._show_table_titles()
         self.show_pod(self.selected_pod, force=True)
 
     def shown_facts(self) -> FactsWanted:
@@ -141,16 +160,19 @@ class PodsScreen(ViewScreen):
         panes from the fuller inventory and, with `verdicts`, the rows' verdicts drawn."""
         if not self.is_mounted:
             return
-        self.table.border_subtitle = self._table_subtitle()
+        if verdicts and self.table.verdict_filter is not None:
+            self.table.sync(self.state, self.needle)  # which pods have the verdict shown
+        elif verdicts:
+            self.table.resort()  # the rows draw their verdicts from the state; sorted on them
+        self._show_table_titles(counts=verdicts)
         self.show_pod(self.selected_pod, force=True)
-        if verdicts:
-            self.table.refresh()  # the rows draw their verdicts from the state
 
     def show_location(self, location: Location) -> None:
         """Select the location's pod (clearing a filter that hides it) and open its pane."""
         if location.ref is not None and location.ref.kind == "Pod":
             pod = self.state.pod_by_ref(location.ref.namespace, location.ref.name)
             if pod is not None and not self.table.select_uid(pod.uid):
+                self.table.verdict_filter = None
                 self.set_filter("")
                 self.table.select_uid(pod.uid)
         chain_focused = self.focused is self.query_one(ChainStrip)
@@ -166,8 +188,14 @@ class PodsScreen(ViewScreen):
     def set_filter(self, needle: str) -> None:
         self.needle = needle
         self.table.sync(self.state, needle)
-        self.table.border_subtitle = self._table_subtitle()
+        self._show_table_titles()
         self.show_pod(self.selected_pod)
+        self.refresh_bindings()  # esc: clear the filter, or back
+
+    def set_verdict_filter(self, verdict: Verdict | None) -> None:
+        """Only the pods with `verdict` (None: every pod), with the text filter if any."""
+        self.table.verdict_filter = verdict
+        self.set_filter(self.needle)
 
     def copy_target(self) -> str | None:
         """On a pods row, its intended role; else the chain's first fix."""
@@ -185,14 +213,66 @@ class PodsScreen(ViewScreen):
 
     # -- drawing --------------------------------------------------------------------------------
 
+    def _show_table_titles(self, counts: bool = True) -> None:
+        """Above the table, the pods per verdict (each a filter: click); below, how many are
+        shown, the filter and the loading stage. `counts`: count the verdicts again (a pass
+        over the pods: not for each page while loading, when there are none yet)."""
+        table = self.table
+        if counts:
+            title = self._table_title()
+            if table.border_title != title:
+                table.border_title = title
+        table.border_subtitle = self._table_subtitle()
+        table.empty_message = self._empty_message()
+
+    def _table_title(self) -> str:
+        counts = self.table.verdict_counts()
+        if not any(counts.get(verdict) for verdict in Verdict):
+            return "Pods"
+        parts = []
+        for verdict in self.VERDICT_CYCLE[1:]:
+            count = counts.get(verdict, 0)
+            if verdict is Verdict.UNKNOWN and not count and self.table.verdict_filter is not verdict:
+                continue
+            word, style = VERDICT_STYLE[verdict]
+            if self.table.verdict_filter is verdict:
+                style = f"reverse {style}"
+            parts.append(f"[@click=screen.verdict_filter('{verdict.value}')][{style}]{word.split()[0]} {count:,}[/][/]")
+        if counts.get(None):
+            parts.append(f"[$text-muted]… {counts[None]:,}[/]")
+        return "Pods " + " · ".join(parts)
+
     def _table_subtitle(self) -> str:
-        shown, total = self.table.row_count, len(self.state.pods)
-        text = f"{shown}/{total}" if self.needle else f"{total}"
+        table = self.table
+        shown, total = table.row_count, len(self.state.pods)
+        text = f"{shown:,}/{total:,}" if table.filtering else f"{total:,}"
+        if table.verdict_filter is not None:
+            text += f" · {table.verdict_filter.value} only"
         if self.needle:
             text += f" · /{self.needle}"
+        if table.query.error:
+            text += f" · {table.query.error}"
         if self.state.stage:
             text += f" · {self.state.stage}"
         return text
+
+    def _empty_message(self) -> str:
+        """What the table says with no rows: why, and what to do next."""
+        table, state = self.table, self.state
+        if table.row_count or state.error:
+            return ""
+        if state.pods:
+            what = f"{table.verdict_filter.value} pod" if table.verdict_filter is not None else "pod"
+            matching = f" matches /{self.needle}" if self.needle and table.query.active else ""
+            return f"No {what}{matching}.\nesc clears the filter."
+        if state.stage or state.inventory is None:
+            return ""  # still loading: the spinner says so
+        app = self.explorer
+        namespace = app.sources.namespace if app.sources else None
+        scope = f"namespace {namespace}" if namespace else "any namespace"
+        return (f"No pods in {scope} of {app.context_name}.\n"
+                "Pods show here as they start (kubectl run, kubectl apply).\n"
+                "n: a namespace · c: another context · r: load again")
 
     def show_pod(self, pod: Pod | None, force: bool = False) -> None:
         uid = pod.uid if pod else None
@@ -307,6 +387,36 @@ class PodsScreen(ViewScreen):
     @on(PromptBar.FilterChanged)
     def _filter_changed(self, event: PromptBar.FilterChanged) -> None:
         self.set_filter(event.text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":  # no filter: escape goes on to the app's back
+            return bool(self.needle) or self.table.verdict_filter is not None
+        return True
+
+    def action_clear_filter(self) -> None:
+        self.table.verdict_filter = None
+        self.set_filter("")
+
+    def action_verdict_filter(self, verdict: str) -> None:
+        """A click on a count: only those pods; on the count filtered on already, every pod."""
+        chosen = Verdict(verdict)
+        self.set_verdict_filter(None if self.table.verdict_filter is chosen else chosen)
+
+    def action_cycle_verdict(self) -> None:
+        cycle = self.VERDICT_CYCLE
+        self.set_verdict_filter(cycle[(cycle.index(self.table.verdict_filter) + 1) % len(cycle)])
+
+    def action_sort(self, column: str) -> None:
+        self.table.sort_by(column)
+
+    def action_next_broken(self, step: int) -> None:
+        table = self.table
+        row = table.next_with(Verdict.BROKEN, step)
+        if row is None:
+            hidden = table.filtering and any(c.verdict is Verdict.BROKEN for c in self.state.chains.values())
+            self.notify("No broken pod" + (" among those shown: esc clears the filter." if hidden else "."), timeout=3)
+            return
+        table.move_cursor(row=row)
 
     def action_pane(self, pane: str) -> None:
         pod = self.selected_pod

@@ -224,6 +224,7 @@ def pod_from_dict(raw: dict) -> Pod:
         fs_group=security.get("fsGroup"),
         run_as_user=security.get("runAsUser"),
         resource_version=metadata.get("resourceVersion", ""),
+        restarts=sum(int(cs.get("restartCount") or 0) for cs in (raw.get("status") or {}).get("containerStatuses") or []),
     )
 
 

@@ -11,8 +11,10 @@ so a verdict arriving is a redraw of the visible rows, and a page of pods an app
 
 from __future__ import annotations
 
-import bisect
-from operator import attrgetter
+import textwrap
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,35 +26,88 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
+from irsa_explorer.pods_query import PodQuery, parse
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import MECHANISM_WORDS, VERDICT_RICH, VERDICT_STYLE, age
 
-# The verdict right after the pod's name: it is the answer, and real pod names are long enough
-# to push later columns off a half-screen table.
-COLUMNS = (
-    ("namespace", "Namespace"),
-    ("pod", "Pod"),
-    ("verdict", "Verdict"),
-    ("mechanism", "Mechanism"),
-    ("sa", "Service account"),
-    ("node", "Node"),
-    ("phase", "Phase"),
-    ("age", "Age"),
-)
-COLUMN = {key: index for index, (key, _) in enumerate(COLUMNS)}
 
-# Mechanism, verdict and age change after the row is shown ("…" first, ages grow): fixed widths
-# that fit every word (MECHANISM_WORDS, VERDICT_STYLE, format.duration) keep the row from reflowing.
-FIXED_WIDTHS = {"mechanism": 11, "verdict": 9, "age": 5}
+@dataclass(frozen=True)
+class Column:
+    """A column of the table. Which columns show, and how wide, is worked out for the width
+    there is (`PodsTable.layout`): by `priority` (0: always; the higher, the sooner dropped),
+    each first at its `comfort` width (never more than its widest cell), then the room left
+    grows them to their widest cell. A cell wider than its column is cut with an ellipsis —
+    in the middle for names (`middle`), whose ends tell them apart."""
+
+    key: str
+    label: str
+    short: str  # the label when the column is narrower than `label`
+    priority: int
+    minimum: int  # narrowest it is shown (unless its widest cell is narrower)
+    comfort: int
+    fixed: int | None = None  # always this wide (words that change after the row is shown)
+    middle: bool = False
+    right: bool = False
+
+
+# The verdict right after the pod's name: it is the answer. Phase, restarts and age before
+# mechanism, service account and node: a half-screen table (120 columns) keeps them.
+COLUMNS = (
+    Column("namespace", "Namespace", "NS", 2, 6, 12, middle=True),
+    Column("pod", "Pod", "Pod", 0, 10, 20, middle=True),
+    Column("verdict", "Verdict", "Verdict", 0, 9, 9, fixed=9),
+    Column("phase", "Phase", "Phase", 1, 5, 9),
+    Column("restarts", "Restarts", "Rst", 3, 3, 3, right=True),
+    Column("age", "Age", "Age", 1, 5, 5, fixed=5),
+    Column("mechanism", "Mechanism", "Mechanism", 4, 11, 11, fixed=11),
+    Column("sa", "Service account", "SA", 5, 8, 16, middle=True),
+    Column("node", "Node", "Node", 6, 8, 14, middle=True),
+)
+COLUMN = {column.key: index for index, column in enumerate(COLUMNS)}
+# The room left once the columns are chosen goes to these first, up to their widest cell.
+GROW_ORDER = ("pod", "namespace", "phase", "sa", "node", "restarts")
+
 # The table's own words where the panes' are longer than the column ("Pod Identity").
 TABLE_MECHANISM_WORDS = {**MECHANISM_WORDS, Mechanism.POD_IDENTITY: "PodIdentity"}
-PADDING = 1  # blank cells on each side of a column
+GAP = 1  # blank cells between columns, and before the first
 PENDING = "…"  # mechanism and verdict before the chain is resolved
 VERDICT_STYLES: dict[Verdict | None, Style] = {
     **{verdict: Style.parse(style) for verdict, style in VERDICT_RICH.items()},
     None: Style(dim=True),
 }
-_sort_key = attrgetter("namespace", "name")
+# Worst first: what triage looks at. A pod whose chain is still being worked out goes last.
+VERDICT_RANK: dict[Verdict | None, int] = {
+    Verdict.BROKEN: 0, Verdict.UNKNOWN: 1, Verdict.WARNING: 2, Verdict.OK: 3, None: 4,
+}
+SORT_ARROWS = ("↓", "↑")  # the column sorted on, in its first order / reversed
+
+# kubectl STATUS words of a pod that failed or cannot run; of one not (yet) running
+_FAILED_STATUSES = {
+    "Error", "Failed", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "OOMKilled",
+    "CreateContainerConfigError", "CreateContainerError", "InvalidImageName", "ContainerCannotRun",
+    "RunContainerError", "Evicted", "DeadlineExceeded", "StartError", "ContainerStatusUnknown",
+}
+_WAITING_STATUSES = {"Pending", "ContainerCreating", "PodInitializing", "Terminating", "Unknown"}
+PHASE_STYLES = {"failed": Style(color="red", bold=True), "waiting": Style(color="yellow"), "done": Style(dim=True)}
+
+
+def phase_kind(pod: Pod) -> str:
+    """How the pod stands, for its colour: "failed" (its phase is Failed, or kubectl's STATUS
+    names an error), "waiting", "done" (completed) or "running"."""
+    status = pod.status or pod.phase
+    if pod.phase == "Failed" or status in _FAILED_STATUSES or status.startswith(("ExitCode:", "Signal:")):
+        return "failed"
+    if status.startswith("Init:"):
+        step = status.removeprefix("Init:")
+        return "waiting" if "/" in step and step.replace("/", "").isdigit() else "failed"
+    if pod.phase == "Succeeded" or status == "Completed":
+        return "done"
+    if pod.phase in ("Pending", "Unknown") or status in _WAITING_STATUSES:
+        return "waiting"
+    return "running"
+
+
+_PHASE_RANK = {"failed": 0, "waiting": 1, "running": 2, "done": 3}
 
 
 def short_node(name: str | None) -> str:
@@ -63,12 +118,9 @@ def short_node(name: str | None) -> str:
     return name.split(".", 1)[0]
 
 
-def pod_matches(pod: Pod, needle: str, state: ExplorerState) -> bool:
-    """Case-insensitive substring match over what the row shows."""
-    if not needle:
-        return True
-    chain = state.chains.get(pod.uid)
-    hay = " ".join(
+def row_words(pod: Pod, chain: IdentityChain | None) -> str:
+    """What a text filter looks in: the row's words, in lower case."""
+    return " ".join(
         [
             pod.namespace,
             pod.name,
@@ -79,7 +131,14 @@ def pod_matches(pod: Pod, needle: str, state: ExplorerState) -> bool:
             chain.verdict.value if chain else "",
         ]
     ).lower()
-    return needle.lower() in hay
+
+
+def pod_matches(pod: Pod, needle: str | PodQuery, state: ExplorerState) -> bool:
+    """Whether the pod is one the filter keeps (`text`, `!text`, `-l selector`)."""
+    query = parse(needle) if isinstance(needle, str) else needle
+    if not query.active:
+        return True
+    return query.matches(row_words(pod, state.chains.get(pod.uid)) if query.text else "", pod.labels)
 
 
 def mechanism_word(chain: IdentityChain | None) -> str:
@@ -98,9 +157,51 @@ def fit(text: str, width: int) -> str:
     return text[: width - 1] + "…" if width > 0 else ""
 
 
+def fit_middle(text: str, width: int) -> str:
+    """`text` in exactly `width` cells, cut in the middle (`eks-iam-…-test1`): a pod's name
+    starts with its workload's and ends with what tells its replicas apart."""
+    if len(text) <= width:
+        return text.ljust(width)
+    if width <= 2:
+        return text[:width - 1] + "…" if width > 0 else ""
+    # the last `-part` whole (a replica's suffix, `-test1`) while the head keeps as much
+    dash = text.rfind("-")
+    tail = len(text) - dash if 0 < dash and len(text) - dash <= (width - 1) // 2 else (width - 1) // 2
+    head = width - 1 - tail
+    return text[:head] + "…" + text[len(text) - tail:]
+
+
+SortKey = Callable[[Pod], tuple]
+
+
+def sort_key(column: str, state: ExplorerState) -> SortKey:
+    """The key rows sort on for `column` in its first order (worst verdict, first-listed
+    namespace and name, youngest, most restarts, failed phases first); namespace and name
+    break ties."""
+    chains = state.chains
+    if column == "verdict":
+        return lambda p: (VERDICT_RANK[c.verdict if (c := chains.get(p.uid)) else None], p.namespace, p.name)
+    if column == "pod":
+        return lambda p: (p.name, p.namespace)
+    if column == "phase":
+        return lambda p: (_PHASE_RANK[phase_kind(p)], p.status or p.phase, p.namespace, p.name)
+    if column == "restarts":
+        return lambda p: (-p.restarts, p.namespace, p.name)
+    if column == "age":
+        return lambda p: (-p.created.timestamp() if p.created else float("inf"), p.namespace, p.name)
+    if column == "mechanism":
+        return lambda p: (mechanism_word(chains.get(p.uid)), p.namespace, p.name)
+    if column == "sa":
+        return lambda p: (p.namespace, p.service_account, p.name)
+    if column == "node":
+        return lambda p: (p.node_name or "~", p.namespace, p.name)
+    return lambda p: (p.namespace, p.name)
+
+
 class PodsTable(ScrollView, can_focus=True):
-    """Pods sorted by namespace and name. `sync(state, filter)` brings the rows in line with the
-    state; `add_pods` appends a page while loading. The cursor stays on its pod through both."""
+    """Pods sorted by a column (`sort_by`; worst verdict first until told otherwise), filtered
+    by a query and a verdict. `sync(state, filter)` brings the rows in line with the state;
+    `add_pods` appends a page while loading. The cursor stays on its pod through all of them."""
 
     COMPONENT_CLASSES = {"pods-table--header", "pods-table--cursor"}
     DEFAULT_CSS = """
@@ -108,6 +209,8 @@ class PodsTable(ScrollView, can_focus=True):
         background: $surface;
         color: $foreground;
         height: 1fr;
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
         &:focus {
             background-tint: $foreground 5%;
             & > .pods-table--cursor {
@@ -132,8 +235,8 @@ class PodsTable(ScrollView, can_focus=True):
         Binding("down,j", "cursor_down", "Down", show=False, tooltip="Next pod"),
         Binding("pageup", "page_up", "Page up", show=False, tooltip="A screenful up"),
         Binding("pagedown", "page_down", "Page down", show=False, tooltip="A screenful down"),
-        Binding("home", "first", "First", show=False, tooltip="First pod"),
-        Binding("end", "last", "Last", show=False, tooltip="Last pod"),
+        Binding("home,g", "first", "First", show=False, tooltip="First pod"),
+        Binding("end,G", "last", "Last", show=False, tooltip="Last pod"),
     ]
 
     class RowHighlighted(Message):
@@ -162,30 +265,57 @@ class PodsTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self._state: ExplorerState | None = None
         self._needle = ""
+        self._query = PodQuery()
+        self.verdict_filter: Verdict | None = None  # only pods with this verdict (None: every verdict)
+        self.sort_column, self.sort_reversed = "verdict", False
         self._order: list[str] = []  # uids shown, in row order
         self._index: dict[str, int] | None = None  # uid → row, rebuilt when first asked after a change
-        self._widths = [max(len(label), FIXED_WIDTHS.get(key, 0)) for key, label in COLUMNS]
+        self._widths = self._label_widths()  # each column's widest cell so far
+        self._layout: tuple[int, list[tuple[int, int]]] | None = None  # (width, [(column, width)])
         self._cursor = 0
         self._highlighted: str | None = None  # the uid last announced by RowHighlighted
+        self._empty_message = ""
+        self._synced_filter: tuple[str, Verdict | None] = ("", None)
 
     # -- what the screen calls ----------------------------------------------------------------
 
+    @property
+    def empty_message(self) -> str:
+        """What the table says when it has no rows (why, and what to do next)."""
+        return self._empty_message
+
+    @empty_message.setter
+    def empty_message(self, message: str) -> None:
+        if message != self._empty_message:
+            self._empty_message = message
+            self._layout_changed()
+
+    @property
+    def query(self) -> PodQuery:
+        """The text filter as parsed (its `error` says why a selector could not be read)."""
+        return self._query
+
+    @property
+    def filtering(self) -> bool:
+        """Whether a filter (text, selector or verdict) hides pods."""
+        return self._query.active or self.verdict_filter is not None
+
     def sync(self, state: ExplorerState, needle: str = "") -> None:
-        """Rows for every pod of the state that matches `needle`, sorted; the cursor stays on
-        its pod. When that pod is gone the cursor stays on the same row, or goes to the first
-        match when the filter changed (the old row number means nothing among new matches)."""
-        refiltered = needle != self._needle
+        """Rows for every pod of the state that matches `needle` (and `verdict_filter`),
+        sorted; the cursor stays on its pod. When that pod is gone the cursor stays on the same
+        row, or goes to the first match when the filter changed (the old row number means
+        nothing among new matches)."""
+        refiltered = (needle, self.verdict_filter) != self._synced_filter
+        self._synced_filter = (needle, self.verdict_filter)
+        if needle != self._query.source:
+            self._query = parse(needle)
         self._state, self._needle = state, needle
         selected = self.selected_uid
-        pods = state.pods
-        if needle:
-            shown = [pod for pod in pods.values() if pod_matches(pod, needle, state)]
-        else:
-            shown = list(pods.values())
-        shown.sort(key=_sort_key)
+        shown = [pod for pod in state.pods.values() if self._keeps(pod)] if self.filtering else list(state.pods.values())
+        shown.sort(key=self._key(), reverse=self.sort_reversed)
         self._order = [pod.uid for pod in shown]
         self._index = None
-        self._widths = [max(len(label), FIXED_WIDTHS.get(key, 0)) for key, label in COLUMNS]
+        self._widths = self._label_widths()
         self._measure(shown)
         self._layout_changed()
         row = self.row_index(selected) if selected else None
@@ -194,20 +324,42 @@ class PodsTable(ScrollView, can_focus=True):
         else:
             self._set_cursor(self._cursor if row is None else row, scroll=row is not None)
 
+    def resort(self) -> None:
+        """The same rows in the order their sort column says now (verdicts arrived). The
+        cursor stays on its pod, or at the top when it was there (where the load left it:
+        the worst pod is what to see first)."""
+        if self._state is None or not self._order:
+            return
+        selected, pods, key = self.selected_uid, self._state.pods, self._key()
+        self._order.sort(key=lambda uid: key(pods[uid]), reverse=self.sort_reversed)
+        self._index = None
+        self.refresh()
+        row = self.row_index(selected) if selected and self._cursor else 0
+        self._set_cursor(self._cursor if row is None else row, scroll=row is not None)
+
+    def sort_by(self, column: str) -> None:
+        """Sort on `column`; on the column sorted on already, the other way round."""
+        if column == self.sort_column:
+            self.sort_reversed = not self.sort_reversed
+        else:
+            self.sort_column, self.sort_reversed = column, False
+        self._layout = None  # the header's arrow moves
+        self.resort()
+
     def add_pods(self, state: ExplorerState, pods: list[Pod]) -> None:
         """A page of new pods while loading: appended (sorted in when out of order)."""
         self._state = state
         # (a page that arrives after a full sync already has its rows)
-        new = [pod for pod in pods if self.row_index(pod.uid) is None and pod_matches(pod, self._needle, state)]
+        new = [pod for pod in pods if self.row_index(pod.uid) is None and self._keeps(pod)]
         if not new:
             return
         selected = self.selected_uid
-        order, everything = self._order, state.pods
+        order, everything, key, reverse = self._order, state.pods, self._key(), self.sort_reversed
         last = everything.get(order[-1]) if order else None
-        new.sort(key=_sort_key)
+        new.sort(key=key, reverse=reverse)
         order.extend(pod.uid for pod in new)
-        if last is not None and _sort_key(new[0]) < _sort_key(last):
-            order.sort(key=lambda uid: _sort_key(everything[uid]))  # rare: pages come sorted
+        if last is not None and _before(key(new[0]), key(last), reverse):
+            order.sort(key=lambda uid: key(everything[uid]), reverse=reverse)  # rare: pages come sorted
             self._index = None
         elif self._index is not None:
             start = len(order) - len(new)
@@ -217,29 +369,53 @@ class PodsTable(ScrollView, can_focus=True):
         row = self.row_index(selected) if selected else None
         self._set_cursor(self._cursor if row is None else row, scroll=False)
 
-    def pods_changed(self, state: ExplorerState, added: list[Pod], removed: set[str]) -> None:
-        """Watch events: rows for new pods sorted in, rows of pods gone taken out, every row
-        on screen redrawn (their verdicts may have changed); no pass over every pod unless a
-        filter is on (what matches it may have changed). The cursor stays on its pod, or on
-        its row when that pod is gone."""
-        if self._needle:
+    def pods_changed(self, state: ExplorerState, added: list[Pod], removed: set[str], moved: set[str] = frozenset()) -> None:
+        """Watch events: rows for new pods sorted in, rows of pods gone taken out, the rows of
+        pods that changed (`moved`: their verdict or phase may sort them elsewhere) put where
+        they go now, every row on screen redrawn; no pass over every pod unless a filter is on
+        (what matches it may have changed). The cursor stays on its pod, or on its row when
+        that pod is gone."""
+        if self.filtering:
             self.sync(state, self._needle)
             return
         self._state = state
         selected, order, pods = self.selected_uid, self._order, state.pods
-        if removed:
-            order[:] = [uid for uid in order if uid not in removed]
+        moving = [pods[uid] for uid in moved if uid in pods]
+        if removed or moving:
+            gone = removed | {pod.uid for pod in moving}
+            order[:] = [uid for uid in order if uid not in gone]
             self._index = None
-        shown = {uid for uid in order} if added else set()
-        for pod in sorted(added, key=_sort_key):
+        shown = set(order) if added or moving else set()
+        key, reverse = self._key(), self.sort_reversed
+        for pod in sorted([*added, *moving], key=key, reverse=reverse):
             if pod.uid not in shown:
-                order.insert(bisect.bisect_left(order, _sort_key(pod), key=lambda uid: _sort_key(pods[uid])), pod.uid)
+                order.insert(_insertion_point(order, key(pod), lambda uid: key(pods[uid]), reverse), pod.uid)
                 shown.add(pod.uid)
                 self._index = None
         self._measure(added)
+        self._measure(moving)
         self._layout_changed()
         row = self.row_index(selected) if selected in pods else None
         self._set_cursor(self._cursor if row is None else row, scroll=False)
+
+    def verdict_counts(self) -> Counter:
+        """How many pods (of the state, whatever the filter) have each verdict; None: their
+        chain is still being worked out."""
+        if self._state is None:
+            return Counter()
+        chains = self._state.chains
+        return Counter(c.verdict if (c := chains.get(uid)) else None for uid in self._state.pods)
+
+    def next_with(self, verdict: Verdict, step: int = 1) -> int | None:
+        """The row of the next pod (`step` -1: the previous) with `verdict` after the cursor,
+        wrapping round; None when no row has it."""
+        count, chains, order = len(self._order), self._state.chains if self._state else {}, self._order
+        for offset in range(1, count + 1):
+            row = (self._cursor + step * offset) % count
+            chain = chains.get(order[row])
+            if chain is not None and chain.verdict is verdict:
+                return row
+        return None
 
     @property
     def row_count(self) -> int:
@@ -277,20 +453,25 @@ class PodsTable(ScrollView, can_focus=True):
             "namespace": pod.namespace,
             "pod": pod.name,
             "verdict": verdict_word(chain),
+            "phase": pod.status or pod.phase,
+            "restarts": str(pod.restarts),
+            "age": age(pod.created, state.now()),
             "mechanism": mechanism_word(chain),
             "sa": pod.service_account,
             "node": short_node(pod.node_name),
-            "phase": pod.status or pod.phase,
-            "age": age(pod.created, state.now()),
         }
 
     def get_row(self, uid: str) -> tuple[str, ...]:
         """Row `uid`'s cells in column order."""
         cells = self.row_cells(uid)
-        return tuple(cells[key] for key, _ in COLUMNS)
+        return tuple(cells[column.key] for column in COLUMNS)
 
     def get_row_at(self, row: int) -> tuple[str, ...]:
         return self.get_row(self._order[row])
+
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns drawn at the table's width now."""
+        return [COLUMNS[index].key for index, _ in self.layout(self.scrollable_content_region.width)]
 
     # -- keys and mouse -----------------------------------------------------------------------
 
@@ -319,7 +500,7 @@ class PodsTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:  # the header
+        if offset is None or offset.y < 1:  # the header, the border
             return
         row = int(self.scroll_y) + offset.y - 1
         if not 0 <= row < len(self._order):
@@ -329,65 +510,161 @@ class PodsTable(ScrollView, can_focus=True):
         else:
             self._set_cursor(row, scroll=True)
 
+    # -- layout -------------------------------------------------------------------------------
+
+    def layout(self, width: int) -> list[tuple[int, int]]:
+        """(column, width) of the columns drawn in `width` cells, left to right. By priority,
+        each at its comfort width while they fit; the pod and verdict columns always (the
+        verdict whole, the pod's name cut as narrow as it must); then the room left grows
+        them toward their widest cells."""
+        if self._layout is not None and self._layout[0] == width:
+            return self._layout[1]
+        widest = self._widths
+        narrowest = [col.fixed or min(col.minimum, widest[i]) for i, col in enumerate(COLUMNS)]
+        comfortable = [col.fixed or min(col.comfort, widest[i]) for i, col in enumerate(COLUMNS)]
+        chosen: dict[int, int] = {}
+        used = GAP
+        for i in sorted(range(len(COLUMNS)), key=lambda i: COLUMNS[i].priority):
+            if used + comfortable[i] + GAP <= width or COLUMNS[i].priority == 0:
+                chosen[i] = comfortable[i]
+                used += comfortable[i] + GAP
+        # too wide with the columns that always show: the flexible ones down to their narrowest,
+        # then the others dropped, lowest priority first, then the pod's name narrower still
+        for i in sorted(chosen, key=lambda i: -COLUMNS[i].priority):
+            if used > width and not COLUMNS[i].fixed:
+                cut = min(used - width, chosen[i] - narrowest[i])
+                chosen[i] -= cut
+                used -= cut
+        for i in sorted(chosen, key=lambda i: -COLUMNS[i].priority):
+            if used > width and COLUMNS[i].priority > 0:
+                used -= chosen.pop(i) + GAP
+        pod = COLUMN["pod"]
+        if used > width:
+            cut = min(used - width, chosen[pod] - 1)
+            chosen[pod] -= cut
+            used -= cut
+        # room left: toward the widest cell (and the whole label), in GROW_ORDER
+        for key in GROW_ORDER:
+            i = COLUMN[key]
+            if i in chosen and used < width:
+                target = max(widest[i], len(self._label(i, len(COLUMNS[i].label) + 1)))
+                grow = max(0, min(width - used, target - chosen[i]))
+                chosen[i] += grow
+                used += grow
+        self._layout = (width, sorted(chosen.items()))
+        return self._layout[1]
+
+    def _label(self, index: int, width: int) -> str:
+        """Column `index`'s header in `width` cells: its label or short label, with the sort
+        arrow on the column sorted on."""
+        column = COLUMNS[index]
+        arrow = SORT_ARROWS[self.sort_reversed] if column.key == self.sort_column else ""
+        label = column.label if len(column.label) + len(arrow) <= width else column.short
+        return label + arrow
+
     # -- drawing ------------------------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        scroll_x, scroll_y = self.scroll_offset
+        scroll_y = self.scroll_offset.y
         base = self.rich_style
         if y == 0:
-            segments = self._header_segments()
+            segments = self._header_segments(width)
             style = base + self.get_component_rich_style("pods-table--header")
         else:
             row = scroll_y + y - 1
+            if not self._order and self.empty_message:
+                return self._message_line(y - 1, width, base)
             if not 0 <= row < len(self._order) or self._state is None:
                 return Strip.blank(width, base)
-            segments = self._row_segments(self._order[row])
+            segments = self._row_segments(self._order[row], width)
             style = base
             if row == self._cursor:
                 style += self.get_component_rich_style("pods-table--cursor")
-        strip = Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width)
+        strip = Strip(segments).crop(0, width).extend_cell_length(width)
         return strip.apply_style(style)
 
-    def _header_segments(self) -> list[Segment]:
-        pad = " " * PADDING
-        return [Segment(pad + fit(label, w) + pad) for (_, label), w in zip(COLUMNS, self._widths)]
+    def _message_lines(self, width: int) -> list[str]:
+        return [wrapped for paragraph in self._empty_message.splitlines()
+                for wrapped in (textwrap.wrap(paragraph, max(10, width - 2), break_on_hyphens=False) or [""])]
 
-    def _row_segments(self, uid: str) -> list[Segment]:
-        if uid not in self._state.pods:  # removed between a change and the redraw that follows it
+    def _message_line(self, line: int, width: int, base: Style) -> Strip:
+        lines = self._message_lines(width)
+        text = lines[line] if line < len(lines) else ""
+        return Strip([Segment(" " * GAP + text, Style(italic=line == 0))]).crop(0, width).extend_cell_length(width).apply_style(base)
+
+    def _header_segments(self, width: int) -> list[Segment]:
+        segments = [Segment(" " * GAP)]
+        for index, w in self.layout(width):
+            label = self._label(index, w)
+            text = label.rjust(w) if COLUMNS[index].right else fit(label, w)
+            segments.append(Segment(text + " " * GAP))
+        return segments
+
+    def _row_segments(self, uid: str, width: int) -> list[Segment]:
+        pod = self._state.pods.get(uid)
+        if pod is None:  # removed between a change and the redraw that follows it
             return []
         cells = self.row_cells(uid)
         chain = self._state.chains.get(uid)
-        styles = {
-            "verdict": VERDICT_STYLES[chain.verdict if chain else None],
-            "mechanism": None if chain else VERDICT_STYLES[None],
-        }
-        pad = " " * PADDING
-        segments = []
-        for (key, _), width in zip(COLUMNS, self._widths):
-            style = styles.get(key)
-            if style is None:
-                segments.append(Segment(pad + fit(cells[key], width) + pad))
+        gap = " " * GAP
+        segments = [Segment(gap)]
+        for index, w in self.layout(width):
+            column = COLUMNS[index]
+            text = cells[column.key]
+            if column.right:
+                cell = text.rjust(w) if len(text) <= w else fit(text, w)
+            elif column.middle:
+                cell = fit_middle(text, w)
             else:
-                segments += [Segment(pad), Segment(fit(cells[key], width), style), Segment(pad)]
+                cell = fit(text, w)
+            style = None
+            if column.key == "verdict":
+                style = VERDICT_STYLES[chain.verdict if chain else None]
+            elif column.key == "mechanism" and chain is None:
+                style = VERDICT_STYLES[None]
+            elif column.key == "phase":
+                style = PHASE_STYLES.get(phase_kind(pod))
+            elif column.key == "restarts" and pod.restarts:
+                style = PHASE_STYLES["waiting"]
+            segments += [Segment(cell, style), Segment(gap)]
         return segments
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _key(self) -> SortKey:
+        return sort_key(self.sort_column, self._state) if self._state is not None else (lambda pod: (pod.namespace, pod.name))
+
+    def _keeps(self, pod: Pod) -> bool:
+        if self.verdict_filter is not None:
+            chain = self._state.chains.get(pod.uid)
+            if chain is None or chain.verdict is not self.verdict_filter:
+                return False
+        return pod_matches(pod, self._query, self._state)
+
+    @staticmethod
+    def _label_widths() -> list[int]:
+        return [col.fixed or len(col.short) for col in COLUMNS]
 
     def _measure(self, pods: list[Pod]) -> None:
         """Widen the measured columns to fit `pods` (fixed columns keep their widths)."""
         if not pods:
             return
         w, at = self._widths, COLUMN
+        before = list(w)
         w[at["namespace"]] = max(w[at["namespace"]], max(len(p.namespace) for p in pods))
         w[at["pod"]] = max(w[at["pod"]], max(len(p.name) for p in pods))
         w[at["sa"]] = max(w[at["sa"]], max(len(p.service_account) for p in pods))
         w[at["node"]] = max(w[at["node"]], max(len(short_node(p.node_name)) for p in pods))
         w[at["phase"]] = max(w[at["phase"]], max(len(p.status or p.phase) for p in pods))
+        w[at["restarts"]] = max(w[at["restarts"]], max(len(str(p.restarts)) for p in pods))
+        if w != before:
+            self._layout = None
 
     def _layout_changed(self) -> None:
-        width = sum(self._widths) + 2 * PADDING * len(self._widths)
-        self.virtual_size = Size(width, len(self._order) + 1)  # + the header line
+        self._layout = None
+        rows = len(self._order) or len(self._message_lines(self.scrollable_content_region.width))
+        self.virtual_size = Size(0, rows + 1)  # + the header line; never wider than shown
         self.refresh()
 
     def _visible_rows(self) -> int:
@@ -423,5 +700,26 @@ class PodsTable(ScrollView, can_focus=True):
         return top <= row < top + visible
 
     def on_resize(self) -> None:
+        self._layout = None
+        if not self._order and self._empty_message:
+            self._layout_changed()  # the message wraps anew
         if self.row_count:
             self._scroll_to_row(self._cursor)
+
+
+def _before(a: tuple, b: tuple, reverse: bool) -> bool:
+    """Whether a row with key `a` goes before one with key `b`."""
+    return a > b if reverse else a < b
+
+
+def _insertion_point(order: list[str], key: tuple, key_of: Callable[[str], tuple], reverse: bool) -> int:
+    """Where a row with `key` goes among `order` (sorted on `key_of`, `reverse`d or not):
+    after the rows it does not go before."""
+    low, high = 0, len(order)
+    while low < high:
+        middle = (low + high) // 2
+        if _before(key, key_of(order[middle]), reverse):
+            high = middle
+        else:
+            low = middle + 1
+    return low

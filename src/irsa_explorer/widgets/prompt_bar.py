@@ -12,6 +12,9 @@ from irsa_explorer.commands import COMMANDS
 from irsa_explorer.messages import post_up
 
 
+FILTER_HELP = "text (namespace, name, SA, node, phase, mechanism, verdict) · !text: the others · -l app=web: by labels"
+
+
 class PromptBar(Input):
     """Hidden until `/` or `:`; submit or escape hides it again."""
 
@@ -37,7 +40,7 @@ class PromptBar(Input):
 
     def open(self, mode: str, text: str = "") -> None:
         self.mode = mode
-        self.placeholder = "filter pods (namespace, name, SA, node, mechanism, verdict)" if mode == "filter" else "command: " + " ".join(COMMANDS)
+        self.placeholder = FILTER_HELP if mode == "filter" else "command: " + " ".join(COMMANDS)
         self.border_title = "/ filter" if mode == "filter" else ": command"
         self.value = text
         # show and focus now, not on the next style update: keys typed right after `/`
