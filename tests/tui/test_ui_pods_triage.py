@@ -374,3 +374,16 @@ async def test_a_labelled_pod_made_while_watching_sorts_in_and_filters_by_label(
         core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
         await wait_until(pilot, lambda: all(p.name != name for p in app.state.pods.values()), "the pod gone")
         assert table.row_count == len(app.state.pods)
+
+
+def test_restarts_are_the_containers_restart_counts_summed():
+    from irsa_explorer.sources.kube_convert import pod_from_dict
+
+    raw = {"metadata": {"uid": "u", "namespace": "ns", "name": "p"},
+           "spec": {"containers": [{"name": "a", "image": "i"}, {"name": "b", "image": "i"}]},
+           "status": {"phase": "Running", "containerStatuses": [
+               {"name": "a", "restartCount": 3, "state": {"running": {}}},
+               {"name": "b", "restartCount": 4, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+    pod = pod_from_dict(raw)
+    assert pod.restarts == 7 and pod.status == "CrashLoopBackOff" and phase_kind(pod) == "failed"
+    assert pod_from_dict({"metadata": {"name": "q"}, "spec": {}, "status": {}}).restarts == 0

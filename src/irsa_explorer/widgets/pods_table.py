@@ -381,6 +381,9 @@ class PodsTable(ScrollView, can_focus=True):
         self._state = state
         selected, order, pods = self.selected_uid, self._order, state.pods
         moving = [pods[uid] for uid in moved if uid in pods]
+        if len(moving) + len(added) > len(order) // 8 + 64:  # a good part of them: one sort is cheaper
+            self.sync(state, self._needle)
+            return
         if removed or moving:
             gone = removed | {pod.uid for pod in moving}
             order[:] = [uid for uid in order if uid not in gone]
