@@ -630,6 +630,9 @@ class ExplorerState:
         uids = self._pods_index().by_node.get(name, ())
         return sorted((pods[uid] for uid in uids if uid in pods), key=lambda p: (p.namespace, p.name))
 
+    def pod_count_on_node(self, name: str) -> int:
+        return len(self._pods_index().by_node.get(name, ()))
+
     def role_users(self, arn: str) -> tuple[int, int]:
         """(pods whose chain intends the role, pods that really get it), from an index of the
         chains kept up to date chain by chain: the :roles view asks it for every role."""

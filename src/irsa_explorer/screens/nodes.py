@@ -85,7 +85,7 @@ class NodesScreen(ListScreen):
             role_text = short_role(short_arn(role), cluster) if isinstance(role, str) else (
                 "unknown" if isinstance(role, Unavailable) else "…")
             instance = (node.instance_id or "-") if node else "unknown"
-            out[name] = (name, str(len(self.state.pods_on_node(name))), str(len(fallbacks.get(name, ()))),
+            out[name] = (name, str(self.state.pod_count_on_node(name)), str(len(fallbacks.get(name, ()))),
                          instance, role_text)
         return out
 

@@ -67,6 +67,7 @@ class RolePane(DetailPane):
         self.why_none = "No role."
         self.effective: EffectiveIdentity | None = None
         self.users: tuple[tuple[Pod, ...], int] | None = None  # the pods that get the role, how many are meant to
+        self.nodes: tuple[str, ...] = ()  # the nodes whose instance role it is
 
     def show(self, state: ExplorerState, arn: str | None, why_none: str = "No role.",
              effective: EffectiveIdentity | None = None) -> None:
@@ -80,8 +81,10 @@ class RolePane(DetailPane):
         # the objects themselves, not their ids: an id may be reused once its object is freed
         # who gets it: the store's index of the chains (not a pass over every pod)
         self.users = (tuple(state.pods_getting(arn)), state.role_users(arn)[0]) if arn and state.chains else None
+        node_roles = state.inventory.node_roles if state.inventory and arn else {}
+        self.nodes = tuple(sorted(name for name, role in node_roles.items() if role == arn))
         self.rebuild((arn, why_none, effective, state.role(arn), state.role_policies.get(arn or ""),
-                      state.assumers.get(arn or ""), self.users))
+                      state.assumers.get(arn or ""), self.users, self.nodes))
 
     def compose(self) -> ComposeResult:
         state, arn = self.state, self.arn
@@ -106,6 +109,14 @@ class RolePane(DetailPane):
     def _users(self, state: ExplorerState, arn: str) -> ComposeResult:
         """The pods that really get this role (the engine's effective identities): for a node
         role, every pod that falls back to it — who its permissions reach."""
+        nodes = self.nodes
+        if nodes:  # why pods get it without asking: it is these nodes' instance role
+            yield heading(f"Instance role of {len(nodes)} node{'s' if len(nodes) > 1 else ''}")
+            yield note("EC2 assumes it for the instance profile; every pod on these nodes without an identity "
+                       "of its own gets it from the instance metadata service")
+            for name in nodes[:LIST_LIMIT]:
+                yield Link(name, ObjectRef("Node", name))
+            yield from more(len(nodes), LIST_LIMIT, ":nodes lists every node and its role")
         if self.users is None:
             return
         pods, intended = self.users
