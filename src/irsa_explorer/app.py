@@ -29,7 +29,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from irsa_explorer import workers
-from irsa_explorer.commands import ExplorerCommands, pick_context, pick_namespace
+from irsa_explorer.commands import Consent, ExplorerCommands, copy, focus_chain, pick_context, pick_namespace, who_am_i, zoom
 from irsa_explorer.freshness import STALE_AFTER
 from irsa_explorer.messages import (
     AwsChecked, ChainsResolved, Connected, FactsReread, InventoryStaged, KubeChanged, LiveChecked, PodsPaged,
@@ -61,7 +61,9 @@ class IrsaExplorerApp(App):
         # priority: handled as the key arrives, so type-ahead after `/` or `:` lands in the prompt
         Binding("slash", "prompt('filter')", "Filter", id="app.filter", tooltip="Filter the table", priority=True),
         Binding("colon", "prompt('command')", "Command", id="app.command", tooltip=":pods :sa :roles :nodes :findings", priority=True),
-        Binding("w", "who_am_i", "Who am I", id="app.whoami", tooltip="Run sts get-caller-identity in the selected pod"),
+        Binding("i", "chain", "Chain", id="app.chain", tooltip="Focus the identity chain (↑↓ PgUp PgDn scroll it)"),
+        Binding("z", "zoom", "Zoom", id="app.zoom", tooltip="Maximise the focused pane, or restore it"),
+        Binding("w", "who_am_i", "Who am I", id="app.whoami", tooltip="Run sts get-caller-identity in the pod (asks once)"),
         Binding("escape,backspace,alt+left", "back", "Back", id="app.back", tooltip="Back to where you were"),
         Binding("f,alt+right", "forward", "Forward", id="app.forward", tooltip="Forward again"),
         Binding("r", "refresh", "Refresh", id="app.refresh", tooltip="Load everything again"),
@@ -80,10 +82,13 @@ class IrsaExplorerApp(App):
         context_switcher: Callable[[Sources, str], Sources] = switch_context,
         connect_label: str = "connecting…",
         stale_after: timedelta | None = STALE_AFTER,
+        readonly: bool = False,
     ) -> None:
         """`watch`: watch the cluster once loaded; `stale_after`: read the AWS facts shown again
-        once they are this old (None: never, e.g. for snapshots); `clock`: what "now" is."""
+        once they are this old (None: never, e.g. for snapshots); `clock`: what "now" is;
+        `readonly`: no exec into pods, no TokenRequest (commands.ask_before)."""
         super().__init__()
+        self.consent = Consent(readonly)
         if sources is None and connect is None:
             raise ValueError("give the explorer sources or a way to connect")
         self.sources, self._connect, self._connect_label = sources, connect, connect_label
@@ -351,14 +356,13 @@ class IrsaExplorerApp(App):
             prompt.open(mode)
 
     def action_who_am_i(self) -> None:
-        screen = self.screens_by_view["pods"]
-        pod = screen.selected_pod if isinstance(screen, PodsScreen) and screen.is_mounted else None
-        if pod is None:
-            self.notify("Select a pod first.", severity="warning")
-            return
-        screen.check_identity(pod)
-        if self.history.current.view != "pods" or self.history.current.pane != "live-identity":
-            self.go(Location("pods", pod.ref, "live-identity"))
+        who_am_i(self)
+
+    def action_chain(self) -> None:
+        focus_chain(self)
+
+    def action_zoom(self) -> None:
+        zoom(self)
 
     def action_refresh(self) -> None:
         if self.sources is not None:
@@ -381,11 +385,7 @@ class IrsaExplorerApp(App):
         self.action_refresh()
 
     def action_copy(self) -> None:
-        if text := self.copy_target():
-            self.copy_to_clipboard(text)
-            self.notify(f"Copied: {text if len(text) < 80 else text[:77] + '…'}")
-        else:
-            self.notify("Nothing to copy here: focus an ARN or a fix.", severity="warning")
+        copy(self)
 
     def copy_target(self) -> str | None:
         """The focused link's text, else what the view offers (pods: the row's role, a fix)."""

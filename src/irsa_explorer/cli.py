@@ -44,6 +44,16 @@ def _add_debug_option(parser: argparse.ArgumentParser, top: bool = False) -> Non
     )
 
 
+def _add_readonly_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    parser.add_argument(
+        "--readonly",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="the TUI only reads: no exec into pods (w, reading a token), no TokenRequest (T); "
+        "each says so instead of asking",
+    )
+
+
 def account_profile(text: str) -> str:
     """`--account-profile 222233334444=prod-readonly`, checked as it is parsed."""
     from irsa_explorer.sources.aws_accounts import parse_account_profiles
@@ -120,12 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"irsa-explorer {version()}")
     _add_debug_option(parser, top=True)
+    _add_readonly_option(parser, top=True)
     _add_target_options(parser, top=True)
     sub = parser.add_subparsers(dest="command")
 
     lab = sub.add_parser("lab", help="the explorer on an embedded simulated EKS (no cloud account)")
     _add_lab_options(lab)
     _add_debug_option(lab)
+    _add_readonly_option(lab)
     lab_sub = lab.add_subparsers(dest="lab_command")
     serve = lab_sub.add_parser(
         "serve", help="run only the simulated EKS, for real kubectl and aws CLI"

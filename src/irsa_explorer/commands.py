@@ -1,7 +1,16 @@
-"""What the user can ask for by name: the `:` commands and the command palette (ctrl+p)."""
+"""What the user can ask for by name: the `:` commands and the command palette (ctrl+p); and
+what the explorer asks before it runs anything inside a pod or writes to the cluster.
+
+Reading the cluster and the account is all it does unasked. Three keys do more: `w` execs
+`aws sts get-caller-identity` in the selected pod, t/p/d in the token pane exec `cat` of a token
+file, T creates a token with TokenRequest (a write). `ask_before` is the one gate: with
+--readonly it refuses each with a message and runs nothing; otherwise an exec asks once per
+session and kind (the question names the command, the pod and the container), a write every time.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
@@ -10,10 +19,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import VIEW_TITLES, VIEWS, Location
-from irsa_explorer.screens.modals import PickerScreen
+from irsa_explorer.screens.modals import ConfirmScreen, PickerScreen
 
 if TYPE_CHECKING:
     from irsa_explorer.app import IrsaExplorerApp
+    from irsa_explorer.model import Pod
     from irsa_explorer.sources.connect import Sources
 
 # `:` commands besides the views, and what else people type for them (kubectl's short names).
@@ -82,6 +92,156 @@ def pick_context(app: IrsaExplorerApp, switch: Callable[[Sources, str], Sources]
     app.push_screen(PickerScreen("Context", [(c, c) for c in contexts], app.context_name), picked)
 
 
+@dataclass
+class Consent:
+    """This session's answers: `readonly` refuses every exec and write; `granted` holds the
+    kinds of exec the user said yes to ("who-am-i", "read-token"), asked no more until exit."""
+
+    readonly: bool = False
+    granted: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """An exec into a pod or a write to the cluster, in the words the user is asked with."""
+
+    kind: str  # "who-am-i" or "read-token" (an exec: asked once per session), "token-request" (a write)
+    title: str  # the question
+    what: str  # what runs (or is created) and where, said exactly
+    refused: str  # what --readonly says instead
+
+    @property
+    def writes(self) -> bool:
+        return self.kind == "token-request"
+
+
+def who_am_i_ask(pod: Pod) -> Ask:
+    """`w`: what runs, in which pod and container."""
+    from irsa_explorer.sources.livecheck import AWS_CLI_ARGV, exec_command, who_am_i_container  # the clients: on use
+
+    container = who_am_i_container(pod) or "(none: the pod has no containers)"
+    command = " ".join(AWS_CLI_ARGV)
+    return Ask("who-am-i", "Run a command inside the pod?", (
+        f"w runs this inside the pod, as kubectl exec does:\n\n"
+        f"  pod        {pod.namespace}/{pod.name}\n  container  {container}\n  command    {command}\n"
+        f"             (or python3 and boto3, if the image has no aws CLI)\n\n"
+        f"  {exec_command(pod, who_am_i_container(pod), AWS_CLI_ARGV)}\n\n"
+        f"It only reads: the pod asks STS with its own credentials. The exec (create "
+        f"pods/exec) is in the API server's audit log.\n"
+        f"Yes is remembered for this session: later w runs without asking."),
+        f"Not run: w execs {command} inside {pod.namespace}/{pod.name}, and this session is --readonly.")
+
+
+def token_ask(pod: Pod, which: str, audience: str) -> Ask:
+    """t/p/d: `cat` of a token file in the container that mounts it; T: a TokenRequest."""
+    from irsa_explorer.sources.livecheck import FRESH_TOKEN_SECONDS, TOKEN_FILES, exec_command, token_container
+
+    if which == "fresh":
+        return Ask("token-request", "Create a token with TokenRequest?", (
+            f"T creates a token for {pod.namespace}/{pod.service_account} with TokenRequest "
+            f"(audience {audience}, valid {FRESH_TOKEN_SECONDS // 60} minutes).\n"
+            f"This writes to the cluster (create serviceaccounts/token, an audit log entry) but changes "
+            f"nothing else. Asked each time."),
+            "Not created: a TokenRequest writes to the cluster, and this session is --readonly.")
+    path, what = TOKEN_FILES.get(which, TOKEN_FILES["default"])
+    container = token_container(pod, path)
+    return Ask("read-token", "Read a token inside the pod?", (
+        f"This reads the {what} inside the pod, as kubectl exec does:\n\n"
+        f"  pod        {pod.namespace}/{pod.name}\n  container  {container}\n  command    cat {path}\n\n"
+        f"  {exec_command(pod, container, ['cat', path])}\n\n"
+        f"It only reads; the token stays in memory, its signature masked. The exec (create "
+        f"pods/exec) is in the API server's audit log.\n"
+        f"Yes is remembered for this session: later t, p and d run without asking."),
+        f"Not run: reading the {what} execs cat inside {pod.namespace}/{pod.name}, and this session is --readonly.")
+
+
+def ask_before(app: IrsaExplorerApp, ask: Ask, run: Callable[[], None]) -> None:
+    """Run `run` once the user agreed to `ask` (an exec agreed to before in this session runs
+    at once); with --readonly, say why not and run nothing."""
+    consent = app.consent
+    if consent.readonly:
+        app.notify(ask.refused, title="Read-only", severity="warning", timeout=10, markup=False)
+        return
+    if not ask.writes and ask.kind in consent.granted:
+        run()
+        return
+
+    def answered(yes: bool | None) -> None:
+        if not yes:
+            app.notify("Cancelled: nothing was run.")
+            return
+        if not ask.writes:
+            consent.granted.add(ask.kind)
+        run()
+
+    yes = "Create" if ask.writes else "Run"
+    app.push_screen(ConfirmScreen(ask.what, title=ask.title, yes=yes, no="Cancel"), answered)
+
+
+def copy(app: IrsaExplorerApp) -> None:
+    """`y`: the focused ARN or fix to the clipboard (IrsaExplorerApp.copy_target)."""
+    if text := app.copy_target():
+        app.copy_to_clipboard(text)
+        app.notify(f"Copied: {text if len(text) < 80 else text[:77] + '…'}")
+    else:
+        app.notify("Nothing to copy here: focus an ARN or a fix.", severity="warning")
+
+
+def who_am_i(app: IrsaExplorerApp) -> None:
+    """`w`: `sts get-caller-identity` in the selected pod, once the user agreed (ask_before);
+    its answer in the live identity pane."""
+    from irsa_explorer.screens.main import PodsScreen  # here: screens.view imports this module
+
+    screen = app.screens_by_view["pods"]
+    pod = screen.selected_pod if isinstance(screen, PodsScreen) and screen.is_mounted else None
+    if pod is None:
+        app.notify("Select a pod first.", severity="warning")
+        return
+
+    def run() -> None:
+        from_chain = app.focused is not None and app.focused.id == "chain"
+        screen.check_identity(pod)
+        screen.minimize()
+        if app.history.current.view != "pods" or app.history.current.pane != "live-identity":
+            app.go(Location("pods", pod.ref, "live-identity"))
+        if from_chain:  # the answer's pane, focused: at 80 columns the focused chain fills its place
+            app.call_after_refresh(lambda: screen.is_mounted and screen.query_one("#live-identity").focus())
+
+    ask_before(app, who_am_i_ask(pod), run)
+
+
+def focus_chain(app: IrsaExplorerApp) -> None:
+    """`i`: the identity chain focused, its cursor on the first broken link (enter opens it)."""
+    from irsa_explorer.widgets.chain_strip import ChainStrip, first_bad_link
+
+    screen = app.screen
+    chains = screen.query(ChainStrip)
+    if not chains:
+        app.notify("The identity chain is in the pods view (:pods).", severity="warning")
+        return
+    chain = chains.first()
+    if screen.maximized not in (None, chain):
+        screen.minimize()
+    chain.cursor = first_bad_link(chain.chain)
+    screen.set_focus(chain)
+
+
+def zoom(app: IrsaExplorerApp) -> None:
+    """`z`: the focused pane (the table, the chain, a detail pane) over the whole screen, or
+    back. Screen.maximize only takes widgets that allow it; these panes are chosen here."""
+    screen = app.screen
+    if screen.maximized is not None:
+        screen.minimize()
+        return
+    node = app.focused
+    while node is not None and node is not screen:
+        if node.id in ("pods", "list", "chain") or node.has_class("pane") or node.has_class("detail"):
+            screen.maximized = node
+            return
+        node = node.parent
+    app.notify("Nothing to zoom here: focus the table, the chain or a pane first.", severity="warning")
+
+
 class ExplorerCommands(Provider):
     """One provider for everything the explorer can jump to or do."""
 
@@ -91,7 +251,8 @@ class ExplorerCommands(Provider):
         for view, title in VIEW_TITLES.items():
             entries.append((f"View: {title}", f":{view}", partial(app.go, Location(view))))
         for key, help_text, action in (
-            ("Who am I", "run sts get-caller-identity in the selected pod (w)", app.action_who_am_i),
+            ("Who am I", "run sts get-caller-identity in the selected pod (w, asks first)", app.action_who_am_i),
+            ("Zoom", "the focused pane over the whole screen, or back (z)", app.action_zoom),
             ("Refresh", "load everything again (r)", app.action_refresh),
             ("Namespace…", "one namespace or all (n)", app.action_namespace),
             ("Context…", "another kubeconfig context (c)", app.action_context),

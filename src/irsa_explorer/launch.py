@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     except ClusterError as error:
         print(f"irsa-explorer: {error}", file=sys.stderr)
         return 2
-    app = IrsaExplorerApp(sources)
+    app = IrsaExplorerApp(sources, readonly=getattr(args, "readonly", False))
     app.run()
     return app.return_code or 0
 
@@ -43,7 +43,8 @@ def run_lab(args: argparse.Namespace) -> int:
             extra += [f"--{option}", value]
     connect, stop = lab_in_background(args.scenario, extra)
     try:
-        IrsaExplorerApp(connect=connect, connect_label=f"starting the lab ({args.scenario})…").run()
+        IrsaExplorerApp(connect=connect, connect_label=f"starting the lab ({args.scenario})…",
+                        readonly=getattr(args, "readonly", False)).run()
     finally:
         stop()
     return 0

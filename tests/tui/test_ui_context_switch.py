@@ -23,7 +23,7 @@ from irsa_explorer.model import Mechanism, Unavailable, Verdict
 from irsa_explorer.screens.modals import PickerScreen
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
-from ui_pilot_helpers import SIZE, filter_to, pod_uid, settle
+from ui_pilot_helpers import SIZE, filter_to, pod_uid, press_confirming, settle
 from ui_pilot_helpers import make_app as make_explorer
 
 SUFFIX = "eks-oidc-demo.us-east-2.eksctl.io"
@@ -154,20 +154,20 @@ async def test_switch_to_a_restricted_context_and_back(restricted, admin_pods):
         cell = verdict_cell(app, "eks-iam-test2")
         assert "unknown" in cell and "ok" not in cell and "warning" not in cell
         await filter_to(pilot, "eks-iam-test2")
-        strip = str(app.screen.query_one(ChainStrip).render())
+        strip = str(app.screen.query_one(ChainStrip).content())
         assert "unknown" in strip and "listing nodes is forbidden" in strip and "list nodes" in strip
         # a pod whose identity needs nothing forbidden still gets its real verdict
         assert app.state.chains[pod_uid(app, "eks-iam-test3")].verdict == Verdict.OK
 
         # exec is forbidden for dev: the live check says so, it does not guess
         await filter_to(pilot, "eks-iam-test3")
-        await pilot.press("w")
+        await press_confirming(pilot, "w")
         await settle(pilot)
         run = app.state.live_runs[pod_uid(app, "eks-iam-test3")][-1]
         assert run.result is None and 'User "dev" cannot create resource "pods/exec"' in run.error
         live = text_of(app.screen.query_one(LiveIdentityPane))
         assert "forbidden" in live and "dev" in live
-        assert "? live identity" in str(app.screen.query_one(ChainStrip).render())
+        assert "? live identity" in str(app.screen.query_one(ChainStrip).content())
         await filter_to(pilot, "")
 
         await switch_to(pilot, AUDITOR)

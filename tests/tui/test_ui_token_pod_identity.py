@@ -7,7 +7,7 @@ import pytest
 
 from irsa_explorer.widgets.panes.token import TokenPane
 from test_ui_pilot import text_of
-from ui_pilot_helpers import SIZE, filter_to, make_app, pod_uid, settle
+from ui_pilot_helpers import SIZE, filter_to, make_app, pod_uid, press_confirming, settle
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ async def test_pod_identity_token_is_read_decoded_and_verified(pod_identity_lab)
         await settle(pilot)
         pane = app.screen.query_one(TokenPane)
         assert "(Pod Identity)" in text_of(pane)  # the mounted token is named for what it is
-        await pilot.press("p")
+        await press_confirming(pilot, "p")
         await settle(pilot)
         view = app.state.tokens[pod_uid(app, "uploader-after")]
         assert view.error is None, view.error
@@ -40,7 +40,7 @@ async def test_a_pod_without_one_says_so(pod_identity_lab):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await filter_to(pilot, "uploader-before")  # started before the association: no token
-        await pilot.press("2", "p")
+        await press_confirming(pilot, "2", "p")
         await settle(pilot)
         view = app.state.tokens[pod_uid(app, "uploader-before")]
         assert view.raw is None and view.error

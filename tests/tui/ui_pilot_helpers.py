@@ -45,6 +45,32 @@ async def filter_to(pilot, name: str) -> None:
     await settle(pilot)
 
 
+async def press_confirming(pilot, *keys: str) -> None:
+    """Press `keys` as a user who says yes when the explorer asks before an exec or a write
+    (commands.ask_before: the ConfirmScreen); a key that does not ask is just pressed."""
+    from irsa_explorer.screens.modals import ConfirmScreen
+
+    for key in keys:
+        await pilot.press(key)
+        if isinstance(pilot.app.screen, ConfirmScreen):
+            await pilot.press("y")
+
+
+def lab_kube_counters(lab) -> dict[str, int]:
+    """The lab API server's request counts by kind ("exec pod", "create token", …), over the
+    wire as any client reads them (GET /_lab/stats), with the lab kubeconfig's credentials."""
+    import requests
+    from kubernetes import config
+
+    api = config.new_client_from_config(config_file=str(lab.kubeconfig), persist_config=False)
+    try:
+        cfg = api.configuration
+        headers = {"Authorization": cfg.api_key.get("BearerToken") or cfg.api_key.get("authorization", "")}
+        return requests.get(lab.kube_url + "/_lab/stats", headers=headers, verify=cfg.ssl_ca_cert, timeout=10).json()["counters"]
+    finally:
+        api.close()
+
+
 def pod_uid(app, name: str) -> str:
     return next(uid for uid, pod in app.state.pods.items() if pod.name == name)
 

@@ -10,6 +10,7 @@ from rich.syntax import Syntax
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
@@ -37,7 +38,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     return [
         ("Everywhere", keys(app.BINDINGS) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
         ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
-        ("Identity chain", keys(ChainStrip.BINDINGS)),
+        ("Identity chain", keys(ChainStrip.BINDINGS) + [("↑ ↓ pgup pgdn", "scroll it (home, end: top, bottom)")]),
         ("Token pane", keys(TokenPane.BINDINGS)),
         ("Links", keys(Link.BINDINGS) + [("click", "open the link")]),
         ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
@@ -71,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
 class PickerScreen(ModalScreen[str | None]):
     """Pick one of a few names (namespace or context). Dismisses with the choice or None."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="picker.cancel", tooltip="Keep the current choice")]
+    BINDINGS = [Binding("escape,q", "dismiss(None)", "Cancel", id="picker.cancel", tooltip="Keep the current choice")]
 
     def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None) -> None:
         super().__init__(classes="picker")
@@ -96,21 +97,29 @@ class PickerScreen(ModalScreen[str | None]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question before the explorer execs into a pod or writes to the cluster.
+    Dismisses with True (y, or enter on the focused Yes) or False (n, esc, q, or No).
+    The question is plain text, shown literally: it names pods and audiences from the cluster."""
+
     BINDINGS = [
         Binding("y", "dismiss(True)", "Yes", id="confirm.yes", tooltip="Go ahead"),
-        Binding("escape,n", "dismiss(False)", "No", id="confirm.no", tooltip="Cancel"),
+        Binding("escape,n,q", "dismiss(False)", "No", id="confirm.no", tooltip="Cancel: nothing runs"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, title: str = "Confirm", yes: str = "Yes", no: str = "No") -> None:
         super().__init__(classes="confirm")
-        self.question = question
+        self.question, self.title_text, self.yes, self.no = question, title, yes, no
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(self.question)
+        with Vertical(id="confirm-box") as box:
+            box.border_title = self.title_text
+            yield Static(Content(self.question), id="confirm-text")
             with Horizontal(id="confirm-buttons"):
-                yield Button("Yes (y)", id="yes", variant="warning")
-                yield Button("No (n)", id="no")
+                yield Button(f"{self.yes} (y)", id="yes", variant="warning")
+                yield Button(f"{self.no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()  # enter says yes; tab, then enter, says no
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

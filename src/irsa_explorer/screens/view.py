@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from irsa_explorer import workers
-from irsa_explorer.commands import run_command
+from irsa_explorer.commands import ask_before, run_command, token_ask
 from irsa_explorer.freshness import NOTHING
 from irsa_explorer.model import Pod
-from irsa_explorer.screens.modals import ConfirmScreen, DocumentScreen
+from irsa_explorer.screens.modals import DocumentScreen
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
@@ -103,13 +103,8 @@ class ViewScreen(Screen):
                     workers.read_token, app.post_message, sources, pod, which, audience, self.state.jwks(), self.state.now()))
                 app.refresh_views()
 
-        if which != "fresh":
-            start()
-        else:  # a TokenRequest writes: only once the user said yes
-            app.push_screen(ConfirmScreen(
-                f"Create a token for {pod.namespace}/{pod.service_account} with TokenRequest (audience {audience}, "
-                f"valid 10 minutes)?\nThis writes to the cluster (an audit log entry) but changes nothing else."
-            ), start)
+        # an exec (`cat` of the file) or a TokenRequest (a write): only once the user said yes
+        ask_before(app, token_ask(pod, which, audience), start)
 
     @on(PromptBar.Entered)
     def _prompt_entered(self, message: PromptBar.Entered) -> None:

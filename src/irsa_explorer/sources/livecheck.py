@@ -8,6 +8,9 @@ credentials its SDK finds.
 `read_token` reads a token a pod mounts (exec `cat`), or mints one with TokenRequest (which
 writes, so only after the user confirmed), and checks it.
 
+`exec_command` says what an exec here is, as the kubectl command that does the same: what the
+TUI shows before it runs one (commands.ask_before), and what --readonly refuses.
+
 `what_would_sa_get` WRITES to the cluster: it mints a service-account token (TokenRequest), then
 presents it to STS AssumeRoleWithWebIdentity and calls GetCallerIdentity with the result. Callers
 must ask the user to confirm first. The token is used in memory only: never logged, stored,
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -169,6 +173,17 @@ def _parse_error(stderr: str, findings: tuple[Finding, ...] = ()) -> tuple[str |
     return code, message, _hint(text, findings)
 
 
+def who_am_i_container(pod: Pod) -> str | None:
+    """The container `who_am_i` asks in by default: the first that is not an init container."""
+    return next((c.name for c in pod.containers if not c.init), None)
+
+
+def exec_command(pod: Pod, container: str | None, argv: list[str]) -> str:
+    """The kubectl command that runs what an exec here runs, quoted as a shell would."""
+    where = ["-c", container] if container else []
+    return shlex.join(["kubectl", "exec", "-n", pod.namespace, pod.name, *where, "--", *argv])
+
+
 def _not_found(result: ExecResult) -> bool:
     return result.exit_code == 127 or "executable file not found" in (result.stderr or "")
 
@@ -189,11 +204,10 @@ def who_am_i(
     finding that explains it; `expected`: the chain's effective identity, which the answer is
     compared with. Raises cluster.ClusterError when exec itself is impossible.
     """
-    runnable = [c for c in pod.containers if not c.init]
     if container is None:
-        if not runnable:
+        container = who_am_i_container(pod)
+        if container is None:
             raise ClusterError(f"pod {pod.namespace}/{pod.name} has no containers")
-        container = runnable[0].name
     spec = next((c for c in pod.containers if c.name == container), None)
     if intended_role_arn is None and spec is not None:
         intended_role_arn = spec.env_value("AWS_ROLE_ARN")

@@ -1,7 +1,9 @@
-"""The selected pod's identity chain on one strip: pod → SA → token → provider → role → trust → identity.
+"""The selected pod's identity chain: pod → SA → token → provider → role → trust → identity.
 
-Focusable: ←/→ pick a link, enter opens the pane that explains it. Broken and unknown links
-say why in words underneath, followed by the chain's findings and their fixes.
+Its verdict first, then the links (←/→ pick one, enter opens the pane that explains it), then
+the broken and unknown links in words, and the chain's findings with their fixes. It scrolls
+(↑/↓, PgUp/PgDn, home/end once focused), and `z` maximises it (app.py): at 80×24 the fix of a
+broken pod is a few keys away. Focused, its cursor starts on the first broken link.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from dataclasses import replace
 from typing import Any
 
 from rich.markup import escape
+from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.reactive import reactive
-from textual.widget import Widget
+from textual.containers import ScrollableContainer
 from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
 
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import ChainLink, IdentityChain, LinkStatus
@@ -29,6 +33,8 @@ STEP_TITLES = {
     "trust-policy": "trust policy",
     "identity": "live identity",
 }
+# The links' names when the whole strip would not fit on one line (80 columns).
+SHORT_TITLES = {"service-account": "SA", "oidc-provider": "OIDC", "trust-policy": "trust", "identity": "live"}
 # Which pane of the pods view explains each link.
 STEP_PANE = {
     "pod": None,
@@ -40,6 +46,7 @@ STEP_PANE = {
     "identity": "live-identity",
 }
 SEVERITY_MARK = {"error": "[$error]✗[/]", "warning": "[$warning]![/]", "info": "[$text-muted]i[/]"}
+_BAD = (LinkStatus.BROKEN, LinkStatus.UNKNOWN)
 
 
 def _gets(chain: IdentityChain) -> str:
@@ -52,10 +59,29 @@ def _gets(chain: IdentityChain) -> str:
     return effective.arn or effective.label
 
 
-class ChainStrip(Widget, can_focus=True):
+def first_bad_link(chain: IdentityChain | None) -> int:
+    """The index of the chain's first broken or unknown link (0 when every link holds)."""
+    links = chain.links if chain is not None else ()
+    return next((index for index, link in enumerate(links) if link.status in _BAD), 0)
+
+
+class ChainText(Static):
+    """The strip's text; a click on a link's name selects and opens it."""
+
+    def action_select(self, index: int) -> None:
+        if isinstance(self.parent, ChainStrip):
+            self.parent.action_select(index)
+
+
+class ChainStrip(ScrollableContainer, can_focus=True):
+    """A scrolling container of one text (a render-only widget cannot scroll in Textual), so the
+    keys of a scrollable container work on it; ←/→ move between links instead of sideways."""
+
+    ALLOW_MAXIMIZE = True  # the palette's Maximize and `z` (ScrollableContainer says no)
     DEFAULT_CSS = """
-    ChainStrip { height: auto; padding: 0 1; }
+    ChainStrip { height: auto; width: 1fr; overflow-x: hidden; overflow-y: auto; padding: 0 1; }
     ChainStrip:focus { background: $boost; }
+    ChainStrip > ChainText { width: 1fr; height: auto; }
     """
     BINDINGS = [
         Binding("left", "move(-1)", "Prev link", show=False, id="chain.prev"),
@@ -63,7 +89,7 @@ class ChainStrip(Widget, can_focus=True):
         Binding("enter", "open", "Open link", id="chain.open", tooltip="Open the pane that explains this link"),
     ]
 
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, init=False)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -72,18 +98,36 @@ class ChainStrip(Widget, can_focus=True):
         self.live: Any = None
         self.running = False
 
+    def compose(self) -> ComposeResult:
+        yield ChainText(self.content(), id="chain-text")
+
     def show(
         self, chain: IdentityChain | None, message: str | None = None, live: Any = None, running: bool = False
     ) -> None:
         """Draw a chain. `live` is the pod's latest `w` run (screens.state.LiveRun) or None:
         the live-identity link is only ✓/✗ once STS has really been asked from the pod."""
-        if chain is None or self.chain is None or chain.pod != self.chain.pod:
-            self.cursor = 0
+        new_pod = chain is None or self.chain is None or chain.pod != self.chain.pod
         self.chain = chain
         self.live, self.running = live, running
         if message:
             self.message_text = message
-        self.refresh(layout=True)
+        if new_pod:
+            self.set_reactive(ChainStrip.cursor, first_bad_link(chain))
+            self.scroll_home(animate=False, immediate=True)
+            # whose chain, said on the frame: zoomed (`z`), the pods table is out of sight
+            who = f" · {escape(chain.pod.namespace or '')}/{escape(chain.pod.name)}" if chain is not None else ""
+            self.border_title = f"Identity chain{who}"
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self.is_mounted:
+            self.query_one(ChainText).update(self.content())
+
+    def watch_cursor(self) -> None:
+        self._redraw()
+
+    def on_resize(self) -> None:
+        self._redraw()  # the links' names are shortened to fit a narrow strip
 
     def _live_link(self, link: ChainLink) -> ChainLink:
         """The identity link as checked: the analysis can only say what the pod *should* get."""
@@ -122,29 +166,33 @@ class ChainStrip(Widget, can_focus=True):
                     return finding.fix
         return None
 
-    def render(self) -> Content:
-        chain = self.chain
-        if chain is None:
-            return Content.from_markup(f"[$text-muted]{escape(self.message_text)}[/]")
-        links = self.shown_links()
+    def _strip_line(self, links: list[ChainLink]) -> str:
+        """The links on one line, their names shortened when the full ones would wrap."""
+        width = self.scrollable_content_region.width
+        full = " › ".join(f"✓ {STEP_TITLES.get(link.step, link.step)}" for link in links)
+        titles = STEP_TITLES if not width or len(full) <= width else {**STEP_TITLES, **SHORT_TITLES}
         parts = []
         for index, link in enumerate(links):
             mark, style = LINK_STYLE[link.status]
-            title = STEP_TITLES.get(link.step, link.step)
-            text = f"[{style}]{mark}[/] {escape(title)}"
+            text = f"[{style}]{mark}[/] {escape(titles.get(link.step, link.step))}"
             if index == self.cursor and self.has_focus:
                 text = f"[reverse]{text}[/reverse]"
             elif index == self.cursor:
                 text = f"[underline]{text}[/underline]"
             parts.append(f"[@click=select({index})]{text}[/]")
-        lines = [" › ".join(parts)]
+        return " › ".join(parts)
+
+    def content(self) -> Content:
+        """What the strip shows: the verdict, the links, what is broken, the findings and fixes."""
+        chain = self.chain
+        if chain is None:
+            return Content.from_markup(f"[$text-muted]{escape(self.message_text)}[/]")
+        links = self.shown_links()
         mech = MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value)
-        effective = escape(_gets(chain))
-        lines.append(
-            f"{verdict_markup(chain.verdict)}  [b]{escape(mech)}[/b] · gets [b]{effective}[/b]"
-        )
+        lines = [f"{verdict_markup(chain.verdict)}  [b]{escape(mech)}[/b] · gets [b]{escape(_gets(chain))}[/b]",
+                 self._strip_line(links)]
         for index, link in enumerate(links):
-            if link.status in (LinkStatus.BROKEN, LinkStatus.UNKNOWN) or (index == self.cursor and self.has_focus):
+            if link.status in _BAD or (index == self.cursor and self.has_focus):
                 mark, style = LINK_STYLE[link.status]
                 title = STEP_TITLES.get(link.step, link.step)
                 detail = f" — {escape(link.detail)}" if link.detail else ""
@@ -174,8 +222,6 @@ class ChainStrip(Widget, can_focus=True):
         # post_up: the strip is the sender whoever called this (messages.post_up says why)
         post_up(self, Navigate(self.chain.pod, STEP_PANE.get(link.step)))
 
-    def on_focus(self) -> None:
-        self.refresh(layout=True)
-
-    def on_blur(self) -> None:
-        self.refresh(layout=True)
+    def watch_has_focus(self, has_focus: bool) -> None:
+        super().watch_has_focus(has_focus)
+        self._redraw()  # focused, the link under the cursor is spelled out
