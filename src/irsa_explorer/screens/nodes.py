@@ -15,6 +15,13 @@ from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
 
 
+def short_node(name: str) -> str:
+    """An EC2 node's name without its `.REGION.compute.internal` (or `.ec2.internal`): the
+    first label tells the nodes of a cluster apart; the pane beside shows the whole name."""
+    head, _, rest = name.partition(".")
+    return head if head and rest.endswith(("compute.internal", "ec2.internal")) else name
+
+
 class NodePane(DetailPane):
     TITLE = "Node"
 
@@ -64,7 +71,7 @@ class NodesScreen(ListScreen):
     VIEW = "nodes"
     # "Pods": every pod scheduled on the node; "On its role": those whose identity is the node's
     # instance role (nothing of their own), which the role's permissions decide.
-    COLUMNS = (("name", "Node", Col(flex=True, least=18, cut="end")), ("pods", "Pods"), ("fallback", "On its role"),
+    COLUMNS = (("name", "Node", Col(most=28, cut="end")), ("pods", "Pods"), ("fallback", "On its role"),
                ("instance", "Instance", Col(drop=2)), ("role", "Instance role", Col(flex=True, least=12)))
 
     def compose_detail(self) -> ComposeResult:
@@ -85,7 +92,7 @@ class NodesScreen(ListScreen):
             role_text = short_role(short_arn(role), cluster) if isinstance(role, str) else (
                 "unknown" if isinstance(role, Unavailable) else "…")
             instance = (node.instance_id or "-") if node else "unknown"
-            out[name] = (name, str(self.state.pod_count_on_node(name)), str(len(fallbacks.get(name, ()))),
+            out[name] = (short_node(name), str(self.state.pod_count_on_node(name)), str(len(fallbacks.get(name, ()))),
                          instance, role_text)
         return out
 

@@ -32,7 +32,7 @@ class RolesScreen(ListScreen):
     # for the selected role only, in its pane: for 500 roles and 2,000 accounts that is a million
     # trust evaluations, and two IAM calls per role for its policies.
     COLUMNS = (("name", "Role", Col(flex=True, least=28)), ("pods", "Pods"), ("intended", "Intended"),
-               ("status", "Status", Col(most=24)), ("account", "Account", Col(drop=1)))
+               ("status", "Status", Col(most=12)), ("account", "Account", Col(drop=1)))
 
     def compose_detail(self) -> ComposeResult:
         with Vertical(id="detail-column"):
@@ -48,11 +48,18 @@ class RolesScreen(ListScreen):
         for arn, role in sorted(inv.roles.items()):
             intended, gets = self.state.role_users(arn) if self.state.chains else ("…", "…")
             if isinstance(role, Unavailable):
-                out[arn] = (short_role(short_arn(arn), cluster), str(gets), str(intended), str(role),
+                # the kind of failure in the row (the pane beside says the whole reason)
+                status = {"not-found": "not found", "forbidden": "forbidden"}.get(role.kind or "", "unknown")
+                out[arn] = (short_role(short_arn(arn), cluster), str(gets), str(intended), status,
                             account_of_arn(arn) or "?")
             else:
                 out[arn] = (short_role(role.name, cluster), str(gets), str(intended), "ok", role.account)
         return out
+
+    def search_text(self, key: str, cells: tuple) -> str:
+        role = self.state.role(key)
+        why = str(role) if isinstance(role, Unavailable) else ""  # `/unknown`, `/AccessDenied` find it
+        return super().search_text(key, cells) + " " + why
 
     def key_for(self, ref: ObjectRef) -> str | None:
         inv = self.state.inventory
