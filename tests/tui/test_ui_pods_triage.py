@@ -122,13 +122,14 @@ async def test_the_verdict_is_never_cut_and_columns_are_chosen_by_width(size, pa
         pod_width = layout[[c.key for c in COLUMNS].index("pod")]
         if pod_width < len(pod.name):
             assert fit_middle(pod.name, pod_width) in lines[1]
-            assert fit_middle(pod.name, pod_width).endswith(pod.name.rsplit("-", 1)[1])
+            assert fit_middle(pod.name, pod_width).rstrip().endswith(pod.name.rsplit("-", 1)[1])
 
 
 def test_names_are_cut_in_the_middle_keeping_the_replica_suffix():
     assert fit_middle("eks-iam-production-test1", 15) == "eks-iam-…-test1"
     assert fit_middle("accounts-indexer-5nnr62m5zj-cc6zp", 23) == "accounts-indexer…-cc6zp"
     assert fit_middle("short", 10) == "short     "
+    assert fit_middle("analytics-sync-8wn8m2k4-nljz2", 23) == "analytics-sync-…-nljz2 "  # not "…sync-8…"
     for width in range(1, 30):
         assert len(fit_middle("accounts-indexer-5nnr62m5zj-cc6zp", width)) == width
 

@@ -284,6 +284,8 @@ class PodsScreen(ViewScreen):
         state = self.state
         chain = state.chains.get(uid) if uid else None
         message = "No pods." if not state.pods else "Working out the chain…"
+        if pod is None and state.pods:
+            message = "No pod selected: the filter matches none (esc clears it)."
         if state.error:
             message = state.error
         runs = state.live_runs.get(uid, []) if uid else []
@@ -403,8 +405,11 @@ class PodsScreen(ViewScreen):
         self.set_verdict_filter(None if self.table.verdict_filter is chosen else chosen)
 
     def action_cycle_verdict(self) -> None:
-        cycle = self.VERDICT_CYCLE
-        self.set_verdict_filter(cycle[(cycle.index(self.table.verdict_filter) + 1) % len(cycle)])
+        """The next verdict that some pod has, then every pod."""
+        counts, cycle = self.table.verdict_counts(), self.VERDICT_CYCLE
+        at = cycle.index(self.table.verdict_filter)
+        following = cycle[at + 1:] + cycle[:at + 1]
+        self.set_verdict_filter(next(v for v in following if v is None or counts.get(v)))
 
     def action_sort(self, column: str) -> None:
         self.table.sort_by(column)

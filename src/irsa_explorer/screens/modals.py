@@ -62,7 +62,7 @@ class HelpScreen(ModalScreen[None]):
         for title, keys in self.sections:
             lines.append(f"[b $secondary]{escape(title)}[/]")
             for key, text in keys:
-                lines.append(f"  [b $accent]{escape(key):>14}[/]  {escape(text)}")
+                lines.append(f"  [b $accent]{escape(f'{key:>14}').replace('[', chr(92) + '[')}[/]  {escape(text)}")  # `[` too
             lines.append("")
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Keys (esc closes)"

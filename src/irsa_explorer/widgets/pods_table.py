@@ -168,7 +168,11 @@ def fit_middle(text: str, width: int) -> str:
     dash = text.rfind("-")
     tail = len(text) - dash if 0 < dash and len(text) - dash <= (width - 1) // 2 else (width - 1) // 2
     head = width - 1 - tail
-    return text[:head] + "…" + text[len(text) - tail:]
+    # a head that ends a few characters into a part (a ReplicaSet's hash) ends before it
+    cut = text.rfind("-", 0, head) + 1
+    if cut > 1 and head - cut <= 3:
+        head = cut
+    return (text[:head] + "…" + text[len(text) - tail:]).ljust(width)
 
 
 SortKey = Callable[[Pod], tuple]
