@@ -35,6 +35,18 @@ class Col:
 PADDING = 2  # a DataTable cell's padding, both sides
 
 
+class Shortened(str):
+    """A cell's whole text, with a shorter form shown when the whole one does not fit (a role
+    name without the `eksctl-CLUSTER-` every eksctl role starts with). `/text` matches the whole."""
+
+    short: str
+
+    def __new__(cls, text: str, short: str) -> Shortened:
+        cell = super().__new__(cls, text)
+        cell.short = short
+        return cell
+
+
 def middle(text: str, width: int) -> str:
     """`text` in `width` cells, cut in the middle with an ellipsis."""
     if len(text) <= width:
@@ -109,8 +121,14 @@ class KeyedTable(DataTable):
     def _cells(self, cells: tuple) -> tuple:
         shown, widths = self._layout or (tuple(range(len(cells))), {})
         specs = [self.fits[key] for key, _ in self.columns_spec]
-        return tuple((cut_end if specs[i].cut == "end" else middle)(str(cells[i]), widths[i]) if i in widths else cells[i]
-                     for i in shown)
+        out = []
+        for i in shown:
+            cell = cells[i]
+            if i in widths:
+                text = cell.short if isinstance(cell, Shortened) and len(cell) > widths[i] else str(cell)
+                cell = (cut_end if specs[i].cut == "end" else middle)(text, widths[i])
+            out.append(cell)
+        return tuple(out)
 
     def _relayout(self) -> None:
         layout = self._fit()

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 
 from irsa_explorer.analysis.arns import account_of_arn, role_name_of_identity
 from irsa_explorer.model import ObjectRef, Unavailable
-from irsa_explorer.screens.listing import Col, ListScreen
+from irsa_explorer.screens.listing import Col, ListScreen, Shortened
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import short_arn
 from irsa_explorer.widgets.panes.role import RolePane
@@ -16,10 +16,13 @@ from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
 
 
 def short_role(name: str, cluster: str | None) -> str:
-    """A role's name without the `eksctl-CLUSTER-` every eksctl-made role of the cluster starts
-    with (what tells them apart comes after it); the pane beside shows the whole ARN."""
+    """A role's name, shown without the `eksctl-CLUSTER-` every eksctl-made role of the cluster
+    starts with when it does not fit (what tells them apart comes after it); the pane beside
+    shows the whole ARN."""
     prefix = f"eksctl-{cluster}-" if cluster else None
-    return "…" + name[len(prefix):] if prefix and name.startswith(prefix) and len(name) > len(prefix) else name
+    if prefix and name.startswith(prefix) and len(name) > len(prefix):
+        return Shortened(name, "…" + name[len(prefix):])
+    return name
 
 
 class RolesScreen(ListScreen):
