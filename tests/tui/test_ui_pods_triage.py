@@ -263,6 +263,11 @@ async def test_counts_filter_sort_walk_and_escape_on_the_walkthrough(lab):
         assert names == sorted(names) and "Pod↓" in drawn(table)[0]
         await pilot.press("N")
         assert [app.state.pods[uid].name for uid in table._order] == sorted(names, reverse=True)
+        # a click on a column's header sorts on it
+        header = drawn(table)[0]
+        region = table.content_region
+        await pilot.click(offset=(region.x + header.index("Age"), region.y))
+        assert table.sort_column == "age" and "Age↓" in drawn(table)[0]
         await pilot.press("V")  # worst first again
         assert ranks == [WORST_FIRST.index(app.state.chains[uid].verdict) for uid in table._order]
 

@@ -507,7 +507,15 @@ class PodsTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
-        if offset is None or offset.y < 1:  # the header, the border
+        if offset is None:  # the border (its counts are links of their own)
+            return
+        if offset.y == 0:  # a column's header: sort on it (again: the other way round)
+            x = GAP
+            for index, w in self.layout(self.scrollable_content_region.width):
+                if x <= offset.x < x + w + GAP:
+                    self.sort_by(COLUMNS[index].key)
+                    return
+                x += w + GAP
             return
         row = int(self.scroll_y) + offset.y - 1
         if not 0 <= row < len(self._order):
@@ -584,9 +592,11 @@ class PodsTable(ScrollView, can_focus=True):
                 return self._message_line(y - 1, width, base)
             if not 0 <= row < len(self._order) or self._state is None:
                 return Strip.blank(width, base)
-            segments = self._row_segments(self._order[row], width)
+            cursor = row == self._cursor
+            # the cursor's row in the cursor's colours alone: a red verdict on a blue bar is unreadable
+            segments = self._row_segments(self._order[row], width, coloured=not cursor)
             style = base
-            if row == self._cursor:
+            if cursor:
                 style += self.get_component_rich_style("pods-table--cursor")
         strip = Strip(segments).crop(0, width).extend_cell_length(width)
         return strip.apply_style(style)
@@ -608,7 +618,7 @@ class PodsTable(ScrollView, can_focus=True):
             segments.append(Segment(text + " " * GAP))
         return segments
 
-    def _row_segments(self, uid: str, width: int) -> list[Segment]:
+    def _row_segments(self, uid: str, width: int, coloured: bool = True) -> list[Segment]:
         pod = self._state.pods.get(uid)
         if pod is None:  # removed between a change and the redraw that follows it
             return []
@@ -634,7 +644,7 @@ class PodsTable(ScrollView, can_focus=True):
                 style = PHASE_STYLES.get(phase_kind(pod))
             elif column.key == "restarts" and pod.restarts:
                 style = PHASE_STYLES["waiting"]
-            segments += [Segment(cell, style), Segment(gap)]
+            segments += [Segment(cell, style if coloured else None), Segment(gap)]
         return segments
 
     # -- internals ----------------------------------------------------------------------------
