@@ -211,8 +211,8 @@ def who_am_i(app: IrsaExplorerApp) -> None:
 
 
 def focus_chain(app: IrsaExplorerApp) -> None:
-    """`i`: the identity chain focused, its cursor on the first broken link (enter opens it)."""
-    from irsa_explorer.widgets.chain_strip import ChainStrip, first_bad_link
+    """`i`: the identity chain focused; a pod's chain starts on its first broken link (enter opens it)."""
+    from irsa_explorer.widgets.chain_strip import ChainStrip
 
     screen = app.screen
     chains = screen.query(ChainStrip)
@@ -222,7 +222,6 @@ def focus_chain(app: IrsaExplorerApp) -> None:
     chain = chains.first()
     if screen.maximized not in (None, chain):
         screen.minimize()
-    chain.cursor = first_bad_link(chain.chain)
     screen.set_focus(chain)
 
 

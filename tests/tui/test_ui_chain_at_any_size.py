@@ -124,3 +124,16 @@ async def test_at_160_columns_the_chain_takes_the_room_the_table_leaves(wrong_na
         await wait_until(pilot, lambda: on_screen(app, fix), "the fix, with no key but the row")
         table, strip = app.screen.query_one("#pods"), app.screen.query_one(ChainStrip)
         assert strip.region.height > 2 * table.region.height  # two pods: the table is as tall as they need
+
+
+async def test_at_80_columns_enter_on_the_broken_link_shows_its_pane(wrong_namespace_lab):
+    app = make_app(wrong_namespace_lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        if app.screen.selected_pod.name != "checkout":
+            await pilot.press("down")
+        await pilot.press("i", "enter")  # the cursor starts on the broken link: the trust policy
+        trust = app.screen.query_one("#trust-policy")
+        await wait_until(pilot, lambda: app.history.current.pane == "trust-policy" and app.focused is trust
+                         and trust.region.height > 3, "the trust policy pane, focused and on screen")
+        assert on_screen(app, "not-allowed")

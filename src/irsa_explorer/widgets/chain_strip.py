@@ -219,8 +219,12 @@ class ChainStrip(ScrollableContainer, can_focus=True):
         if not self.chain or not self.chain.links:
             return
         link = self.chain.links[self.cursor]
+        pane = STEP_PANE.get(link.step)
+        if pane and self.screen.has_class("-narrow"):
+            # stacked, the focused chain fills the pane's place: the pane takes the focus instead
+            self.screen.set_focus(None)
         # post_up: the strip is the sender whoever called this (messages.post_up says why)
-        post_up(self, Navigate(self.chain.pod, STEP_PANE.get(link.step)))
+        post_up(self, Navigate(self.chain.pod, pane))
 
     def watch_has_focus(self, has_focus: bool) -> None:
         super().watch_has_focus(has_focus)
