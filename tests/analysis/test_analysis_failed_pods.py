@@ -11,7 +11,7 @@ import pytest
 from analysis_builders import NODE, NODE_ROLE, ROLE_ARN, inventory, irsa_trust, plain_pod, pod, role, sa
 from irsa_explorer.analysis import findings as F
 from irsa_explorer.analysis.identity import resolve_all
-from irsa_explorer.model import InstanceMetadataOptions, LinkStatus, Mechanism, Severity, Verdict
+from irsa_explorer.model import ContainerExit, InstanceMetadataOptions, LinkStatus, Mechanism, Severity, Verdict
 
 
 def chain_of(p, metadata=None, **kw):
@@ -81,3 +81,30 @@ def test_a_broken_chain_that_also_failed_says_so_first():
     assert chain.verdict is Verdict.BROKEN
     assert chain.findings[0].code == F.POD_FAILED_WITHOUT_CREDENTIALS
     assert any(f.code.startswith("TRUST_") for f in chain.findings[1:])  # the link that broke, said after
+
+
+def test_the_aws_cli_exit_code_says_the_service_refused_and_is_evidence():
+    # the walkthrough's container: `aws s3 ls` as the node role, AccessDenied, exit code 254
+    p = dataclasses.replace(plain_pod(), phase="Failed", status="Error",
+                            exits=(ContainerExit("my-aws-cli", 254, "Error"),))
+    first = chain_of(p).findings[0]
+    assert first.code == F.POD_FAILED_ON_NODE_ROLE
+    assert "container my-aws-cli exited 254" in first.title
+    assert "exited 254: the AWS CLI's code for an error the AWS service returned" in first.explanation
+    assert ("status.containerStatuses[my-aws-cli].state.terminated.exitCode", "254") in {
+        (e.field, e.value) for e in first.evidence}
+    # any other program's 254 says nothing of AWS
+    other = dataclasses.replace(p, containers=tuple(dataclasses.replace(c, image="busybox") for c in p.containers))
+    assert "AWS CLI" not in chain_of(other).findings[0].explanation
+
+
+def test_a_container_that_keeps_being_killed_for_memory_is_not_blamed_on_the_node_role():
+    looping = dataclasses.replace(plain_pod(), phase="Running", status="CrashLoopBackOff",
+                                  exits=(ContainerExit("my-aws-cli", 137, "OOMKilled", last=True),))
+    chain = chain_of(looping)
+    assert chain.verdict is Verdict.WARNING and F.POD_FAILED_ON_NODE_ROLE not in {f.code for f in chain.findings}
+    erroring = dataclasses.replace(looping, exits=(ContainerExit("my-aws-cli", 253, "Error", last=True),))
+    first = chain_of(erroring).findings[0]
+    assert first.code == F.POD_FAILED_ON_NODE_ROLE and "keeps crashing" in first.title
+    assert "container my-aws-cli last exited 253" in first.title
+    assert "lastState.terminated.exitCode" in {e.field.rsplit("].", 1)[-1] for e in first.evidence}

@@ -180,7 +180,11 @@ def test_report_lab_flag_starts_its_own_lab_done_when() -> None:
     assert done.returncode == 1, done.stderr
     pods = pods_by_name(json.loads(done.stdout))
     assert (pods["eks-iam-test1"]["mechanism"], pods["eks-iam-test1"]["verdict"]) == ("node-role", "broken")
-    assert "POD_FAILED_ON_NODE_ROLE" in codes(pods["eks-iam-test1"])
+    failed = next(f for f in pods["eks-iam-test1"]["findings"] if f["code"] == "POD_FAILED_ON_NODE_ROLE")
+    # read from the pod's status (no log): its aws-cli container ended with the CLI's "AWS said no" code
+    assert "container my-aws-cli exited 254" in failed["title"]
+    assert {"object": "Pod default/eks-iam-test1", "field": "status.containerStatuses[my-aws-cli].state.terminated.exitCode",
+            "value": "254"} in failed["evidence"]
     assert (pods["eks-iam-test2"]["mechanism"], pods["eks-iam-test2"]["verdict"]) == ("node-role", "warning")
     assert (pods["eks-iam-test3"]["mechanism"], pods["eks-iam-test3"]["verdict"]) == ("irsa", "ok")
     assert pods["eks-iam-test3"]["intended_role_arn"] == MY_SA_ROLE

@@ -73,6 +73,18 @@ class VolumeSource:
 
 
 @dataclass(frozen=True)
+class ContainerExit:
+    """A container that ended with an error: its state (or, restarted, its last state) is
+    terminated with a non-zero exit code. What the pod's status says, no log read."""
+
+    container: str
+    exit_code: int | None
+    reason: str | None = None  # the kubelet's: "Error", "OOMKilled", …
+    last: bool = False  # the previous run of a restarted container (lastState), not the current one
+    init: bool = False
+
+
+@dataclass(frozen=True)
 class Pod:
     uid: str
     namespace: str
@@ -93,6 +105,7 @@ class Pod:
     run_as_user: int | None = None
     resource_version: str = ""
     restarts: int = 0  # kubectl's RESTARTS: its containers' restart counts, summed
+    exits: tuple[ContainerExit, ...] = ()  # containers that ended with an error (now, or their last run)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from irsa_explorer.model import Container, EnvVar, Node, Pod, ProjectedToken, ServiceAccount, VolumeSource
+from irsa_explorer.model import Container, ContainerExit, EnvVar, Node, Pod, ProjectedToken, ServiceAccount, VolumeSource
 
 
 
@@ -199,6 +199,23 @@ def pod_status_text(raw: dict) -> str:
     return reason
 
 
+def container_exits(raw: dict) -> tuple[ContainerExit, ...]:
+    """The containers whose state, or else last state, is terminated with a non-zero exit code."""
+    status = raw.get("status") or {}
+    out = []
+    for statuses, init in ((status.get("initContainerStatuses") or [], True), (status.get("containerStatuses") or [], False)):
+        for cs in statuses:
+            for state, last in ((cs.get("state") or {}, False), (cs.get("lastState") or {}, True)):
+                terminated = state.get("terminated")
+                if terminated and terminated.get("exitCode") not in (0, None):
+                    code = terminated.get("exitCode")
+                    out.append(ContainerExit(str(cs.get("name") or "")[:253], code if isinstance(code, int) else None,
+                                             str(terminated["reason"])[:64] if terminated.get("reason") else None,
+                                             last, init))
+                    break
+    return tuple(out)
+
+
 def pod_from_dict(raw: dict) -> Pod:
     """A model Pod from the API's JSON for one pod."""
     metadata, spec = raw.get("metadata") or {}, raw.get("spec") or {}
@@ -225,6 +242,7 @@ def pod_from_dict(raw: dict) -> Pod:
         run_as_user=security.get("runAsUser"),
         resource_version=metadata.get("resourceVersion", ""),
         restarts=sum(int(cs.get("restartCount") or 0) for cs in (raw.get("status") or {}).get("containerStatuses") or []),
+        exits=container_exits(raw),
     )
 
 

@@ -237,24 +237,53 @@ def node_role_fallback(pod: Pod, node_role: str | None, annotated_in_namespace: 
 # (kube_convert.pod_status_text: the container's reason, else ExitCode:N). OOMKilled, Evicted,
 # a signal, an image that cannot be pulled … are failures AWS credentials cannot cause: not these.
 _FAILED_STATUSES = frozenset({"Error", "CrashLoopBackOff", "Init:Error", "Init:CrashLoopBackOff"})
+_NOT_AWS_REASONS = frozenset({"OOMKilled", "Evicted", "DeadlineExceeded", "ContainerCannotRun", "StartError"})
+# AWS CLI v2's exit codes (docs: "Command line return codes"): what a container running it ended with says
+_AWS_CLI_CODES = {
+    254: "the AWS CLI's code for an error the AWS service returned (AccessDenied is one)",
+    253: "the AWS CLI's code for a configuration or credentials problem (e.g. 'Unable to locate credentials')",
+}
 
 
 def pod_failure(pod: Pod) -> str | None:
     """How the pod failed, in words, when it ended (or keeps ending) in an error an AWS call
-    can cause; None otherwise. Read from its phase and STATUS only (no logs, no request)."""
+    can cause; None otherwise. Read from its phase, STATUS and containers' exit codes only (no
+    logs, no request)."""
     status, phase = pod.status, pod.phase
+    exits = [e for e in pod.exits if e.reason not in _NOT_AWS_REASONS]
+    if pod.exits and not exits:
+        return None  # every container that failed was killed for memory, evicted …: not an AWS call
     if status in _FAILED_STATUSES or status.startswith(("ExitCode:", "Init:ExitCode:")):
         ended = "keeps crashing" if "CrashLoopBackOff" in status else "ended in " + status
-        return f"{ended} (phase {phase})"
-    if phase == "Failed" and status in ("Failed", "Unknown", ""):
-        return "ended in Failed"
-    return None
+    elif phase == "Failed" and status in ("Failed", "Unknown", ""):
+        ended = "ended in Failed"
+    else:
+        return None
+    how = [f"phase {phase}"]
+    how += [f"container {e.container}{' last' if e.last else ''} exited {e.exit_code}" for e in exits[:3]]
+    return f"{ended} ({'; '.join(how)})"
+
+
+def _exit_hint(pod: Pod) -> str:
+    """What an AWS CLI container's exit code says, when one of them ended with such a code."""
+    images = {c.name: c.image for c in pod.containers}
+    for e in pod.exits:
+        image = images.get(e.container, "")
+        if e.exit_code in _AWS_CLI_CODES and ("aws-cli" in image or "awscli" in image):
+            return f" Container {e.container} ({image}) exited {e.exit_code}: {_AWS_CLI_CODES[e.exit_code]}."
+    return ""
+
+
+def _exit_evidence(pod: Pod) -> list[Evidence]:
+    return [Evidence(pod.ref, f"status.{'initC' if e.init else 'c'}ontainerStatuses[{e.container}]."
+                              f"{'lastState' if e.last else 'state'}.terminated.exitCode", str(e.exit_code))
+            for e in pod.exits[:3]]
 
 
 def pod_failed_on_node_role(pod: Pod, failure: str, node_role: str | None, cluster: str | None) -> Finding:
     role = role_name_of(node_role) if node_role else "NODE_ROLE"
     running_as = f"the node role {role}" if node_role else "its node's instance role (which one is unknown)"
-    explanation = CATALOGUE[POD_FAILED_ON_NODE_ROLE].explanation
+    explanation = CATALOGUE[POD_FAILED_ON_NODE_ROLE].explanation + _exit_hint(pod)
     if node_role:
         explanation += f" Here the node role is {node_role} (node {pod.node_name})."
     sa = pod.service_account if pod.service_account != "default" else "SA_NAME"
@@ -263,7 +292,7 @@ def pod_failed_on_node_role(pod: Pod, failure: str, node_role: str | None, clust
         title=f"Pod {pod.name} {failure} while running as {running_as}",
         explanation=explanation,
         evidence=[Evidence(pod.ref, "status.phase", pod.phase),
-                  Evidence(pod.ref, "status (kubectl STATUS)", pod.status),
+                  Evidence(pod.ref, "status (kubectl STATUS)", pod.status), *_exit_evidence(pod),
                   Evidence(ObjectRef("Node", pod.node_name or "?"), "instance profile role", node_role)],
         fix=(f"kubectl -n {pod.namespace} logs {pod.name} --all-containers --tail 20 to confirm (AccessDenied for "
              f"assumed-role/{role}/i-…), then eksctl create iamserviceaccount --cluster {cluster or 'CLUSTER'} "
@@ -276,9 +305,9 @@ def pod_failed_without_credentials(pod: Pod, failure: str, why: str) -> Finding:
     return _make(
         POD_FAILED_WITHOUT_CREDENTIALS,
         title=f"Pod {pod.name} {failure} and gets no AWS credentials",
-        explanation=CATALOGUE[POD_FAILED_WITHOUT_CREDENTIALS].explanation + f" Here: {why}",
+        explanation=CATALOGUE[POD_FAILED_WITHOUT_CREDENTIALS].explanation + _exit_hint(pod) + f" Here: {why}",
         evidence=[Evidence(pod.ref, "status.phase", pod.phase),
-                  Evidence(pod.ref, "status (kubectl STATUS)", pod.status)],
+                  Evidence(pod.ref, "status (kubectl STATUS)", pod.status), *_exit_evidence(pod)],
         fix=(f"kubectl -n {pod.namespace} logs {pod.name} --all-containers --tail 20 to confirm, fix the link the "
              f"pod's other findings name, then recreate it ({_restart_fix(pod)})"),
     )
