@@ -183,7 +183,9 @@ def test_walkthrough_as_a_person_would(terminal, record_property):
     assert sub, screen
     assert any("✓ matched" in lines[j] for i in sub for j in range(max(0, i - 2), i + 1)), screen
 
-    # back, step by step
+    # esc clears the filter first (all three pods again, still on the trust policy), then back, step by step
+    terminal.keys("Escape")
+    terminal.wait_for(lambda s: "eks-iam-test2" in table_text(s) and here(s) == "eks-iam-test3:trust", what="the filter cleared")
     terminal.keys("Escape")
     terminal.wait_for(lambda s: here(s) == "eks-iam-test3:role", what="back to the role")
     terminal.keys("Escape")
@@ -194,9 +196,11 @@ def test_walkthrough_as_a_person_would(terminal, record_property):
 
     # ? lists every key
     terminal.keys("?")
-    seen = terminal.wait_for(lambda s: "Keys" in s, what="help")
-    terminal.keys("End")
-    seen += terminal.wait_for(lambda s: "Commands" in s, what="the end of help")
+    page = seen = terminal.wait_for(lambda s: "Keys" in s, what="help")
+    while ":q " not in page:  # page by page to its end (the last command): every key is seen
+        terminal.keys("PageDown")
+        page = terminal.wait_for(lambda s, before=page: s != before, what="the next page of help")
+        seen += page
     from irsa_explorer.app import IrsaExplorerApp
     from irsa_explorer.screens.main import PodsScreen
     from irsa_explorer.widgets.chain_strip import ChainStrip

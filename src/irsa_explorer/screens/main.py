@@ -42,7 +42,7 @@ class PodsScreen(ViewScreen):
         Binding("right_square_bracket", "next_broken(1)", "Next ✗", id="pods.next_broken", tooltip="Next broken pod (wraps)"),
         Binding("left_square_bracket", "next_broken(-1)", "Prev ✗", show=False, id="pods.previous_broken", tooltip="Previous broken pod (wraps)"),
         Binding("v", "cycle_verdict", "Verdicts", id="pods.verdict_filter",
-                tooltip="Show only broken, unknown, warning, ok pods in turn, then all (or click a count above the table)"),
+                tooltip="Only broken, unknown, warning, ok pods in turn, then all"),
         # k9s-style: shift+letter sorts on a column, again the other way round
         Binding("V,shift+v", "sort('verdict')", "Sort verdict", show=False, id="pods.sort_verdict", tooltip="Sort by verdict, worst first"),
         Binding("P,shift+p", "sort('namespace')", "Sort namespace", show=False, id="pods.sort_namespace", tooltip="Sort by namespace"),
@@ -393,7 +393,7 @@ class PodsScreen(ViewScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":  # no filter: escape goes on to the app's back
             return bool(self.needle) or self.table.verdict_filter is not None
-        return True
+        return super().check_action(action, parameters)
 
     def action_clear_filter(self) -> None:
         self.table.verdict_filter = None
