@@ -6,7 +6,7 @@ from rich.markup import escape
 from textual.app import ComposeResult
 
 from irsa_explorer.model import Finding, IdentityChain, ObjectRef
-from irsa_explorer.screens.listing import ListScreen
+from irsa_explorer.screens.listing import Col, ListScreen
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
 
@@ -44,7 +44,8 @@ class FindingPane(DetailPane):
 
 class FindingsScreen(ListScreen):
     VIEW = "findings"
-    COLUMNS = (("severity", "Severity"), ("code", "Code"), ("pod", "Pod"), ("title", "Finding"))
+    COLUMNS = (("severity", "Severity"), ("code", "Code", Col(most=30)), ("pod", "Pod", Col(most=32)),
+               ("title", "Finding", Col(flex=True, least=12, cut="end", drop=1)))
 
     def compose_detail(self) -> ComposeResult:
         yield FindingPane(id="detail", classes="detail")
