@@ -639,6 +639,12 @@ class ExplorerState:
         index = self._chains_index()
         return len(index.intended.get(arn, ())), len(index.effective.get(arn, ()))
 
+    def roles_in_use(self) -> set[str]:
+        """Every role some chain intends or really gets (a role the pods name may not have been
+        read: the roles view lists it all the same)."""
+        index = self._chains_index()
+        return {arn for arn, uids in index.intended.items() if uids} | {arn for arn, uids in index.effective.items() if uids}
+
     def pods_getting(self, arn: str) -> list[Pod]:
         """The pods whose effective identity is the role `arn` (intended or fallen back to), by
         namespace and name."""

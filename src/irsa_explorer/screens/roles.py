@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from irsa_explorer.analysis.arns import account_of_arn, role_name_of_identity
+from irsa_explorer.analysis.arns import account_of_arn, parse_role_arn, role_name_of_identity
 from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import Col, ListScreen, Shortened
 from irsa_explorer.sources.reread import FactsWanted
@@ -48,9 +48,16 @@ class RolesScreen(ListScreen):
             return {}
         cluster = getattr(inv.cluster, "name", None)
         out = {}
-        for arn, role in sorted(inv.roles.items()):
+        # the roles read, and any role a chain names that was not (never left out of the counts)
+        arns = set(inv.roles) | (self.state.roles_in_use() if self.state.chains else set())
+        for arn in sorted(arns):
+            role = inv.roles.get(arn)
             intended, gets = self.state.role_users(arn) if self.state.chains else ("…", "…")
-            if isinstance(role, Unavailable):
+            if role is None:  # named by a chain, never read: a malformed annotation, or not looked up yet
+                status = "malformed" if parse_role_arn(arn) is None else "not read"
+                out[arn] = (short_role(short_arn(arn), cluster), str(gets), str(intended), status,
+                            account_of_arn(arn) or "?")
+            elif isinstance(role, Unavailable):
                 # the kind of failure in the row (the pane beside says the whole reason)
                 status = {"not-found": "not found", "forbidden": "forbidden"}.get(role.kind or "", "unknown")
                 out[arn] = (short_role(short_arn(arn), cluster), str(gets), str(intended), status,
