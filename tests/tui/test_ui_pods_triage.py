@@ -393,3 +393,22 @@ def test_restarts_are_the_containers_restart_counts_summed():
     pod = pod_from_dict(raw)
     assert pod.restarts == 7 and pod.status == "CrashLoopBackOff" and phase_kind(pod) == "failed"
     assert pod_from_dict({"metadata": {"name": "q"}, "spec": {}, "status": {}}).restarts == 0
+
+
+async def test_pods_that_cannot_be_listed_say_why_in_the_table(lab_for):
+    from irsa_explorer.app import IrsaExplorerApp
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.connect import Sources
+    from irsa_explorer.sources.kube import KubeSource
+
+    lab = lab_for("restricted-user")
+    kube = KubeSource("dev@eks-oidc-demo.us-east-2.eksctl.io", str(lab.kubeconfig))  # dev may not read team-b
+    app = IrsaExplorerApp(Sources(kube, AwsSource.from_env(dict(lab.aws_env)), "team-b", kube.default_cluster_name(), kube.close),
+                          watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await wait_until(pilot, lambda: bool(app.state.error), "the failed load")
+        table = table_of(app)
+        assert not table.loading and table.row_count == 0
+        text = " ".join(drawn(table))
+        assert "forbidden" in text and "team-b" in text and "c: another context" in text

@@ -259,8 +259,10 @@ class PodsScreen(ViewScreen):
     def _empty_message(self) -> str:
         """What the table says with no rows: why, and what to do next."""
         table, state = self.table, self.state
-        if table.row_count or state.error:
+        if table.row_count:
             return ""
+        if state.error and not state.pods:  # the list failed (forbidden, unreachable): why, and what next
+            return f"{state.error}\nn: another namespace · c: another context · r: try again"
         if state.pods:
             what = f"{table.verdict_filter.value} pod" if table.verdict_filter is not None else "pod"
             matching = f" matches /{self.needle}" if self.needle and table.query.active else ""
