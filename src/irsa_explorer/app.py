@@ -62,7 +62,7 @@ class IrsaExplorerApp(App):
         Binding("slash", "prompt('filter')", "Filter", id="app.filter", tooltip="Filter the table", priority=True),
         Binding("colon", "prompt('command')", "Command", id="app.command", tooltip=":pods :sa :roles :nodes :findings", priority=True),
         Binding("i", "chain", "Chain", id="app.chain", tooltip="Focus the identity chain (↑↓ PgUp PgDn scroll it)"),
-        Binding("z", "zoom", "Zoom", id="app.zoom", tooltip="Maximise the focused pane, or restore it"),
+        Binding("z", "zoom", "Zoom", id="app.zoom", tooltip="Maximise the focused pane (z or esc restores it)"),
         Binding("w", "who_am_i", "Who am I", id="app.whoami", tooltip="Run sts get-caller-identity in the pod (asks once)"),
         Binding("escape,backspace,alt+left", "back", "Back", id="app.back", tooltip="Back to where you were"),
         Binding("f,alt+right", "forward", "Forward", id="app.forward", tooltip="Forward again"),

@@ -42,6 +42,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Token pane", keys(TokenPane.BINDINGS)),
         ("Links", keys(Link.BINDINGS) + [("click", "open the link")]),
         ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
+        ("Before an exec or a write", keys(ConfirmScreen.BINDINGS) + [("enter", "the focused button: Run, or Cancel")]),
         ("Commands (:)", [(f":{view}", f"the {view} view") for view in VIEWS] + [(":help", "this help"), (":q", "quit")]),
     ]
 
