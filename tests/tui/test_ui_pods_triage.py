@@ -113,8 +113,10 @@ async def test_the_verdict_is_never_cut_and_columns_are_chosen_by_width(size, pa
             header = lines[0]
             for label in ("Phase", "Age"):
                 assert label in header
+            assert any("CrashLoo" in line for line in lines[1:])
         if width >= 150:  # room for everything: nothing cut at all
             assert shown == [column.key for column in COLUMNS]
+            assert any("CrashLoopBackOff" in line for line in lines[1:])
             assert "…" not in "".join(lines[1:]).replace("… ", "")
         # names too long for their column are cut in the middle: start and end both there
         pod = state.pods[table.selected_uid]

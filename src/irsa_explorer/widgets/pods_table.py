@@ -48,6 +48,7 @@ class Column:
     fixed: int | None = None  # always this wide (words that change after the row is shown)
     middle: bool = False
     right: bool = False
+    cap: int | None = None  # never wider than this (None: its widest cell)
 
 
 # The verdict right after the pod's name: it is the answer. Phase, restarts and age before
@@ -56,7 +57,7 @@ COLUMNS = (
     Column("namespace", "Namespace", "NS", 2, 6, 12, middle=True),
     Column("pod", "Pod", "Pod", 0, 10, 20, middle=True),
     Column("verdict", "Verdict", "Verdict", 0, 9, 9, fixed=9),
-    Column("phase", "Phase", "Phase", 1, 5, 9),
+    Column("phase", "Phase", "Phase", 1, 5, 9, cap=18),
     Column("restarts", "Restarts", "Rst", 3, 3, 3, right=True),
     Column("age", "Age", "Age", 1, 5, 5, fixed=5),
     Column("mechanism", "Mechanism", "Mechanism", 4, 11, 11, fixed=11),
@@ -64,8 +65,9 @@ COLUMNS = (
     Column("node", "Node", "Node", 6, 8, 14, middle=True),
 )
 COLUMN = {column.key: index for index, column in enumerate(COLUMNS)}
-# The room left once the columns are chosen goes to these first, up to their widest cell.
-GROW_ORDER = ("pod", "namespace", "phase", "sa", "node", "restarts")
+# The room left once the columns are chosen goes to these first, up to their widest cell: a
+# phase whole (CrashLoopBackOff) before the rest of a long name.
+GROW_ORDER = ("phase", "pod", "namespace", "sa", "node", "restarts")
 
 # The table's own words where the panes' are longer than the column ("Pod Identity").
 TABLE_MECHANISM_WORDS = {**MECHANISM_WORDS, Mechanism.POD_IDENTITY: "PodIdentity"}
@@ -563,6 +565,7 @@ class PodsTable(ScrollView, can_focus=True):
             i = COLUMN[key]
             if i in chosen and used < width:
                 target = max(widest[i], len(self._label(i, len(COLUMNS[i].label) + 1)))
+                target = min(target, COLUMNS[i].cap or target)
                 grow = max(0, min(width - used, target - chosen[i]))
                 chosen[i] += grow
                 used += grow
