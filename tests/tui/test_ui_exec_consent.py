@@ -13,6 +13,7 @@ from textual.widgets import Static
 from irsa_explorer import app as app_module
 from irsa_explorer.app import IrsaExplorerApp
 from irsa_explorer.screens.modals import ConfirmScreen, HelpScreen, PickerScreen
+from irsa_explorer.widgets.chain_strip import ChainStrip
 from ui_pilot_helpers import SIZE, filter_to, lab_kube_counters, make_app, pod_uid, settle, wait_until
 
 
@@ -42,6 +43,9 @@ async def test_readonly_refuses_w_and_the_token_reads_and_runs_nothing(lab):
         refusal = next(said for said in app.told if "--readonly" in said)
         assert "Not run" in refusal and "default/eks-iam-test3" in refusal and "get-caller-identity" in refusal
         assert not isinstance(app.screen, ConfirmScreen)  # refused, not asked
+        strip = app.screen.query_one(ChainStrip)
+        identity = next(link for link in strip.shown_links() if link.step == "identity")
+        assert identity.label == "not run" and "--readonly" in identity.detail  # not "press w"
         # the token pane's reads exec `cat`; T writes a TokenRequest: refused too
         await pilot.press("2", "t")
         await pilot.press("T")

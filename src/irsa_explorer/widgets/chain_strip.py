@@ -135,10 +135,10 @@ class ChainStrip(ScrollableContainer, can_focus=True):
         if self.running:
             return replace(link, status=LinkStatus.SKIPPED, label="running sts get-caller-identity…", detail="")
         if run is None:
-            return replace(
-                link, status=LinkStatus.SKIPPED, label="not run",
-                detail=f"expected {link.label}; press w to run sts get-caller-identity in the pod",
-            )
+            consent = getattr(self.app, "consent", None)
+            how = ("not asked: this session is --readonly (no exec into pods)" if consent is not None and consent.readonly
+                   else "press w to run sts get-caller-identity in the pod")
+            return replace(link, status=LinkStatus.SKIPPED, label="not run", detail=f"expected {link.label}; {how}")
         result = run.result
         if run.error or result is None:
             return replace(link, status=LinkStatus.UNKNOWN, label="the check failed", detail=run.error or "")
