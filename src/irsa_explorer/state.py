@@ -32,6 +32,7 @@ from irsa_explorer.model import (
     IdentityChain,
     Inventory,
     IssuerInfo,
+    LinkStatus,
     Node,
     Pod,
     Role,
@@ -118,6 +119,7 @@ class _ChainIndex:
         self.effective: dict[str, set[str]] = {}
         self._roles: dict[str, frozenset[str]] = {}
         self._uses: dict[str, tuple[str | None, str | None]] = {}
+        self.unknown: set[str] = set()  # pods whose identity the engine could not tell (no role to count them under)
         for uid, chain in chains.items():
             self.set(uid, chain)
 
@@ -136,6 +138,8 @@ class _ChainIndex:
             self.intended.setdefault(chain.intended_role_arn, set()).add(uid)
         if gets:
             self.effective.setdefault(gets, set()).add(uid)
+        if effective is not None and effective.status is LinkStatus.UNKNOWN:
+            self.unknown.add(uid)
 
     def drop(self, uid: str) -> None:
         for arn in self._roles.pop(uid, ()):
@@ -146,6 +150,7 @@ class _ChainIndex:
             self.intended.get(intended, set()).discard(uid)
         if gets:
             self.effective.get(gets, set()).discard(uid)
+        self.unknown.discard(uid)
 
 
 @dataclass
@@ -638,6 +643,11 @@ class ExplorerState:
         chains kept up to date chain by chain: the :roles view asks it for every role."""
         index = self._chains_index()
         return len(index.intended.get(arn, ())), len(index.effective.get(arn, ()))
+
+    def identity_unknown(self) -> int:
+        """How many pods' identity is unknown (a node role that could not be read, a link not
+        checked): counted under no role, so the roles view says how many it leaves out."""
+        return len(self._chains_index().unknown)
 
     def roles_in_use(self) -> set[str]:
         """Every role some chain intends or really gets (a role the pods name may not have been

@@ -136,3 +136,8 @@ async def test_a_restricted_users_crumbs_name_the_namespaces_read_not_all(restri
         assert "│ all namespaces" not in crumbs(app)
         await open_view(pilot, "roles")  # every view says it
         assert "namespace default only" in crumbs(app)
+        # nodes are forbidden to dev: the node-role pods' role is unknown, and the roles view says
+        # how many pods it counts under no role rather than leave them out silently
+        unknown = sum(1 for c in app.state.chains.values() if c.effective and c.effective.status.value == "unknown")
+        assert unknown >= 2
+        assert f"{unknown} pods with an unknown identity" in str(app.screen.table.border_subtitle)

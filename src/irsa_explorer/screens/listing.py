@@ -211,6 +211,10 @@ class ListScreen(ViewScreen):
     def key_for(self, ref: ObjectRef) -> str | None:
         return ref.name
 
+    def subtitle_note(self) -> str:
+        """What the rows leave out, said under the table (" · …"), or ""."""
+        return ""
+
     def search_text(self, key: str, cells: tuple) -> str:
         """What `/text` matches a row on: its cells (as shown uncut) and its key (an ARN …)."""
         return " ".join(map(str, cells)) + " " + key
@@ -237,7 +241,7 @@ class ListScreen(ViewScreen):
             needle = self.needle.lower()
             rows = {k: v for k, v in rows.items() if needle in self.search_text(k, v).lower()}
         self.table.sync(rows)
-        self.table.border_subtitle = f"{len(rows)}" + (f" · /{self.needle}" if self.needle else "")
+        self.table.border_subtitle = f"{len(rows)}" + (f" · /{self.needle}" if self.needle else "") + self.subtitle_note()
         self.detail(self.table.selected_key)
 
     def set_filter(self, needle: str) -> None:

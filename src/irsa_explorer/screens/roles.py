@@ -66,6 +66,10 @@ class RolesScreen(ListScreen):
                 out[arn] = (short_role(role.name, cluster), str(gets), str(intended), "ok", role.account)
         return out
 
+    def subtitle_note(self) -> str:
+        unknown = self.state.identity_unknown() if self.state.chains else 0
+        return f" · {unknown} pod{'s' if unknown != 1 else ''} with an unknown identity, under no role" if unknown else ""
+
     def search_text(self, key: str, cells: tuple) -> str:
         role = self.state.role(key)
         why = str(role) if isinstance(role, Unavailable) else ""  # `/unknown`, `/AccessDenied` find it
