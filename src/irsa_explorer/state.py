@@ -655,6 +655,10 @@ class ExplorerState:
         index = self._chains_index()
         return {arn for arn, uids in index.intended.items() if uids} | {arn for arn, uids in index.effective.items() if uids}
 
+    def role_getters(self, arn: str) -> frozenset[str]:
+        """The uids of the pods that really get the role `arn` (a copy: a pane keys on it)."""
+        return frozenset(self._chains_index().effective.get(arn, ()))
+
     def pods_getting(self, arn: str) -> list[Pod]:
         """The pods whose effective identity is the role `arn` (intended or fallen back to), by
         namespace and name."""

@@ -6,6 +6,7 @@ In the pods view, what the selected pod really gets from it: the chain's `Effect
 
 from __future__ import annotations
 
+import heapq
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 
 from irsa_explorer.messages import post_up
-from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Pod, Role, RolePolicies, Unavailable
+from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, relative, stamp, value_or_unknown
@@ -66,7 +67,7 @@ class RolePane(DetailPane):
         self.arn: str | None = None
         self.why_none = "No role."
         self.effective: EffectiveIdentity | None = None
-        self.users: tuple[tuple[Pod, ...], int] | None = None  # the pods that get the role, how many are meant to
+        self.users: tuple[frozenset[str], int] | None = None  # the uids of the pods that get the role, how many are meant to
         self.nodes: tuple[str, ...] = ()  # the nodes whose instance role it is
 
     def show(self, state: ExplorerState, arn: str | None, why_none: str = "No role.",
@@ -80,7 +81,9 @@ class RolePane(DetailPane):
         self.date(*[("role", FactsWanted(roles=frozenset({arn})), None)] if arn else [])
         # the objects themselves, not their ids: an id may be reused once its object is freed
         # who gets it: the store's index of the chains (not a pass over every pod)
-        self.users = (tuple(state.pods_getting(arn)), state.role_users(arn)[0]) if arn and state.chains else None
+        # uids, not sorted pods: a node role thousands of pods fall back to is shown on every
+        # cursor move over them; sorting waits for a rebuild
+        self.users = (state.role_getters(arn), state.role_users(arn)[0]) if arn and state.chains else None
         node_roles = state.inventory.node_roles if state.inventory and arn else {}
         self.nodes = tuple(sorted(name for name, role in node_roles.items() if role == arn))
         self.rebuild((arn, why_none, effective, state.role(arn), state.role_policies.get(arn or ""),
@@ -119,16 +122,19 @@ class RolePane(DetailPane):
             yield from more(len(nodes), LIST_LIMIT, ":nodes lists every node and its role")
         if self.users is None:
             return
-        pods, intended = self.users
+        uids, intended = self.users
+        pods = [state.pods[uid] for uid in uids if uid in state.pods]
         yield heading(f"Pods that get it ({len(pods)})")
         meant = sum(1 for pod in pods if (chain := state.chains.get(pod.uid)) and chain.intended_role_arn == arn)
         if not pods:
             yield note("none" + (f": the {intended} pods meant to get it do not" if intended else ""))
         elif meant < len(pods):
-            yield note(f"{len(pods) - meant} of them not meant to: nothing of their own, they fall back to it")
+            why = ("nothing of their own, they fall back to it" if self.nodes
+                   else "what their service account names now is another role, or none")
+            yield note(f"{len(pods) - meant} of them not meant to: {why}")
         if pods and meant < intended:
             yield note(f"{intended - meant} pods meant to get it do not")
-        for pod in pods[:LIST_LIMIT]:
+        for pod in heapq.nsmallest(LIST_LIMIT, pods, key=lambda p: (p.namespace, p.name)):
             yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
         yield from more(len(pods), LIST_LIMIT, "filter the pods view by the role's name")
 
