@@ -197,9 +197,13 @@ def test_walkthrough_as_a_person_would(terminal, record_property):
     # ? lists every key
     terminal.keys("?")
     page = seen = terminal.wait_for(lambda s: "Keys" in s, what="help")
+
+    def help_body(screen: str) -> list[str]:  # inside the help's frame: not the ages ticking behind it
+        return [line[line.index("█") + 1 : line.rindex("█")] for line in screen.splitlines() if line.count("█") >= 2]
+
     while ":q " not in page:  # page by page to its end (the last command): every key is seen
         terminal.keys("PageDown")
-        page = terminal.wait_for(lambda s, before=page: s != before, what="the next page of help")
+        page = terminal.wait_for(lambda s, before=help_body(page): help_body(s) != before, what="the next page of help")
         seen += page
     from irsa_explorer.app import IrsaExplorerApp
     from irsa_explorer.screens.main import PodsScreen
