@@ -108,3 +108,63 @@ def test_a_container_that_keeps_being_killed_for_memory_is_not_blamed_on_the_nod
     assert first.code == F.POD_FAILED_ON_NODE_ROLE and "keeps crashing" in first.title
     assert "container my-aws-cli last exited 253" in first.title
     assert "lastState.terminated.exitCode" in {e.field.rsplit("].", 1)[-1] for e in first.evidence}
+
+
+def _failed_json(pod_json: dict, message: str, code: int = 254) -> dict:
+    """The pod's JSON as the API server returns it once its container failed, with the last log
+    lines in the termination message (terminationMessagePolicy: FallbackToLogsOnError)."""
+    return dict(pod_json, status={"phase": "Failed", "containerStatuses": [{
+        "name": "my-aws-cli", "restartCount": 0, "ready": False,
+        "state": {"terminated": {"exitCode": code, "reason": "Error", "message": message}}}]})
+
+
+WALKTHROUGH_POD = {
+    "metadata": {"name": "eks-iam-test1", "namespace": "default", "uid": "u-1",
+                 "creationTimestamp": "2024-03-30T00:29:51Z"},
+    "spec": {"nodeName": NODE, "serviceAccountName": "default", "restartPolicy": "Never",
+             "containers": [{"name": "my-aws-cli", "image": "amazon/aws-cli:latest", "args": ["s3", "ls"],
+                             "terminationMessagePolicy": "FallbackToLogsOnError"}]},
+}
+
+
+def test_the_termination_message_says_what_aws_answered_and_no_token_leaks():
+    from irsa_explorer.sources.kube_convert import pod_from_dict
+
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl"
+    logs = ("starting\n" * 200 + f"debug: token {token}\n"
+            "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied\n")
+    p = pod_from_dict(_failed_json(WALKTHROUGH_POD, logs))
+    assert p.exits and p.exits[0].exit_code == 254 and len(p.exits[0].message) <= 4096  # bounded
+    first = chain_of(p).findings[0]
+    assert first.code == F.POD_FAILED_ON_NODE_ROLE
+    assert "it logged AccessDenied" in first.title
+    assert "termination message (kept in the pod's status) says: An error occurred (AccessDenied) when calling " \
+           "the ListBuckets operation: Access Denied" in first.explanation
+    assert ("status.containerStatuses[my-aws-cli].state.terminated.message",
+            "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied") in {
+        (e.field, e.value) for e in first.evidence}
+    shown = " ".join([first.title, first.explanation, first.fix or ""] + [str(e.value) for e in first.evidence])
+    assert token not in shown and "c2lnbmF0dXJl" not in shown and "starting" not in shown  # only the AWS line
+
+
+def test_a_pod_refused_as_its_own_role_is_broken_by_its_permissions():
+    from irsa_explorer.sources.kube_convert import pod_from_dict
+
+    denied = ("An error occurred (AccessDenied) when calling the PutObject operation: User: "
+              "arn:aws:sts::113534181560:assumed-role/app/botocore-session-1 is not authorized to perform: "
+              "s3:PutObject on resource: arn:aws:s3:::reports/x because no identity-based policy allows the s3:PutObject action")
+    irsa = pod()
+    raw = _failed_json(dict(WALKTHROUGH_POD, metadata=dict(WALKTHROUGH_POD["metadata"], name="uploader")), denied)
+    converted = pod_from_dict(raw)
+    # the IRSA pod's spec (injected variables and token) with the failed status of the JSON above
+    failed_irsa = dataclasses.replace(irsa, name="uploader", phase=converted.phase, status=converted.status,
+                                      exits=converted.exits)
+    chain = chain_of(failed_irsa, sas=[sa()], roles=[role()])
+    assert chain.mechanism is Mechanism.IRSA and chain.effective.status is LinkStatus.OK
+    assert chain.verdict is Verdict.BROKEN
+    first = chain.findings[0]
+    assert first.code == F.POD_FAILED_ACCESS_DENIED and "AWS refused" in first.title
+    assert f"--policy-source-arn {ROLE_ARN} --action-names s3:PutObject" in first.fix
+    # the same failure without the message: not the identity's to explain
+    quiet = dataclasses.replace(failed_irsa, exits=tuple(dataclasses.replace(e, message=None) for e in converted.exits))
+    assert chain_of(quiet, sas=[sa()], roles=[role()]).verdict is Verdict.OK

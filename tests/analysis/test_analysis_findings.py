@@ -78,6 +78,7 @@ def _all_built() -> list[Finding]:
         F.node_role_fallback(p, "arn:aws:iam::1:role/node", ["my-sa"], "demo"),
         F.pod_failed_on_node_role(p, "ended in Error (phase Failed)", "arn:aws:iam::1:role/node", "demo"),
         F.pod_failed_without_credentials(p, "keeps crashing (phase Running)", "IMDS is out of reach"),
+        F.pod_failed_access_denied(p, "ended in Error (phase Failed)", "app-role", ROLE_ARN),
         F.pod_identity_trust_finding(wrong, evaluate_trust_all(wrong.trust_policy, pod_identity_requests())),
         F.pod_identity_host_network(p),
         F.irsa_role_changed(p, "app", "arn:aws:iam::1:role/old", ROLE_ARN),

@@ -227,10 +227,11 @@ class _Resolver:
         )
 
     def _failed_pod(self, pod: Pod, links: list[ChainLink], mechanism: Mechanism, effective: str | None) -> list[Finding]:
-        """A pod Kubernetes says failed (phase, STATUS: no logs are read) while its identity is a
-        fallback (the node's role) or gives it no credentials: an error, so the pod is broken —
-        it does not work, and its identity is the first suspect. A failed pod whose identity
-        holds is not judged here (its failure is not the identity's to explain)."""
+        """A pod Kubernetes says failed (phase, STATUS, exit codes: no logs are read) while its
+        identity is a fallback (the node's role) or gives it no credentials: an error, so the pod
+        is broken — it does not work, and its identity is the first suspect. A failed pod whose
+        identity holds is judged only when its termination message shows AWS refusing it (its
+        role's permissions); else its failure is not the identity's to explain."""
         failure = F.pod_failure(pod)
         if failure is None:
             return []
@@ -241,6 +242,9 @@ class _Resolver:
         if identity is not None and (identity.status is LinkStatus.BROKEN
                                      or (identity.mechanism is Mechanism.NONE and identity.access is not None)):
             return [F.pod_failed_without_credentials(pod, failure, identity.why)]
+        if identity is not None and identity.status is LinkStatus.OK and identity.arn and F.denied_as(pod):
+            # the identity holds, and the pod's own last words say AWS refused it: its permissions
+            return [F.pod_failed_access_denied(pod, failure, identity.label, identity.arn if ":role/" in identity.arn else None)]
         return []
 
     def _imds_finding(self, pod: Pod, access: NodeAccess) -> Finding:

@@ -82,6 +82,10 @@ class ContainerExit:
     reason: str | None = None  # the kubelet's: "Error", "OOMKilled", …
     last: bool = False  # the previous run of a restarted container (lastState), not the current one
     init: bool = False
+    # terminated.message: what the container left in its termination-message file, or with
+    # terminationMessagePolicy FallbackToLogsOnError its last log lines (the kubelet keeps ≤ 4 KiB).
+    # Untrusted and possibly secret: bounded here; analysis quotes only an AWS error line of it.
+    message: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

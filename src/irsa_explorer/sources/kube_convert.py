@@ -199,6 +199,11 @@ def pod_status_text(raw: dict) -> str:
     return reason
 
 
+def _tail(message: Any) -> str | None:
+    """A termination message's last 4 KiB (what the kubelet keeps), or None."""
+    return str(message)[-4096:] if message else None
+
+
 def container_exits(raw: dict) -> tuple[ContainerExit, ...]:
     """The containers whose state, or else last state, is terminated with a non-zero exit code."""
     status = raw.get("status") or {}
@@ -211,7 +216,7 @@ def container_exits(raw: dict) -> tuple[ContainerExit, ...]:
                     code = terminated.get("exitCode")
                     out.append(ContainerExit(str(cs.get("name") or "")[:253], code if isinstance(code, int) else None,
                                              str(terminated["reason"])[:64] if terminated.get("reason") else None,
-                                             last, init))
+                                             last, init, _tail(terminated.get("message"))))
                     break
     return tuple(out)
 

@@ -3,10 +3,12 @@ the role, the node role. Each builder returns a `model.Finding` naming the pod a
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from irsa_explorer.model import (
     AUDIENCE_ANNOTATION,
+    ContainerExit,
     ROLE_ARN_ANNOTATION,
     SKIP_CONTAINERS_ANNOTATION,
     SKIP_WEBHOOK_LABEL,
@@ -32,6 +34,7 @@ from .catalogue import (
     MALFORMED_ROLE_ARN,
     NO_OIDC_PROVIDER,
     NODE_ROLE_FALLBACK,
+    POD_FAILED_ACCESS_DENIED,
     POD_FAILED_ON_NODE_ROLE,
     POD_FAILED_WITHOUT_CREDENTIALS,
     POD_IDENTITY_HOST_NETWORK,
@@ -261,11 +264,39 @@ def pod_failure(pod: Pod) -> str | None:
         return None
     how = [f"phase {phase}"]
     how += [f"container {e.container}{' last' if e.last else ''} exited {e.exit_code}" for e in exits[:3]]
+    said = aws_error(pod)
+    if said is not None:
+        match = _AWS_ERROR.match(said[1])
+        code = (match.group("code") or match.group("bare")) if match else None
+        how.append(f"it logged {code or said[1][:60]}")
     return f"{ended} ({'; '.join(how)})"
 
 
+# An AWS error as the AWS CLI and the SDKs print it, in a container's termination message (its last
+# log lines when the pod sets terminationMessagePolicy: FallbackToLogsOnError).
+_AWS_ERROR = re.compile(
+    r"An error occurred \((?P<code>[\w.]{1,64})\) when calling the (?P<op>\w{1,64}) operation[^\n]{0,240}"
+    r"|Unable to locate credentials|NoCredentialProviders[^\n]{0,120}|Could not load credentials from any providers"
+    r"|(?P<bare>AccessDenied(?:Exception)?|UnauthorizedOperation|ExpiredToken|InvalidIdentityToken)\b[^\n]{0,240}"
+)
+_JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
+
+
+def aws_error(pod: Pod) -> tuple[ContainerExit, str] | None:
+    """The first AWS error line a failed container's termination message shows (the kubelet keeps
+    it in the pod's status: no log is read), bounded and with any token masked; None if none."""
+    for e in pod.exits:
+        match = _AWS_ERROR.search(e.message) if e.message else None
+        if match:
+            return e, _JWT.sub("eyJ…(token masked)", match.group(0).strip())
+    return None
+
+
 def _exit_hint(pod: Pod) -> str:
-    """What an AWS CLI container's exit code says, when one of them ended with such a code."""
+    """What the AWS error in a termination message, or else an AWS CLI container's exit code, says."""
+    said = aws_error(pod)
+    if said is not None:
+        return f" Container {said[0].container}'s termination message (kept in the pod's status) says: {said[1]}"
     images = {c.name: c.image for c in pod.containers}
     for e in pod.exits:
         image = images.get(e.container, "")
@@ -275,9 +306,14 @@ def _exit_hint(pod: Pod) -> str:
 
 
 def _exit_evidence(pod: Pod) -> list[Evidence]:
-    return [Evidence(pod.ref, f"status.{'initC' if e.init else 'c'}ontainerStatuses[{e.container}]."
-                              f"{'lastState' if e.last else 'state'}.terminated.exitCode", str(e.exit_code))
-            for e in pod.exits[:3]]
+    def where(e: ContainerExit) -> str:
+        return f"status.{'initC' if e.init else 'c'}ontainerStatuses[{e.container}].{'lastState' if e.last else 'state'}.terminated"
+
+    out = [Evidence(pod.ref, f"{where(e)}.exitCode", str(e.exit_code)) for e in pod.exits[:3]]
+    said = aws_error(pod)
+    if said is not None:
+        out.append(Evidence(pod.ref, f"{where(said[0])}.message", said[1]))
+    return out
 
 
 def pod_failed_on_node_role(pod: Pod, failure: str, node_role: str | None, cluster: str | None) -> Finding:
@@ -310,6 +346,31 @@ def pod_failed_without_credentials(pod: Pod, failure: str, why: str) -> Finding:
                   Evidence(pod.ref, "status (kubectl STATUS)", pod.status), *_exit_evidence(pod)],
         fix=(f"kubectl -n {pod.namespace} logs {pod.name} --all-containers --tail 20 to confirm, fix the link the "
              f"pod's other findings name, then recreate it ({_restart_fix(pod)})"),
+    )
+
+
+_DENIED = ("AccessDenied", "UnauthorizedOperation", "not authorized to perform")
+
+
+def denied_as(pod: Pod) -> str | None:
+    """The AWS error line of a failed container's termination message when it is a refusal
+    (AccessDenied …), else None."""
+    said = aws_error(pod)
+    return said[1] if said is not None and any(word in said[1] for word in _DENIED) else None
+
+
+def pod_failed_access_denied(pod: Pod, failure: str, identity: str, role_arn: str | None) -> Finding:
+    said = denied_as(pod) or ""
+    action = re.search(r"not authorized to perform: ([\w:*-]{1,128})", said)
+    return _make(
+        POD_FAILED_ACCESS_DENIED,
+        title=f"Pod {pod.name} {failure}: AWS refused {identity}",
+        explanation=CATALOGUE[POD_FAILED_ACCESS_DENIED].explanation + _exit_hint(pod),
+        evidence=[Evidence(pod.ref, "status.phase", pod.phase), *_exit_evidence(pod),
+                  *([Evidence(ObjectRef("Role", role_arn), "permission policies", None)] if role_arn else [])],
+        fix=(f"aws iam simulate-principal-policy --policy-source-arn {role_arn or 'ROLE_ARN'} --action-names "
+             f"{action.group(1) if action else 'ACTION'} (which statement decides), then allow the call in the "
+             f"role's policies and run the pod again"),
     )
 
 

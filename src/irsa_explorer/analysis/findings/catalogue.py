@@ -252,6 +252,17 @@ POD_FAILED_WITHOUT_CREDENTIALS = _spec(
     "Confirm with kubectl -n NS logs POD, then fix the broken link the pod's other findings name and "
     "recreate the pod.",
 )
+POD_FAILED_ACCESS_DENIED = _spec(
+    "POD_FAILED_ACCESS_DENIED", E, "D.16",
+    "The pod failed with AccessDenied although it gets the identity meant for it",
+    "The pod failed, and the termination message Kubernetes keeps in its status (its last log lines with "
+    "terminationMessagePolicy: FallbackToLogsOnError) shows AWS refusing a call. Its identity chain holds — it "
+    "is the role meant for it — so what denies the call is what that role may do: its permission policies do "
+    "not allow the action on that resource, or a permissions boundary, an SCP or the resource's own policy "
+    "denies it.",
+    "Open the role (its permission policies) and compare with the call that failed; aws iam "
+    "simulate-principal-policy --policy-source-arn ROLE_ARN --action-names ACTION tells which statement decides.",
+)
 POD_IDENTITY_TRUST_INVALID = _spec(
     "POD_IDENTITY_TRUST_INVALID", E, "F.19",
     "The associated role's trust policy does not allow EKS Pod Identity",
