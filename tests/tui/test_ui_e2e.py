@@ -201,9 +201,11 @@ def test_walkthrough_as_a_person_would(terminal, record_property):
     def help_body(screen: str) -> list[str]:  # inside the help's frame: not the ages ticking behind it
         return [line[line.index("█") + 1 : line.rindex("█")] for line in screen.splitlines() if line.count("█") >= 2]
 
-    while ":q " not in page:  # page by page to its end (the last command): every key is seen
-        terminal.keys("PageDown")
-        page = terminal.wait_for(lambda s, before=help_body(page): help_body(s) != before, what="the next page of help")
+    # line by line to its end (the last command), every line seen: a page's scroll is animated,
+    # and a page key pressed on a frame mid-way would skip lines
+    while ":q " not in page:
+        terminal.keys("Down")
+        page = terminal.wait_for(lambda s, before=help_body(page): help_body(s) != before, what="the next line of help")
         seen += page
     from irsa_explorer.app import IrsaExplorerApp
     from irsa_explorer.screens.main import PodsScreen
