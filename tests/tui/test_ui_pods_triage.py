@@ -312,6 +312,10 @@ async def test_counts_filter_sort_walk_and_escape_on_the_walkthrough(lab):
         assert table.row_count == 0 and "No pod matches /no-such-pod" in "\n".join(drawn(table))
         await filter_to(pilot, "!eks-iam-test3")
         assert table.row_count == 2 and table.row_index(pod_uid(app, "eks-iam-test3")) is None
+        # what is typed is shown as typed, never read as markup (`[/]` once crashed the app)
+        await filter_to(pilot, "[/][@click=app.quit]x")
+        assert app.is_running and "[/][@click=app.quit]x" in Content.from_markup(table.border_subtitle).plain
+        assert "No pod matches /[/][@click=app.quit]x" in "\n".join(drawn(table))
         await filter_to(pilot, "-l =x")
         assert table.row_count == 3 and "cannot read the label selector" in str(table.border_subtitle)
         await pilot.press("escape")

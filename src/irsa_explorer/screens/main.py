@@ -6,6 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical
+from textual.content import Content
 from textual.widgets import Footer, Tab, Tabs
 
 from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
@@ -222,7 +223,7 @@ class PodsScreen(ViewScreen):
             title = self._table_title()
             if table.border_title != title:
                 table.border_title = title
-        table.border_subtitle = self._table_subtitle()
+        table.border_subtitle = Content(self._table_subtitle())  # not markup: it holds what was typed
         table.empty_message = self._empty_message()
 
     def _table_title(self) -> str:
