@@ -418,3 +418,11 @@ async def test_pods_that_cannot_be_listed_say_why_in_the_table(lab_for):
         assert not table.loading and table.row_count == 0
         text = " ".join(drawn(table))
         assert "forbidden" in text and "team-b" in text and "c: another context" in text
+
+
+def test_a_status_from_the_cluster_reaches_the_screen_as_printable_text():
+    from irsa_explorer.widgets.pods_table import literal
+
+    assert literal("CrashLoopBackOff") == "CrashLoopBackOff"
+    assert literal("Evil\x1b[2J\nreason") == "Evil?[2J?reason"
+    assert len(literal("x" * 10_000)) == 80

@@ -112,6 +112,13 @@ def phase_kind(pod: Pod) -> str:
 _PHASE_RANK = {"failed": 0, "waiting": 1, "running": 2, "done": 3}
 
 
+def literal(text: str, limit: int = 80) -> str:
+    """A cluster's words as one line of printable text: the API server checks names, not a
+    status's reason, which must not reach the terminal as control codes; bounded in size."""
+    text = text[:limit]
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+
+
 def short_node(name: str | None) -> str:
     """A node's name without the domain EKS appends (`.us-east-2.compute.internal`): the
     host part is what tells nodes apart, and the column stays narrow."""
@@ -462,7 +469,7 @@ class PodsTable(ScrollView, can_focus=True):
             "namespace": pod.namespace,
             "pod": pod.name,
             "verdict": verdict_word(chain),
-            "phase": pod.status or pod.phase,
+            "phase": literal(pod.status or pod.phase),
             "restarts": str(pod.restarts),
             "age": age(pod.created, state.now()),
             "mechanism": mechanism_word(chain),
@@ -676,7 +683,7 @@ class PodsTable(ScrollView, can_focus=True):
         w[at["pod"]] = max(w[at["pod"]], max(len(p.name) for p in pods))
         w[at["sa"]] = max(w[at["sa"]], max(len(p.service_account) for p in pods))
         w[at["node"]] = max(w[at["node"]], max(len(short_node(p.node_name)) for p in pods))
-        w[at["phase"]] = max(w[at["phase"]], max(len(p.status or p.phase) for p in pods))
+        w[at["phase"]] = max(w[at["phase"]], max(len(literal(p.status or p.phase)) for p in pods))
         w[at["restarts"]] = max(w[at["restarts"]], max(len(str(p.restarts)) for p in pods))
         if w != before:
             self._layout = None
