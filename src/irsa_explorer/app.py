@@ -372,8 +372,8 @@ class IrsaExplorerApp(App):
     def action_namespace(self) -> None:
         pick_namespace(self)
 
-    def action_context(self) -> None:
-        pick_context(self, self._context_switcher)
+    def action_context(self, name: str | None = None) -> None:
+        pick_context(self, self._context_switcher, name)  # `:ctx NAME`: that one, no picker
 
     def use_sources(self, sources: Sources) -> None:
         """Another context's sources: nothing of the previous context may stay, not even while

@@ -19,38 +19,80 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import VIEW_TITLES, VIEWS, Location
-from irsa_explorer.screens.modals import ConfirmScreen, PickerScreen
+from irsa_explorer.screens.modals import ConfirmScreen, HelpScreen, PickerScreen
 
 if TYPE_CHECKING:
     from irsa_explorer.app import IrsaExplorerApp
     from irsa_explorer.model import Pod
     from irsa_explorer.sources.connect import Sources
 
-# `:` commands besides the views, and what else people type for them (kubectl's short names).
-COMMANDS = (*VIEWS, "help", "quit")
-ALIASES = {
-    "po": "pods", "pod": "pods", "serviceaccounts": "sa", "serviceaccount": "sa", "role": "roles",
-    "node": "nodes", "no": "nodes", "finding": "findings", "h": "help", "?": "help", "q": "quit",
-}
+# The `:` commands: each with what else people type for it (k9s's and kubectl's short names)
+# and what it does, in the words `ctrl+a` lists them with.
+COMMAND_TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("pods", ("po", "pod"), "the pods view"),
+    ("sa", ("serviceaccounts", "serviceaccount"), "the service accounts view"),
+    ("roles", ("ro", "role"), "the IAM roles view"),
+    ("nodes", ("no", "node"), "the nodes view"),
+    ("findings", ("fi", "finding"), "the findings view"),
+    ("ns", ("namespace", "namespaces"), ":ns NAME one namespace; :ns or :ns all every namespace"),
+    ("ctx", ("context", "contexts"), ":ctx NAME another kubeconfig context; :ctx alone the list"),
+    ("aliases", ("alias", "a"), "this list of commands (ctrl+a)"),
+    ("help", ("h", "?"), "every key"),
+    ("quit", ("q", "q!"), "leave the explorer"),
+)
+COMMANDS = tuple(command for command, _, _ in COMMAND_TABLE)
+ALIASES = {alias: command for command, aliases, _ in COMMAND_TABLE for alias in aliases}
+ALL_NAMESPACES = ("all", "*", "-a", "--all-namespaces")
 
 
-def parse_command(text: str) -> str:
-    """What a `:` line asks for: one of COMMANDS, else the word as typed ("" for nothing)."""
-    word = text.lstrip(":").strip().lower()
-    return ALIASES.get(word, word)
+def command_list() -> list[tuple[str, str]]:
+    """Each command with its aliases, and what it does: for `ctrl+a` and the help."""
+    return [(" ".join(f":{name}" for name in (command, *aliases[:2])), what) for command, aliases, what in COMMAND_TABLE]
+
+
+def parse_command(text: str) -> tuple[str, str]:
+    """What a `:` line asks for: one of COMMANDS (else the word as typed, "" for nothing) and
+    the rest of the line (a namespace or a context name, as typed)."""
+    word, _, argument = text.lstrip(":").strip().partition(" ")
+    word = word.lower()
+    return ALIASES.get(word, word), argument.strip()
 
 
 def run_command(app: IrsaExplorerApp, text: str) -> None:
-    """`:pods`, `:sa`, `:roles`, `:nodes`, `:findings`, `:help`, `:q`; anything else is said so."""
-    command = parse_command(text)
+    """`:pods` … `:findings`, `:ns [NAME]`, `:ctx [NAME]`, `:aliases`, `:help`, `:q`; anything
+    else is said so, with the commands there are."""
+    command, argument = parse_command(text)
     if command in VIEWS:
         app.go(Location(command))
+    elif command == "ns":
+        use_namespace(app, None if argument.lower() in ("", *ALL_NAMESPACES) else argument)
+    elif command == "ctx":
+        app.action_context(argument or None)
+    elif command == "aliases":
+        show_commands(app)
     elif command == "help":
         app.action_help()
     elif command == "quit":
         app.exit()
     elif command:
-        app.notify(f"Unknown command :{command} — try :{' :'.join(VIEWS)}", severity="warning")
+        known = " ".join(f":{name}" for name in COMMANDS)
+        app.notify(f"No command :{command}. The commands: {known} (ctrl+a lists them with their aliases).",
+                   severity="warning", markup=False)
+
+
+def show_commands(app: IrsaExplorerApp) -> None:
+    """`ctrl+a`: the `:` commands and their aliases, as k9s lists its aliases."""
+    if not isinstance(app.screen, HelpScreen):
+        app.push_screen(HelpScreen([("Commands (type : then one of them)", command_list())], title="Commands (esc closes)"))
+
+
+def use_namespace(app: IrsaExplorerApp, namespace: str | None) -> None:
+    """One namespace (None: all of them), then everything loaded again for it."""
+    if (sources := app.sources) is None or namespace == sources.namespace:
+        return
+    sources.namespace = namespace
+    app.go(Location("pods"))
+    app.action_refresh()
 
 
 def pick_namespace(app: IrsaExplorerApp) -> None:
@@ -60,17 +102,16 @@ def pick_namespace(app: IrsaExplorerApp) -> None:
     current = sources.namespace or "*"
 
     def picked(choice: str | None) -> None:
-        if choice is not None and choice != current:
-            sources.namespace = None if choice == "*" else choice
-            app.go(Location("pods"))
-            app.action_refresh()
+        if choice is not None:
+            use_namespace(app, None if choice == "*" else choice)
 
     choices = [("*", "all namespaces")] + [(name, name) for name in app.state.namespaces()]
     app.push_screen(PickerScreen("Namespace", choices, current), picked)
 
 
-def pick_context(app: IrsaExplorerApp, switch: Callable[[Sources, str], Sources]) -> None:
-    """`c`: another context of the kubeconfig; its sources made by `switch`."""
+def pick_context(app: IrsaExplorerApp, switch: Callable[[Sources, str], Sources], name: str | None = None) -> None:
+    """`c`: another context of the kubeconfig; its sources made by `switch`. `:ctx NAME`: that
+    one at once (a name the kubeconfig does not have is said so, with the ones it has)."""
     if (sources := app.sources) is None:
         return
     try:
@@ -89,6 +130,12 @@ def pick_context(app: IrsaExplorerApp, switch: Callable[[Sources, str], Sources]
             return
         app.use_sources(chosen)
 
+    if name is not None:
+        if name in contexts:
+            picked(name)
+        else:
+            app.notify(f"No context {name} in the kubeconfig. Its contexts: {', '.join(contexts)}", severity="warning", markup=False)
+        return
     app.push_screen(PickerScreen("Context", [(c, c) for c in contexts], app.context_name), picked)
 
 

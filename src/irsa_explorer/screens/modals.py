@@ -20,7 +20,8 @@ from irsa_explorer.model import Unavailable
 
 def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every key, read from the bindings themselves so help cannot drift from them."""
-    from irsa_explorer.navigation import VIEWS
+    from irsa_explorer.commands import command_list
+    from irsa_explorer.screens.view import ViewScreen
     from irsa_explorer.screens.main import PodsScreen
     from irsa_explorer.widgets.chain_strip import ChainStrip
     from irsa_explorer.widgets.link import Link
@@ -36,14 +37,14 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         return out
 
     return [
-        ("Everywhere", keys(app.BINDINGS) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
+        ("Everywhere", keys(app.BINDINGS) + keys(ViewScreen.BINDINGS) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
         ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
         ("Identity chain", keys(ChainStrip.BINDINGS) + [("↑ ↓ pgup pgdn", "scroll it (home, end: top, bottom)")]),
         ("Token pane", keys(TokenPane.BINDINGS)),
         ("Links", keys(Link.BINDINGS) + [("click", "open the link")]),
         ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
         ("Before an exec or a write", keys(ConfirmScreen.BINDINGS) + [("enter", "the focused button: Run, or Cancel")]),
-        ("Commands (:)", [(f":{view}", f"the {view} view") for view in VIEWS] + [(":help", "this help"), (":q", "quit")]),
+        ("Commands (:, ctrl+a lists them)", command_list()),
     ]
 
 
@@ -54,9 +55,9 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close", tooltip="Close help"),
     ]
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]], title: str = "Keys (esc closes)") -> None:
         super().__init__(id="help-screen")
-        self.sections = sections
+        self.sections, self.title_text = sections, title
 
     def compose(self) -> ComposeResult:
         lines = []
@@ -66,7 +67,7 @@ class HelpScreen(ModalScreen[None]):
                 lines.append(f"  [b $accent]{escape(f'{key:>14}').replace('[', chr(92) + '[')}[/]  {escape(text)}")  # `[` too
             lines.append("")
         with VerticalScroll(id="help-body") as body:
-            body.border_title = "Keys (esc closes)"
+            body.border_title = self.title_text
             yield Static("\n".join(lines))
 
 

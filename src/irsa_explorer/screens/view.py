@@ -14,11 +14,12 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual import on
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widget import Widget
 
 from irsa_explorer import workers
-from irsa_explorer.commands import ask_before, run_command, token_ask
+from irsa_explorer.commands import ask_before, run_command, show_commands, token_ask
 from irsa_explorer.freshness import NOTHING
 from irsa_explorer.model import Pod
 from irsa_explorer.screens.modals import DocumentScreen
@@ -38,6 +39,7 @@ class ViewScreen(Screen):
     """A view: pods, service accounts, roles, nodes or findings."""
 
     VIEW = ""  # its name in `navigation.VIEWS`
+    BINDINGS = [Binding("ctrl+a", "commands", "Commands", show=False, id="view.commands", tooltip="The : commands and their aliases")]
 
     def __init__(self, state: ExplorerState, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -114,6 +116,9 @@ class ViewScreen(Screen):
         else:
             self.set_filter(message.text)
             self.table.focus()
+
+    def action_commands(self) -> None:
+        show_commands(self.explorer)
 
     @property
     def table(self) -> Widget:

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Input
 
-from irsa_explorer.commands import COMMANDS
+from irsa_explorer.commands import COMMANDS, show_commands
 from irsa_explorer.messages import post_up
 
 
@@ -21,7 +21,11 @@ class PromptBar(Input):
     DEFAULT_CSS = """
     PromptBar { dock: bottom; display: none; height: 3; border: tall $accent; }
     """
-    BINDINGS = [Binding("escape", "close", "Close", id="prompt.close", tooltip="Close the prompt")]
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="prompt.close", tooltip="Close the prompt"),
+        Binding("ctrl+a", "commands_or_home", "Commands", show=False, id="prompt.commands",
+                tooltip="After : the commands and their aliases (after /: start of the line)"),
+    ]
 
     @dataclass
     class Entered(Message):
@@ -40,7 +44,7 @@ class PromptBar(Input):
 
     def open(self, mode: str, text: str = "") -> None:
         self.mode = mode
-        self.placeholder = FILTER_HELP if mode == "filter" else "command: " + " ".join(COMMANDS)
+        self.placeholder = FILTER_HELP if mode == "filter" else "command: " + " ".join(COMMANDS) + " · ctrl+a: aliases"
         self.border_title = "/ filter" if mode == "filter" else ": command"
         self.value = text
         # show and focus now, not on the next style update: keys typed right after `/`
@@ -52,6 +56,12 @@ class PromptBar(Input):
         # escape keeps the filter: it shows under the table and an empty `/` clears it
         self.display = False
         self._focus_table()
+
+    def action_commands_or_home(self) -> None:
+        if self.mode == "command":  # k9s: ctrl+a lists the aliases; the line stays as typed
+            show_commands(self.app)  # type: ignore[arg-type]  # the explorer runs this widget
+        else:
+            self.action_home()
 
     def _focus_table(self) -> None:
         tables = self.screen.query(DataTable)  # the list views'; the pods view focuses its own
