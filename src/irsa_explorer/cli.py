@@ -123,6 +123,16 @@ def _add_lab_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--throttle", help="throttle a service beyond a rate, e.g. iam=20 (per second)")
 
 
+def _add_theme_option(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        default=None if top else argparse.SUPPRESS,
+        help="a Textual theme for this run (e.g. textual-light), over the config file's "
+        "(docs/config.md)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="irsa-explorer",
@@ -131,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"irsa-explorer {version()}")
     _add_debug_option(parser, top=True)
     _add_readonly_option(parser, top=True)
+    _add_theme_option(parser, top=True)
     _add_target_options(parser, top=True)
     sub = parser.add_subparsers(dest="command")
 
@@ -138,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lab_options(lab)
     _add_debug_option(lab)
     _add_readonly_option(lab)
+    _add_theme_option(lab)
     lab_sub = lab.add_subparsers(dest="lab_command")
     serve = lab_sub.add_parser(
         "serve", help="run only the simulated EKS, for real kubectl and aws CLI"
