@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from irsa_explorer.model import Finding, IdentityChain, ObjectRef
 from irsa_explorer.screens.listing import Col, ListScreen
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
+from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note, row
 
 
 class FindingPane(DetailPane):
@@ -36,7 +36,7 @@ class FindingPane(DetailPane):
             yield heading("Evidence")
             for evidence in finding.evidence:
                 value = f" = {evidence.value}" if evidence.value is not None else ""
-                yield Link(f"{evidence.ref} {evidence.field}{value}", evidence.ref, copy_text=evidence.value or evidence.ref.name)
+                yield arn_link(f"{evidence.ref} {evidence.field}{value}", evidence.ref, copy_text=evidence.value or evidence.ref.name)
         if finding.fix:
             yield heading("Fix (y copies)")
             yield Link(finding.fix, None, copy_text=finding.fix, classes="fix")

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import ChainLink, IdentityChain, LinkStatus
 from irsa_explorer.navigation import Navigate
-from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, verdict_markup
+from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, Breakable, verdict_markup
 
 STEP_TITLES = {
     "pod": "pod",
@@ -99,7 +99,7 @@ class ChainStrip(ScrollableContainer, can_focus=True):
         self.running = False
 
     def compose(self) -> ComposeResult:
-        yield ChainText(self.content(), id="chain-text")
+        yield ChainText(Breakable(self.content()), id="chain-text")  # ARNs wrap at / and :
 
     def show(
         self, chain: IdentityChain | None, message: str | None = None, live: Any = None, running: bool = False
@@ -121,7 +121,7 @@ class ChainStrip(ScrollableContainer, can_focus=True):
 
     def _redraw(self) -> None:
         if self.is_mounted:
-            self.query_one(ChainText).update(self.content())
+            self.query_one(ChainText).update(Breakable(self.content()))
 
     def watch_cursor(self) -> None:
         self._redraw()

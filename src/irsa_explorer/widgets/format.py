@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 from rich.markup import escape
 from rich.text import Text
+from textual.content import Content
+from textual.visual import Visual
 
 from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import LinkStatus, Mechanism, Unavailable, Verdict
@@ -110,3 +112,78 @@ def value_or_unknown(value: object) -> str:
 def short_arn(arn: str) -> str:
     """A role's name (the engine's ARN rule: analysis.arns), for narrow columns."""
     return role_name_of(arn)
+
+
+# Where an ARN or an issuer URL may break besides spaces: after these characters.
+BREAK_AFTER = frozenset("/:")
+
+
+def break_offsets(text: str, width: int) -> list[int]:
+    """Where to start new lines so no line of `text` is wider than `width` cells, breaking
+    after a space, '/' or ':' (the parts of an ARN or URL) — never inside a name when a
+    separator is near. A part wider than the line is left whole: the widget folds it."""
+    from rich.cells import cell_len
+
+    offsets: list[int] = []
+    for line_start, line in _lines(text):
+        start = used = 0
+        part = 0  # where the part being measured starts (a break opportunity)
+        for index, char in enumerate(line):
+            if char in BREAK_AFTER or char == " " or index == len(line) - 1:
+                end = index + 1
+                size = cell_len(line[part:end].rstrip(" "))
+                if used and used + size > width:
+                    offsets.append(line_start + part)
+                    start, used = part, 0
+                used = cell_len(line[start:end])
+                part = end
+    return offsets
+
+
+def _lines(text: str):
+    start = 0
+    for line in text.split("\n"):
+        yield start, line
+        start += len(line) + 1
+
+
+class Breakable(Visual):
+    """Content that wraps at '/' and ':' as well as at spaces (Textual wraps only at
+    whitespace, and a zero-width space is not whitespace to it): ARNs and issuer URLs break
+    between their parts, not mid-word. What is copied is the value itself, not this text."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self._wrapped: tuple[int, Content] | None = None
+
+    def __str__(self) -> str:  # the text shown, unwrapped (as a Content's str is)
+        return str(self.content)
+
+    @property
+    def plain(self) -> str:
+        return self.content.plain
+
+    def _at(self, width: int) -> Content:
+        if self._wrapped is None or self._wrapped[0] != width:
+            offsets = break_offsets(self.content.plain, max(1, width))
+            # the space a line broke after is dropped: it would make the line a cell too wide
+            lines = [line.rstrip(" ") for line in self.content.divide(offsets)] if offsets else []
+            self._wrapped = (width, Content("\n").join(lines) if offsets else self.content)
+        return self._wrapped[1]
+
+    def render_strips(self, width: int, height: int | None, style, options) -> list:
+        return self._at(width).render_strips(width, height, style, options)
+
+    def get_optimal_width(self, rules, container_width: int) -> int:
+        return self.content.get_optimal_width(rules, container_width)
+
+    def get_minimal_width(self, rules) -> int:
+        return self.content.get_minimal_width(rules)
+
+    def get_height(self, rules, width: int) -> int:
+        return self._at(width).get_height(rules, width)
+
+
+def breakable(markup: str) -> Breakable:
+    """Escaped markup (untrusted parts already `escape`d) as content that wraps at '/' and ':'."""
+    return Breakable(Content.from_markup(markup))

@@ -7,15 +7,28 @@ from rich.markup import escape
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from irsa_explorer.model import ObjectRef
 from irsa_explorer.sources.reread import FactsWanted
+from irsa_explorer.widgets.format import breakable
+from irsa_explorer.widgets.link import Link
 
 # What a pane shows and where it comes from: (what, its AWS facts, its Kubernetes resource).
 Dated = tuple[str, FactsWanted, str | None]
 
 
 def row(label: str, value_markup: str) -> Static:
-    """One 'label: value' line; `value_markup` is already escaped markup."""
-    return Static(f"[b]{escape(label)}[/b] {value_markup}", classes="field")
+    """One 'label: value' line; `value_markup` is already escaped markup. An ARN or URL in it
+    wraps at '/' and ':' (format.breakable), not mid-word."""
+    return Static(breakable(f"[b]{escape(label)}[/b] {value_markup}"), classes="field")
+
+
+def arn_link(label: str, ref: ObjectRef | None, *, prefix: str = "", copy_text: str | None = None,
+             classes: str | None = None) -> Link:
+    """A link to an ARN (or any name with '/' and ':') that wraps between its parts; `y`
+    copies `copy_text`, by default the label itself — never the displayed, wrapped text."""
+    link = Link(label, ref, prefix=prefix, copy_text=copy_text, classes=classes)
+    link.update(breakable(prefix + escape(label)))
+    return link
 
 
 def heading(text: str) -> Static:

@@ -10,8 +10,7 @@ from textual.app import ComposeResult
 from irsa_explorer.model import ObjectRef, Pod
 from irsa_explorer.state import ExplorerState, LiveRun
 from irsa_explorer.widgets.format import relative, stamp
-from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
+from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note, row
 
 if TYPE_CHECKING:  # livecheck pulls in kubernetes and boto3: not before the first screen is drawn
     from irsa_explorer.sources.livecheck import LiveResult
@@ -70,7 +69,7 @@ class LiveIdentityPane(DetailPane):
         yield row("command", f"[$text-muted]{escape(result.command or 'aws')} sts get-caller-identity{escape(where)}[/]")
         arn = result.arn
         if arn:
-            yield Link(arn, _role_ref(arn), prefix="[b]arn[/b] ", copy_text=arn)
+            yield arn_link(arn, _role_ref(arn), prefix="[b]arn[/b] ")
             yield row("account", escape(result.account or ""))
             yield row("user id", escape(result.user_id or ""))
         if not result.ok:

@@ -19,9 +19,9 @@ from irsa_explorer.messages import post_up
 from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, relative, stamp, value_or_unknown
+from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, breakable, relative, stamp, value_or_unknown
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
+from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row
 
 
 class PolicyLink(Link):
@@ -94,7 +94,7 @@ class RolePane(DetailPane):
         if state is None or not arn:
             yield note(self.why_none)
             return
-        yield Link(arn, ObjectRef("Role", arn), classes="title-link")
+        yield arn_link(arn, ObjectRef("Role", arn), classes="title-link")
         if self.effective is not None:
             yield from self._this_pod(self.effective, arn)
         role = state.role(arn)
@@ -153,7 +153,7 @@ class RolePane(DetailPane):
         else:
             yield row("this pod gets", f"[{style}]{mark}[/] {escape(effective.label)} ({escape(how)}), not this role")
             if effective.arn:
-                yield Link(effective.arn, ObjectRef("Role", effective.arn), prefix="   ")
+                yield arn_link(effective.arn, ObjectRef("Role", effective.arn), prefix="   ")
         yield row("from", escape(effective.source))
         yield row("why", escape(effective.why))
 
@@ -184,7 +184,9 @@ class RolePane(DetailPane):
         if not policies.attached and not policies.inline:
             yield note("none: this role can do nothing")
         for policy in policies.attached:
-            yield PolicyLink(policy.arn, None, policy_arn=policy.arn, prefix="attached ")
+            link = PolicyLink(policy.arn, None, policy_arn=policy.arn, prefix="attached ")
+            link.update(breakable("attached " + escape(policy.arn)))  # wraps at '/' and ':'
+            yield link
         for name, document in sorted(policies.inline.items()):
             yield PolicyLink(name, document, prefix="inline ")
 

@@ -20,7 +20,7 @@ from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.chain_strip import SEVERITY_MARK
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
+from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row
 
 INJECTION_ANNOTATIONS = (
     (ROLE_ARN_ANNOTATION, "role-arn"),
@@ -62,7 +62,7 @@ class ServiceAccountPane(DetailPane):
         for key, short in INJECTION_ANNOTATIONS:
             value = sa.annotations.get(key)
             if key == ROLE_ARN_ANNOTATION and value:
-                yield Link(value, ObjectRef("Role", value), prefix=f"[b]{short}[/b] ")
+                yield arn_link(value, ObjectRef("Role", value), prefix=f"[b]{short}[/b] ")
             else:
                 default = {
                     AUDIENCE_ANNOTATION: "sts.amazonaws.com (default)",
@@ -87,7 +87,7 @@ class ServiceAccountPane(DetailPane):
             if not mine:
                 yield note("none for this service account")
             for assoc in mine:
-                yield Link(assoc.role_arn, ObjectRef("Role", assoc.role_arn), prefix=f"{escape(assoc.association_id)} → ")
+                yield arn_link(assoc.role_arn, ObjectRef("Role", assoc.role_arn), prefix=f"{escape(assoc.association_id)} → ")
         pods = state.pods_using(sa)
         yield heading(f"Pods using it ({len(pods)})")
         if not pods:

@@ -17,8 +17,7 @@ from textual.widgets import Static
 from irsa_explorer.model import ObjectRef, Role, TrustCheck, TrustEvaluation, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import value_or_unknown
-from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
+from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note, row
 
 RESULT_STYLE = {
     "matched": ("✓", "$success"),
@@ -85,7 +84,7 @@ class TrustPolicyPane(DetailPane):
         if isinstance(role, Unavailable):
             yield row("trust policy", value_or_unknown(role))
             return
-        yield Link(role.arn, ObjectRef("Role", role.arn), classes="title-link")
+        yield arn_link(role.arn, ObjectRef("Role", role.arn), classes="title-link")
         if self.trust is not None:
             yield from self._trust(self.trust)
         elif self.why:

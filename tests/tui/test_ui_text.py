@@ -1,0 +1,60 @@
+"""Text on screen: ARNs wrap between their parts, severities and plurals read right."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from irsa_explorer.model import ObjectRef
+from irsa_explorer.widgets.format import break_offsets, breakable
+from irsa_explorer.widgets.panes.detail import arn_link
+
+ARN = "arn:aws:iam::113534181560:role/eksctl-eks-oidc-demo-addon-iamserviceaccount-default-my-sa"
+
+
+def lines_of(text: str, width: int) -> list[str]:
+    offsets = break_offsets(text, width)
+    return [text[a:b] for a, b in zip([0, *offsets], [*offsets, len(text)])]
+
+
+def test_an_arn_breaks_after_slash_and_colon_not_mid_word():
+    assert lines_of(ARN, 40) == ["arn:aws:iam::113534181560:role/",
+                                 "eksctl-eks-oidc-demo-addon-iamserviceaccount-default-my-sa"]
+    assert lines_of(ARN, 20) == ["arn:aws:iam::", "113534181560:role/",
+                                 "eksctl-eks-oidc-demo-addon-iamserviceaccount-default-my-sa"]
+    assert break_offsets(ARN, len(ARN)) == []
+
+
+def test_words_still_break_at_spaces_and_lines_are_kept():
+    text = "issuer https://oidc.eks.us-east-2.amazonaws.com/id/ABC\nnext line"
+    assert lines_of(text, 40) == ["issuer https://", "oidc.eks.us-east-2.amazonaws.com/id/ABC\nnext line"]
+    # a new line starts the count again; a part wider than the line is left whole (folded)
+    assert lines_of("a b\n" + "x" * 50, 10) == ["a b\n" + "x" * 50]
+
+
+class _Shows(App):
+    def __init__(self, *widgets) -> None:
+        super().__init__()
+        self.widgets = widgets
+
+    def compose(self) -> ComposeResult:
+        yield from self.widgets
+
+
+async def test_arn_link_wraps_on_screen_copies_the_exact_arn_and_keeps_markup_literal():
+    hostile = "arn:aws:iam::1:role/[b]x[/b]/" + "y" * 40
+    link = arn_link(ARN, ObjectRef("Role", ARN), prefix="[b]arn[/b] ")
+    odd = arn_link(hostile, None)
+    plain = Static(breakable("[b]iss[/b] https://oidc.eks.us-east-2.amazonaws.com/id/0123456789ABCDEF"))
+    app = _Shows(link, odd, plain)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        assert link.copy_text == ARN  # y copies the value, not the wrapped text
+        shown = [strip.text.rstrip() for strip in link.render_lines(link.content_region.reset_offset)]
+        assert shown[:2] == ["arn arn:aws:iam::113534181560:role/",
+                             "eksctl-eks-oidc-demo-addon-iamserviceacc"]
+        assert odd.copy_text == hostile
+        odd_lines = "".join(strip.text.rstrip() for strip in odd.render_lines(odd.content_region.reset_offset))
+        assert "[b]x[/b]" in odd_lines  # shown literally, not read as markup
+        issuer = [strip.text.rstrip() for strip in plain.render_lines(plain.content_region.reset_offset)]
+        assert issuer == ["iss https://", "oidc.eks.us-east-2.amazonaws.com/id/", "0123456789ABCDEF"]
