@@ -58,3 +58,21 @@ async def test_arn_link_wraps_on_screen_copies_the_exact_arn_and_keeps_markup_li
         assert "[b]x[/b]" in odd_lines  # shown literally, not read as markup
         issuer = [strip.text.rstrip() for strip in plain.render_lines(plain.content_region.reset_offset)]
         assert issuer == ["iss https://", "oidc.eks.us-east-2.amazonaws.com/id/", "0123456789ABCDEF"]
+
+
+def test_severities_are_coloured_with_the_themes_variables_and_escaped():
+    from textual.content import Content
+
+    from irsa_explorer.widgets.format import finding_markup, plural, severity_text
+
+    shown = Content.from_markup(finding_markup("error", "[b]odd[/b] title", "CODE"))
+    assert shown.plain == "✗ [b]odd[/b] title (CODE)"
+    assert any("$error" in str(span.style) for span in shown.spans)
+    assert any("$warning" in str(span.style) for span in Content.from_markup(finding_markup("warning", "t", "C")).spans)
+    assert any("$text-muted" in str(span.style) for span in Content.from_markup(finding_markup("info", "t", "C")).spans)
+    cell = severity_text("error", {"error": "#ff0000", "warning": "#ffff00"})
+    assert cell.plain == "error" and "#ff0000" in str(cell.style)
+    assert "#ffff00" in str(severity_text("warning", {"error": "#ff0000", "warning": "#ffff00"}).style)
+    assert str(severity_text("info", {"error": "#ff0000"}).style) == "dim"
+    assert (plural(1, "pod"), plural(2, "pod"), plural(0, "finding"), plural(1, "policy", "policies")) == (
+        "1 pod", "2 pods", "0 findings", "1 policy")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
+from textual.widgets import Static
 
 from irsa_explorer.model import Finding, IdentityChain, ObjectRef
 from irsa_explorer.screens.listing import Col, ListScreen
+from irsa_explorer.widgets.format import breakable, finding_markup, severity_text
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note, row
+from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note
 
 
 class FindingPane(DetailPane):
@@ -28,7 +29,8 @@ class FindingPane(DetailPane):
             yield note("No finding selected.")
             return
         chain, finding = self.item
-        yield row(str(finding.severity), f"[b]{escape(finding.title)}[/b] [$text-muted]({finding.code})[/]")
+        yield Static(breakable(f"{finding_markup(finding.severity, finding.title, finding.code)} "
+                               f"[$text-muted]{finding.severity}[/]"))
         yield Link(f"{chain.pod.namespace}/{chain.pod.name}", chain.pod, prefix="[b]pod[/b] ")
         yield heading("Why")
         yield note(finding.explanation)
@@ -54,8 +56,9 @@ class FindingsScreen(ListScreen):
         return {f"{chain.pod}|{f.code}|{i}": (chain, f) for i, (chain, f) in enumerate(self.state.all_findings())}
 
     def rows(self) -> dict[str, tuple]:
+        theme = self.app.theme_variables  # the table draws Rich text: the theme's colours by value
         return {
-            key: (str(f.severity), f.code, f"{c.pod.namespace}/{c.pod.name}", f.title)
+            key: (severity_text(f.severity, theme), f.code, f"{c.pod.namespace}/{c.pod.name}", f.title)
             for key, (c, f) in self._items().items()
         }
 

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import ChainLink, IdentityChain, LinkStatus
 from irsa_explorer.navigation import Navigate
-from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, Breakable, verdict_markup
+from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, Breakable, finding_markup, verdict_markup
 
 STEP_TITLES = {
     "pod": "pod",
@@ -45,7 +45,6 @@ STEP_PANE = {
     "trust-policy": "trust-policy",
     "identity": "live-identity",
 }
-SEVERITY_MARK = {"error": "[$error]✗[/]", "warning": "[$warning]![/]", "info": "[$text-muted]i[/]"}
 _BAD = (LinkStatus.BROKEN, LinkStatus.UNKNOWN)
 
 
@@ -198,8 +197,7 @@ class ChainStrip(ScrollableContainer, can_focus=True):
                 detail = f" — {escape(link.detail)}" if link.detail else ""
                 lines.append(f"[{style}]{mark}[/] [b]{escape(title)}[/b] {escape(link.label)}{detail}")
         for finding in chain.findings:
-            mark = SEVERITY_MARK.get(str(finding.severity), "")
-            lines.append(f"{mark} [b]{escape(finding.title)}[/b] [$text-muted]({escape(finding.code)})[/]")
+            lines.append(finding_markup(finding.severity, finding.title, finding.code))
             # the fix first: it is what the reader acts on; the explanation may scroll away
             if finding.fix:
                 lines.append(f"   [$success]fix:[/] {escape(finding.fix)}")

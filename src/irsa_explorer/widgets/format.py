@@ -27,6 +27,12 @@ LINK_STYLE = {
     LinkStatus.UNKNOWN: ("?", "$warning"),
     LinkStatus.SKIPPED: ("–", "$text-muted"),
 }
+# A finding's severity: its mark and the theme's colour for it (info is muted, not coloured).
+SEVERITY_STYLE = {
+    "error": ("✗", "$error"),
+    "warning": ("!", "$warning"),
+    "info": ("i", "$text-muted"),
+}
 MECHANISM_WORDS = {
     Mechanism.IRSA: "IRSA",
     Mechanism.POD_IDENTITY: "Pod Identity",
@@ -93,6 +99,32 @@ def verdict_text(verdict: Verdict | None) -> Text:
     if verdict is None:
         return Text("…", style="dim")
     return Text(VERDICT_STYLE[verdict][0], style=VERDICT_RICH[verdict])
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """'1 pod', '2 pods' ('words' when the plural is not word + s)."""
+    return f"{count:,} {word if count == 1 else words or word + 's'}"
+
+
+def severity_mark(severity: object) -> str:
+    """A finding's severity as a coloured mark (theme markup)."""
+    mark, style = SEVERITY_STYLE.get(str(severity), ("?", "$text-muted"))
+    return f"[{style}]{mark}[/]"
+
+
+def finding_markup(severity: object, title: str, code: str) -> str:
+    """A finding as a list shows it: mark and title in the severity's colour, then its code.
+    `title` and `code` are untrusted text (escaped here)."""
+    mark, style = SEVERITY_STYLE.get(str(severity), ("?", "$text-muted"))
+    return f"[{style}]{mark} [b]{escape(title)}[/b][/] [$text-muted]({escape(code)})[/]"
+
+
+def severity_text(severity: object, theme_variables: dict[str, str]) -> Text:
+    """The severity word for a table cell (Rich text, so the theme's colour is looked up)."""
+    word = str(severity)
+    _, style = SEVERITY_STYLE.get(word, ("?", "$text-muted"))
+    colour = theme_variables.get(style[1:]) if word != "info" else None
+    return Text(word, style=f"bold {colour}" if colour else "dim")
 
 
 def link_badge(status: LinkStatus) -> str:

@@ -19,7 +19,7 @@ from irsa_explorer.messages import post_up
 from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, breakable, relative, stamp, value_or_unknown
+from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, breakable, plural, relative, stamp, value_or_unknown
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row
 
@@ -127,13 +127,13 @@ class RolePane(DetailPane):
         yield heading(f"Pods that get it ({len(pods)})")
         meant = sum(1 for pod in pods if (chain := state.chains.get(pod.uid)) and chain.intended_role_arn == arn)
         if not pods:
-            yield note("none" + (f": the {intended} pods meant to get it do not" if intended else ""))
+            yield note("none" + (f": the {plural(intended, 'pod')} meant to get it do not" if intended else ""))
         elif meant < len(pods):
             why = ("nothing of their own, they fall back to it" if self.nodes
                    else "what their service account names now is another role, or none")
             yield note(f"{len(pods) - meant} of them not meant to: {why}")
         if pods and meant < intended:
-            yield note(f"{intended - meant} pods meant to get it do not")
+            yield note(f"{plural(intended - meant, 'pod')} meant to get it do not")
         for pod in heapq.nsmallest(LIST_LIMIT, pods, key=lambda p: (p.namespace, p.name)):
             yield Link(f"{pod.namespace}/{pod.name}", pod.ref)
         yield from more(len(pods), LIST_LIMIT, "filter the pods view by the role's name")

@@ -18,7 +18,7 @@ from irsa_explorer.model import (
 )
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.chain_strip import SEVERITY_MARK
+from irsa_explorer.widgets.format import breakable, finding_markup
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row
 
@@ -103,10 +103,9 @@ class ServiceAccountPane(DetailPane):
         from irsa_explorer.analysis.findings import CATALOGUE  # there are chains: the engine is loaded
 
         for finding, count in findings[:LIST_LIMIT]:
-            mark = SEVERITY_MARK.get(str(finding.severity), "")
             title = finding.title if count == 1 else CATALOGUE[finding.code].title if finding.code in CATALOGUE else finding.title
-            on = f" — {count} pods" if count > 1 else ""
-            yield Static(f"{mark} {escape(title)} [$text-muted]({finding.code}){on}[/]")
+            on = f" [$text-muted]— {count} pods[/]" if count > 1 else ""
+            yield Static(breakable(finding_markup(finding.severity, title, finding.code) + on))
         yield from more(len(findings), LIST_LIMIT, ":findings lists every finding")
 
     @staticmethod
