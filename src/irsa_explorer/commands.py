@@ -10,6 +10,7 @@ session and kind (the question names the command, the pod and the container), a 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Callable
@@ -254,7 +255,23 @@ def who_am_i(app: IrsaExplorerApp) -> None:
         if from_chain:  # the answer's pane, focused: at 80 columns the focused chain fills its place
             app.call_after_refresh(lambda: screen.is_mounted and screen.query_one("#live-identity").focus())
 
+    if (ended := ended_words(pod)) is not None:  # nothing to exec into: said before any question
+        app.notify(ended, title="Nothing to ask", severity="warning", timeout=10, markup=False)
+        return
     ask_before(app, who_am_i_ask(pod), run)
+
+
+def ended_words(pod: Pod) -> str | None:
+    """A pod that has completed or failed has no process to exec into: why `w` cannot ask it,
+    and where its last words are instead. None for a pod that may still run."""
+    if pod.phase not in ("Succeeded", "Failed"):
+        return None
+    from irsa_explorer.sources.livecheck import who_am_i_container
+
+    container = who_am_i_container(pod)
+    logs = shlex.join(["kubectl", "logs", "-n", pod.namespace, pod.name, *(["-c", container] if container else [])])
+    status = pod.phase if pod.status in ("", pod.phase) else f"{pod.phase}, {pod.status}"
+    return f"{pod.name} has ended ({status}): nothing runs in it to ask — its last logs: {logs}"
 
 
 def focus_chain(app: IrsaExplorerApp) -> None:

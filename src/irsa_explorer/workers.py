@@ -149,11 +149,11 @@ def policy_document(post: Post, sources: Sources, arn: str) -> None:
 def failure_words(error: BaseException | None) -> str:
     """A worker's failure as the user reads it: the data layer's own errors say everything in
     their message ("no answer from https://… in 10 s (list pods, context …)"); an unexpected
-    one is named by its class too."""
+    one says so in words, never by its class name."""
     if error is None:
         return "failed"
     from irsa_explorer.sources.kube import ClusterError
 
     if isinstance(error, ClusterError) and str(error):
         return str(error)
-    return f"{type(error).__name__}: {error}"
+    return f"unexpected failure: {error}" if str(error) else "unexpected failure, with no message"

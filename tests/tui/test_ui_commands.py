@@ -119,3 +119,81 @@ async def test_ctrl_a_lists_the_commands_and_an_unknown_one_is_said_so(restricte
         said = app.notified[-1]
         assert said.startswith("No command :bogus.") and all(f":{name}" in said for name in COMMANDS)
         assert "Error" not in said
+
+
+def focused_in(app, pane_id: str) -> bool:
+    node = app.focused
+    while node is not None:
+        if node.id == pane_id:
+            return True
+        node = node.parent
+    return False
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_a_digit_focuses_its_pane_so_its_keys_work_at_once_even_from_the_chain(lab, size):
+    from irsa_explorer.screens.modals import ConfirmScreen
+    from ui_pilot_helpers import filter_to
+
+    app = make_explorer(lab, app_class=RecordingExplorer)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("i")  # the chain focused: at 80 columns it fills the panes' place
+        await pilot.pause()
+        assert app.focused is not None and app.focused.id == "chain"
+        await pilot.press("2")
+        await wait_until(pilot, lambda: focused_in(app, "token"), "the token pane focused")
+        assert app.screen.query_one("#token").display
+        assert app.history.current.pane == "token"
+        await pilot.press("t")  # the token pane's own key, at once: it asks before the exec
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        for key, pane in (("3", "role"), ("4", "trust-policy"), ("5", "live-identity"), ("1", "service-account")):
+            await pilot.press(key)
+            await wait_until(pilot, lambda pane=pane: focused_in(app, pane), f"the {pane} pane focused")
+            assert app.history.current.pane == pane
+
+
+def footer_offers(app, key: str) -> bool:
+    """What the footer shows for `key`: the binding that key runs now (focus first, then screen, app)."""
+    active = app.screen.active_bindings.get(key)
+    return active is not None and active.binding.show and active.enabled
+
+
+async def test_w_on_an_ended_pod_says_in_words_that_nothing_runs_in_it(lab):
+    from irsa_explorer.screens.modals import ConfirmScreen
+    from ui_pilot_helpers import filter_to, lab_kube_counters
+
+    app = make_explorer(lab, app_class=RecordingExplorer)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert footer_offers(app, "w")
+        await filter_to(pilot, "eks-iam-test1")
+        pod = app.screen.selected_pod
+        assert pod is not None and pod.name == "eks-iam-test1" and pod.phase == "Failed"
+        before = lab_kube_counters(lab).get("exec pod", 0)
+        await pilot.press("w")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmScreen)  # nothing to ask about: no question
+        said = app.notified[-1]
+        assert said.startswith("eks-iam-test1 has ended (Failed") and "nothing runs in it" in said
+        assert "kubectl logs -n default eks-iam-test1" in said
+        assert "Error:" not in said and "ClusterError" not in said
+        assert lab_kube_counters(lab).get("exec pod", 0) == before
+
+
+async def test_readonly_footer_offers_no_w_but_w_still_says_why(lab):
+    app = make_explorer(lab, app_class=RecordingExplorer, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.active_bindings.get("w") is not None
+        assert not footer_offers(app, "w")
+        from ui_pilot_helpers import filter_to
+
+        await filter_to(pilot, "eks-iam-test3")  # a running pod (an ended one says so first)
+        await pilot.press("w")
+        await settle(pilot)
+        assert any("--readonly" in said and "Not run" in said for said in app.notified)

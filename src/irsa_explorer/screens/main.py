@@ -427,9 +427,17 @@ class PodsScreen(ViewScreen):
         table.move_cursor(row=row)
 
     def action_pane(self, pane: str) -> None:
+        """1–5: that pane shown and focused, so its own keys (the token pane's t/p/d) work at
+        once — also from the chain, which at 80 columns would hide it while focused."""
         pod = self.selected_pod
+        target = self.query_one(f"#{pane}")
+        if self.maximized is not None and self.maximized is not target:
+            self.minimize()
+        if self.focused is self.query_one(ChainStrip):
+            self.set_focus(None)  # else `show_location` keeps it there (following the chain link by link)
         if pod is not None:
-            self.app.go(Location("pods", pod.ref, pane))
+            self.app.go(Location("pods", pod.ref, pane))  # shows the pane and focuses it
         else:
             self.pane = pane
             self._mark_active()
+            target.focus()

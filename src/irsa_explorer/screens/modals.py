@@ -37,7 +37,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         return out
 
     return [
-        ("Everywhere", keys(app.BINDINGS) + keys(ViewScreen.BINDINGS) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
+        ("Everywhere", keys(app.BINDINGS) + keys([b for b in ViewScreen.BINDINGS if b.id == "view.commands"]) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
         ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
         ("Identity chain", keys(ChainStrip.BINDINGS) + [("↑ ↓ pgup pgdn", "scroll it (home, end: top, bottom)")]),
         ("Token pane", keys(TokenPane.BINDINGS)),

@@ -39,7 +39,12 @@ class ViewScreen(Screen):
     """A view: pods, service accounts, roles, nodes or findings."""
 
     VIEW = ""  # its name in `navigation.VIEWS`
-    BINDINGS = [Binding("ctrl+a", "commands", "Commands", show=False, id="view.commands", tooltip="The : commands and their aliases")]
+    BINDINGS = [
+        Binding("ctrl+a", "commands", "Commands", show=False, id="view.commands", tooltip="The : commands and their aliases"),
+        # --readonly: w still says why it runs nothing, but the footer no longer offers it (this
+        # hidden binding comes before the app's, and is skipped when w may run: check_action)
+        Binding("w", "readonly_who_am_i", "Who am I", show=False, id="view.whoami_readonly"),
+    ]
 
     def __init__(self, state: ExplorerState, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -119,6 +124,14 @@ class ViewScreen(Screen):
 
     def action_commands(self) -> None:
         show_commands(self.explorer)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "readonly_who_am_i":
+            return self.explorer.consent.readonly
+        return super().check_action(action, parameters)
+
+    def action_readonly_who_am_i(self) -> None:
+        self.explorer.action_who_am_i()  # refused with a message (commands.ask_before)
 
     @property
     def table(self) -> Widget:
