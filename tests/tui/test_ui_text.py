@@ -76,3 +76,44 @@ def test_severities_are_coloured_with_the_themes_variables_and_escaped():
     assert str(severity_text("info", {"error": "#ff0000"}).style) == "dim"
     assert (plural(1, "pod"), plural(2, "pod"), plural(0, "finding"), plural(1, "policy", "policies")) == (
         "1 pod", "2 pods", "0 findings", "1 policy")
+
+
+async def test_token_pane_claims_before_the_raw_token_each_fact_once_and_ages_that_tick(lab):
+    """On the walkthrough's IRSA pod: the claims come before the raw token, the issuer is said
+    once in the Token pane and once in full in the Trust pane, each trust condition once; the
+    token's ages follow the app's clock on its tick, with nothing else redrawn."""
+    from datetime import timedelta
+
+    from irsa_explorer.state import system_clock
+    from irsa_explorer.widgets.panes.token import TokenPane
+    from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
+    from test_ui_pilot import text_of
+    from ui_pilot_helpers import SIZE, filter_to, make_app, press_confirming, settle, wait_until
+
+    skew = [timedelta(0)]
+    app = make_app(lab, clock=lambda: system_clock() + skew[0])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")
+        await pilot.press("2")
+        await press_confirming(pilot, "t")
+        await settle(pilot)
+        pane = app.screen.query_one(TokenPane)
+        shown = text_of(pane)
+        assert shown.index("Claims") < shown.index("Raw token"), shown
+        issuer = "oidc.eks.us-east-2.amazonaws.com/id/"
+        assert shown.count(issuer) == 1, shown  # the pod spec's iss; the claim says it is the same
+        assert "issued" in shown and "ago)" in shown
+
+        skew[0] = timedelta(hours=3)  # three hours on: the pane says so without being rebuilt
+        await wait_until(pilot, lambda: "(3h" in text_of(pane) or "(180m" in text_of(pane),
+                         what="the token's ages to follow the clock")
+        assert "in 20h" in text_of(pane)
+
+        await pilot.press("4")
+        await settle(pilot)
+        trust = text_of(app.screen.query_one(TrustPolicyPane))
+        assert trust.count(issuer) == 1, trust  # in full once: what the token carries
+        conditions = [line for line in trust.splitlines() if line.startswith("  condition")]
+        assert len(conditions) == 2 and all("token has" in line for line in conditions), trust
+        assert trust.count("policy wants") == 2, trust  # each condition said once

@@ -3,6 +3,9 @@ border says how old what it shows is ("role read 12s ago", "service account watc
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from rich.markup import escape
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -19,7 +22,7 @@ Dated = tuple[str, FactsWanted, str | None]
 def row(label: str, value_markup: str) -> Static:
     """One 'label: value' line; `value_markup` is already escaped markup. An ARN or URL in it
     wraps at '/' and ':' (format.breakable), not mid-word."""
-    return Static(breakable(f"[b]{escape(label)}[/b] {value_markup}"), classes="field")
+    return Static(breakable(f"[b]{escape(label)}[/b] {value_markup}" if label else value_markup), classes="field")
 
 
 def arn_link(label: str, ref: ObjectRef | None, *, prefix: str = "", copy_text: str | None = None,
@@ -29,6 +32,21 @@ def arn_link(label: str, ref: ObjectRef | None, *, prefix: str = "", copy_text: 
     link = Link(label, ref, prefix=prefix, copy_text=copy_text, classes=classes)
     link.update(breakable(prefix + escape(label)))
     return link
+
+
+def ticking(draw: Callable[[datetime], str], now: datetime, classes: str = "field") -> Static:
+    """A line with a relative time in it ('5s ago'): `draw` (a moment → escaped markup) is
+    called again as of now on the pane's tick (the app's once-a-second timer), not only when
+    something else redraws the pane. A plain Static marked `-ticks`, drawn by `DetailPane.tick`."""
+    shown = draw(now)
+    line = Static(breakable(shown), classes=f"{classes} -ticks")
+    line._ticks = (draw, shown)  # type: ignore[attr-defined]
+    return line
+
+
+def ticking_row(label: str, value: Callable[[datetime], str], now: datetime) -> Static:
+    """A `row` whose value (escaped markup as of a moment) has a relative time in it."""
+    return ticking(lambda at: f"[b]{escape(label)}[/b] {value(at)}", now)
 
 
 def heading(text: str) -> Static:
@@ -82,6 +100,13 @@ class DetailPane(VerticalScroll):
                 parts.append(f"{what} {words}" if what else words)
         if self.border_subtitle != (subtitle := " · ".join(parts)):
             self.border_subtitle = subtitle
+        if state is not None:
+            now = state.now()
+            for line in self.query(".-ticks"):
+                draw, shown = line._ticks
+                if (markup := draw(now)) != shown:
+                    line._ticks = (draw, markup)
+                    line.update(breakable(markup))
 
     def rebuild(self, key: object = None) -> None:
         """Recompose from the current data, unless `key` says it is what is shown already

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from irsa_explorer.model import ObjectRef, Pod
 from irsa_explorer.state import ExplorerState, LiveRun
 from irsa_explorer.widgets.format import relative, stamp
-from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note, row
+from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, note, row, ticking
 
 if TYPE_CHECKING:  # livecheck pulls in kubernetes and boto3: not before the first screen is drawn
     from irsa_explorer.sources.livecheck import LiveResult
@@ -61,7 +61,7 @@ class LiveIdentityPane(DetailPane):
 
     def _run(self, number: int, run: LiveRun, intended: str | None, now) -> ComposeResult:
         result: LiveResult | None = run.result
-        yield heading(f"Run {number} · {stamp(run.at)} ({relative(run.at, now)})")
+        yield ticking(lambda at: escape(f"Run {number} · {stamp(run.at)} ({relative(run.at, at)})"), now, classes="heading")
         if result is None:
             yield row("error", f"[$error]{escape(run.error or 'no answer')}[/]")
             return

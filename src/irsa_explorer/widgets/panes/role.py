@@ -21,7 +21,7 @@ from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, breakable, plural, relative, stamp, value_or_unknown
 from irsa_explorer.widgets.link import Link
-from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row
+from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row, ticking_row
 
 
 class PolicyLink(Link):
@@ -165,7 +165,8 @@ class RolePane(DetailPane):
         yield row("max session", max_session)
         if role.last_used:
             where = f" in {role.last_used_region}" if role.last_used_region else ""
-            yield row("last used", f"{stamp(role.last_used)} ({relative(role.last_used, now)}){escape(where)}")
+            last = role.last_used
+            yield ticking_row("last used", lambda at: f"{stamp(last)} ({relative(last, at)}){escape(where)}", now)
         else:
             yield row("last used", "[$text-muted]never (or not tracked)[/]")
         if role.permissions_boundary:

@@ -22,7 +22,7 @@ from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, ExpectedToken,
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import relative, stamp
-from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row
+from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row, ticking_row
 
 if TYPE_CHECKING:
     from irsa_explorer.analysis.tokens import SignatureCheck
@@ -121,12 +121,14 @@ class TokenPane(DetailPane):
         if view.error:
             yield row("error", f"[$error]{escape(view.error)}[/]")
             return
-        if view.raw:
-            if self.revealed:
-                yield row("raw", escape(view.raw))
-            else:
-                yield row("raw", escape(mask(view.raw)) + " [$text-muted](s reveals the signature)[/]")
+        # the claims first: they are what is read; the raw token after them
         yield from self._decoded(view, state.now())
+        if view.raw:
+            yield heading("Raw token")
+            if self.revealed:
+                yield row("", escape(view.raw))
+            else:
+                yield row("", escape(mask(view.raw)) + " [$text-muted](s reveals the signature)[/]")
 
     @staticmethod
     def _expected(token: ExpectedToken) -> ComposeResult:
@@ -145,27 +147,25 @@ class TokenPane(DetailPane):
             yield row("decode", f"[$error]{escape(str(decoded))}[/]")
             return
         claims = decoded.claims
-        yield heading("Header")
-        yield row("", escape(json.dumps(decoded.header, sort_keys=True)))
         yield heading("Claims")
+        expected = self.expected
+        presented = {"iss": expected.issuer, "sub": expected.subject, "aud": list(expected.audiences)} if expected else {}
         for key in ("iss", "sub", "aud"):
-            yield row(key, escape(json.dumps(claims.get(key))))
+            value = claims.get(key)
+            said = presented.get(key)
+            if said and (value == said or (key == "aud" and [value] == said)):
+                # said once: the pod spec's value above is this claim's
+                yield row(key, "[$text-muted]as the pod spec presents it (above)[/]")
+            else:
+                yield row(key, escape(value if isinstance(value, str) else json.dumps(value)))
         for key, words in TIME_CLAIMS:
             value = claims.get(key)
             if isinstance(value, (int, float)):
                 moment = datetime.fromtimestamp(value, timezone.utc)
-                yield row(words, f"{stamp(moment)} ({relative(moment, now)})")
+                yield ticking_row(words, lambda at, moment=moment: f"{stamp(moment)} ({relative(moment, at)})", now)
         exp = claims.get("exp")
         if isinstance(exp, (int, float)):
-            left = exp - now.timestamp()
-            if left > 0:
-                iat = claims.get("iat")
-                share = ""
-                if isinstance(iat, (int, float)) and exp > iat:
-                    share = f", {left / (exp - iat):.0%} of its lifetime"
-                yield row("remaining", f"[$success]{relative(datetime.fromtimestamp(exp, timezone.utc), now)}{share}[/]")
-            else:
-                yield row("remaining", "[$error]expired[/]")
+            yield ticking_row("remaining", lambda at: self._remaining(claims, exp, at), now)
         kube = claims.get("kubernetes.io")
         if isinstance(kube, dict):
             yield heading("kubernetes.io")
@@ -176,9 +176,22 @@ class TokenPane(DetailPane):
                     yield row(part, f"{escape(str(value.get('name')))} [$text-muted]uid {escape(str(value.get('uid')))}[/]")
             if isinstance(kube.get("warnafter"), (int, float)):
                 moment = datetime.fromtimestamp(kube["warnafter"], timezone.utc)
-                yield row("warn after", f"{stamp(moment)} ({relative(moment, now)})")
+                yield ticking_row("warn after", lambda at: f"{stamp(moment)} ({relative(moment, at)})", now)
+        yield heading("Header")
+        yield row("", escape(json.dumps(decoded.header, sort_keys=True)))
         yield heading("Signature")
         yield row("", self._signature_words(view.signature))
+
+    @staticmethod
+    def _remaining(claims: dict, exp: float, now: datetime) -> str:
+        left = exp - now.timestamp()
+        if left <= 0:
+            return "[$error]expired[/]"
+        iat = claims.get("iat")
+        share = ""
+        if isinstance(iat, (int, float)) and exp > iat:
+            share = f", {left / (exp - iat):.0%} of its lifetime"
+        return f"[$success]{relative(datetime.fromtimestamp(exp, timezone.utc), now)}{share}[/]"
 
     @staticmethod
     def _signature_words(check: SignatureCheck | None) -> str:

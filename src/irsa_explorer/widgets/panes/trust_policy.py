@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from irsa_explorer.model import ObjectRef, Role, TrustCheck, TrustEvaluation, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
-from irsa_explorer.widgets.format import value_or_unknown
+from irsa_explorer.widgets.format import breakable, value_or_unknown
 from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note, row
 
 RESULT_STYLE = {
@@ -53,6 +53,20 @@ def short_key(key: str | None) -> str:
         host_path, _, name = key.rpartition(":")
         return f"…{host_path[-6:]}:{name}"
     return key or ""
+
+
+def issuer_of(trust: TrustCheck) -> str | None:
+    """The OIDC issuer (host/path) of a web-identity request: its provider ARN's tail."""
+    for request in trust.requests:
+        if request.principal_type == "Federated" and "oidc-provider/" in request.principal:
+            return request.principal.split("oidc-provider/", 1)[1]
+    return None
+
+
+def said_once(text: str, issuer: str | None) -> str:
+    """`text` with the issuer shortened as `short_key` does: it is said in full once, in the
+    line that says what the token carries."""
+    return text.replace(issuer, f"…{issuer[-6:]}") if issuer and len(issuer) > 8 else text
 
 
 class TrustPolicyPane(DetailPane):
@@ -93,35 +107,40 @@ class TrustPolicyPane(DetailPane):
         yield Static(Syntax(pretty_document(role.trust_policy), "json", theme="ansi_dark", word_wrap=True, background_color="default"), classes="document")
 
     def _trust(self, trust: TrustCheck) -> ComposeResult:
-        yield row("decision", f"{result_markup(trust.decision)} — {escape(trust.evaluation.reason)}")
-        yield note(trust.made_by)  # what the decision was made for, after the decision itself
+        issuer = issuer_of(trust)
+        yield row("decision", f"{result_markup(trust.decision)} — {escape(said_once(trust.evaluation.reason, issuer))}")
+        # what the decision was made for, after the decision itself: the issuer in full, once
+        yield Static(breakable(f"[$text-muted]{escape(trust.made_by)}[/]"), classes="note")
         several = len(trust.requests) > 1
         if several:
             # All must be allowed (Pod Identity: AssumeRole and TagSession): each one's own
             # decision first, so the one that fails is named.
             for request, evaluation in zip(trust.requests, trust.evaluations):
-                yield row(request.action, f"{result_markup(evaluation.decision)} — {escape(evaluation.reason)}")
+                yield row(request.action, f"{result_markup(evaluation.decision)} — {escape(said_once(evaluation.reason, issuer))}")
         for request, evaluation in zip(trust.requests, trust.evaluations):
-            holder = "token" if request.principal_type == "Federated" else "request"
-            yield from self._statements(evaluation, f"{request.action} · " if several else "", holder)
+            yield from self._statements(evaluation, f"{request.action} · " if several else "", issuer)
 
-    def _statements(self, evaluation: TrustEvaluation, prefix: str, holder: str) -> ComposeResult:
+    def _statements(self, evaluation: TrustEvaluation, prefix: str, issuer: str | None) -> ComposeResult:
         for statement in evaluation.statements:
             title = prefix + f"Statement {statement.index + 1}" + (f" ({statement.sid})" if statement.sid else "")
             title += f" · {statement.effect or 'no Effect'}"
             yield heading(title)
-            yield row("applies", f"{result_markup(statement.status)} {escape(statement.why)}")
+            yield row("applies", f"{result_markup(statement.status)} {escape(said_once(statement.why, issuer))}")
             for check in (statement.principal, statement.action):
                 if check is not None:
-                    yield row(f"  {check.kind}", f"{result_markup(check.status)} {escape(check.why)}")
+                    yield row(f"  {check.kind}", f"{result_markup(check.status)} {escape(said_once(check.why, issuer))}")
             for check in statement.conditions:
-                wanted = json.dumps(list(check.policy_values))
-                has = "absent" if check.request_values is None else json.dumps(list(check.request_values))
-                yield row(
-                    "  condition",
-                    f"{result_markup(check.status)} [b]{escape(str(check.operator))}[/b] "
-                    f"{escape(short_key(check.key))} {escape(wanted)} [$text-muted]({holder}: {escape(has)})[/]"
-                    f"\n      {escape(check.why)}",
-                )
+                yield row("  condition", f"{result_markup(check.status)} {self._condition(check)}")
             for problem in statement.problems:
-                yield row("  not understood", f"[$warning]{escape(problem)}[/]")
+                yield row("  not understood", f"[$warning]{escape(said_once(problem, issuer))}[/]")
+
+    @staticmethod
+    def _condition(check) -> str:
+        """A condition once: the engine's words ('StringEquals KEY: token has X, policy wants Y'),
+        the key shortened (its issuer is said above)."""
+        operator, key, why = str(check.operator or ""), check.key or "", check.why
+        head = f"{operator} {key}"
+        if key and why.startswith(head):
+            return f"[b]{escape(operator)}[/b] {escape(short_key(key))}{escape(why[len(head):])}"
+        wanted = json.dumps(list(check.policy_values))
+        return f"[b]{escape(operator)}[/b] {escape(short_key(key))} {escape(wanted)} — {escape(why)}"
