@@ -35,8 +35,8 @@ COMMAND_TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("roles", ("ro", "role"), "the IAM roles view"),
     ("nodes", ("no", "node"), "the nodes view"),
     ("findings", ("fi", "finding"), "the findings view"),
-    ("ns", ("namespace", "namespaces"), ":ns NAME one namespace; :ns or :ns all every namespace"),
-    ("ctx", ("context", "contexts"), ":ctx NAME another kubeconfig context; :ctx alone the list"),
+    ("ns", ("namespace", "namespaces"), ":ns NAME: one namespace; alone or all: every one"),
+    ("ctx", ("context", "contexts"), ":ctx NAME: that kubeconfig context; alone: the list"),
     ("aliases", ("alias", "a"), "this list of commands (ctrl+a)"),
     ("help", ("h", "?"), "every key"),
     ("quit", ("q", "q!"), "leave the explorer"),
@@ -48,7 +48,7 @@ ALL_NAMESPACES = ("all", "*", "-a", "--all-namespaces")
 
 def command_list() -> list[tuple[str, str]]:
     """Each command with its aliases, and what it does: for `ctrl+a` and the help."""
-    return [(" ".join(f":{name}" for name in (command, *aliases[:2])), what) for command, aliases, what in COMMAND_TABLE]
+    return [(f":{command}", f"{what} · also {' '.join(f':{alias}' for alias in aliases)}") for command, aliases, what in COMMAND_TABLE]
 
 
 def parse_command(text: str) -> tuple[str, str]:
