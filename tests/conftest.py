@@ -13,8 +13,11 @@ aws CLI and the explorer do. Tests that change a shared lab must use names of th
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +33,9 @@ from irsa_explorer.lab.launcher import LabProcess, start_lab
 # explorer code that tests run in-process and that reads them as the aws CLI and kubectl do.
 for _name in [n for n in os.environ if n.startswith(("AWS_", "IRSA_EXPLORER_")) or n == "KUBECONFIG"]:
     del os.environ[_name]
+# … nor the developer's own explorer config (~/.config/irsa-explorer/config.toml: theme, keymap, readonly)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="irsa-explorer-test-config-")
+atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
 
 
 class LabFactory:
