@@ -86,7 +86,10 @@ def table_text(screen: str) -> str:
 
 def unwrapped(screen: str, left: bool = False) -> str:
     """One column's text with its wrapped lines glued back together (ARNs wrap mid-word)."""
-    half = WIDTH // 2 - 1
+    # where the right column's box starts: after the left box's right border (│ followed by │);
+    # a line of the left column may run past the screen's half
+    borders = [line.find("││") for line in screen.splitlines()[1:] if "││" in line]
+    half = max(set(borders), key=borders.count) + 1 if borders else WIDTH // 2 - 1
     lines = [line[:half] if left else line[half:] for line in screen.splitlines()[1:]]
     return "".join(line.strip().strip("│").strip() for line in lines)
 

@@ -151,24 +151,35 @@ BREAK_AFTER = frozenset("/:")
 
 
 def break_offsets(text: str, width: int) -> list[int]:
-    """Where to start new lines so no line of `text` is wider than `width` cells, breaking
-    after a space, '/' or ':' (the parts of an ARN or URL) — never inside a name when a
-    separator is near. A part wider than the line is left whole: the widget folds it."""
+    """Where to start new lines so no line of `text` is wider than `width` cells: at spaces
+    as usual, and a word too long for a line of its own (an ARN, an issuer URL) after a '/'
+    or ':' between its parts — never mid-name when a separator is near. A part wider than
+    the line is left whole: the widget folds it."""
+    import re
+
     from rich.cells import cell_len
 
     offsets: list[int] = []
     for line_start, line in _lines(text):
-        start = used = 0
-        part = 0  # where the part being measured starts (a break opportunity)
-        for index, char in enumerate(line):
-            if char in BREAK_AFTER or char == " " or index == len(line) - 1:
-                end = index + 1
-                size = cell_len(line[part:end].rstrip(" "))
-                if used and used + size > width:
-                    offsets.append(line_start + part)
-                    start, used = part, 0
-                used = cell_len(line[start:end])
-                part = end
+        used = 0  # cells on the current line
+        for word in re.finditer(r"\S+ *| +", line):
+            size = cell_len(word.group().rstrip(" "))
+            if used + size <= width:
+                used += cell_len(word.group())
+                continue
+            if size <= width:  # the word fits on a line of its own: it starts one
+                if used:
+                    offsets.append(line_start + word.start())
+                used = cell_len(word.group())
+                continue
+            # too long for any line: break it after its separators, filling each line
+            parts = [m for m in re.finditer(r"[^/:]*[/:]+|[^/:]+", word.group()) if m.group()]
+            for part in parts:
+                part_size = cell_len(part.group().rstrip(" "))
+                if used and used + part_size > width:
+                    offsets.append(line_start + word.start() + part.start())
+                    used = 0
+                used += cell_len(part.group())
     return offsets
 
 
