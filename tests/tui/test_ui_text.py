@@ -25,6 +25,14 @@ def test_an_arn_breaks_after_slash_and_colon_not_mid_word():
     assert break_offsets(ARN, len(ARN)) == []
 
 
+def test_a_word_that_fits_on_a_line_of_its_own_moves_there_whole():
+    line = "  condition ✓ matched StringEquals …14706B:sub: token has system:serviceaccount:default:my-sa"
+    assert lines_of(line, 40) == ["  condition ✓ matched StringEquals ", "…14706B:sub: token has ",
+                                  "system:serviceaccount:default:my-sa"]
+    assert lines_of("gets " + ARN, 40) == ["gets arn:aws:iam::113534181560:role/",
+                                           "eksctl-eks-oidc-demo-addon-iamserviceaccount-default-my-sa"]
+
+
 def test_words_still_break_at_spaces_and_lines_are_kept():
     text = "issuer https://oidc.eks.us-east-2.amazonaws.com/id/ABC\nnext line"
     assert lines_of(text, 40) == ["issuer https://", "oidc.eks.us-east-2.amazonaws.com/id/ABC\nnext line"]
