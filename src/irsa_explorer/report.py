@@ -299,9 +299,10 @@ def _cluster_line(report: dict[str, Any]) -> str:
 
 def _summary_line(report: dict[str, Any]) -> str:
     s = report["summary"]
+    pods, findings = s["pods"], s["findings"]
     return (
-        f"{s['pods']} pods: {s['ok']} ok, {s['warning']} warning, {s['broken']} broken, "
-        f"{s['unknown']} unknown; {s['findings']} findings"
+        f"{pods} pod{'' if pods == 1 else 's'}: {s['ok']} ok, {s['warning']} warning, {s['broken']} broken, "
+        f"{s['unknown']} unknown; {findings} finding{'' if findings == 1 else 's'}"
     )
 
 
