@@ -16,9 +16,10 @@ from irsa_explorer.analysis.arns import role_name_of
 from irsa_explorer.model import LinkStatus, Mechanism, Unavailable, Verdict
 
 VERDICT_STYLE = {
-    Verdict.OK: ("✓ ok", "$success"),
-    Verdict.WARNING: ("! warning", "$warning"),
-    Verdict.BROKEN: ("✗ broken", "$error"),
+    # the theme's text-* shades: readable (≥ 3:1) on every built-in theme, light ones included
+    Verdict.OK: ("✓ ok", "$text-success"),
+    Verdict.WARNING: ("! warning", "$text-warning"),
+    Verdict.BROKEN: ("✗ broken", "$text-error"),
     Verdict.UNKNOWN: ("? unknown", "$text-muted"),
 }
 LINK_STYLE = {
