@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from rich.markup import escape
-from rich.syntax import Syntax
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.highlight import highlight
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
@@ -150,7 +150,7 @@ class DocumentScreen(ModalScreen[None]):
         if isinstance(document, Unavailable):
             return f"[$warning]unknown: {escape(str(document))}[/]"
         text = document if isinstance(document, str) else json.dumps(document, indent=2)
-        return Syntax(text, "json", theme="ansi_dark", word_wrap=True, background_color="default")
+        return highlight(text, language="json")
 
     def set_document(self, document: Any) -> None:
         """The document arrived (a dict) or could not be read (Unavailable)."""

@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 from rich.markup import escape
-from rich.syntax import Syntax
 from textual.app import ComposeResult
+from textual.highlight import highlight
 from textual.widgets import Static
 
 from irsa_explorer.model import ObjectRef, Role, TrustCheck, TrustEvaluation, Unavailable
@@ -104,7 +104,7 @@ class TrustPolicyPane(DetailPane):
         elif self.why:
             yield row("for this pod", f"[$text-muted]{escape(self.why)}[/]")
         yield heading("Document")
-        yield Static(Syntax(pretty_document(role.trust_policy), "json", theme="ansi_dark", word_wrap=True, background_color="default"), classes="document")
+        yield Static(highlight(pretty_document(role.trust_policy), language="json"), classes="document")
 
     def _trust(self, trust: TrustCheck) -> ComposeResult:
         issuer = issuer_of(trust)
