@@ -5,15 +5,13 @@ messages, never on sleeps."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from irsa_explorer import app as app_module
-from irsa_explorer.app import IrsaExplorerApp
 from irsa_explorer.commands import COMMANDS, parse_command
 from irsa_explorer.screens.modals import HelpScreen, PickerScreen
 from ui_pilot_helpers import SIZE, settle, wait_until
+from ui_pilot_helpers import RecordingExplorer
 from ui_pilot_helpers import make_app as make_explorer
 
 DEV = "dev@eks-oidc-demo.us-east-2.eksctl.io"
@@ -22,20 +20,6 @@ DEV = "dev@eks-oidc-demo.us-east-2.eksctl.io"
 @pytest.fixture(scope="module")
 def restricted(lab_for):
     return lab_for("restricted-user")
-
-
-class RecordingExplorer(IrsaExplorerApp):
-    """The explorer, keeping the text of every notification it shows (toasts vanish)."""
-
-    CSS_PATH = str(Path(app_module.__file__).parent / IrsaExplorerApp.CSS_PATH)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.notified: list[str] = []
-
-    def notify(self, message, **kwargs) -> None:
-        self.notified.append(str(message))
-        super().notify(message, **kwargs)
 
 
 async def command(pilot, text: str) -> None:

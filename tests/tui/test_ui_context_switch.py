@@ -11,19 +11,17 @@ Waits are on workers and messages, never on sleeps.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from textual.widgets import OptionList
 
-from irsa_explorer import app as app_module
-from irsa_explorer.app import IrsaExplorerApp
 from irsa_explorer.sources.kube import KubeSource
 from irsa_explorer.model import Mechanism, Unavailable, Verdict
 from irsa_explorer.screens.modals import PickerScreen
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
 from ui_pilot_helpers import SIZE, filter_to, pod_uid, press_confirming, settle
+from ui_pilot_helpers import RecordingExplorer
 from ui_pilot_helpers import make_app as make_explorer
 
 SUFFIX = "eks-oidc-demo.us-east-2.eksctl.io"
@@ -49,21 +47,6 @@ def admin_pods(restricted) -> dict[str, set[str]]:
     # the scenario must leave something out of dev's view, or the test proves nothing
     assert view.get("default") and view.get("team-b")
     return view
-
-
-class RecordingExplorer(IrsaExplorerApp):
-    """The explorer, keeping the text of every notification it shows (toasts vanish)."""
-
-    # Textual reads a relative CSS_PATH next to the subclass's module: point at the app's own
-    CSS_PATH = str(Path(app_module.__file__).parent / IrsaExplorerApp.CSS_PATH)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.notified: list[str] = []
-
-    def notify(self, message, **kwargs) -> None:
-        self.notified.append(str(message))
-        super().notify(message, **kwargs)
 
 
 def make_app(lab, watch: bool = False) -> RecordingExplorer:

@@ -8,11 +8,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from textual import events
-from textual.app import App, ComposeResult
 
 from irsa_explorer.model import IdentityChain, Inventory, Mechanism, Pod, Verdict
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.pods_table import PodsTable, short_node
+from ui_pilot_helpers import TableApp
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 
@@ -25,15 +25,6 @@ def pods(count: int, namespaces: int = 20) -> dict[str, Pod]:
         out[uid] = Pod(uid, ns, f"pod-{i:05d}", "sa", "ip-10-0-0-1.us-east-2.compute.internal",
                        "Running", "Running", NOW - timedelta(hours=1))
     return out
-
-
-class TableApp(App):
-    def __init__(self, state: ExplorerState) -> None:
-        super().__init__()
-        self.state = state
-
-    def compose(self) -> ComposeResult:
-        yield PodsTable(id="pods")
 
 
 def state_with(count: int) -> ExplorerState:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client, config
-from textual.app import App, ComposeResult
 from textual.content import Content
 
 from irsa_explorer.model import IdentityChain, Inventory, Mechanism, Pod, Verdict
@@ -26,6 +25,7 @@ from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import VERDICT_STYLE
 from irsa_explorer.widgets.pods_table import COLUMNS, PodsTable, fit_middle, phase_kind
 from ui_pilot_helpers import filter_to, make_app, pod_uid, settle, wait_until
+from ui_pilot_helpers import TableApp
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 WORST_FIRST = [Verdict.BROKEN, Verdict.UNKNOWN, Verdict.WARNING, Verdict.OK]
@@ -52,15 +52,6 @@ def long_pods(count: int) -> tuple[dict[str, Pod], dict[str, IdentityChain]]:
             chains[uid] = IdentityChain(pod=pods[uid].ref, mechanism=Mechanism.IRSA, intended_role_arn=None,
                                         effective_identity=None, verdict=rng.choice(WORST_FIRST))
     return pods, chains
-
-
-class TableApp(App):
-    def __init__(self, state: ExplorerState) -> None:
-        super().__init__()
-        self.state = state
-
-    def compose(self) -> ComposeResult:
-        yield PodsTable(id="pods")
 
 
 def state_with(count: int) -> ExplorerState:

@@ -4,15 +4,46 @@ until it has settled. Not a test module (no `test_` prefix); imported by the tes
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from textual.app import App, ComposeResult
 from textual.worker import WorkerFailed
 
+from irsa_explorer import app as app_module
 from irsa_explorer.app import IrsaExplorerApp
 from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import KubeSource
 
 SIZE = (160, 48)
+
+
+class TableApp(App):
+    """The pods table alone, on a store the test fills."""
+
+    def __init__(self, state) -> None:
+        super().__init__()
+        self.state = state
+
+    def compose(self) -> ComposeResult:
+        from irsa_explorer.widgets.pods_table import PodsTable
+
+        yield PodsTable(id="pods")
+
+
+class RecordingExplorer(IrsaExplorerApp):
+    """The explorer, keeping the text of every notification it shows (toasts vanish)."""
+
+    # Textual reads a relative CSS_PATH next to the subclass's module: point at the app's own
+    CSS_PATH = str(Path(app_module.__file__).parent / IrsaExplorerApp.CSS_PATH)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notified: list[str] = []
+
+    def notify(self, message, **kwargs) -> None:
+        self.notified.append(str(message))
+        super().notify(message, **kwargs)
 
 
 def make_app(lab, watch: bool = False, app_class: type[IrsaExplorerApp] = IrsaExplorerApp, **options) -> IrsaExplorerApp:
