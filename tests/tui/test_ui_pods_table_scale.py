@@ -12,7 +12,7 @@ from textual import events
 from irsa_explorer.model import IdentityChain, Inventory, Mechanism, Pod, Verdict
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.pods_table import PodsTable, short_node
-from ui_pilot_helpers import TableApp
+from ui_pilot_helpers import TableApp, drawn
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 
@@ -31,11 +31,6 @@ def state_with(count: int) -> ExplorerState:
     state = ExplorerState(clock=lambda: NOW)
     state.inventory = Inventory(context="test", namespace=None, pods=pods(count))
     return state
-
-
-def drawn(table: PodsTable) -> list[str]:
-    """What the table draws on its visible lines (the header first)."""
-    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
 
 
 async def test_ten_thousand_rows_are_there_at_once_sorted_and_the_cursor_walks_them():

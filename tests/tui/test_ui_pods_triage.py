@@ -25,7 +25,7 @@ from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.format import VERDICT_STYLE
 from irsa_explorer.widgets.pods_table import COLUMNS, PodsTable, fit_middle, phase_kind
 from ui_pilot_helpers import filter_to, make_app, pod_uid, settle, wait_until
-from ui_pilot_helpers import TableApp
+from ui_pilot_helpers import TableApp, drawn
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 WORST_FIRST = [Verdict.BROKEN, Verdict.UNKNOWN, Verdict.WARNING, Verdict.OK]
@@ -60,10 +60,6 @@ def state_with(count: int) -> ExplorerState:
     state.inventory = Inventory(context="test", namespace=None, pods=pods)
     state.chains = chains
     return state
-
-
-def drawn(table: PodsTable) -> list[str]:
-    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
 
 
 def verdict_rank(state: ExplorerState, uid: str) -> int:

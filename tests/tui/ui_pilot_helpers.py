@@ -18,6 +18,11 @@ from irsa_explorer.sources.kube import KubeSource
 SIZE = (160, 48)
 
 
+def drawn(table) -> list[str]:
+    """What a pods table draws on its visible lines (the header first)."""
+    return [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+
+
 class TableApp(App):
     """The pods table alone, on a store the test fills."""
 
