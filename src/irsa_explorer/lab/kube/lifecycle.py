@@ -26,6 +26,7 @@ from irsa_explorer.model import (
 
 from ..runtime.containers import ContainerContext
 from ..tokens import API_SERVER_AUDIENCE, TokenSigner
+from .pod_logs import ContainerLogs
 from .store import Store, StoreError, clone, now_rfc3339
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class PodRunner:
         self.ca_pem = ca_pem
         self.start_delay_s = start_delay_s
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lab-pod")
-        self._logs: dict[str, dict[str, str]] = {}  # pod uid → container → log
+        self.container_logs = ContainerLogs()  # pod uid → container → its runs (pod_logs.py)
         self._lock = threading.Lock()
         self._ip_counter = 0
 
@@ -260,12 +261,10 @@ class PodRunner:
     # --- logs --------------------------------------------------------------------------
 
     def logs(self, pod_uid: str, container: str) -> str:
-        with self._lock:
-            return self._logs.get(pod_uid, {}).get(container, "")
+        return self.container_logs.latest(pod_uid, container)
 
     def forget(self, pod_uid: str) -> None:
-        with self._lock:
-            self._logs.pop(pod_uid, None)
+        self.container_logs.forget(pod_uid)
 
     # --- status ------------------------------------------------------------------------
 
@@ -406,8 +405,7 @@ class PodRunner:
             if self.runtime.is_long_running(argv):
                 return False  # an init container that never ends keeps the pod in Init:i/n
             result = self.runtime.run(self.context(pod, container), argv)
-            with self._lock:
-                self._logs.setdefault(uid, {})[container["name"]] = (result.stdout or "") + (result.stderr or "")
+            self.container_logs.record(uid, container["name"], (result.stdout or "") + (result.stderr or ""))
             code = int(result.exit_code)
             terminated = {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
                                          "startedAt": started, "finishedAt": now_rfc3339()}}
@@ -456,8 +454,7 @@ class PodRunner:
                 continue
             result = self.runtime.run(self.context(pod, container), argv)
             output = (result.stdout or "") + (result.stderr or "")
-            with self._lock:
-                self._logs.setdefault(uid, {})[container["name"]] = output
+            self.container_logs.record(uid, container["name"], output)
             finished = now_rfc3339()
             code = int(result.exit_code)
             terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",

@@ -18,6 +18,7 @@ from ..tokens import API_SERVER_AUDIENCE
 from .errors import ApiError, json_response, not_found
 from .exec_ws import serve_exec
 from .patch import json_patch, merge_patch, strategic_merge_patch
+from .pod_logs import chosen_run, container_status, log_options, render
 from .protobuf import ProtobufError, decode_token_request
 from .resources import RESOURCES
 from .rest import truthy
@@ -137,34 +138,39 @@ class SubresourceHandlers:
         raise ApiError(400, "BadRequest", f"container {wanted} is not valid for pod {name}")
 
     async def _pod_log(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
+        """`GET pods/NAME/log` as the kubelet answers it (pod_logs.py): the current or
+        `previous` instance, `sinceSeconds`/`sinceTime`, `tailLines`, `timestamps`, `limitBytes`;
+        `follow` on a running container keeps the stream open until it stops."""
         pod = self._get_stored("pods", ns, name).obj
         container = self._pick_container(pod, request.query.get("container"))
-        statuses = {cs["name"]: cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
-        state = (statuses.get(container["name"]) or {}).get("state") or {}
-        waiting = state.get("waiting")
-        if waiting and waiting.get("reason") == "ContainerCreating" or not statuses:
-            raise ApiError(400, "BadRequest", f'container "{container["name"]}" in pod "{name}" is waiting to '
-                           f'start: {(waiting or {}).get("reason", "ContainerCreating")}')
-        if truthy(request.query.get("follow")) and "running" in state:
-            return await self._follow_log(request, pod, container["name"])
-        text = self.runner.logs(pod["metadata"]["uid"], container["name"])
-        tail = request.query.get("tailLines")
-        if tail and tail.isdigit():
-            lines = text.splitlines(keepends=True)
-            text = "".join(lines[-int(tail):]) if int(tail) else ""
-        return web.Response(text=text, content_type="text/plain")
+        options = log_options(request.query)
+        previous = truthy(request.query.get("previous"))
+        uid, cname = pod["metadata"]["uid"], container["name"]
+        run = chosen_run(pod, cname, self.runner.container_logs.runs(uid, cname), previous)
+        state = (container_status(pod, cname) or {}).get("state") or {}
+        if truthy(request.query.get("follow")) and not previous and "running" in state:
+            return await self._follow_log(request, pod, cname, options)
+        return web.Response(body=render(run, options), content_type="text/plain")
 
-    async def _follow_log(self, request: web.Request, pod: dict[str, Any], container: str) -> web.StreamResponse:
+    async def _follow_log(self, request: web.Request, pod: dict[str, Any], container: str,
+                          options: dict[str, Any]) -> web.StreamResponse:
         """`logs -f` of a running container: the output arrives when the command ends (simulated
         commands produce it at once); a long-running one keeps the stream open like kubelet."""
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         response.enable_chunked_encoding()
         await response.prepare(request)
+        uid, ns, name = pod["metadata"]["uid"], pod["metadata"]["namespace"], pod["metadata"]["name"]
         try:
             await self._until_container_stops(pod, container)
-            text = self.runner.logs(pod["metadata"]["uid"], container)
-            if text:
-                await response.write(text.encode())
+            # the run the container's instance wrote, once it stopped (the lab's commands print at their end)
+            current = self.store.get("pods", ns, name)
+            if current is not None and current["metadata"]["uid"] == uid:
+                try:
+                    run = chosen_run(current, container, self.runner.container_logs.runs(uid, container), False)
+                except ApiError:
+                    run = None
+                if body := render(run, options):
+                    await response.write(body)
             await response.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
             pass
