@@ -24,14 +24,15 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import jwt
 
-from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.aws import AwsSource, StsResult
 from irsa_explorer.sources.kube import ClusterError, ExecResult, KubeSource
 from irsa_explorer.analysis import arns
 from irsa_explorer.model import service_account_subject
+from irsa_explorer.analysis.prediction import Agreement, SaPrediction, agrees, compare_answer, token_audience
 from irsa_explorer.analysis.tokens import DecodedToken, SignatureCheck, TokenError, decode_token, verify_signature
 from irsa_explorer.model import (
     DEFAULT_AUDIENCE,
@@ -41,7 +42,6 @@ from irsa_explorer.model import (
     EffectiveIdentity,
     Finding,
     IssuerInfo,
-    LinkStatus,
     Mechanism,
     ObjectRef,
     Pod,
@@ -131,18 +131,6 @@ class LiveResult:
     # Whether the pod got what the engine says it gets (an identity, or no credentials at
     # all): None when the engine could not tell, or was not asked.
     agrees_with_engine: bool | None = None
-
-
-def agrees(expected: EffectiveIdentity | None, ok: bool, arn: str | None) -> bool | None:
-    """Whether an answer from inside the pod is the engine's effective identity."""
-    if expected is None or expected.status is LinkStatus.UNKNOWN:
-        return None
-    no_credentials = expected.mechanism is Mechanism.NONE or expected.status is LinkStatus.BROKEN
-    if not ok:
-        return no_credentials
-    if no_credentials or not expected.arn:
-        return False
-    return arn == expected.arn or bool(same_role(arn, expected.arn))
 
 
 def _hint(text: str, findings: tuple[Finding, ...]) -> str | None:
@@ -260,7 +248,7 @@ def who_am_i(
 class CheckStep:
     """One step of the opt-in check, with what happened in words."""
 
-    name: str  # "token-request", "assume-role-with-web-identity", "get-caller-identity"
+    name: str  # "token-request", "assume-role-with-web-identity" / "assume-role-for-pod-identity", "get-caller-identity"
     ok: bool
     detail: str
     error_code: str | None = None
@@ -268,7 +256,8 @@ class CheckStep:
 
 @dataclass(frozen=True)
 class SaCheck:
-    """What a service account's token gets from STS for a role. Holds no token."""
+    """What a service account's token gets from AWS for a role, beside the engine's prediction
+    (when one was given) and whether they agree. Holds no token, no credentials."""
 
     namespace: str
     service_account: str
@@ -277,10 +266,29 @@ class SaCheck:
     steps: tuple[CheckStep, ...] = ()
     claims: dict = field(default_factory=dict, compare=False)  # iss, sub, aud, exp of the minted token
     arn: str | None = None  # the identity finally obtained
+    mechanism: Mechanism = Mechanism.IRSA
+    prediction: SaPrediction | None = field(default=None, compare=False)
+    agreement: Agreement | None = None
 
     @property
     def ok(self) -> bool:
         return bool(self.steps) and all(step.ok for step in self.steps)
+
+    @property
+    def answered(self) -> bool:
+        """AWS was asked (the token was minted and presented)."""
+        return len(self.steps) > 1
+
+    @property
+    def failed(self) -> CheckStep | None:
+        """The step that failed, with AWS's (or the API server's) exact words."""
+        return next((step for step in self.steps if not step.ok), None)
+
+
+SA_CHECK_STEPS = {
+    Mechanism.IRSA: ("token-request", "assume-role-with-web-identity", "get-caller-identity"),
+    Mechanism.POD_IDENTITY: ("token-request", "assume-role-for-pod-identity", "get-caller-identity"),
+}
 
 
 def what_would_sa_get(
@@ -288,55 +296,109 @@ def what_would_sa_get(
     aws: AwsSource,
     namespace: str,
     sa: str,
-    role_arn: str,
-    audience: str = DEFAULT_AUDIENCE,
+    role_arn: str | None = None,
+    audience: str | None = None,
     expiration_seconds: int = 600,
+    *,
+    prediction: SaPrediction | None = None,
+    cluster_name: str | None = None,
+    on_step: Callable[[CheckStep], None] | None = None,
 ) -> SaCheck:
-    """TokenRequest → AssumeRoleWithWebIdentity → GetCallerIdentity, each step's result.
+    """TokenRequest → AssumeRoleWithWebIdentity → GetCallerIdentity (IRSA), or TokenRequest →
+    EKS Auth AssumeRoleForPodIdentity → GetCallerIdentity (Pod Identity), each step's result,
+    told to `on_step` as it happens.
 
-    WRITES to the cluster (a TokenRequest, visible in audit logs): call only after the user
-    confirmed. The token lives in this function's memory only.
+    `prediction` (analysis.prediction.predict_service_account): the engine's answer, which
+    names the mechanism, the role and the audience the webhook's token would carry (the
+    account's audience annotation, else sts.amazonaws.com; pods.eks.amazonaws.com for Pod
+    Identity); the result says whether AWS agrees. Without one: IRSA for `role_arn` and
+    `audience` (default sts.amazonaws.com). `cluster_name`: EKS Auth's cluster.
+
+    WRITES to the cluster (a TokenRequest, create serviceaccounts/token, in the audit log):
+    call only after the user confirmed. The token lives in this function's memory only: never
+    logged, stored, returned; AssumeRoleWithWebIdentity is sent unsigned, as a pod's SDK sends it.
     """
-    common = dict(namespace=namespace, service_account=sa, role_arn=role_arn, audience=audience)
+    mechanism = prediction.mechanism if prediction is not None else Mechanism.IRSA
+    role_arn = role_arn or (prediction.role_arn if prediction is not None else None) or ""
+    audience = audience or (token_audience(prediction) if prediction is not None else DEFAULT_AUDIENCE)
+    common = dict(namespace=namespace, service_account=sa, role_arn=role_arn, audience=audience,
+                  mechanism=mechanism, prediction=prediction)
+    steps: list[CheckStep] = []
+
+    def said(step: CheckStep) -> None:
+        steps.append(step)
+        if on_step is not None:
+            on_step(step)
+
+    def done(claims: dict, arn: str | None = None, answer: StsResult | None = None) -> SaCheck:
+        agreement = None
+        if prediction is not None:
+            agreement = compare_answer(prediction, answer is not None, bool(answer and answer.ok),
+                                       arn or (answer.arn if answer else None), answer.error_code if answer else None)
+        return SaCheck(steps=tuple(steps), claims=claims, arn=arn, agreement=agreement, **common)
+
+    if mechanism not in SA_CHECK_STEPS or not role_arn:
+        said(CheckStep("token-request", False, "not asked: the service account names no role and has no "
+                                               "Pod Identity association, so there is nothing to ask AWS for"))
+        return done({})
     try:
         token = kube.create_token(namespace, sa, audience, expiration_seconds)
     except ClusterError as error:
-        step = CheckStep("token-request", False, mask_tokens(str(error)))
-        return SaCheck(steps=(step,), **common)
+        said(CheckStep("token-request", False, mask_tokens(str(error))))
+        return done({})
     try:
         raw_claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raw_claims = {}
     claims = {k: raw_claims.get(k) for k in ("iss", "sub", "aud", "exp") if k in raw_claims}
-    steps = [
-        CheckStep(
-            "token-request",
-            True,
-            f"token minted for {claims.get('sub', service_account_subject(namespace, sa))}, "
-            f"audience {audience}, valid {expiration_seconds}s",
-        )
-    ]
-    assumed = aws.assume_role_with_web_identity(role_arn, token)
+    said(CheckStep(
+        "token-request",
+        True,
+        f"token minted for {claims.get('sub', service_account_subject(namespace, sa))}, "
+        f"audience {audience}, valid {expiration_seconds}s",
+    ))
+    if mechanism is Mechanism.POD_IDENTITY:
+        assumed = _assume_role_for_pod_identity(aws, cluster_name, token)
+        exchange = "assume-role-for-pod-identity"
+    else:
+        assumed = aws.assume_role_with_web_identity(role_arn, token)
+        exchange = "assume-role-with-web-identity"
     del token  # nothing below needs it
     if not assumed.ok:
-        steps.append(
-            CheckStep(
-                "assume-role-with-web-identity",
-                False,
-                mask_tokens(assumed.error or "failed"),
-                assumed.error_code,
-            )
-        )
-        return SaCheck(steps=tuple(steps), claims=claims, **common)
-    steps.append(CheckStep("assume-role-with-web-identity", True, f"STS returned {assumed.arn}"))
+        said(CheckStep(exchange, False, mask_tokens(assumed.error or "failed"), assumed.error_code))
+        return done(claims, answer=assumed)
+    said(CheckStep(exchange, True, f"{'EKS Auth' if mechanism is Mechanism.POD_IDENTITY else 'STS'} returned {assumed.arn}"))
     who = aws.caller_identity_with(assumed.credentials or {})
     if not who.ok:
-        steps.append(
-            CheckStep("get-caller-identity", False, mask_tokens(who.error or "failed"), who.error_code)
-        )
-        return SaCheck(steps=tuple(steps), claims=claims, **common)
-    steps.append(CheckStep("get-caller-identity", True, f"the credentials are {who.arn}"))
-    return SaCheck(steps=tuple(steps), claims=claims, arn=who.arn, **common)
+        said(CheckStep("get-caller-identity", False, mask_tokens(who.error or "failed"), who.error_code))
+        return done(claims, assumed.arn, assumed)
+    said(CheckStep("get-caller-identity", True, f"the credentials are {who.arn}"))
+    return done(claims, who.arn, assumed)
+
+
+def _assume_role_for_pod_identity(aws: AwsSource, cluster_name: str | None, token: str) -> StsResult:
+    """EKS Auth's AssumeRoleForPodIdentity, as the Pod Identity agent calls it (signed with the
+    caller's credentials: it needs eks-auth:AssumeRoleForPodIdentity). Where EKS Auth does not
+    answer (a region or endpoint without it), the result says it is not available."""
+    if not cluster_name:
+        return StsResult(False, error_message="not available: the EKS cluster's name is not known "
+                                              "(--cluster NAME), and EKS Auth needs it")
+    from botocore.exceptions import ClientError, EndpointConnectionError, UnknownServiceError
+
+    try:
+        answer = aws.client("eks-auth").assume_role_for_pod_identity(clusterName=cluster_name, token=token)
+    except ClientError as error:
+        err = error.response.get("Error", {})
+        return StsResult(False, error_code=err.get("Code"), error_message=err.get("Message"))
+    except (EndpointConnectionError, UnknownServiceError) as error:
+        return StsResult(False, error_message=f"not available: EKS Auth does not answer here ({error})")
+    except Exception as error:
+        return StsResult(False, error_message=str(error))
+    raw = answer.get("credentials") or {}
+    credentials = {"AccessKeyId": raw.get("accessKeyId"), "SecretAccessKey": raw.get("secretAccessKey"),
+                   "SessionToken": raw.get("sessionToken")}
+    user = answer.get("assumedRoleUser") or {}
+    return StsResult(True, arn=user.get("arn"), user_id=user.get("assumeRoleId"), credentials=credentials)
 
 
 # --- reading a pod's token (the token pane) ---------------------------------------------------
