@@ -162,7 +162,7 @@ class FollowsConfig:
             for binding_id in config.keymap:
                 if binding_id not in known:
                     problems.append(f"{config.path}: keymap.{binding_id}: no binding has this id — ignored")
-            app.set_keymap({k: v for k, v in config.keymap.items() if k in known})
+            app.set_keymap(with_followers({k: v for k, v in config.keymap.items() if k in known}))
         self._theme_saved = app.theme
         app.theme_changed_signal.subscribe(app, self._theme_changed)
         for line in problems:
@@ -175,6 +175,17 @@ class FollowsConfig:
         why = save_theme(self._config.path, theme.name)
         if why:
             self.notify(why, title="config", severity="warning", timeout=20, markup=False)  # type: ignore[attr-defined]
+
+
+# A hidden binding standing in for another moves with it: under --readonly, `w` is the screen's
+# view.whoami_readonly (it says why nothing runs), which must answer the key app.whoami is on.
+FOLLOWERS = {"app.whoami": ("view.whoami_readonly",)}
+
+
+def with_followers(keymap: dict[str, str]) -> dict[str, str]:
+    """`keymap` plus, for each binding it moves, the hidden bindings that follow that one."""
+    followed = {f: keys for leader, keys in keymap.items() for f in FOLLOWERS.get(leader, ())}
+    return {**followed, **keymap}  # a line of the file's own for a follower wins
 
 
 def binding_ids() -> set[str]:

@@ -29,10 +29,13 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from irsa_explorer.widgets.pods_table import PodsTable
     from irsa_explorer.widgets.prompt_bar import PromptBar
 
+    keymap = getattr(app, "_keymap", {})  # the config file's [keymap] (Textual keeps it there, App.set_keymap)
+
     def keys(bindings: list[Binding]) -> list[tuple[str, str]]:
         out = []
         for binding in bindings:
-            shown = ", ".join(app.get_key_display(Binding(key.strip(), "")) for key in binding.key.split(","))
+            effective = keymap.get(binding.id, binding.key) if binding.id else binding.key
+            shown = ", ".join(app.get_key_display(Binding(key.strip(), "")) for key in effective.split(","))
             out.append((shown, binding.tooltip or binding.description))
         return out
 
