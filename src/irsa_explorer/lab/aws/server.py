@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from irsa_explorer.lab.aws import auth as aws_auth
 from irsa_explorer.lab.aws import moto_backends as aws_moto  # it sets MOTO_IAM_LOAD_MANAGED_POLICIES before moto loads
+from irsa_explorer.lab.aws.cloudtrail import CloudTrail
 from irsa_explorer.lab.aws.imds import PREFIX as IMDS_PREFIX
 from irsa_explorer.lab.aws.imds import InstanceMetadata
 from irsa_explorer.lab.aws.pod_identity import AGENT_PREFIX, PodIdentity
@@ -67,6 +68,7 @@ class AwsLab:
         self.imds = InstanceMetadata(self.account, self.region)
         self.cluster_issuers: dict[str, str] = {cluster.name: cluster.issuer}
         self.pod_identity = PodIdentity(self.account, self.region, self.keys, self.cluster_issuers)
+        self.cloudtrail = CloudTrail(self.account, self.region)  # every call answered, as events (LookupEvents)
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._moto_app: Any = None
@@ -220,6 +222,15 @@ class AwsLab:
             return _respond(start_response, self._lab_route(environ, path))
 
         request = read_request(environ)
+        if not self.cloudtrail.wanted(request):
+            return self._serve(request, environ, start_response)
+        # answered in full first, so its event is in the history before the caller has the answer
+        status, headers, body = _call(lambda env, respond: self._serve(request, env, respond), environ)
+        self.cloudtrail.record(request, environ, int(status.split(" ", 1)[0]), dict(headers), body)
+        start_response(status, headers)
+        return [body]
+
+    def _serve(self, request: AwsRequest, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         admitted = self.traffic.admit(request.service, request.kind)
         self.traffic.delay(request.service)
         if not admitted:
@@ -243,6 +254,8 @@ class AwsLab:
             refused = aws_auth.check(request, environ, account)
             if refused is not None:
                 return _respond(start_response, refused)
+        if request.kind == "cloudtrail:LookupEvents":
+            return _respond(start_response, self.cloudtrail.lookup(request, account))
         if self.pod_identity.handles(request):
             return _respond(start_response, self.pod_identity.handle(request))
         if request.kind == "eks:CreateCluster":
@@ -292,14 +305,19 @@ class AwsLab:
             self.traffic.delay("imds")
             if not admitted:
                 return 429, {"Content-Type": "text/plain"}, b"Too Many Requests"
-            return self.imds.handle(method, rest, headers)
+            answer = self.imds.handle(method, rest, headers)
+            if kind == "imds:GetCredentials":
+                self.cloudtrail.credentials_served("ec2.amazonaws.com", self.account, answer)
+            return answer
         if path.startswith(AGENT_PREFIX + "/") or path == AGENT_PREFIX:
             self.traffic.admit("pod-identity-agent", "pod-identity-agent:GetCredentials")
             admitted = self.traffic.admit("eks-auth", "eks-auth:AssumeRoleForPodIdentity")
             self.traffic.delay("eks-auth")
             if not admitted:
                 return json_error(400, "ThrottlingException", "Rate exceeded")
-            return self.pod_identity.agent(self.cluster.name, method, path[len(AGENT_PREFIX):], headers)
+            answer = self.pod_identity.agent(self.cluster.name, method, path[len(AGENT_PREFIX):], headers)
+            self.cloudtrail.agent_answered(self.cluster.name, headers, answer, self.pod_identity.role_for)
+            return answer
         return 404, {"Content-Type": "text/plain"}, b"Not Found"
 
 

@@ -220,6 +220,9 @@ def error_for(request: AwsRequest, status: int, code: str, message: str) -> Resp
         return query_error(request.service, status, code, message)
     if request.service == "s3":
         return s3_error(status, code, message)
+    if request.headers.get("x-amz-target"):  # the JSON 1.x protocol (CloudTrail…): botocore reads `__type`
+        status, headers, _ = json_error(status, code, message)
+        return status, headers, json.dumps({"__type": code, "message": message}).encode()
     return json_error(status, code, message)
 
 
