@@ -172,8 +172,8 @@ def test_a_silent_api_server_is_no_answer_naming_it(silent_server, make_kubeconf
         assert str(raised.value) == (
             f"no answer from {server} in 0.5 s (list pods, context 'lab@eks-oidc-demo.us-east-2.eksctl.io')"
         )
-        with pytest.raises(ClusterError, match="no answer from"):
-            kube.list_nodes()
+        nodes = kube.list_nodes()  # nodes are not needed to go on: unknown, with why
+        assert isinstance(nodes, Unavailable) and f"no answer from {server} in 0.5 s" in nodes.reason
         issuer = kube.issuer()
         assert isinstance(issuer, Unavailable) and f"no answer from {server} in 0.5 s" in issuer.reason
     finally:

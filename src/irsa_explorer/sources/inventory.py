@@ -153,7 +153,7 @@ def _load(
     try:
         # --- started together: Kubernetes lists and AWS lookups that need none of them ----
         pods_f = pool.submit(list_pods)
-        sas_f = pool.submit(kube.list_service_accounts, namespace)
+        sas_f = pool.submit(_service_accounts_or_unknown, kube, namespace)
         nodes_f = pool.submit(kube.list_nodes)
         issuer_f = pool.submit(kube.issuer) if discover_issuer else None
         # Once, before the workers that compare role accounts with it.
@@ -375,6 +375,27 @@ def _look_up_keys(aws: AwsSource, found: dict[str, AccessKeyOwner | Unavailable]
                     keys.add(var.value)
     if keys:
         found.update(key_owners(aws, keys))
+
+
+def _service_accounts_or_unknown(kube: KubeSource, namespace: str | None) -> Listing[ServiceAccount]:
+    """The service accounts, or — when their list failed after its retries while the cluster
+    answers — none, with a note saying why: every pod's account is then "unknown" (not in the
+    loaded service accounts), never a default. A refused or silent API server still ends the
+    load, through the pod list, which fails the same way."""
+    from irsa_explorer.sources.kube import ClusterError
+
+    try:
+        return kube.list_service_accounts(namespace)
+    except ClusterError as error:
+        if _cluster_gone(str(error)):
+            raise
+        return Listing([], "", [f"service accounts: unknown ({error}); each pod's service account and its role are unknown"])
+
+
+def _cluster_gone(said: str) -> bool:
+    """A failure that the pod list meets too (nothing answers, the credentials are refused):
+    the load ends with it rather than going on without service accounts."""
+    return any(words in said for words in ("cannot connect to", "no answer from", "HTTP 401", "TLS with", "exec plugin"))
 
 
 def _quiet(future: Future[T]) -> T | None:

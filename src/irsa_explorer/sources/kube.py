@@ -35,7 +35,7 @@ from irsa_explorer.model import (
     Unavailable,
 )
 from irsa_explorer.sources.kube_convert import node_from_dict, pod_from_dict, service_account_from_dict
-from irsa_explorer.sources.kube_paging import CoreV1Lists, page_bodies
+from irsa_explorer.sources.kube_paging import CoreV1Lists, GaveUp, page_bodies
 from irsa_explorer.sources.kubeconfig import (
     ExecPlugin,
     ExecPluginError,
@@ -266,6 +266,8 @@ class KubeSource:
         words when it is what failed."""
         if isinstance(error, ClusterError):
             return error
+        if isinstance(error, GaveUp):  # a page that failed every time it was asked for
+            return ClusterError(f"{self.failure(what, error.error)} (asked {error.tries} times)")
         if isinstance(error, ExecPluginError):
             return ClusterError(str(error))
         if isinstance(error, ApiException) and error.status:
@@ -360,14 +362,13 @@ class KubeSource:
     ) -> Listing[T]:
         """Cluster-wide list forbidden: gather what the user may read, and say so."""
         notes = [f"listing {kind} in all namespaces is forbidden"]
-        namespaces = self.readable_namespaces()
-        if isinstance(namespaces, Unavailable):
+        readable = self.readable_namespaces()
+        if isinstance(readable, Unavailable):
             namespaces = [self.default_namespace]
-            notes.append(
-                f"listing namespaces is forbidden too: showing only the context's namespace "
-                f"{self.default_namespace!r}"
-            )
+            why = "listing namespaces is forbidden too" if readable.kind == "forbidden" else str(readable)
+            notes.append(f"{why}: showing only the context's namespace {self.default_namespace!r}")
         else:
+            namespaces = readable
             notes.append(f"showing the {len(namespaces)} namespaces that could be read one by one")
         items: list[T] = []
         versions: list[str] = []
@@ -393,10 +394,10 @@ class KubeSource:
         except ApiException as error:
             if error.status == 403:
                 return Unavailable("listing namespaces is forbidden", "list namespaces", "forbidden")
-            raise self.failure("list namespaces", error) from None
-        except Exception as error:
-            raise self.failure("list namespaces", error) from None
-        return [o["metadata"]["name"] for o in raw]
+            return Unavailable(str(self.failure("list namespaces", error)))
+        except Exception as error:  # after its retries: the caller falls back to the context's namespace
+            return Unavailable(str(self.failure("list namespaces", error)))
+        return [str((o.get("metadata") or {}).get("name")) for o in raw if isinstance(o, dict)]
 
     def list_pods(
         self,
@@ -435,15 +436,17 @@ class KubeSource:
         )
 
     def list_nodes(self) -> list[Node] | Unavailable:
-        """Every node, or Unavailable when the user may not list nodes (common for namespace users)."""
+        """Every node, or Unavailable when the user may not list nodes (common for namespace
+        users) or the list failed after its retries: what depends on nodes is then unknown,
+        and the rest goes on (the pod list says when the cluster cannot be asked at all)."""
         try:
             nodes, _ = self._paged(self.core.list_node, node_from_dict)
         except ApiException as error:
             if error.status == 403:
                 return Unavailable("listing nodes is forbidden", "list nodes", "forbidden")
-            raise self.failure("list nodes", error) from None
+            return Unavailable(str(self.failure("list nodes", error)))
         except Exception as error:
-            raise self.failure("list nodes", error) from None
+            return Unavailable(str(self.failure("list nodes", error)))
         return nodes
 
     def pod_identity_agents(self) -> tuple[AgentPod, ...] | Unavailable:
@@ -658,16 +661,19 @@ def transport_problem(error: BaseException, server: str, timeout: float | None) 
         return f"{server} closed the connection: {_last_words(seen)}"
     if isinstance(error, ApiException):
         return f"{server}: {_last_words(error.reason)}"
-    return f"{server}: {type(error).__name__}: {_last_words(error)}"
+    if isinstance(error, ValueError):  # a body that is not the JSON asked for (or not UTF-8)
+        return f"{server} answered with something that is not the JSON asked for"
+    return f"{server}: {_last_words(error)}"
 
 
 def _last_words(error: Any) -> str:
     """The innermost reason of an exception's text (urllib3 nests them: "…(Caused by X(…: why))")."""
-    text = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    text = str(error).strip().splitlines()[-1] if str(error).strip() else "no reason given"
     text = re.sub(r"^<[^>]*>:\s*", "", text)
     match = re.search(r"\(([^()]*)\)+\s*$", text)
     inner = match.group(1) if match else text
     inner = re.sub(r"^\[(?:Errno|SSL[^\]]*)[^\]]*\]\s*", "", inner)
+    inner = re.sub(r"\b[A-Za-z_.]*(?:Error|Exception)\b:?\s*", "", inner).strip() or inner  # no class names
     return inner[:200] or text[:200]
 
 
@@ -695,7 +701,7 @@ def _handshake_message(error: Exception) -> str:
             return str(status["message"])
     except ValueError:
         pass
-    return text.split("-+-+-", 1)[0].strip() or type(error).__name__
+    return text.split("-+-+-", 1)[0].strip() or "the API server refused the connection upgrade"
 
 
 def _exit_code(status_text: str | None) -> int | None:

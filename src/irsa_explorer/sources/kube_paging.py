@@ -135,6 +135,61 @@ def list_metadata(data: bytes) -> dict[str, Any] | None:
         return None
 
 
+PAGE_TRIES = 4  # a page answered with a 5xx, garbage or a dropped connection is asked for again, up to this often
+PAGE_BACKOFF = (0.5, 4.0)  # seconds before the second try, doubling up to the second figure
+
+
+class GaveUp(Exception):
+    """A page failed `tries` times for reasons that may pass (5xx, garbage, a dropped
+    connection); `error` is the last of them."""
+
+    def __init__(self, error: BaseException, tries: int) -> None:
+        super().__init__(str(error))
+        self.error, self.tries = error, tries
+
+
+def passing(error: BaseException) -> bool:
+    """Whether asking again may get an answer: a 429 or 5xx, a connection dropped before or
+    during the answer, a body that is not the JSON asked for. Not a timeout (it waited the
+    whole timeout already, as kubectl does not ask again), not a refused connection (urllib3
+    tried again already), not TLS, not a 4xx."""
+    import urllib3
+
+    if isinstance(error, ApiException):
+        return error.status == 429 or 500 <= (error.status or 0) <= 599
+    if isinstance(error, urllib3.exceptions.MaxRetryError):
+        return isinstance(error.reason, urllib3.exceptions.ProtocolError)
+    if isinstance(error, (urllib3.exceptions.ProtocolError, ConnectionResetError)):
+        return True
+    return isinstance(error, ValueError)  # not JSON, not UTF-8
+
+
+def fetch_page(call: Callable[..., Any], page_kwargs: dict[str, Any], stop: threading.Event | None = None,
+               tries: int = PAGE_TRIES, backoff: tuple[float, float] = PAGE_BACKOFF) -> tuple[bytes, str | None]:
+    """One page's raw JSON and its continue token, asked for again with backoff (up to `tries`
+    times in all) while it fails for a reason that may pass; then GaveUp. Other errors at once."""
+    for attempt in range(1, tries + 1):
+        try:
+            data = call(**page_kwargs).data
+            metadata = list_metadata(data)
+            if metadata is None:  # not at the head: parse the whole page to find it
+                metadata = json.loads(data).get("metadata") or {}
+            if not isinstance(metadata, dict):
+                raise ValueError("a list whose metadata is not an object")
+            return data, metadata.get("continue") or None
+        except Exception as error:
+            if not passing(error):
+                raise
+            if attempt == tries or (stop is not None and stop.is_set()):
+                raise GaveUp(error, attempt) from error
+            wait = min(backoff[0] * 2 ** (attempt - 1), backoff[1])
+            if stop is not None:
+                stop.wait(wait)
+            else:
+                threading.Event().wait(wait)
+    raise AssertionError("unreachable")
+
+
 def page_bodies(call: Callable[..., Any], kwargs: dict[str, Any]) -> Iterator[tuple[bytes, str | None]]:
     """(raw JSON, continue token) of each page of a list call, in order.
 
@@ -144,7 +199,8 @@ def page_bodies(call: Callable[..., Any], kwargs: dict[str, Any]) -> Iterator[tu
     speed of the network however slow the consumer is. Pages wait in memory as raw bytes
     (far smaller than their parsed dicts). An error is raised in the consumer's thread, in
     order, after the pages that came before it. Closing the generator stops the thread
-    after the request in flight.
+    after the request in flight. A page that fails for a reason that may pass is asked for
+    again (`fetch_page`): one 500 or dropped connection does not cost the whole list.
     """
     arrived: queue.SimpleQueue[tuple[bytes, str | None] | BaseException] = queue.SimpleQueue()
     stop = threading.Event()
@@ -156,11 +212,7 @@ def page_bodies(call: Callable[..., Any], kwargs: dict[str, Any]) -> Iterator[tu
                 page_kwargs = dict(kwargs, limit=PAGE_SIZE, _preload_content=False)
                 if token:
                     page_kwargs["_continue"] = token
-                data = call(**page_kwargs).data
-                metadata = list_metadata(data)
-                if metadata is None:  # not at the head: parse the whole page to find it
-                    metadata = json.loads(data).get("metadata") or {}
-                token = metadata.get("continue") or None
+                data, token = fetch_page(call, page_kwargs, stop)
                 arrived.put((data, token))
                 if token is None:
                     return

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -178,11 +179,16 @@ class _WatchLoop:
             })
             expired = False
             problem: str | None = None
+            began, events = time.monotonic(), 0
             try:
                 for event in watcher.stream(call, **kwargs):
                     if stop.is_set():
                         watcher.stop()
                         return
+                    if not _is_event(event):  # the client hands on a line that is no JSON object as it is
+                        problem = f"{kube.server} sent something that is not a watch event"
+                        break
+                    events += 1
                     lost = self._up(lost)
                     kind, raw = event["type"], event["raw_object"]
                     if kind == "ERROR":
@@ -204,7 +210,10 @@ class _WatchLoop:
                         seen[obj.uid] = obj
                     yield kind, obj
                 else:
-                    lost = self._up(lost)  # the server ended a quiet watch: it is up
+                    if events or time.monotonic() - began >= self.poll_seconds / 2:
+                        lost = self._up(lost)  # the server ended a quiet watch when asked to: it is up
+                    else:  # ended at once, with no event: asking again at once would spin
+                        problem = f"{kube.server} ended the watch at once, with no event"
             except ApiException as error:
                 if error.status == 403:
                     raise WatchForbidden(_forbidden(error)) from error
@@ -219,6 +228,8 @@ class _WatchLoop:
             except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
                 # no answer, refused, cut mid-stream (a truncated event is a ValueError)
                 problem = str(kube.failure(self.what, error))
+            except (KeyError, TypeError, AttributeError):  # an event whose object has an odd shape
+                problem = f"{kube.server} sent a {spec.plural} event that could not be read"
             finally:
                 watcher.stop()
             if problem is not None and not stop.is_set():
@@ -261,6 +272,11 @@ class _WatchLoop:
         if lost and self.on_status is not None:
             self.on_status(WatchStatus("watching", "", resource=self.spec.plural))
         return 0
+
+
+def _is_event(event: Any) -> bool:
+    return (isinstance(event, dict) and isinstance(event.get("type"), str)
+            and isinstance(event.get("raw_object"), dict))
 
 
 def _forbidden(error: ApiException) -> str:
