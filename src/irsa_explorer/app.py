@@ -47,9 +47,10 @@ from irsa_explorer.screens.service_accounts import ServiceAccountsScreen
 from irsa_explorer.screens.view import ViewScreen
 from irsa_explorer.state import Clock, ExplorerState, system_clock
 from irsa_explorer.widgets.prompt_bar import PromptBar
+from irsa_explorer.widgets.toasts import PlainToasts
 
 
-class IrsaExplorerApp(App):
+class IrsaExplorerApp(PlainToasts, App):
     """The TUI. Give it `Sources`, or `connect` to build them in a worker (the lab starts there)."""
 
     CSS_PATH = "styles/app.tcss"

@@ -1,8 +1,16 @@
-"""The TUI's entry points, which cli.py calls: the explorer on a real cluster, or on a lab."""
+"""The TUI's entry points, which cli.py calls: the explorer on a real cluster, or on a lab.
+
+A crash ends the way every other failure does: one line on stderr, secrets masked, exit status
+1 — never Textual's crash screen, whose traceback prints every frame's local variables (a
+pod's env with its `AWS_SECRET_ACCESS_KEY`, a token being decoded). The traceback, without
+locals and masked (logfile.mask), goes to the log file when one is asked for (`--debug`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 from irsa_explorer import config as settings
@@ -20,7 +28,7 @@ def configured(args: argparse.Namespace) -> tuple[type, dict] | None:
         return None
     config = settings.load()
     # the App's own module: Textual finds CSS_PATH beside the file that defines the class
-    app_class = type("IrsaExplorer", (settings.FollowsConfig, IrsaExplorerApp), {"__module__": IrsaExplorerApp.__module__})
+    app_class = type("IrsaExplorer", (CleanCrash, settings.FollowsConfig, IrsaExplorerApp), {"__module__": IrsaExplorerApp.__module__})
     readonly = bool(getattr(args, "readonly", False)) or config.readonly
     return app_class, {"config": config, "theme": theme, "readonly": readonly}
 
@@ -45,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"irsa-explorer: {error}", file=sys.stderr)
         return 2
     app_class, options = chosen
-    app = app_class(sources, **options)
-    app.run()
-    return app.return_code or 0
+    return run_app(app_class(sources, **options))
 
 
 def run_lab(args: argparse.Namespace) -> int:
@@ -68,7 +74,43 @@ def run_lab(args: argparse.Namespace) -> int:
             extra += [f"--{option}", value]
     connect, stop = lab_in_background(args.scenario, extra)
     try:
-        app_class(connect=connect, connect_label=f"starting the lab ({args.scenario})…", **options).run()
+        return run_app(app_class(connect=connect, connect_label=f"starting the lab ({args.scenario})…", **options))
     finally:
         stop()
-    return 0
+
+
+def run_app(app, **run_options) -> int:
+    """Run the TUI; its exit status: the app's return code (1 after a crash, CleanCrash)."""
+    app.run(**run_options)
+    if line := getattr(app, "crash_line", None):
+        print(line, file=sys.stderr)  # after the terminal is given back: one line, never wrapped
+    return app.return_code or 0
+
+
+def crash_line(error: BaseException, log: str | None) -> str:
+    """What a crash says on stderr: one line, what failed in words, secrets masked (tokens,
+    keys, session tokens, signatures, Authorization headers: logfile.mask), control characters
+    visible, bounded; where the details are (the log file), or how to get them."""
+    from irsa_explorer import logfile
+    from irsa_explorer.widgets.format import shown
+
+    what = shown(logfile.mask(f"{type(error).__name__}: {error}"), limit=300)
+    where = f"the traceback is in {log}" if log else "run with --debug for the traceback in a log file"
+    return f"irsa-explorer: the explorer stopped on an unexpected error: {what} ({where})"
+
+
+class CleanCrash:
+    """Mixed in before the App: an exception the App does not handle ends it with `crash_line`
+    and exit status 1, instead of Textual's crash screen (a Rich traceback with `show_locals`)."""
+
+    def _handle_exception(self, error: Exception) -> None:  # Textual's hook (App._handle_exception), pinned
+        from irsa_explorer import logfile
+
+        self._return_code = 1
+        if self._exception is None:  # what run_test re-raises, as Textual does
+            self._exception = error
+            self._exception_event.set()
+        # the log's formatter masks; logging prints no locals
+        logging.getLogger("irsa_explorer").error("the explorer crashed", exc_info=error)
+        self.crash_line = crash_line(error, os.environ.get(logfile.LOG_ENV))  # run_app prints it
+        self._close_messages_no_wait()

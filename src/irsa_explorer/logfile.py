@@ -31,6 +31,10 @@ _SECRETS = [
     (re.compile(r"(?i)(signature[=:]\s*['\"]?)[0-9a-f]{16,}"), r"\1<redacted>"),
     (re.compile(r"(?i)(x-amz-security-token['\"]?[=:]\s*['\"]?)[A-Za-z0-9/+=%]+"), r"\1<redacted>"),
     (re.compile(r"(?i)((?:secret_?access_?key|session_?token|SecretAccessKey|SessionToken)['\"]?\s*[=:]\s*['\"]?)[A-Za-z0-9/+=]{8,}"), r"\1<redacted>"),
+    # an Authorization header whatever its scheme (SigV4's names the key and signs the request)
+    (re.compile(r"(?i)(authorization['\"]?\s*[=:]\s*['\"]?)[^'\"\r\n]+"), r"\1<redacted>"),
+    # access key IDs (long-term AKIA…, temporary ASIA…): whose key it is, in a crash or a log
+    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{12,}"), r"\1<redacted>"),
 ]
 
 

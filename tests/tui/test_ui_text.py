@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from irsa_explorer.model import ObjectRef
-from irsa_explorer.widgets.format import break_offsets, breakable
+from irsa_explorer.widgets.format import break_offsets, breakable, line
 from irsa_explorer.widgets.panes.detail import arn_link
 
 ARN = "arn:aws:iam::113534181560:role/eksctl-eks-oidc-demo-addon-iamserviceaccount-default-my-sa"
@@ -53,7 +53,7 @@ async def test_arn_link_wraps_on_screen_copies_the_exact_arn_and_keeps_markup_li
     hostile = "arn:aws:iam::1:role/[b]x[/b]/" + "y" * 40
     link = arn_link(ARN, ObjectRef("Role", ARN), prefix="[b]arn[/b] ")
     odd = arn_link(hostile, None)
-    plain = Static(breakable("[b]iss[/b] https://oidc.eks.us-east-2.amazonaws.com/id/0123456789ABCDEF"))
+    plain = Static(breakable(line(("iss", "b"), " https://oidc.eks.us-east-2.amazonaws.com/id/0123456789ABCDEF")))
     app = _Shows(link, odd, plain)
     async with app.run_test(size=(40, 12)) as pilot:
         await pilot.pause()
@@ -71,13 +71,13 @@ async def test_arn_link_wraps_on_screen_copies_the_exact_arn_and_keeps_markup_li
 def test_severities_are_coloured_with_the_themes_variables_and_escaped():
     from textual.content import Content
 
-    from irsa_explorer.widgets.format import finding_markup, plural, severity_text
+    from irsa_explorer.widgets.format import finding_content, plural, severity_text
 
-    shown = Content.from_markup(finding_markup("error", "[b]odd[/b] title", "CODE"))
-    assert shown.plain == "✗ [b]odd[/b] title (CODE)"
+    shown = finding_content("error", "[b]odd[/b] title", "[X] y")
+    assert isinstance(shown, Content) and shown.plain == "✗ [b]odd[/b] title ([X] y)"
     assert any("$error" in str(span.style) for span in shown.spans)
-    assert any("$warning" in str(span.style) for span in Content.from_markup(finding_markup("warning", "t", "C")).spans)
-    assert any("$text-muted" in str(span.style) for span in Content.from_markup(finding_markup("info", "t", "C")).spans)
+    assert any("$warning" in str(span.style) for span in finding_content("warning", "t", "C").spans)
+    assert any("$text-muted" in str(span.style) for span in finding_content("info", "t", "C").spans)
     cell = severity_text("error", {"error": "#ff0000", "warning": "#ffff00"})
     assert cell.plain == "error" and "#ff0000" in str(cell.style)
     assert "#ffff00" in str(severity_text("warning", {"error": "#ff0000", "warning": "#ffff00"}).style)

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from irsa_explorer.model import Finding, IdentityChain, ObjectRef
 from irsa_explorer.screens.listing import Col, ListScreen
-from irsa_explorer.widgets.format import breakable, finding_markup, severity_text
+from irsa_explorer.widgets.format import breakable, finding_content, line, severity_text
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note
 
@@ -29,8 +29,8 @@ class FindingPane(DetailPane):
             yield note("No finding selected.")
             return
         chain, finding = self.item
-        yield Static(breakable(f"{finding_markup(finding.severity, finding.title, finding.code)} "
-                               f"[$text-muted]{finding.severity}[/]"))
+        yield Static(breakable(line(finding_content(finding.severity, finding.title, finding.code),
+                                    " ", (str(finding.severity), "$text-muted"))))
         yield Link(f"{chain.pod.namespace}/{chain.pod.name}", chain.pod, prefix="[b]pod[/b] ")
         yield heading("Why")
         yield note(finding.explanation)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
+from rich.text import Text
 from textual.containers import Container
+from textual.content import Content
 from textual.widgets import DataTable, Footer
 
 from irsa_explorer.model import ObjectRef
@@ -15,6 +17,7 @@ from irsa_explorer.navigation import VIEW_TITLES, Location
 from irsa_explorer.screens.view import ViewScreen
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
+from irsa_explorer.widgets.format import shown as literal_text
 from irsa_explorer.widgets.prompt_bar import PromptBar
 
 
@@ -127,7 +130,8 @@ class KeyedTable(DataTable):
             if i in widths:
                 text = cell.short if isinstance(cell, Shortened) and len(cell) > widths[i] else str(cell)
                 cell = (cut_end if specs[i].cut == "end" else middle)(text, widths[i])
-            out.append(cell)
+            # a str cell would be read as markup by the DataTable: values are drawn literally
+            out.append(Text(literal_text(cell), end="") if isinstance(cell, str) else cell)
         return tuple(out)
 
     def _relayout(self) -> None:
@@ -241,7 +245,8 @@ class ListScreen(ViewScreen):
             needle = self.needle.lower()
             rows = {k: v for k, v in rows.items() if needle in self.search_text(k, v).lower()}
         self.table.sync(rows)
-        self.table.border_subtitle = f"{len(rows)}" + (f" · /{self.needle}" if self.needle else "") + self.subtitle_note()
+        # content, not markup: it holds what was typed
+        self.table.border_subtitle = Content(f"{len(rows)}" + (f" · /{self.needle}" if self.needle else "") + self.subtitle_note())
         self.detail(self.table.selected_key)
 
     def set_filter(self, needle: str) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from rich.markup import escape
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -16,6 +14,7 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from irsa_explorer.model import Unavailable
+from irsa_explorer.widgets.format import document_text, line, literal
 
 
 def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -65,13 +64,13 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         lines = []
         for title, keys in self.sections:
-            lines.append(f"[b $secondary]{escape(title)}[/]")
-            for key, text in keys:
-                lines.append(f"  [b $accent]{escape(f'{key:>14}').replace('[', chr(92) + '[')}[/]  {escape(text)}")  # `[` too
-            lines.append("")
+            lines.append(literal(title, "b $secondary"))
+            for key, text in keys:  # content, not markup: a key may be `[`
+                lines.append(line("  ", (f"{key:>14}", "b $accent"), "  ", text))
+            lines.append(Content(""))
         with VerticalScroll(id="help-body") as body:
             body.border_title = self.title_text
-            yield Static("\n".join(lines))
+            yield Static(Content("\n").join(lines))
 
 
 class PickerScreen(ModalScreen[str | None]):
@@ -86,7 +85,7 @@ class PickerScreen(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        options = OptionList(*(Option(label, id=value) for value, label in self.choices), id="picker-list")
+        options = OptionList(*(Option(literal(label), id=value) for value, label in self.choices), id="picker-list")
         options.border_title = self.title_text
         yield options
 
@@ -118,7 +117,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box") as box:
             box.border_title = self.title_text
-            yield Static(Content(self.question), id="confirm-text")
+            yield Static(literal(self.question, lines=True), id="confirm-text")
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
                 yield Button(f"{self.no} (n)", id="no")
@@ -143,17 +142,16 @@ class DocumentScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="document-body") as body:
-            body.border_title = self.title_text
+            body.border_title = literal(self.title_text)  # a policy's name: not markup
             yield Static(self._renderable(), id="document-text")
 
     def _renderable(self) -> Any:
         document = self.document
         if document is None:
-            return "[$text-muted]loading the policy document (GetPolicy, GetPolicyVersion)…[/]"
+            return literal("loading the policy document (GetPolicy, GetPolicyVersion)…", "$text-muted")
         if isinstance(document, Unavailable):
-            return f"[$warning]unknown: {escape(str(document))}[/]"
-        text = document if isinstance(document, str) else json.dumps(document, indent=2)
-        return highlight(text, language="json")
+            return literal(f"unknown: {document}", "$warning")
+        return highlight(document_text(document), language="json")  # bounded, literal
 
     def set_document(self, document: Any) -> None:
         """The document arrived (a dict) or could not be read (Unavailable)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.app import ComposeResult
 
 from irsa_explorer.model import ObjectRef, Unavailable
@@ -10,7 +9,7 @@ from irsa_explorer.screens.listing import Col, ListScreen
 from irsa_explorer.screens.roles import short_role
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import short_arn, value_or_unknown
+from irsa_explorer.widgets.format import literal, short_arn, value_or_unknown
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, heading, more, note, row
 
@@ -46,12 +45,12 @@ class NodePane(DetailPane):
         node = state.inventory.nodes.get(name)
         yield Link(name, ObjectRef("Node", name), classes="title-link")
         if node is not None:
-            yield row("instance", escape(node.instance_id or node.provider_id or "unknown"))
+            yield row("instance", node.instance_id or node.provider_id or "unknown")
         role = state.inventory.node_roles.get(name)
         if isinstance(role, str):
             yield Link(role, ObjectRef("Role", role), prefix="[b]instance role[/b] ")
         else:
-            yield row("instance role", value_or_unknown(role) if role is not None else "[$text-muted]not loaded[/]")
+            yield row("instance role", value_or_unknown(role) if role is not None else literal("not loaded", "$text-muted"))
 
         pods = state.pods_on_node(name)
         fallback = state.node_role_fallbacks(name)

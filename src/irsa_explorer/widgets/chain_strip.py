@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import ScrollableContainer
@@ -22,7 +21,15 @@ from textual.widgets import Static
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import ChainLink, IdentityChain, LinkStatus
 from irsa_explorer.navigation import Navigate
-from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, Breakable, finding_markup, verdict_markup
+from irsa_explorer.widgets.format import (
+    LINK_STYLE,
+    MECHANISM_WORDS,
+    Breakable,
+    finding_content,
+    line,
+    literal,
+    verdict_content,
+)
 
 STEP_TITLES = {
     "pod": "pod",
@@ -114,8 +121,8 @@ class ChainStrip(ScrollableContainer, can_focus=True):
             self.set_reactive(ChainStrip.cursor, first_bad_link(chain))
             self.scroll_home(animate=False, immediate=True)
             # whose chain, said on the frame: zoomed (`z`), the pods table is out of sight
-            who = f" · {escape(chain.pod.namespace or '')}/{escape(chain.pod.name)}" if chain is not None else ""
-            self.border_title = f"Identity chain{who}"
+            who = f" · {chain.pod.namespace or ''}/{chain.pod.name}" if chain is not None else ""
+            self.border_title = literal(f"Identity chain{who}")  # content: a pod's name is not markup
         self._redraw()
 
     def _redraw(self) -> None:
@@ -165,45 +172,43 @@ class ChainStrip(ScrollableContainer, can_focus=True):
                     return finding.fix
         return None
 
-    def _strip_line(self, links: list[ChainLink]) -> str:
+    def _strip_line(self, links: list[ChainLink]) -> Content:
         """The links on one line, their names shortened when the full ones would wrap."""
         width = self.scrollable_content_region.width
         full = " › ".join(f"✓ {STEP_TITLES.get(link.step, link.step)}" for link in links)
         titles = STEP_TITLES if not width or len(full) <= width else {**STEP_TITLES, **SHORT_TITLES}
         parts = []
         for index, link in enumerate(links):
-            mark, style = LINK_STYLE[link.status]
-            text = f"[{style}]{mark}[/] {escape(titles.get(link.step, link.step))}"
+            text = line(LINK_STYLE[link.status], " ", titles.get(link.step, link.step))
             if index == self.cursor and self.has_focus:
-                text = f"[reverse]{text}[/reverse]"
+                text = text.stylize("reverse")
             elif index == self.cursor:
-                text = f"[underline]{text}[/underline]"
-            parts.append(f"[@click=select({index})]{text}[/]")
-        return " › ".join(parts)
+                text = text.stylize("underline")
+            parts.append(text.stylize(f"@click=select({index})"))
+        return Content(" › ").join(parts)
 
     def content(self) -> Content:
         """What the strip shows: the verdict, the links, what is broken, the findings and fixes."""
         chain = self.chain
         if chain is None:
-            return Content.from_markup(f"[$text-muted]{escape(self.message_text)}[/]")
+            return literal(self.message_text, "$text-muted")
         links = self.shown_links()
         mech = MECHANISM_WORDS.get(chain.mechanism, chain.mechanism.value)
-        lines = [f"{verdict_markup(chain.verdict)}  [b]{escape(mech)}[/b] · gets [b]{escape(_gets(chain))}[/b]",
+        lines = [line(verdict_content(chain.verdict), "  ", (mech, "b"), " · gets ", (_gets(chain), "b")),
                  self._strip_line(links)]
         for index, link in enumerate(links):
             if link.status in _BAD or (index == self.cursor and self.has_focus):
-                mark, style = LINK_STYLE[link.status]
                 title = STEP_TITLES.get(link.step, link.step)
-                detail = f" — {escape(link.detail)}" if link.detail else ""
-                lines.append(f"[{style}]{mark}[/] [b]{escape(title)}[/b] {escape(link.label)}{detail}")
+                detail = f" — {link.detail}" if link.detail else None
+                lines.append(line(LINK_STYLE[link.status], " ", (title, "b"), " ", link.label, detail))
         for finding in chain.findings:
-            lines.append(finding_markup(finding.severity, finding.title, finding.code))
+            lines.append(finding_content(finding.severity, finding.title, finding.code))
             # the fix first: it is what the reader acts on; the explanation may scroll away
             if finding.fix:
-                lines.append(f"   [$success]fix:[/] {escape(finding.fix)}")
+                lines.append(line("   ", ("fix:", "$success"), " ", finding.fix))
             if finding.explanation:
-                lines.append(f"   [$text-muted]{escape(finding.explanation)}[/]")
-        return Content.from_markup("\n".join(lines))
+                lines.append(line("   ", (finding.explanation, "$text-muted")))
+        return Content("\n").join(lines)
 
     def action_move(self, delta: int) -> None:
         if self.chain and self.chain.links:

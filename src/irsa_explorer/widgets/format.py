@@ -1,13 +1,21 @@
-"""How domain values read on screen: ages, times in words, status badges.
+"""How domain values read on screen: ages, times in words, status badges — and the one rule
+for every value a cluster or an account wrote (names, annotations, labels, env, args, policy
+documents, token claims, error texts): it reaches the screen as a `Content` built here
+(`literal`, `line`), never as a markup string with the value interpolated. Textual's markup
+cannot be escaped reliably (`[X] y`, `[$x]`, a trailing backslash vanish or change under
+`rich.markup.escape`), so values are never parsed as markup at all; `shown` is the TUI's one
+sanitiser: control characters, escape sequences and bidi marks are drawn visibly (`\\x1b`),
+and a huge value is cut with a note (what `y` copies is the value itself).
 
 Pure functions (no widgets), so the panes and the tests share one wording.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime, timezone
 
-from rich.markup import escape
 from rich.text import Text
 from textual.content import Content
 from textual.visual import Visual
@@ -34,6 +42,89 @@ SEVERITY_STYLE = {
     "warning": ("!", "$warning"),
     "info": ("i", "$text-muted"),
 }
+# Characters a terminal acts on or a reader cannot see: C0/C1 controls (ESC starts a sequence
+# that may clear the screen or retitle the window, BEL rings), bidi overrides and isolates that
+# reorder what follows, zero-width characters, line/paragraph separators, lone surrogates (what
+# a non-UTF-8 byte decodes to with surrogateescape; they cannot be written to a terminal).
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                         "\u2060-\u2069\ufeff\ud800-\udfff]")
+SHOWN_LIMIT = 4000  # characters of one value drawn; the rest is named, not drawn
+
+
+def _visible(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def shown(value: object, *, lines: bool = False, limit: int = SHOWN_LIMIT) -> str:
+    """An untrusted value as text that draws literally: every control character, escape
+    sequence, bidi mark and lone surrogate as its escape (`\\x1b`, `\\u202e`); newlines too,
+    unless `lines` (a document drawn on many lines). Longer than `limit` characters: cut, and
+    the cut said."""
+    text = value if isinstance(value, str) else str(value)
+    cut = ""
+    if len(text) > limit:
+        cut = f" … ({len(text) - limit:,} more characters not shown)"
+        text = text[:limit]
+    if lines:
+        text = "\n".join(_UNSHOWABLE.sub(_visible, part) for part in text.split("\n"))
+    else:
+        text = _UNSHOWABLE.sub(_visible, text.replace("\n", "\\n") if "\n" in text else text)
+    return text + cut
+
+
+def literal(value: object, style: str = "", *, lines: bool = False) -> Content:
+    """A value from a cluster or an account as content: drawn as it is (`shown`), never read
+    as markup, in `style` (a theme style such as "$text-muted", "b").
+
+    >>> literal("[bold]x[/]").plain
+    '[bold]x[/]'
+    """
+    return Content.styled(shown(value, lines=lines), style) if style else Content(shown(value, lines=lines))
+
+
+Part = Content | str | tuple[object, str] | None
+
+
+def line(*parts: Part) -> Content:
+    """Content put together from parts: a `Content` as it is, a str or (value, style) as
+    `literal` (so a value may be any part), None left out."""
+    pieces = []
+    for part in parts:
+        if part is None:
+            continue
+        if isinstance(part, Content):
+            pieces.append(part)
+        elif isinstance(part, tuple):
+            pieces.append(literal(part[0], part[1]))
+        else:
+            pieces.append(literal(part))
+    return Content.assemble(*pieces)
+
+
+DOCUMENT_LIMIT = 20_000  # characters of a policy document drawn (highlighting is per character)
+
+
+def document_text(document: object, limit: int = DOCUMENT_LIMIT) -> str:
+    """A JSON document (a policy, claims) as indented text that draws literally and is bounded:
+    a string is parsed first; one too deep for the parser or the encoder, or not JSON, is
+    shown as the text it is (`shown`, lines kept); past `limit` characters it is cut, and the
+    cut said. The encoder escapes control characters and non-ASCII itself."""
+    if isinstance(document, (bytes, bytearray)):
+        document = bytes(document).decode("utf-8", "replace")
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except (ValueError, RecursionError):
+            return shown(document, lines=True, limit=limit)
+    try:
+        text = json.dumps(document, indent=2)
+    except (ValueError, TypeError, RecursionError) as error:
+        return shown(f"(cannot be drawn as JSON: {type(error).__name__}) {document!r:.{limit}}", lines=True, limit=limit)
+    return shown(text, lines=True, limit=limit)
+
+
 MECHANISM_WORDS = {
     Mechanism.IRSA: "IRSA",
     Mechanism.POD_IDENTITY: "Pod Identity",
@@ -80,11 +171,11 @@ def stamp(moment: datetime) -> str:
     return utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def verdict_markup(verdict: Verdict | None) -> str:
+def verdict_content(verdict: Verdict | None) -> Content:
     if verdict is None:
-        return "[$text-muted]…[/]"
+        return Content.styled("…", "$text-muted")
     text, style = VERDICT_STYLE[verdict]
-    return f"[{style}]{text}[/]"
+    return Content.styled(text, style)
 
 
 VERDICT_RICH = {
@@ -107,17 +198,17 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else words or word + 's'}"
 
 
-def severity_mark(severity: object) -> str:
-    """A finding's severity as a coloured mark (theme markup)."""
+def severity_mark(severity: object) -> Content:
+    """A finding's severity as a coloured mark."""
     mark, style = SEVERITY_STYLE.get(str(severity), ("?", "$text-muted"))
-    return f"[{style}]{mark}[/]"
+    return Content.styled(mark, style)
 
 
-def finding_markup(severity: object, title: str, code: str) -> str:
+def finding_content(severity: object, title: str, code: str) -> Content:
     """A finding as a list shows it: mark and title in the severity's colour, then its code.
-    `title` and `code` are untrusted text (escaped here)."""
+    `title` and `code` may hold what a cluster wrote (drawn literally)."""
     mark, style = SEVERITY_STYLE.get(str(severity), ("?", "$text-muted"))
-    return f"[{style}]{mark} [b]{escape(title)}[/b][/] [$text-muted]({escape(code)})[/]"
+    return line(line(f"{mark} ", literal(title, "b")).stylize(style), " ", (f"({shown(code)})", "$text-muted"))
 
 
 def severity_text(severity: object, theme_variables: dict[str, str]) -> Text:
@@ -128,18 +219,18 @@ def severity_text(severity: object, theme_variables: dict[str, str]) -> Text:
     return Text(word, style=f"bold {colour}" if colour else "dim")
 
 
-def link_badge(status: LinkStatus) -> str:
+def link_badge(status: LinkStatus) -> Content:
     mark, style = LINK_STYLE[status]
-    return f"[{style}]{mark} {status.value}[/]"
+    return Content.styled(f"{mark} {status.value}", style)
 
 
-def value_or_unknown(value: object) -> str:
-    """An `Unavailable` reads as unknown with its reason; None as 'none'. Escaped for markup."""
+def value_or_unknown(value: object) -> Content:
+    """An `Unavailable` reads as unknown with its reason; None as 'none'; a value literally."""
     if isinstance(value, Unavailable):
-        return f"[$warning]{escape(str(value))}[/]"
+        return literal(value, "$warning")
     if value is None or value == "":
-        return "[$text-muted]none[/]"
-    return escape(str(value))
+        return Content.styled("none", "$text-muted")
+    return literal(value)
 
 
 def short_arn(arn: str) -> str:
@@ -228,6 +319,6 @@ class Breakable(Visual):
         return self._at(width).get_height(rules, width)
 
 
-def breakable(markup: str) -> Breakable:
-    """Escaped markup (untrusted parts already `escape`d) as content that wraps at '/' and ':'."""
-    return Breakable(Content.from_markup(markup))
+def breakable(content: Content | str) -> Breakable:
+    """Content (a str: a value, drawn literally) that wraps at '/' and ':'."""
+    return Breakable(content if isinstance(content, Content) else literal(content))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual.binding import Binding
+from textual.content import Content
 from textual.widgets import Static
 
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import Navigate
+from irsa_explorer.widgets.format import line, literal
 
 
 class Link(Static, can_focus=True):
-    """Posts `Navigate(ref)` on enter or click; `copy_text` is what `y` copies."""
+    """Posts `Navigate(ref)` on enter or click; `copy_text` is what `y` copies (the value in
+    full, however it is drawn). `label` is drawn literally; `prefix` is content, or a constant
+    in markup ("[b]pod[/b] ") — never one with a value in it."""
 
     DEFAULT_CSS = """
     Link { width: 100%; height: auto; color: $text-accent; text-style: underline; }
@@ -28,11 +31,12 @@ class Link(Static, can_focus=True):
         *,
         pane: str | None = None,
         copy_text: str | None = None,
-        prefix: str = "",
+        prefix: Content | str = "",
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(prefix + escape(label), id=id, classes=classes, markup=True)
+        head = prefix if isinstance(prefix, Content) else Content.from_markup(prefix)
+        super().__init__(line(head, literal(label)), id=id, classes=classes)
         self.ref = ref
         self.pane = pane
         self.copy_text = copy_text if copy_text is not None else label

@@ -28,7 +28,7 @@ from textual.strip import Strip
 from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
 from irsa_explorer.pods_query import PodQuery, parse
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import MECHANISM_WORDS, VERDICT_RICH, VERDICT_STYLE, age
+from irsa_explorer.widgets.format import MECHANISM_WORDS, VERDICT_RICH, VERDICT_STYLE, age, shown
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def literal(text: str, limit: int = 80) -> str:
     """A cluster's words as one line of printable text: the API server checks names, not a
     status's reason, which must not reach the terminal as control codes; bounded in size."""
     text = text[:limit]
-    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+    return text if text.isprintable() else shown(text, limit=limit)  # the TUI's one sanitiser: `\x1b`, visibly
 
 
 def short_node(name: str | None) -> str:

@@ -6,51 +6,53 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from rich.markup import escape
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.sources.reread import FactsWanted
-from irsa_explorer.widgets.format import breakable
+from irsa_explorer.widgets.format import Breakable, breakable, line, literal
 from irsa_explorer.widgets.link import Link
 
 # What a pane shows and where it comes from: (what, its AWS facts, its Kubernetes resource).
 Dated = tuple[str, FactsWanted, str | None]
 
 
-def row(label: str, value_markup: str) -> Static:
-    """One 'label: value' line; `value_markup` is already escaped markup. An ARN or URL in it
-    wraps at '/' and ':' (format.breakable), not mid-word."""
-    return Static(breakable(f"[b]{escape(label)}[/b] {value_markup}" if label else value_markup), classes="field")
+def row(label: str, value: Content | str) -> Static:
+    """One 'label: value' line; `value` is content (format.line, format.literal) or a value
+    drawn literally — never markup. An ARN or URL in it wraps at '/' and ':' (format.breakable),
+    not mid-word."""
+    return Static(breakable(line(literal(label, "b"), " ", value) if label else line(value)), classes="field")
 
 
-def arn_link(label: str, ref: ObjectRef | None, *, prefix: str = "", copy_text: str | None = None,
+def arn_link(label: str, ref: ObjectRef | None, *, prefix: Content | str = "", copy_text: str | None = None,
              classes: str | None = None) -> Link:
     """A link to an ARN (or any name with '/' and ':') that wraps between its parts; `y`
-    copies `copy_text`, by default the label itself — never the displayed, wrapped text."""
+    copies `copy_text`, by default the label itself — never the displayed, wrapped text.
+    `prefix`: content, or a constant in markup (Link's rule)."""
     link = Link(label, ref, prefix=prefix, copy_text=copy_text, classes=classes)
-    link.update(breakable(prefix + escape(label)))
+    link.update(Breakable(link.content))
     return link
 
 
-def ticking(draw: Callable[[datetime], str], now: datetime, classes: str = "field") -> Static:
-    """A line with a relative time in it ('5s ago'): `draw` (a moment → escaped markup) is
-    called again as of now on the pane's tick (the app's once-a-second timer), not only when
-    something else redraws the pane. A plain Static marked `-ticks`, drawn by `DetailPane.tick`."""
-    shown = draw(now)
-    line = Static(breakable(shown), classes=f"{classes} -ticks")
-    line._ticks = (draw, shown)  # type: ignore[attr-defined]
-    return line
+def ticking(draw: Callable[[datetime], Content | str], now: datetime, classes: str = "field") -> Static:
+    """A line with a relative time in it ('5s ago'): `draw` (a moment → content, or text drawn
+    literally) is called again as of now on the pane's tick (the app's once-a-second timer), not
+    only when something else redraws the pane. A plain Static marked `-ticks`, drawn by `DetailPane.tick`."""
+    shown = line(draw(now))
+    widget = Static(breakable(shown), classes=f"{classes} -ticks")
+    widget._ticks = (draw, shown)  # type: ignore[attr-defined]
+    return widget
 
 
-def ticking_row(label: str, value: Callable[[datetime], str], now: datetime) -> Static:
-    """A `row` whose value (escaped markup as of a moment) has a relative time in it."""
-    return ticking(lambda at: f"[b]{escape(label)}[/b] {value(at)}", now)
+def ticking_row(label: str, value: Callable[[datetime], Content | str], now: datetime) -> Static:
+    """A `row` whose value (content as of a moment) has a relative time in it."""
+    return ticking(lambda at: line(literal(label, "b"), " ", value(at)), now)
 
 
 def heading(text: str) -> Static:
-    return Static(escape(text), classes="heading")
+    return Static(literal(text), classes="heading")
 
 
 # A pane lists at most this many links per list: each is a widget, and a default service
@@ -64,7 +66,7 @@ def more(total: int, shown: int, where: str) -> list[Static]:
 
 
 def note(text: str) -> Static:
-    return Static(f"[$text-muted]{escape(text)}[/]", classes="note")
+    return Static(literal(text, "$text-muted"), classes="note")
 
 
 class DetailPane(VerticalScroll):
@@ -102,11 +104,12 @@ class DetailPane(VerticalScroll):
             self.border_subtitle = subtitle
         if state is not None:
             now = state.now()
-            for line in self.query(".-ticks"):
-                draw, shown = line._ticks
-                if (markup := draw(now)) != shown:
-                    line._ticks = (draw, markup)
-                    line.update(breakable(markup))
+            for widget in self.query(".-ticks"):
+                draw, shown = widget._ticks
+                content = line(draw(now))
+                if (content.plain, content.spans) != (shown.plain, shown.spans):  # Content's == is the text only
+                    widget._ticks = (draw, content)
+                    widget.update(breakable(content))
 
     def rebuild(self, key: object = None) -> None:
         """Recompose from the current data, unless `key` says it is what is shown already

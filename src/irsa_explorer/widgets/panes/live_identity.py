@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from textual.app import ComposeResult
 
 from irsa_explorer.model import ObjectRef, Pod
 from irsa_explorer.state import ExplorerState, LiveRun
-from irsa_explorer.widgets.format import relative, stamp
+from irsa_explorer.widgets.format import line, literal, relative, stamp
 from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, note, row, ticking
 
 if TYPE_CHECKING:  # livecheck pulls in kubernetes and boto3: not before the first screen is drawn
@@ -61,23 +60,23 @@ class LiveIdentityPane(DetailPane):
 
     def _run(self, number: int, run: LiveRun, intended: str | None, now) -> ComposeResult:
         result: LiveResult | None = run.result
-        yield ticking(lambda at: escape(f"Run {number} · {stamp(run.at)} ({relative(run.at, at)})"), now, classes="heading")
+        yield ticking(lambda at: f"Run {number} · {stamp(run.at)} ({relative(run.at, at)})", now, classes="heading")
         if result is None:
-            yield row("error", f"[$error]{escape(run.error or 'no answer')}[/]")
+            yield row("error", literal(run.error or "no answer", "$error"))
             return
         where = f" in container {result.container}" if result.container else ""
-        yield row("command", f"[$text-muted]{escape(result.command or 'aws')} sts get-caller-identity{escape(where)}[/]")
+        yield row("command", literal(f"{result.command or 'aws'} sts get-caller-identity{where}", "$text-muted"))
         arn = result.arn
         if arn:
             yield arn_link(arn, _role_ref(arn), prefix="[b]arn[/b] ")
-            yield row("account", escape(result.account or ""))
-            yield row("user id", escape(result.user_id or ""))
+            yield row("account", result.account or "")
+            yield row("user id", result.user_id or "")
         if not result.ok:
             message = result.error_message or run.error or "failed"
             label = f"{result.error_code}: " if result.error_code else ""
-            yield row("error", f"[$error]{escape(label + message)}[/] [$text-muted](exit {result.exit_code})[/]")
+            yield row("error", line((label + message, "$error"), " ", (f"(exit {result.exit_code})", "$text-muted")))
             if result.hint:
-                yield row("means", escape(result.hint))
+                yield row("means", result.hint)
         intended = result.intended_role_arn or intended
         match = result.matches_intended
         if match is None and arn:
@@ -85,13 +84,13 @@ class LiveIdentityPane(DetailPane):
 
             match = same_role(arn, intended)
         if intended is None:
-            yield row("intended", "[$text-muted]no role intended (no IRSA / Pod Identity set up)[/]")
+            yield row("intended", literal("no role intended (no IRSA / Pod Identity set up)", "$text-muted"))
         elif match:
-            yield row("intended", f"[$success]✓ matches the intended role {escape(intended)}[/]")
+            yield row("intended", literal(f"✓ matches the intended role {intended}", "$success"))
         elif match is False:
-            yield row("intended", f"[$error]✗ not the intended role {escape(intended)}[/]")
+            yield row("intended", literal(f"✗ not the intended role {intended}", "$error"))
         else:
-            yield row("intended", f"[$warning]? cannot tell: no identity came back (intended {escape(intended)})[/]")
+            yield row("intended", literal(f"? cannot tell: no identity came back (intended {intended})", "$warning"))
 
 
 def _role_ref(caller_arn: str) -> ObjectRef | None:

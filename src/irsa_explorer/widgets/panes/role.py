@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.message import Message
 
@@ -19,7 +18,17 @@ from irsa_explorer.messages import post_up
 from irsa_explorer.model import EffectiveIdentity, LinkStatus, Mechanism, ObjectRef, Role, RolePolicies, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import LINK_STYLE, MECHANISM_WORDS, breakable, plural, relative, stamp, value_or_unknown
+from irsa_explorer.widgets.format import (
+    LINK_STYLE,
+    MECHANISM_WORDS,
+    Breakable,
+    line,
+    literal,
+    plural,
+    relative,
+    stamp,
+    value_or_unknown,
+)
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row, ticking_row
 
@@ -141,38 +150,38 @@ class RolePane(DetailPane):
     def _this_pod(self, effective: EffectiveIdentity, arn: str) -> ComposeResult:
         """What the selected pod gets, as the engine worked it out: this role, or which other
         identity and why."""
-        mark, style = LINK_STYLE[effective.status]
+        mark = literal(*LINK_STYLE[effective.status])
         how = MECHANISM_WORDS.get(effective.mechanism, str(effective.mechanism))
         if effective.arn == arn and effective.mechanism is not Mechanism.NODE_ROLE:
-            yield row("this pod gets", f"[{style}]{mark}[/] this role ({escape(how)})")
+            yield row("this pod gets", line(mark, f" this role ({how})"))
             return
         if effective.arn == arn:
-            yield row("this pod gets", f"[{style}]{mark}[/] its node's instance role ({escape(how)})")
+            yield row("this pod gets", line(mark, f" its node's instance role ({how})"))
         elif effective.status is LinkStatus.UNKNOWN and effective.arn is None:
-            yield row("this pod gets", f"[{style}]{mark}[/] unknown ({escape(how)}) — {escape(effective.label)} if every link holds")
+            yield row("this pod gets", line(mark, f" unknown ({how}) — {effective.label} if every link holds"))
         else:
-            yield row("this pod gets", f"[{style}]{mark}[/] {escape(effective.label)} ({escape(how)}), not this role")
+            yield row("this pod gets", line(mark, f" {effective.label} ({how}), not this role"))
             if effective.arn:
                 yield arn_link(effective.arn, ObjectRef("Role", effective.arn), prefix="   ")
-        yield row("from", escape(effective.source))
-        yield row("why", escape(effective.why))
+        yield row("from", effective.source)
+        yield row("why", effective.why)
 
     def _facts(self, role: Role, state: ExplorerState) -> ComposeResult:
         now = state.now()
-        yield row("account", escape(role.account))
-        yield row("path", escape(role.path))
+        yield row("account", role.account)
+        yield row("path", role.path)
         max_session = f"{role.max_session_duration // 3600} h ({role.max_session_duration} s)" if role.max_session_duration else "unknown"
         yield row("max session", max_session)
         if role.last_used:
             where = f" in {role.last_used_region}" if role.last_used_region else ""
             last = role.last_used
-            yield ticking_row("last used", lambda at: f"{stamp(last)} ({relative(last, at)}){escape(where)}", now)
+            yield ticking_row("last used", lambda at: f"{stamp(last)} ({relative(last, at)}){where}", now)
         else:
-            yield row("last used", "[$text-muted]never (or not tracked)[/]")
+            yield row("last used", literal("never (or not tracked)", "$text-muted"))
         if role.permissions_boundary:
-            yield row("boundary", escape(role.permissions_boundary))
+            yield row("boundary", role.permissions_boundary)
         else:
-            yield row("boundary", "[$text-muted]none[/]")
+            yield row("boundary", literal("none", "$text-muted"))
 
     def _policies(self, policies: RolePolicies | Unavailable | None) -> ComposeResult:
         yield heading("Permission policies")
@@ -186,7 +195,7 @@ class RolePane(DetailPane):
             yield note("none: this role can do nothing")
         for policy in policies.attached:
             link = PolicyLink(policy.arn, None, policy_arn=policy.arn, prefix="attached ")
-            link.update(breakable("attached " + escape(policy.arn)))  # wraps at '/' and ':'
+            link.update(Breakable(link.content))  # wraps at '/' and ':'
             yield link
         for name, document in sorted(policies.inline.items()):
             yield PolicyLink(name, document, prefix="inline ")

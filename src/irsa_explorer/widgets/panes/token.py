@@ -2,18 +2,21 @@
 
 The raw JWT is read only when the user asks (`t` projected IRSA token via exec `cat`, `p` the
 EKS Pod Identity token, `d` the default token, `T` a fresh TokenRequest after confirming). Its signature stays masked until
-`s` reveals it.
+`s` reveals it — that token's only: each new reading starts masked again.
+
+A token is whatever the file holds: claims of the wrong type or out of range read "invalid:
+why" (the decoder's words), never a crash; values are drawn literally and bounded (format).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.binding import Binding
 from textual.message import Message
 
@@ -21,14 +24,14 @@ from irsa_explorer.messages import post_up
 from irsa_explorer.model import IRSA_VOLUME, POD_IDENTITY_VOLUME, ExpectedToken, Pod
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import relative, stamp
+from irsa_explorer.widgets.format import line, literal, relative, shown, stamp
 from irsa_explorer.widgets.panes.detail import DetailPane, heading, note, row, ticking_row
 
 if TYPE_CHECKING:
-    from irsa_explorer.analysis.tokens import SignatureCheck
+    from irsa_explorer.analysis.tokens import DecodedToken, SignatureCheck
     from irsa_explorer.sources.livecheck import TokenReading
 
-TIME_CLAIMS = (("iat", "issued"), ("nbf", "not before"), ("exp", "expires"))
+TIME_CLAIMS = (("iat", "issued", "issued_at"), ("nbf", "not before", "not_before"), ("exp", "expires", "expires_at"))
 
 
 def mask(raw: str) -> str:
@@ -61,6 +64,7 @@ class TokenPane(DetailPane):
         self.state: ExplorerState | None = None
         self.pod: Pod | None = None
         self.revealed = False
+        self.reading: TokenReading | None = None  # the reading `revealed` is about
         self.loading_which: str | None = None
         self.expected: ExpectedToken | None = None  # the chain's token for the pod
 
@@ -69,6 +73,9 @@ class TokenPane(DetailPane):
             self.revealed = False
         self.state, self.pod = state, pod
         uid = pod.uid if pod else None
+        if (reading := state.tokens.get(uid) if uid else None) is not self.reading:
+            # a reveal is for the signature the user looked at, not the next token read (t, d, T)
+            self.reading, self.revealed = reading, False
         chain = state.chains.get(uid) if uid else None
         # the token the chain's trust decision was made with (shared by the pods it holds for)
         self.expected = chain.token if chain else None
@@ -98,12 +105,12 @@ class TokenPane(DetailPane):
             aud = token.audience or "the API server (default audience)"
             life = f"{token.expiration_seconds} s" if token.expiration_seconds else "default lifetime"
             # by volume: `path` is the file's name inside it ("token"), not where it is mounted
-            irsa = {IRSA_VOLUME: " [$success](IRSA)[/]", POD_IDENTITY_VOLUME: " [$success](Pod Identity)[/]"}.get(
-                token.volume, ""
+            irsa = {IRSA_VOLUME: ("(IRSA)", "$success"), POD_IDENTITY_VOLUME: ("(Pod Identity)", "$success")}.get(
+                token.volume
             )
             # kube-api-access-<random>: the suffix means nothing to a reader
             volume = "kube-api-access-…" if token.volume.startswith("kube-api-access-") else token.volume
-            yield row(volume, f"{escape(token.path)} · aud {escape(aud)} · {life}{irsa}")
+            yield row(volume, line(f"{token.path} · aud {aud} · {life}", " " if irsa else None, irsa))
         if self.expected is not None:
             yield from self._expected(self.expected)
         yield note("t: read the IRSA token · p: Pod Identity token · d: default token · T: fresh TokenRequest · "
@@ -115,36 +122,36 @@ class TokenPane(DetailPane):
             return
         yield heading(f"Token: {view.source}")
         if view.path:
-            yield row("read from", escape(view.path))
+            yield row("read from", view.path)
         if view.at:
             yield row("read at", stamp(view.at))
         if view.error:
-            yield row("error", f"[$error]{escape(view.error)}[/]")
+            yield row("error", literal(view.error, "$error"))
             return
         # the claims first: they are what is read; the raw token after them
         yield from self._decoded(view, state.now())
         if view.raw:
             yield heading("Raw token")
             if self.revealed:
-                yield row("", escape(view.raw))
+                yield row("", view.raw)
             else:
-                yield row("", escape(mask(view.raw)) + " [$text-muted](s reveals the signature)[/]")
+                yield row("", line(mask(view.raw), (" (s reveals the signature)", "$text-muted")))
 
     @staticmethod
     def _expected(token: ExpectedToken) -> ComposeResult:
         """The claims the pod's token carries by its spec: what the chain was worked out with."""
         yield heading("What it presents (from the pod spec)")
-        yield row("file", escape(token.path))
-        yield row("iss", escape(token.issuer or "unknown: the cluster's issuer is not known"))
-        yield row("sub", escape(token.subject))
-        yield row("aud", escape(", ".join(token.audiences)))
+        yield row("file", token.path)
+        yield row("iss", token.issuer or "unknown: the cluster's issuer is not known")
+        yield row("sub", token.subject)
+        yield row("aud", ", ".join(token.audiences))
 
     def _decoded(self, view: TokenReading, now: datetime) -> ComposeResult:
         from irsa_explorer.analysis.tokens import DecodedToken  # loaded once a token was read
 
         decoded = view.decoded
         if not isinstance(decoded, DecodedToken):  # a TokenError: why it is not a readable JWT
-            yield row("decode", f"[$error]{escape(str(decoded))}[/]")
+            yield row("decode", literal(decoded, "$error"))
             return
         claims = decoded.claims
         yield heading("Claims")
@@ -155,50 +162,76 @@ class TokenPane(DetailPane):
             said = presented.get(key)
             if said and (value == said or (key == "aud" and [value] == said)):
                 # said once: the pod spec's value above is this claim's
-                yield row(key, "[$text-muted]as the pod spec presents it (above)[/]")
+                yield row(key, literal("as the pod spec presents it (above)", "$text-muted"))
             else:
-                yield row(key, escape(value if isinstance(value, str) else json.dumps(value)))
-        for key, words in TIME_CLAIMS:
-            value = claims.get(key)
-            if isinstance(value, (int, float)):
-                moment = datetime.fromtimestamp(value, timezone.utc)
+                yield row(key, value if isinstance(value, str) else json_value(value))
+        # times as the decoder read them: a claim it could not read (1e20, NaN, a string) is
+        # "invalid" with its words, never converted here
+        for key, words, attribute in TIME_CLAIMS:
+            moment = getattr(decoded, attribute)
+            if moment is not None:
                 yield ticking_row(words, lambda at, moment=moment: f"{stamp(moment)} ({relative(moment, at)})", now)
-        exp = claims.get("exp")
-        if isinstance(exp, (int, float)):
-            yield ticking_row("remaining", lambda at: self._remaining(claims, exp, at), now)
-        kube = claims.get("kubernetes.io")
-        if isinstance(kube, dict):
+            elif key in claims:
+                yield row(words, invalid(decoded, key))
+        if decoded.expires_at is not None:
+            yield ticking_row("remaining", lambda at: self._remaining(decoded, at), now)
+        kube = decoded.kubernetes
+        if kube is not None:
             yield heading("kubernetes.io")
-            yield row("namespace", escape(str(kube.get("namespace"))))
-            for part in ("pod", "serviceaccount", "node"):
-                value = kube.get(part)
-                if isinstance(value, dict):
-                    yield row(part, f"{escape(str(value.get('name')))} [$text-muted]uid {escape(str(value.get('uid')))}[/]")
-            if isinstance(kube.get("warnafter"), (int, float)):
-                moment = datetime.fromtimestamp(kube["warnafter"], timezone.utc)
+            yield row("namespace", str(kube.namespace))
+            for part, (name, uid) in (("pod", (kube.pod_name, kube.pod_uid)),
+                                      ("serviceaccount", (kube.service_account_name, kube.service_account_uid)),
+                                      ("node", (kube.node_name, kube.node_uid))):
+                if name is not None or uid is not None:
+                    yield row(part, line(str(name), (f" uid {shown(uid)}", "$text-muted")))
+            if kube.warn_after is not None:
+                moment = kube.warn_after
                 yield ticking_row("warn after", lambda at: f"{stamp(moment)} ({relative(moment, at)})", now)
+            elif isinstance(claims.get("kubernetes.io"), dict) and "warnafter" in claims["kubernetes.io"]:
+                yield row("warn after", invalid(decoded, "warnafter"))
+        elif "kubernetes.io" in claims:
+            yield row("kubernetes.io", invalid(decoded, "kubernetes.io"))
+        other = [p for p in decoded.problems if not any(f"'{key}'" in p for key in _SHOWN_CLAIMS)]
+        for problem in other:
+            yield row("invalid", literal(problem, "$error"))
         yield heading("Header")
-        yield row("", escape(json.dumps(decoded.header, sort_keys=True)))
+        yield row("", json_value(decoded.header))
         yield heading("Signature")
         yield row("", self._signature_words(view.signature))
 
     @staticmethod
-    def _remaining(claims: dict, exp: float, now: datetime) -> str:
-        left = exp - now.timestamp()
-        if left <= 0:
-            return "[$error]expired[/]"
-        iat = claims.get("iat")
-        share = ""
-        if isinstance(iat, (int, float)) and exp > iat:
-            share = f", {left / (exp - iat):.0%} of its lifetime"
-        return f"[$success]{relative(datetime.fromtimestamp(exp, timezone.utc), now)}{share}[/]"
+    def _remaining(decoded: DecodedToken, now: datetime) -> Content:
+        left = decoded.remaining(now)
+        if left is None or left.total_seconds() <= 0:
+            return literal("expired", "$error")
+        lifetime = decoded.lifetime
+        share = f", {left / lifetime:.0%} of its lifetime" if lifetime and lifetime.total_seconds() > 0 else ""
+        return literal(f"{relative(decoded.expires_at, now)}{share}", "$success")
 
     @staticmethod
-    def _signature_words(check: SignatureCheck | None) -> str:
+    def _signature_words(check: SignatureCheck | None) -> Content:
         from irsa_explorer.analysis.tokens import SignatureStatus
 
         if check is None:
-            return "[$warning]cannot check: the cluster's JWKS is not known[/]"
+            return literal("cannot check: the cluster's JWKS is not known", "$warning")
         style = {SignatureStatus.VERIFIED: "$success", SignatureStatus.INVALID: "$error"}.get(check.status, "$warning")
-        text = f"[{style}]{escape(check.status.value)}[/]"
-        return f"{text} — {escape(check.reason)}" if check.reason else text
+        return line((check.status.value, style), f" — {check.reason}" if check.reason else None)
+
+
+# claims drawn on rows of their own: their problems are said there, the others under "invalid"
+_SHOWN_CLAIMS = ("iat", "nbf", "exp", "warnafter", "kubernetes.io")
+
+
+def invalid(decoded: DecodedToken, key: str) -> Content:
+    """'invalid: why' for a claim the decoder could not read (its words, else a generic one)."""
+    why = next((p for p in decoded.problems if f"'{key}'" in p), f"claim {key!r} cannot be read")
+    return literal(f"invalid: {why}", "$error")
+
+
+def json_value(value: Any) -> str:
+    """A claim or header that is not a string, as one line of JSON: bounded and literal (a
+    document nested too deep for the encoder says so instead)."""
+    try:
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError, RecursionError) as error:
+        return f"(cannot be drawn: {type(error).__name__})"

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.markup import escape
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.highlight import highlight
 from textual.widgets import Static
 
 from irsa_explorer.model import ObjectRef, Role, TrustCheck, TrustEvaluation, Unavailable
 from irsa_explorer.sources.reread import FactsWanted
-from irsa_explorer.widgets.format import breakable, value_or_unknown
+from irsa_explorer.widgets.format import breakable, document_text, line, literal, value_or_unknown
 from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note, row
 
 RESULT_STYLE = {
@@ -32,19 +32,15 @@ RESULT_STYLE = {
 }
 
 
-def result_markup(result: Any) -> str:
+def result_content(result: Any) -> Content:
     text = str(getattr(result, "value", result) or "unknown")
     mark, style = RESULT_STYLE.get(text.lower(), ("?", "$warning"))
-    return f"[{style}]{mark} {escape(text)}[/]"
+    return literal(f"{mark} {text}", style)
 
 
 def pretty_document(document: Any) -> str:
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError:
-            return document
-    return json.dumps(document, indent=2)
+    """The document as drawn: indented JSON, bounded, literal (format.document_text)."""
+    return document_text(document)
 
 
 def short_key(key: str | None) -> str:
@@ -102,21 +98,21 @@ class TrustPolicyPane(DetailPane):
         if self.trust is not None:
             yield from self._trust(self.trust)
         elif self.why:
-            yield row("for this pod", f"[$text-muted]{escape(self.why)}[/]")
+            yield row("for this pod", literal(self.why, "$text-muted"))
         yield heading("Document")
         yield Static(highlight(pretty_document(role.trust_policy), language="json"), classes="document")
 
     def _trust(self, trust: TrustCheck) -> ComposeResult:
         issuer = issuer_of(trust)
-        yield row("decision", f"{result_markup(trust.decision)} — {escape(said_once(trust.evaluation.reason, issuer))}")
+        yield row("decision", line(result_content(trust.decision), " — ", said_once(trust.evaluation.reason, issuer)))
         # what the decision was made for, after the decision itself: the issuer in full, once
-        yield Static(breakable(f"[$text-muted]{escape(trust.made_by)}[/]"), classes="note")
+        yield Static(breakable(literal(trust.made_by, "$text-muted")), classes="note")
         several = len(trust.requests) > 1
         if several:
             # All must be allowed (Pod Identity: AssumeRole and TagSession): each one's own
             # decision first, so the one that fails is named.
             for request, evaluation in zip(trust.requests, trust.evaluations):
-                yield row(request.action, f"{result_markup(evaluation.decision)} — {escape(said_once(evaluation.reason, issuer))}")
+                yield row(request.action, line(result_content(evaluation.decision), " — ", said_once(evaluation.reason, issuer)))
         for request, evaluation in zip(trust.requests, trust.evaluations):
             yield from self._statements(evaluation, f"{request.action} · " if several else "", issuer)
 
@@ -125,22 +121,22 @@ class TrustPolicyPane(DetailPane):
             title = prefix + f"Statement {statement.index + 1}" + (f" ({statement.sid})" if statement.sid else "")
             title += f" · {statement.effect or 'no Effect'}"
             yield heading(title)
-            yield row("applies", f"{result_markup(statement.status)} {escape(said_once(statement.why, issuer))}")
+            yield row("applies", line(result_content(statement.status), " ", said_once(statement.why, issuer)))
             for check in (statement.principal, statement.action):
                 if check is not None:
-                    yield row(f"  {check.kind}", f"{result_markup(check.status)} {escape(said_once(check.why, issuer))}")
+                    yield row(f"  {check.kind}", line(result_content(check.status), " ", said_once(check.why, issuer)))
             for check in statement.conditions:
-                yield row("  condition", f"{result_markup(check.status)} {self._condition(check)}")
+                yield row("  condition", line(result_content(check.status), " ", self._condition(check)))
             for problem in statement.problems:
-                yield row("  not understood", f"[$warning]{escape(said_once(problem, issuer))}[/]")
+                yield row("  not understood", literal(said_once(problem, issuer), "$warning"))
 
     @staticmethod
-    def _condition(check) -> str:
+    def _condition(check) -> Content:
         """A condition once: the engine's words ('StringEquals KEY: token has X, policy wants Y'),
         the key shortened (its issuer is said above)."""
         operator, key, why = str(check.operator or ""), check.key or "", check.why
         head = f"{operator} {key}"
         if key and why.startswith(head):
-            return f"[b]{escape(operator)}[/b] {escape(short_key(key))}{escape(why[len(head):])}"
+            return line((operator, "b"), " ", short_key(key), why[len(head):])
         wanted = json.dumps(list(check.policy_values))
-        return f"[b]{escape(operator)}[/b] {escape(short_key(key))} {escape(wanted)} — {escape(why)}"
+        return line((operator, "b"), " ", short_key(key), " ", wanted, " — ", why)
