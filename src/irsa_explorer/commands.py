@@ -271,7 +271,7 @@ def ended_words(pod: Pod) -> str | None:
     container = who_am_i_container(pod)
     logs = shlex.join(["kubectl", "logs", "-n", pod.namespace, pod.name, *(["-c", container] if container else [])])
     status = pod.phase if pod.status in ("", pod.phase) else f"{pod.phase}, {pod.status}"
-    return f"{pod.name} has ended ({status}): nothing runs in it to ask — its last logs: {logs}"
+    return f"{pod.name} has ended ({status}): nothing runs in it to ask — l shows its logs (as {logs})"
 
 
 def focus_chain(app: IrsaExplorerApp) -> None:

@@ -17,6 +17,7 @@ from irsa_explorer.state import ExplorerState, KubeUpdate
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.format import VERDICT_STYLE
+from irsa_explorer.widgets.verdict_colours import verdict_colour
 from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
 from irsa_explorer.widgets.pods_table import PodsTable
 from irsa_explorer.widgets.prompt_bar import PromptBar
@@ -42,6 +43,7 @@ class PodsScreen(ViewScreen):
         Binding("escape", "clear_filter", "Clear filter", id="pods.clear_filter", tooltip="Clear the filter (else: back)"),
         Binding("right_square_bracket", "next_broken(1)", "Next ✗", id="pods.next_broken", tooltip="Next broken pod (wraps)"),
         Binding("left_square_bracket", "next_broken(-1)", "Prev ✗", show=False, id="pods.previous_broken", tooltip="Previous broken pod (wraps)"),
+        Binding("l", "logs", "Logs", id="pods.logs", tooltip="The pod's containers' logs, AWS errors linked to their findings (ended pods too)"),
         Binding("v", "cycle_verdict", "Verdicts", id="pods.verdict_filter",
                 tooltip="Only broken, unknown, warning, ok pods in turn, then all"),
         # k9s-style: shift+letter sorts on a column, again the other way round
@@ -89,6 +91,8 @@ class PodsScreen(ViewScreen):
         self._mark_active()
         self.refresh_data()
         self.query_one(PodsTable).focus()
+        # the title's counts are coloured for the theme (verdict_colours): drawn again for a new one
+        self.app.theme_changed_signal.subscribe(self, lambda _: self._show_table_titles())
 
     # -- what the app calls -------------------------------------------------------------------
 
@@ -236,6 +240,7 @@ class PodsScreen(ViewScreen):
             if verdict is Verdict.UNKNOWN and not count and self.table.verdict_filter is not verdict:
                 continue
             word, style = VERDICT_STYLE[verdict]
+            style = verdict_colour(self.app.theme_variables, verdict, style)
             if self.table.verdict_filter is verdict:
                 style = f"reverse {style}"
             parts.append(f"[@click=screen.verdict_filter('{verdict.value}')][{style}]{word.split()[0]} {count:,}[/][/]")
@@ -413,6 +418,11 @@ class PodsScreen(ViewScreen):
         at = cycle.index(self.table.verdict_filter)
         following = cycle[at + 1:] + cycle[:at + 1]
         self.set_verdict_filter(next(v for v in following if v is None or counts.get(v)))
+
+    def action_logs(self) -> None:
+        from irsa_explorer.screens.logs import open_logs
+
+        open_logs(self.explorer, self.selected_pod)
 
     def action_sort(self, column: str) -> None:
         self.table.sort_by(column)
