@@ -160,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", help="where to write kubeconfig and aws.env (default: a new temporary folder)"
     )
 
+    learn = sub.add_parser("learn", help="a lesson: the explorer on a fresh lab with the lesson beside it")
+    learn.add_argument("lesson", nargs="?", default="walkthrough",
+                       help="built-in lesson name or a lesson file (default: walkthrough; docs/lessons.md)")
+    learn.add_argument("--dir", help="where to write kubeconfig, aws.env and progress.json (default: a new temporary folder)")
+    _add_debug_option(learn)
+    _add_readonly_option(learn)
+    _add_theme_option(learn)
+
     report = sub.add_parser("report", help="the diagnosis without the TUI (table, JSON, Markdown)")
     _add_target_options(report)
     _add_debug_option(report)
@@ -244,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
             from irsa_explorer.launch import run_lab
 
             return run_lab(args)
+        if args.command == "learn":
+            from irsa_explorer.learn import run_learn
+
+            return run_learn(args)
         if args.command == "report":
             from irsa_explorer.report import main as report_main
 

@@ -1,0 +1,312 @@
+"""`irsa-explorer learn [LESSON] [--dir D]`: the explorer on a fresh lab, a lesson panel beside it.
+
+The lesson file is read and checked whole first (a bad one is its problems on stderr, exit 2,
+nothing started). Then the lab starts as `lab` starts it (`lab serve` in a subprocess), with
+its kubeconfig and aws.env written into D for a second terminal, and the explorer opens with
+a `LessonPanel` on every view (`LessonExplorer`, a mixin over the configured App class).
+
+The lesson advances by itself: whenever the explorer's data changes (a watch event, a load,
+facts read again) and every couple of seconds besides — the AWS side is not watched, and a
+trainee's `aws iam …` must show within seconds — a worker reads the lab afresh through the
+same sources and engine (`lessons.observe`) and `LessonRun.observed` decides the checks;
+progress.json in D follows. A step that completes reloads the explorer's view, so the panes
+show what the lesson saw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from textual import on
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from irsa_explorer.lessons import Lesson, LessonError, LessonRun, all_checks, lesson_scenario_file, load_lesson, observe
+from irsa_explorer.lessons.checks import LabView, split_name
+from irsa_explorer.lessons.commands import CommandOutcome, run_command
+from irsa_explorer.messages import ChainsResolved, Connected, FactsReread, InventoryStaged, KubeChanged
+from irsa_explorer.model import ObjectRef
+from irsa_explorer.navigation import PANES, Location
+from irsa_explorer.screens.view import ViewScreen
+from irsa_explorer.sources.connect import Sources
+from irsa_explorer.widgets.lesson_panel import LessonPanel, PanelState
+
+POLL_SECONDS = 2.0  # how often the lab is read for the checks when nothing else said it changed
+HIGHLIGHT = "lesson-pointed"  # the class of the pane the current step talks about
+
+
+@dataclass
+class LessonObserved(Message):
+    """What the lesson's worker read of the lab (or why it could not)."""
+
+    view: LabView | None
+    error: str | None = None
+
+
+@dataclass
+class LessonCommandsRan(Message):
+    step: str
+    outcomes: list[CommandOutcome]
+
+
+class LessonExplorer(App):
+    """The lesson's part of the explorer: put first among the App's bases (learn_app_class)."""
+
+    BINDINGS = [
+        Binding("h", "lesson_hint", "Hint", id="learn.hint", tooltip="The lesson's next hint for this step"),
+        Binding("o", "lesson_solution", "Solution", id="learn.solution", tooltip="The step's solution"),
+        Binding("x", "lesson_run", "Run step", id="learn.run",
+                tooltip="Run the step's aws / kubectl commands against the lab (output in the panel)"),
+    ]
+    DEFAULT_CSS = f"""
+    .{HIGHLIGHT} {{ border: double $warning !important; }}
+    """
+
+    def __init__(self, *args, lesson: Lesson, directory: Path, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lesson_run = LessonRun(lesson, directory)
+        self.lesson_state = PanelState(directory)
+        self._lesson_checking = False
+        self._lesson_dirty = True
+        self._lesson_pointed: str | None = None  # the step whose pod and pane were shown
+
+    # -- start ---------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:  # runs before the explorer's own on_mount (Textual calls both)
+        self.lesson_state.note = "starting the lab…"
+        self.screen_change_signal.subscribe(self, self._lesson_screen_changed)
+        self.set_interval(POLL_SECONDS, self._lesson_poll, name="lesson")
+
+    def _lesson_screen_changed(self, screen: Screen) -> None:
+        if isinstance(screen, ViewScreen) and not screen.query(LessonPanel):
+            screen.call_after_refresh(self._lesson_mount_panel, screen)
+        else:
+            self._lesson_show()
+
+    def _lesson_mount_panel(self, screen: ViewScreen) -> None:
+        if not screen.query(LessonPanel):
+            screen.mount(LessonPanel(self.lesson_run, self.lesson_state, id="lesson"))
+        self._lesson_show()
+
+    def lesson_panels(self) -> list[LessonPanel]:
+        return [panel for screen in self.screen_stack for panel in screen.query(LessonPanel)]
+
+    def _lesson_show(self) -> None:
+        for panel in self.lesson_panels():
+            panel.show()
+        self._lesson_point()
+
+    # -- keeping up with the lab ------------------------------------------------------------------------
+
+    @on(Connected)
+    def _lesson_connected(self, message: Connected) -> None:
+        self.lesson_state.lab_ready, self.lesson_state.note = True, ""
+        self._lesson_show()
+        self._lesson_check()
+
+    @on(KubeChanged)
+    @on(InventoryStaged)
+    @on(FactsReread)
+    @on(ChainsResolved)
+    def _lesson_data_changed(self, message: Message) -> None:
+        """The explorer's data changed: check again (now, or once the check under way ends)."""
+        self._lesson_dirty = True
+        self._lesson_check()
+
+    def _lesson_poll(self) -> None:
+        self._lesson_dirty = True
+        self._lesson_check()
+
+    def _lesson_check(self) -> None:
+        sources = getattr(self, "sources", None)
+        if sources is None or self._lesson_checking or not self._lesson_dirty:
+            return
+        self._lesson_checking, self._lesson_dirty = True, False
+        checks = all_checks(self.lesson_run.lesson)
+        self.run_worker(lambda: self._lesson_observe(sources, checks), name="lesson-check", group="lesson",
+                        description="read the lab for the lesson's checks", thread=True, exit_on_error=False)
+
+    def _lesson_observe(self, sources: Sources, checks) -> None:
+        try:
+            view = observe(sources.kube, sources.aws, checks, sources.cluster_name)
+        except Exception as error:  # one line in the panel; tried again at the next change or poll
+            self.post_message(LessonObserved(None, f"could not read the lab: {type(error).__name__}: {error}"))
+            return
+        self.post_message(LessonObserved(view))
+
+    @on(LessonObserved)
+    def _lesson_observed(self, message: LessonObserved) -> None:
+        self._lesson_checking = False
+        if message.view is None:
+            self.lesson_state.note = message.error or ""
+            self._lesson_show()
+            return
+        self.lesson_state.note = ""
+        advance = self.lesson_run.observed(message.view)
+        if advance.done:
+            titles = ", ".join(s.title for s in self.lesson_run.lesson.steps if s.id in advance.done)
+            self.notify(f"Done: {titles}", title="Lesson", timeout=6)
+            self.action_refresh()  # the explorer's panes show what the lesson just saw
+        if advance.completed:
+            self.notify("Every step is done: lesson complete.", title="Lesson", timeout=10)
+        if advance.wrong_way:
+            self.notify(advance.wrong_way, title="Lesson", severity="warning", timeout=12)
+        self._lesson_show()
+        self._lesson_check()  # something changed while it was reading
+
+    def _lesson_point(self) -> None:
+        """Point at what the current step talks about: its pod selected with its pane open
+        (once per step), and that pane highlighted."""
+        step = self.lesson_run.current
+        screen = self.screens_by_view.get("pods") if hasattr(self, "screens_by_view") else None
+        if screen is None or not screen.is_mounted:
+            return
+        pane = step.pane if step is not None else None
+        for widget in screen.query(f".{HIGHLIGHT}"):
+            if widget.id != pane:
+                widget.remove_class(HIGHLIGHT)
+        if pane:
+            for widget in screen.query(f"#{pane}"):
+                widget.add_class(HIGHLIGHT)
+        if step is None or step.id == self._lesson_pointed or self.screen is not screen:
+            return
+        if step.pod:
+            namespace, name = split_name(step.pod)
+            if self.state.pod_by_ref(namespace, name) is None:
+                return  # not there yet: pointed at once it is
+            self._lesson_pointed = step.id
+            self.go(Location("pods", ObjectRef("Pod", name, namespace), step.pane if step.pane in PANES else None))
+        else:
+            self._lesson_pointed = step.id
+
+    # -- keys -------------------------------------------------------------------------------------------
+
+    def action_lesson_hint(self) -> None:
+        step = self.lesson_run.current
+        if step is None:
+            return
+        if self.lesson_run.hint() is None:
+            self.notify("No more hints for this step: o shows the solution.", title="Lesson")
+        self._lesson_show()
+
+    def action_lesson_solution(self) -> None:
+        step = self.lesson_run.current
+        if step is None:
+            return
+        if self.lesson_run.show_solution() is None:
+            self.notify("This step has no written solution: its commands are it.", title="Lesson")
+        self.lesson_state.solution_for.add(step.id)
+        self._lesson_show()
+
+    def action_lesson_run(self) -> None:
+        step = self.lesson_run.current
+        if step is None or self.lesson_state.running:
+            return
+        if not self.lesson_state.lab_ready:
+            self.notify("The lab is still starting.", title="Lesson")
+            return
+        self.lesson_state.running, self.lesson_state.outcomes, self.lesson_state.outcomes_step = True, [], step.id
+        self._lesson_show()
+        directory = self.lesson_state.directory
+
+        def work() -> None:
+            outcomes: list[CommandOutcome] = []
+            for command in step.commands:
+                outcomes.append(outcome := run_command(command, directory))
+                if outcome.exit_code != 0:
+                    break  # as a trainee would stop at an error
+            self.post_message(LessonCommandsRan(step.id, outcomes))
+
+        self.run_worker(work, name="lesson-run", group="lesson-run", description="run the step's commands",
+                        thread=True, exit_on_error=False)
+
+    @on(LessonCommandsRan)
+    def _lesson_commands_ran(self, message: LessonCommandsRan) -> None:
+        self.lesson_state.running = False
+        self.lesson_state.outcomes, self.lesson_state.outcomes_step = message.outcomes, message.step
+        self._lesson_dirty = True
+        self._lesson_show()
+        self._lesson_check()
+
+
+def learn_app_class(app_class: type) -> type:
+    """The configured explorer class with the lesson's part first (Textual finds the CSS beside
+    the module the class names: the App's)."""
+    return type("IrsaExplorerLearn", (LessonExplorer, app_class), {"__module__": app_class.__module__})
+
+
+def lab_in_directory(scenario: Path, directory: Path) -> tuple[Callable[[], Sources], Callable[[], None]]:
+    """(connect, stop) as `sources.connect.lab_in_background`, the lab's files written into
+    `directory` (kept when it stops: progress.json is the trainee's)."""
+    from irsa_explorer.lab.launcher import LabProcess, start_lab
+    from irsa_explorer.sources.connect import for_lab
+
+    labs: list[LabProcess] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            labs.append(start_lab(scenario, directory))
+        except BaseException as error:  # raised by connect, in the worker that shows it
+            failures.append(error)
+
+    starting = threading.Thread(target=start, name="lab-start", daemon=True)
+    starting.start()
+
+    def connect() -> Sources:
+        starting.join()
+        if failures:
+            raise failures[0]
+        return for_lab(labs[0])
+
+    def stop() -> None:
+        starting.join()
+        for lab in labs:
+            lab.stop()
+
+    return connect, stop
+
+
+def run_learn(args: argparse.Namespace) -> int:
+    """`irsa-explorer learn`. Returns the exit code."""
+    from irsa_explorer.lab.launcher import missing_lab_extra
+    from irsa_explorer.launch import configured
+
+    try:
+        lesson = load_lesson(args.lesson)
+    except LessonError as problem:
+        print(f"irsa-explorer learn: {problem}", file=sys.stderr)
+        return 2
+    missing = missing_lab_extra()
+    if missing:
+        print(f"irsa-explorer learn: {missing}", file=sys.stderr)
+        return 2
+    chosen = configured(args)
+    if chosen is None:
+        return 2
+    directory = Path(args.dir).expanduser().resolve() if args.dir else Path(tempfile.mkdtemp(prefix="irsa-learn-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    scenario = lesson_scenario_file(lesson, directory)
+    app_class, options = chosen
+    connect, stop = lab_in_directory(scenario, directory)
+    app = learn_app_class(app_class)(
+        lesson=lesson, directory=directory, connect=connect,
+        connect_label=f"starting the lab for lesson {lesson.name}…", **options,
+    )
+    try:
+        app.run()
+    finally:
+        stop()
+    run = app.lesson_run
+    done = sum(1 for s in run.progress.steps if s.done)
+    print(f"lesson {lesson.name}: {done}/{len(run.progress.steps)} steps done"
+          + (" — complete" if run.complete else "") + f"; progress in {directory / 'progress.json'}")
+    return 0

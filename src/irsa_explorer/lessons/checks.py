@@ -1,0 +1,341 @@
+"""The declarative checks a lesson step names, and what each decides on the lab as observed.
+
+A check never decides an identity, a trust or a verdict itself: it reads the engine's results
+(`IdentityChain`s from `analysis.identity`, `analysis.reverse.who_can_assume` for a role's trust)
+and the facts the sources read (`Inventory`, a role's attached policies), and compares them
+with what the step asks for. Each check's arguments are checked when the file is read
+(`argument_problems`), so a typo is found before the lab starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from irsa_explorer.analysis.credentials import inventory_issuer
+from irsa_explorer.analysis.reverse import who_can_assume
+from irsa_explorer.analysis.trust import Decision, issuer_host_path
+from irsa_explorer.model import (
+    IdentityChain, Inventory, Mechanism, Pod, Role, RolePolicies, Unavailable, Verdict,
+)
+
+from .format import Check
+
+POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+
+@dataclass(frozen=True)
+class LabView:
+    """What `observe` read of the lab at one moment: the inventory, every pod's chain (the
+    engine's), and the attached policies of the roles a `role_has_policy` check names."""
+
+    inventory: Inventory
+    chains: dict[str, IdentityChain]  # by pod uid
+    role_policies: dict[str, RolePolicies | Unavailable] = field(default_factory=dict)  # by role ARN
+    account: str | None = None  # the lab's account (for a role named without its ARN)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    passed: bool | None  # None: cannot tell yet (a fact is unknown)
+    why: str  # in words, for the panel and progress.json
+
+
+# -- arguments -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a check: its kind of value, and whether it must be given."""
+
+    kind: str  # "text", "bool", "object" (namespace/name), "phase", "mechanism", "verdict", "texts"
+    required: bool = False
+    help: str = ""
+
+
+def _object_name(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "a name, or namespace/name"
+    if value.count("/") > 1 or value.startswith("/") or value.endswith("/"):
+        return "namespace/name (one slash at most)"
+    return None
+
+
+def _value_problem(arg: Arg, value: Any) -> str | None:
+    if arg.kind == "bool":
+        return None if isinstance(value, bool) else "true or false"
+    if arg.kind == "object":
+        return _object_name(value)
+    if arg.kind == "phase":
+        values = value if isinstance(value, list) else [value]
+        return None if values and all(v in POD_PHASES for v in values) else f"a pod phase or a list of them: {', '.join(POD_PHASES)}"
+    if arg.kind == "mechanism":
+        return None if value in {m.value for m in Mechanism} else f"one of {', '.join(m.value for m in Mechanism)}"
+    if arg.kind == "verdict":
+        return None if value in {v.value for v in Verdict} else f"one of {', '.join(v.value for v in Verdict)}"
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return "a string"
+    return None
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    name: str
+    args: dict[str, Arg]
+    evaluate: Callable[[dict[str, Any], LabView], CheckResult]
+    summary: str
+    one_of: tuple[str, ...] = ()  # at least one of these arguments
+
+
+def argument_problems(kind: CheckKind, args: Any) -> list[tuple[str | None, str]]:
+    """What is wrong with a check's arguments: (the argument or None, what) pairs."""
+    if not isinstance(args, dict):
+        keys = ", ".join(kind.args)
+        return [(None, f"write its arguments as a mapping: {{{keys}}}")]
+    problems: list[tuple[str | None, str]] = []
+    for key, value in args.items():
+        arg = kind.args.get(str(key))
+        if arg is None:
+            problems.append((str(key), f"{kind.name} takes no argument {key!r} (it takes: {', '.join(kind.args)})"))
+        elif (why := _value_problem(arg, value)) is not None:
+            problems.append((str(key), f"{key}: {why}"))
+    for key, arg in kind.args.items():
+        if arg.required and key not in args:
+            problems.append((None, f"{kind.name} needs {key}: {arg.help}".rstrip(": ")))
+    if kind.one_of and not any(k in args for k in kind.one_of):
+        problems.append((None, f"{kind.name} needs one of {', '.join(kind.one_of)}"))
+    return problems
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def split_name(value: str, default_namespace: str = "default") -> tuple[str, str]:
+    namespace, _, name = str(value).rpartition("/")
+    return namespace or default_namespace, name
+
+
+def _find_pod(view: LabView, value: str) -> Pod | None:
+    key = split_name(value)
+    return next((p for p in view.inventory.pods.values() if p.key == key), None)
+
+
+def _role_arn(view: LabView, value: str) -> str:
+    """A role named by ARN, or by name in the lab's account."""
+    if value.startswith("arn:"):
+        return value
+    account = view.account or "?"
+    return f"arn:aws:iam::{account}:role/{value}"
+
+
+def _role_name(arn: str | None) -> str:
+    return (arn or "").rsplit("/", 1)[-1]
+
+
+def _annotated_role(view: LabView, service_account: str) -> tuple[str | None, str | None]:
+    """(the role ARN a service account's annotation names, or None and why not)."""
+    key = split_name(service_account)
+    sa = view.inventory.service_accounts.get(key)
+    if sa is None:
+        return None, f"service account {key[0]}/{key[1]} does not exist"
+    if not sa.role_arn:
+        return None, f"service account {key[0]}/{key[1]} has no eks.amazonaws.com/role-arn annotation"
+    return sa.role_arn, None
+
+
+def _role_from(view: LabView, args: dict[str, Any]) -> tuple[str | None, str | None]:
+    if "role" in args:
+        return _role_arn(view, str(args["role"])), None
+    return _annotated_role(view, str(args["service_account"]))
+
+
+def _matches_role(wanted: str, arn: str | None, view: LabView) -> bool:
+    if not arn:
+        return False
+    return arn == wanted if wanted.startswith("arn:") else _role_name(arn) == wanted
+
+
+# -- the checks ------------------------------------------------------------------------------------
+
+
+def _pod(args: dict[str, Any], view: LabView) -> CheckResult:
+    name = str(args["name"])
+    ns, short = split_name(name)
+    pod = _find_pod(view, name)
+    want_exists = args.get("exists", True)
+    if pod is None:
+        return CheckResult(not want_exists, f"pod {ns}/{short} does not exist" + ("" if want_exists else " (as wanted)"))
+    if not want_exists:
+        return CheckResult(False, f"pod {ns}/{short} still exists")
+    said: list[str] = []
+    if "phase" in args:
+        phases = args["phase"] if isinstance(args["phase"], list) else [args["phase"]]
+        if pod.phase not in phases:
+            return CheckResult(False, f"pod {ns}/{short} is {pod.phase}, not {' or '.join(phases)}")
+        said.append(pod.phase)
+    if "service_account" in args and pod.service_account != split_name(str(args["service_account"]), ns)[1]:
+        return CheckResult(False, f"pod {ns}/{short} runs as service account {pod.service_account}, not {args['service_account']}")
+    needs_chain = any(k in args for k in ("mechanism", "effective_role", "verdict", "finding", "no_finding"))
+    if not needs_chain:
+        return CheckResult(True, f"pod {ns}/{short} exists" + (f" ({', '.join(said)})" if said else ""))
+    chain = view.chains.get(pod.uid)
+    if chain is None:
+        return CheckResult(None, f"pod {ns}/{short}: its identity chain is not worked out yet")
+    effective = chain.effective
+    if "mechanism" in args and chain.mechanism.value != args["mechanism"]:
+        return CheckResult(False, f"pod {ns}/{short} gets its identity through {chain.mechanism.value}, not {args['mechanism']}")
+    if "effective_role" in args:
+        wanted = str(args["effective_role"])
+        arn = effective.arn if effective is not None else chain.effective_identity
+        if wanted == "node":
+            ok = chain.mechanism is Mechanism.NODE_ROLE and bool(arn)
+            expected = "the node's role"
+        elif wanted == "annotated":
+            sa_role, why = _annotated_role(view, f"{ns}/{pod.service_account}")
+            ok, expected = bool(sa_role) and arn == sa_role, (f"the role its service account names ({_role_name(sa_role)})" if sa_role else why or "")
+        else:
+            ok, expected = _matches_role(wanted, arn, view), wanted
+        if not ok:
+            got = _role_name(arn) if arn else (effective.label if effective is not None else "unknown")
+            return CheckResult(False if chain.verdict is not Verdict.UNKNOWN else None,
+                               f"pod {ns}/{short} gets {got}, not {expected}")
+        said.append(f"gets {_role_name(arn)}")
+    if "verdict" in args and chain.verdict.value != args["verdict"]:
+        return CheckResult(False if chain.verdict is not Verdict.UNKNOWN else None,
+                           f"pod {ns}/{short}'s verdict is {chain.verdict.value}, not {args['verdict']}")
+    codes = {f.code for f in chain.findings}
+    if "finding" in args and str(args["finding"]) not in codes:
+        return CheckResult(False, f"pod {ns}/{short} has no finding {args['finding']}")
+    if "no_finding" in args and str(args["no_finding"]) in codes:
+        return CheckResult(False, f"pod {ns}/{short} still has finding {args['no_finding']}")
+    return CheckResult(True, f"pod {ns}/{short}: " + ", ".join([*said, f"{chain.mechanism.value}, {chain.verdict.value}"]))
+
+
+def _service_account(args: dict[str, Any], view: LabView) -> CheckResult:
+    ns, name = split_name(str(args["name"]))
+    exists = (ns, name) in view.inventory.service_accounts
+    want = args.get("exists", True)
+    return CheckResult(exists == want, f"service account {ns}/{name} {'exists' if exists else 'does not exist'}")
+
+
+def _service_account_annotated(args: dict[str, Any], view: LabView) -> CheckResult:
+    arn, why = _annotated_role(view, str(args["name"]))
+    if arn is None:
+        return CheckResult(False, why or "")
+    wanted = str(args.get("role", "any"))
+    if wanted != "any" and not _matches_role(wanted, arn, view):
+        return CheckResult(False, f"{args['name']} names role {_role_name(arn)}, not {wanted}")
+    return CheckResult(True, f"{args['name']} names role {arn}")
+
+
+def _oidc_provider_exists(args: dict[str, Any], view: LabView) -> CheckResult:
+    providers = view.inventory.oidc_providers
+    if isinstance(providers, Unavailable):
+        return CheckResult(None, f"the IAM OIDC providers are unknown: {providers.reason}")
+    if providers is None:
+        return CheckResult(None, "the IAM OIDC providers were not read yet")
+    wanted = str(args.get("issuer", "cluster"))
+    issuer = inventory_issuer(view.inventory) if wanted == "cluster" else wanted
+    if issuer is None:
+        return CheckResult(None, "the cluster's OIDC issuer is not known yet")
+    url = issuer_host_path(issuer)
+    # IAM keeps the URL as the provider was made for the issuer (what STS looks up)
+    match = next((p for p in providers if p.url.removeprefix("https://").lower() == url.lower()), None)
+    if match is None:
+        return CheckResult(False, f"no IAM OIDC provider for {url}")
+    client_id = args.get("client_id")
+    if client_id and str(client_id) not in match.client_ids:
+        return CheckResult(False, f"the provider for {url} has client IDs {', '.join(match.client_ids) or '(none)'}, not {client_id}")
+    return CheckResult(True, f"{match.arn} (client IDs {', '.join(match.client_ids)})")
+
+
+def _role_trusts(args: dict[str, Any], view: LabView) -> CheckResult:
+    arn, why = _role_from(view, args)
+    if arn is None:
+        return CheckResult(False, why or "")
+    role = view.inventory.roles.get(arn)
+    if isinstance(role, Unavailable):
+        return CheckResult(False if role.kind == "not-found" else None,
+                           f"role {_role_name(arn)}: {role.reason}")
+    if not isinstance(role, Role):
+        return CheckResult(None, f"role {_role_name(arn)} was not read (the explorer reads the roles service accounts, "
+                                 "associations and nodes name)")
+    ns, name = split_name(str(args["service_account"]))
+    for match in who_can_assume(role, view.inventory):  # the engine's answer, not ours
+        ref = match.service_account
+        if ref is not None and (ref.namespace, ref.name) == (ns, name) and match.mechanism is Mechanism.IRSA:
+            if match.decision is Decision.ALLOW:
+                return CheckResult(True, f"role {role.name} trusts {ns}/{name}'s tokens: {match.reason}")
+            return CheckResult(None, f"role {role.name} may trust {ns}/{name}: {match.reason}")
+    return CheckResult(False, f"role {role.name}'s trust policy does not accept {ns}/{name}'s tokens")
+
+
+def _role_has_policy(args: dict[str, Any], view: LabView) -> CheckResult:
+    arn, why = _role_from(view, args)
+    if arn is None:
+        return CheckResult(False, why or "")
+    policies = view.role_policies.get(arn)
+    if policies is None:
+        return CheckResult(None, f"role {_role_name(arn)}'s policies were not read yet")
+    if isinstance(policies, Unavailable):
+        return CheckResult(False if policies.kind == "not-found" else None, f"role {_role_name(arn)}: {policies.reason}")
+    wanted = str(args["policy"])
+    names = [p.arn if wanted.startswith("arn:") else p.name for p in policies.attached]
+    if wanted in names or wanted in policies.inline:
+        return CheckResult(True, f"role {_role_name(arn)} has {wanted}")
+    have = ", ".join(p.name for p in policies.attached) or "no attached policy"
+    return CheckResult(False, f"role {_role_name(arn)} has {have}, not {wanted}")
+
+
+_ROLE_ARGS = {
+    "role": Arg("text", help="a role ARN or name"),
+    "service_account": Arg("object", help="namespace/name: the role its annotation names"),
+}
+
+CHECKS: dict[str, CheckKind] = {kind.name: kind for kind in (
+    CheckKind("pod", {
+        "name": Arg("object", True, "namespace/name of the pod"),
+        "exists": Arg("bool"), "phase": Arg("phase"), "service_account": Arg("text"),
+        "mechanism": Arg("mechanism"), "verdict": Arg("verdict"), "finding": Arg("text"), "no_finding": Arg("text"),
+        "effective_role": Arg("text", help="a role ARN or name, `annotated` (its service account's) or `node`"),
+    }, _pod, "a pod exists, in a phase, runs as a service account, and the engine's chain for it says so"),
+    CheckKind("service_account", {"name": Arg("object", True, "namespace/name"), "exists": Arg("bool")},
+              _service_account, "a service account exists (or not)"),
+    CheckKind("service_account_annotated", {"name": Arg("object", True, "namespace/name"), "role": Arg("text")},
+              _service_account_annotated, "a service account's eks.amazonaws.com/role-arn names a role (any, or that one)"),
+    CheckKind("oidc_provider_exists", {"issuer": Arg("text"), "client_id": Arg("text")},
+              _oidc_provider_exists, "an IAM OIDC provider exists for the cluster's issuer (or that URL)"),
+    CheckKind("role_trusts", {**_ROLE_ARGS, "service_account": Arg("object", True, "namespace/name whose tokens it must accept")},
+              _role_trusts, "a role's trust policy accepts a service account's IRSA tokens (analysis.reverse)"),
+    CheckKind("role_has_policy", {**_ROLE_ARGS, "policy": Arg("text", True, "a policy name or ARN")},
+              _role_has_policy, "a role has a policy attached (or inline) by that name", one_of=("role", "service_account")),
+)}
+
+
+def evaluate(check: Check, view: LabView) -> CheckResult:
+    """Decide one check on what was observed. A check that cannot be worked out is unknown."""
+    kind = CHECKS[check.name]
+    try:
+        return kind.evaluate(check.args, view)
+    except (KeyError, ValueError, TypeError, AttributeError) as error:  # never the lesson's crash
+        return CheckResult(None, f"{check.name}: cannot evaluate ({type(error).__name__}: {error})")
+
+
+def roles_for_policies(checks: list[Check], view: LabView) -> set[str]:
+    """The role ARNs whose attached policies `role_has_policy` checks need (read by observe)."""
+    arns: set[str] = set()
+    for check in checks:
+        if check.name == "role_has_policy":
+            arn, _ = _role_from(view, check.args)
+            if arn:
+                arns.add(arn)
+    return arns
+
+
+def roles_named(checks: list[Check], view: LabView) -> set[str]:
+    """The role ARNs `role_trusts` checks name (read by observe when the inventory has not)."""
+    return {
+        arn for check in checks if check.name == "role_trusts"
+        for arn in [_role_from(view, check.args)[0]] if arn
+    }

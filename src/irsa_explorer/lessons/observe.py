@@ -1,0 +1,42 @@
+"""Reading the lab for a lesson's checks: the same load and the same engine as the explorer's.
+
+A lesson reads the whole lab afresh each time it looks (`load_and_resolve`, as `report` does)
+rather than the explorer's store: the explorer reads IAM facts again only for what is on
+screen and only once they are 30 s old, and a trainee's `aws iam create-…` must advance the
+lesson within seconds. On a lab that is a few dozen requests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from irsa_explorer.model import Cluster, Unavailable
+
+from .checks import LabView, roles_for_policies, roles_named
+
+if TYPE_CHECKING:
+    from irsa_explorer.sources.aws import AwsSource
+    from irsa_explorer.sources.kube import KubeSource
+
+    from .format import Check
+
+
+def observe(kube: KubeSource, aws: AwsSource, checks: list[Check], cluster_name: str | None = None) -> LabView:
+    """The lab as it is now: inventory, the engine's chains, and what `checks` need besides
+    (roles they name that nothing annotates, the policies of the roles they look into).
+    Raises as `load_inventory` does when the cluster cannot be asked at all."""
+    from irsa_explorer.sources.inventory import load_and_resolve
+
+    inventory, chains = load_and_resolve(kube, aws, None, cluster_name=cluster_name, discover_issuer=False)
+    account = inventory.cluster.account if isinstance(inventory.cluster, Cluster) else None
+    view = LabView(inventory, chains, {}, account)
+    missing = sorted(roles_named(checks, view) - set(inventory.roles))
+    if missing:
+        inventory = inventory.with_facts(datetime.now(timezone.utc), roles=aws.get_roles(missing))
+        view = LabView(inventory, chains, {}, account)
+    wanted = sorted(roles_for_policies(checks, view))
+    # a role known not to exist has no policies to read
+    policies = {arn: inventory.roles[arn] if isinstance(inventory.roles.get(arn), Unavailable) else aws.role_policies(arn)
+                for arn in wanted}
+    return LabView(inventory, chains, policies, account)

@@ -1,0 +1,175 @@
+"""The lesson panel (`irsa-explorer learn`): the current step's concept, the commands to type,
+its checks as the lab shows them, hints and the solution when asked, and how to reach the lab
+from a second terminal. It renders a `LessonRun` (lessons/run.py) and decides nothing: the
+checks were decided on the engine's results.
+
+Every string is shown literally (Content, no markup): a lesson file is a trainer's, command
+output is whatever the lab and the CLIs printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from irsa_explorer.lessons import LessonRun
+from irsa_explorer.lessons.commands import CommandOutcome
+from irsa_explorer.navigation import PANE_TITLES
+
+# The keys the panel offers (learn.py binds them, with these ids, so a keymap can move them).
+KEYS = (("h", "hint"), ("o", "solution"), ("x", "run the step's commands"))
+PANE_WORDS = {**{p: f"the {t} pane" for p, t in PANE_TITLES.items()}, "chain": "the identity chain", "pods": "the pods table"}
+PANE_KEYS = {"service-account": "1", "token": "2", "role": "3", "trust-policy": "4", "live-identity": "5", "chain": "i"}
+
+
+@dataclass
+class PanelState:
+    """What the panel shows beside the run: where the lab is, what the trainee asked for."""
+
+    directory: Path
+    lab_ready: bool = False
+    note: str = ""  # one line: the lab is starting, a check could not be made …
+    running: bool = False  # `x` is running the step's commands
+    outcomes: list[CommandOutcome] = field(default_factory=list)  # of the last `x`, for its step
+    outcomes_step: str | None = None
+    solution_for: set[str] = field(default_factory=set)  # steps whose solution was asked for
+
+
+class LessonPanel(VerticalScroll, can_focus=True):
+    """Beside the explorer, on every view (learn.py mounts one per screen)."""
+
+    DEFAULT_CSS = """
+    LessonPanel {
+        dock: right;
+        width: 42%;
+        min-width: 34;
+        max-width: 72;
+        height: 1fr;
+        border: round $warning 60%;
+        border-title-color: $text-warning;
+        padding: 0 1;
+        background: $surface;
+    }
+    LessonPanel:focus { border: round $warning; }
+    LessonPanel > Static { width: 1fr; height: auto; margin-bottom: 1; }
+    LessonPanel > .lesson-heading { text-style: bold; color: $text-warning; margin-bottom: 0; }
+    LessonPanel > .lesson-command { background: $boost; padding: 0 1; }
+    LessonPanel > .lesson-eksctl { color: $text-muted; margin-bottom: 0; }
+    LessonPanel > .lesson-done { color: $text-success; }
+    LessonPanel > .lesson-output { color: $text-muted; }
+    """
+
+    def __init__(self, run: LessonRun, state: PanelState, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.run, self.state = run, state
+        self.border_title = "Lesson"
+        self._said: list[tuple[str, str]] = []
+
+    def compose(self) -> ComposeResult:
+        blocks = self._blocks()
+        self._said = [(str(b.content), " ".join(sorted(b.classes))) for b in blocks]
+        yield from blocks
+
+    def show(self) -> None:
+        """Draw the run as it is now (the app calls it whenever the run or the state may have
+        changed); nothing is redrawn when it would say the same (the scroll position stays)."""
+        if not self.is_mounted:
+            return
+        blocks = self._blocks()
+        said = [(str(b.content), " ".join(sorted(b.classes))) for b in blocks]
+        if said == self._said:
+            return
+        self._said = said
+        with self.app.batch_update():
+            self.remove_children()
+            self.mount_all(blocks)
+
+    @property
+    def text(self) -> str:
+        """Everything the panel says, as plain text (tests, and a screen reader's copy)."""
+        return "\n".join(str(w.content) for w in self.query(Static))
+
+    # -- what it says ------------------------------------------------------------------------------
+
+    def _blocks(self) -> list[Static]:
+        run, state, lesson = self.run, self.state, self.run.lesson
+        progress = run.progress
+        done = sum(1 for s in progress.steps if s.done)
+        blocks: list[Static] = []
+
+        def add(text: str | Content, classes: str = "") -> None:
+            blocks.append(Static(text if isinstance(text, Content) else Content(text), classes=classes, markup=False))
+
+        self.border_title = f"Lesson: {lesson.title}"
+        self.border_subtitle = f"{done}/{len(lesson.steps)} done"
+        if lesson.symptom:
+            add(f"Reported: {lesson.symptom}")
+        if lesson.goal:
+            add(f"Goal: {lesson.goal}")
+        if progress.wrong_way:
+            add(f"⚠ {progress.wrong_way}")
+        previous = self._just_done()
+        if previous is not None and previous.learned:
+            add(f"✓ {previous.title}: {previous.learned}", "lesson-done")
+        step = run.current
+        if step is None:
+            add("✓ Lesson complete", "lesson-heading")
+            add("Every step is done. What each one showed:", "lesson-done")
+            for s in lesson.steps:
+                add(f"✓ {s.title}" + (f" — {s.learned}" if s.learned else ""), "lesson-done")
+        else:
+            number = [s.id for s in lesson.steps].index(step.id) + 1
+            add(f"Step {number}/{len(lesson.steps)}: {step.title}", "lesson-heading")
+            if step.pane:
+                key = PANE_KEYS.get(step.pane)
+                add(f"Look at {PANE_WORDS.get(step.pane, step.pane)}" + (f" (key {key})" if key else "")
+                    + (f", pod {step.pod}" if step.pod else ""))
+            if step.explanation:
+                add(step.explanation)
+            if step.commands:
+                add("Type (in the second terminal):", "lesson-heading")
+            for command in step.commands:
+                if command.eksctl:
+                    add(f"eksctl (not in the lab) — {command.eksctl}", "lesson-eksctl")
+                    add("does what these do:", "lesson-eksctl")
+                if command.note:
+                    add(f"# {command.note}", "lesson-eksctl")
+                add(command.run, "lesson-command")
+            add("The lab shows:", "lesson-heading")
+            for check, result in zip(step.checks, run.step_progress(step.id).checks):
+                mark = "✓" if result.passed else ("?" if result.passed is None else "✗")
+                add(f"{mark} {result.why}")
+            for index, hint in enumerate(run.hints_shown(step), 1):
+                add(f"Hint {index}: {hint}")
+            if step.id in state.solution_for and step.solution:
+                add("Solution:", "lesson-heading")
+                add(step.solution, "lesson-command")
+            if state.running:
+                add("running the step's commands…", "lesson-output")
+            if state.outcomes and state.outcomes_step == step.id:
+                for outcome in state.outcomes:
+                    code = "not run" if outcome.exit_code is None else f"exit {outcome.exit_code}"
+                    add(f"$ {outcome.command.run.splitlines()[0]}  ({code})\n{outcome.output.rstrip()}", "lesson-output")
+        if state.note:
+            add(state.note, "lesson-output")
+        add("In a second terminal:", "lesson-heading")
+        add(f"export KUBECONFIG={state.directory / 'kubeconfig'}\nsource {state.directory / 'aws.env'}", "lesson-command")
+        if not state.lab_ready:
+            add("(the lab is starting: the files appear once it is ready)", "lesson-output")
+        add("Keys: " + " · ".join(f"{key} {what}" for key, what in KEYS) + f"\nProgress: {state.directory / 'progress.json'}",
+            "lesson-output")
+        return blocks
+
+    def _just_done(self):
+        """The step done last, while the next one is current (its 'what you learned')."""
+        steps, progress = self.run.lesson.steps, self.run.progress
+        done = [s for s in progress.steps if s.done and s.done_at]
+        if not done:
+            return None
+        last = max(done, key=lambda s: (s.done_at or "", [x.id for x in steps].index(s.id)))
+        return self.run.lesson.step(last.id)
