@@ -1,9 +1,10 @@
 """What the user can ask for by name: the `:` commands and the command palette (ctrl+p); and
 what the explorer asks before it runs anything inside a pod or writes to the cluster.
 
-Reading the cluster and the account is all it does unasked. Three keys do more: `w` execs
+Reading the cluster and the account is all it does unasked. A few keys do more: `w` execs
 `aws sts get-caller-identity` in the selected pod, t/p/d in the token pane exec `cat` of a token
-file, T creates a token with TokenRequest (a write). `ask_before` is the one gate: with
+file, T creates a token with TokenRequest (a write); on a service account W mints one and asks AWS
+what it gets, X runs a probe pod (writes: screens/probe.py). `ask_before` is the one gate: with
 --readonly it refuses each with a message and runs nothing; otherwise an exec asks once per
 session and kind (the question names the command, the pod and the container), a write every time.
 """
@@ -153,14 +154,14 @@ class Consent:
 class Ask:
     """An exec into a pod or a write to the cluster, in the words the user is asked with."""
 
-    kind: str  # "who-am-i" or "read-token" (an exec: asked once per session), "token-request" (a write)
+    kind: str  # "who-am-i" or "read-token" (an exec: asked once per session), "token-request", "probe-pod" (writes)
     title: str  # the question
     what: str  # what runs (or is created) and where, said exactly
     refused: str  # what --readonly says instead
 
     @property
     def writes(self) -> bool:
-        return self.kind == "token-request"
+        return self.kind in ("token-request", "probe-pod")
 
 
 def who_am_i_ask(pod: Pod) -> Ask:
@@ -261,6 +262,14 @@ def who_am_i(app: IrsaExplorerApp) -> None:
     ask_before(app, who_am_i_ask(pod), run)
 
 
+def experiment(app: IrsaExplorerApp, kind: str) -> None:
+    """W / X from the palette: on the service account selected in the view shown (screens/probe.py)."""
+    from irsa_explorer.screens import probe
+
+    sa = probe.selected_service_account(app)
+    (probe.probe if kind == "probe" else probe.what_would_it_get)(app, sa)
+
+
 def ended_words(pod: Pod) -> str | None:
     """A pod that has completed or failed has no process to exec into: why `w` cannot ask it,
     and where its last words are instead. None for a pod that may still run."""
@@ -315,6 +324,10 @@ class ExplorerCommands(Provider):
             entries.append((f"View: {title}", f":{view}", partial(app.go, Location(view))))
         for key, help_text, action in (
             ("Who am I", "run sts get-caller-identity in the selected pod (w, asks first)", app.action_who_am_i),
+            ("What would this SA get", "TokenRequest → STS for the selected service account's role, beside the engine's "
+             "prediction (W, asks first)", partial(experiment, app, "what-would-it-get")),
+            ("Probe pod as this SA", "a pod as the selected service account asked sts get-caller-identity, then deleted "
+             "(X, asks first)", partial(experiment, app, "probe")),
             ("Zoom", "the focused pane over the whole screen, or back (z)", app.action_zoom),
             ("Refresh", "load everything again (r)", app.action_refresh),
             ("Namespace…", "one namespace or all (n)", app.action_namespace),

@@ -3,6 +3,7 @@
 
     theme = "textual-light"          # any built-in Textual theme; `--theme NAME` wins for one run
     readonly = true                  # as --readonly
+    probe_image = "public.ecr.aws/aws-cli/aws-cli:latest"   # the probe pod's image (X)
     [keymap]                         # binding id = keys, as Textual's App.set_keymap takes them
     "app.quit" = "ctrl+q"
     "app.filter" = "slash,ctrl+f"
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KNOWN_KEYS = ("theme", "readonly", "keymap")
+KNOWN_KEYS = ("theme", "readonly", "probe_image", "keymap")
 
 
 def config_path(environ: dict[str, str] | None = None) -> Path:
@@ -39,6 +40,7 @@ class Config:
     path: Path
     theme: str | None = None
     readonly: bool = False
+    probe_image: str | None = None  # None: sources.probe.DEFAULT_PROBE_IMAGE
     keymap: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -71,6 +73,12 @@ def load(path: Path | None = None) -> Config:
             config.readonly = readonly
         else:
             config.problem("readonly", "must be true or false")
+    probe_image = data.get("probe_image")
+    if probe_image is not None:
+        if isinstance(probe_image, str) and probe_image.strip() and not any(c.isspace() for c in probe_image):
+            config.probe_image = probe_image
+        else:
+            config.problem("probe_image", "must be an image reference in quotes, e.g. \"amazon/aws-cli:latest\"")
     keymap = data.get("keymap")
     if keymap is not None:
         if not isinstance(keymap, dict):
@@ -142,6 +150,7 @@ class FollowsConfig:
     def __init__(self, *args: Any, config: Config | None = None, theme: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._config = config
+        self.probe_image = config.probe_image if config is not None else None  # screens/probe.py reads it
         self._theme_override = theme
         self._theme_saved: str | None = None
 

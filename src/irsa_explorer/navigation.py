@@ -25,13 +25,14 @@ VIEW_TITLES = {
     "findings": "Findings",
 }
 # The pods view's panes, in the order the chain reads.
-PANES = ("service-account", "token", "role", "trust-policy", "live-identity")
+PANES = ("service-account", "token", "role", "trust-policy", "live-identity", "cloudtrail")
 PANE_TITLES = {
     "service-account": "SA",
     "token": "Token",
     "role": "Role",
     "trust-policy": "Trust",
     "live-identity": "Live",
+    "cloudtrail": "Trail",
 }
 
 PANE_SHORT = {
@@ -40,6 +41,7 @@ PANE_SHORT = {
     "role": "role",
     "trust-policy": "trust",
     "live-identity": "live",
+    "cloudtrail": "trail",
 }
 
 

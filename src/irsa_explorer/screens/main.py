@@ -18,6 +18,7 @@ from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.chain_strip import ChainStrip
 from irsa_explorer.widgets.format import VERDICT_STYLE
 from irsa_explorer.widgets.verdict_colours import verdict_colour
+from irsa_explorer.widgets.panes.cloudtrail import CloudTrailPane
 from irsa_explorer.widgets.panes.live_identity import LiveIdentityPane
 from irsa_explorer.widgets.pods_table import PodsTable
 from irsa_explorer.widgets.prompt_bar import PromptBar
@@ -39,6 +40,7 @@ class PodsScreen(ViewScreen):
         Binding("3", "pane('role')", "Role", show=False, id="pods.pane3", tooltip="IAM role pane"),
         Binding("4", "pane('trust-policy')", "Trust", show=False, id="pods.pane4", tooltip="Trust policy pane"),
         Binding("5", "pane('live-identity')", "Live", show=False, id="pods.pane5", tooltip="Live identity pane"),
+        Binding("6", "pane('cloudtrail')", "Trail", show=False, id="pods.pane6", tooltip="CloudTrail events pane"),
         # before the app's escape (back): an active filter is cleared first
         Binding("escape", "clear_filter", "Clear filter", id="pods.clear_filter", tooltip="Clear the filter (else: back)"),
         Binding("right_square_bracket", "next_broken(1)", "Next ✗", id="pods.next_broken", tooltip="Next broken pod (wraps)"),
@@ -84,6 +86,7 @@ class PodsScreen(ViewScreen):
                     yield RolePane(id="role", classes="pane")
                     yield TrustPolicyPane(id="trust-policy", classes="pane")
                     yield LiveIdentityPane(id="live-identity", classes="pane")
+                    yield CloudTrailPane(id="cloudtrail", classes="pane")
         yield PromptBar(id="prompt")
         yield Footer()
 
@@ -309,6 +312,7 @@ class PodsScreen(ViewScreen):
             self.query_one(RolePane).show(state, None)
             self.query_one(TrustPolicyPane).show(None, None)
             self.query_one(LiveIdentityPane).show(state, None)
+            self.query_one(CloudTrailPane).show(state, "No pod selected.")
             return
         sa = state.service_account(pod)
         missing = None
@@ -320,6 +324,20 @@ class PodsScreen(ViewScreen):
         token_pane.show(state, pod)
         self._show_role_and_trust(chain)
         self.query_one(LiveIdentityPane).show(state, pod, running=pod.uid in state.live_running)
+        self._show_cloudtrail(pod, chain)
+
+    def _show_cloudtrail(self, pod: Pod, chain: IdentityChain | None) -> None:
+        """Its events, looked up only while the pane is the one shown (LookupEvents is slow and
+        rate-limited: not for every pod the cursor passes)."""
+        from irsa_explorer.sources.cloudtrail import pod_subject
+
+        pane, inventory = self.query_one(CloudTrailPane), self.state.inventory
+        node = inventory.nodes.get(pod.node_name) if inventory is not None and pod.node_name else None
+        subject = pod_subject(pod, chain, node)
+        if self.pane == "cloudtrail" or getattr(subject, "key", None) in pane.trails:
+            pane.show(self.state, subject)
+        else:  # at 160 columns every pane shows: asked for when opened (6), not as the cursor moves
+            pane.show(self.state, "6: look this pod's events up in CloudTrail (LookupEvents).")
 
     def _show_role_and_trust(self, chain: IdentityChain | None) -> None:
         """The role and trust panes from the chain's results: the intended role (or, for a pod

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.freshness import NOTHING, facts_of_service_account
+from irsa_explorer.screens import probe
 from irsa_explorer.screens.listing import Col, ListScreen
 from irsa_explorer.screens.roles import short_role
 from irsa_explorer.sources.reread import FactsWanted
@@ -15,6 +17,13 @@ from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
 
 class ServiceAccountsScreen(ListScreen):
     VIEW = "sa"
+    # the same keys as on the service account pane (widgets/panes/service_account.py)
+    BINDINGS = [
+        Binding("W,shift+w", "what_would_it_get", "What would it get", id="sa.what_would_get",
+                tooltip="TokenRequest → STS for this account's role, beside the engine's prediction (asks first)"),
+        Binding("X,shift+x", "probe", "Probe pod", id="sa.probe",
+                tooltip="Run a probe pod as this account: sts get-caller-identity, then deleted (asks first)"),
+    ]
     COLUMNS = (("namespace", "Namespace", Col(most=20)), ("name", "Service account", Col(flex=True, least=16)),
                ("pods", "Pods"), ("role", "Role (annotation)", Col(flex=True, least=14)))
 
@@ -42,6 +51,16 @@ class ServiceAccountsScreen(ListScreen):
 
     def detail(self, key: str | None) -> None:
         self.query_one(ServiceAccountPane).show(self.state, self._account(key), "No service account selected.")
+
+    def selected_account(self):
+        """The service account on the selected row."""
+        return self._account(self.table.selected_key) if self.is_mounted else None
+
+    def action_what_would_it_get(self) -> None:
+        probe.what_would_it_get(self.explorer, self.selected_account())
+
+    def action_probe(self) -> None:
+        probe.probe(self.explorer, self.selected_account())
 
     def _account(self, key: str | None):
         inv = self.state.inventory

@@ -21,13 +21,16 @@ from textual.widget import Widget
 from irsa_explorer import workers
 from irsa_explorer.commands import ask_before, run_command, show_commands, token_ask
 from irsa_explorer.freshness import NOTHING
-from irsa_explorer.model import Pod
+from irsa_explorer.model import Pod, Unavailable
+from irsa_explorer.screens import probe
 from irsa_explorer.screens.modals import DocumentScreen
 from irsa_explorer.state import ExplorerState
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
+from irsa_explorer.widgets.panes.cloudtrail import CloudTrailPane
 from irsa_explorer.widgets.panes.detail import DetailPane
 from irsa_explorer.widgets.panes.role import PolicyLink, RolePane
+from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
 from irsa_explorer.widgets.panes.token import TokenPane
 from irsa_explorer.widgets.prompt_bar import PromptBar
 
@@ -66,6 +69,7 @@ class ViewScreen(Screen):
         """Once a second (the app's timer): the ages on screen, as of now."""
         for pane in self.query(DetailPane):
             pane.tick()
+        probe.offer_cleanup(self.explorer)  # probe pods left behind: once a context's load is in
 
     def shown_facts(self) -> FactsWanted:
         """The AWS facts of what is selected here, kept fresh while it is shown."""
@@ -80,6 +84,18 @@ class ViewScreen(Screen):
             # exclusive: the role on screen goes first; one the cursor left is asked again when shown
             app.fetch(f"role:{arn}", "role policies and who can assume it", exclusive=True,
                       work=partial(workers.role_details, app.post_message, app.sources, arn, role, inventory))
+
+    @on(CloudTrailPane.Wanted)
+    def _cloudtrail_wanted(self, message: CloudTrailPane.Wanted) -> None:
+        message.stop()  # the answer goes to the pane that asked (it keeps its subjects' events)
+        app, pane, subject = self.explorer, message.pane, message.subject
+        if pane is None:
+            return
+        if app.sources is None:
+            pane.post_message(workers.CloudTrailRead(subject.key, Unavailable("not connected to AWS yet")))
+            return
+        app.fetch(f"cloudtrail:{subject.key}", "CloudTrail events (LookupEvents)", partial(
+            workers.cloudtrail_events, pane.post_message, app.sources, subject, message.cursor))
 
     @on(PolicyLink.Open)
     def _open_policy(self, message: PolicyLink.Open) -> None:
@@ -112,6 +128,11 @@ class ViewScreen(Screen):
 
         # an exec (`cat` of the file) or a TokenRequest (a write): only once the user said yes
         ask_before(app, token_ask(pod, which, audience), start)
+
+    @on(ServiceAccountPane.Experiment)
+    def _experiment(self, message: ServiceAccountPane.Experiment) -> None:
+        message.stop()  # W / X on the pane: screens/probe.py asks, then runs it
+        (probe.probe if message.kind == "probe" else probe.what_would_it_get)(self.explorer, message.sa)
 
     @on(PromptBar.Entered)
     def _prompt_entered(self, message: PromptBar.Entered) -> None:

@@ -59,8 +59,6 @@ def probe_manifest(namespace: str, service_account: str, image: str = DEFAULT_PR
             "name": name or probe_name(),
             "namespace": namespace,
             "labels": dict(PROBE_LABELS),
-            "annotations": {"irsa-explorer/purpose": "sts get-caller-identity as this service account; "
-                                                     "deleted when done (safe to delete)"},
         },
         "spec": {
             "serviceAccountName": service_account,
@@ -78,7 +76,7 @@ def probe_manifest(namespace: str, service_account: str, image: str = DEFAULT_PR
 
 def manifest_yaml(manifest: dict[str, Any]) -> str:
     """The manifest as `kubectl apply -f` would take it."""
-    return yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump(manifest, sort_keys=False, default_flow_style=None, width=200)
 
 
 @dataclass(frozen=True)
