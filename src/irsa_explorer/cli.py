@@ -189,7 +189,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="broken",
         help="exit 1 when a pod is broken or unknown (default), or also on warnings",
     )
+    _add_triage_options(report)
     return parser
+
+
+def _add_triage_options(report: argparse.ArgumentParser) -> None:
+    """One pod's or one role's triage to share (triage.py; docs/report.md)."""
+    which = report.add_mutually_exclusive_group()
+    which.add_argument("--pod", metavar="NS/NAME", help="only this pod's triage: chain, findings and fixes, trust "
+                       "evaluation (Markdown or JSON, redacted)")
+    which.add_argument("--role", metavar="ARN_OR_NAME", help="only this role's triage: the pods that use it, "
+                       "their trust decisions and findings, who can assume it")
+    report.add_argument("--output", "-o", metavar="FILE", help="write to FILE (readable by you only) instead of stdout")
+    report.add_argument("--redact-accounts", action="store_true",
+                        help="--pod/--role: replace AWS account IDs too (tokens, access keys and secrets always are)")
 
 
 def _tune_garbage_collector() -> None:

@@ -15,6 +15,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Iterator, TextIO
 
+from irsa_explorer import markdown_safe as md
 from irsa_explorer.model import (
     Cluster,
     EffectiveIdentity,
@@ -231,6 +232,15 @@ def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker, shared: _SharedDocs)
     }
 
 
+def pod_entry(inventory: Inventory, pod: Pod, chain: IdentityChain) -> dict[str, Any]:
+    """One pod's entry of the report document, masked as the report masks (triage.py)."""
+    mask = _Masker(secret_values(inventory))
+    return _pod_doc(pod, chain, mask, _SharedDocs(mask))
+
+
+cluster_doc = _cluster_doc  # the report's "cluster" (triage.py)
+
+
 def build_report(inventory: Inventory, chains: dict[str, IdentityChain]) -> dict[str, Any]:
     """The report document (docs/report.md) from an inventory and its identity chains."""
     return _build(inventory, chains, _Masker(secret_values(inventory)))
@@ -370,18 +380,27 @@ def render_markdown(report: dict[str, Any]) -> str:
         )
     for p in report["pods"]:
         for f in p["findings"]:
-            lines += ["", f"### {p['namespace']}/{p['name']}: `{f['code']}` ({f['severity']})", "", f["title"]]
-            if f["explanation"]:
-                lines += ["", f["explanation"]]
-            if f["evidence"]:
-                lines.append("")
-                lines += [
-                    f"- {_md_cell(e['object'])} `{e['field']}`" + (f" = `{e['value']}`" if e["value"] else "")
-                    for e in f["evidence"]
-                ]
-            if f["fix"]:
-                lines += ["", "Fix:", "", "```", f["fix"], "```"]
+            lines += finding_markdown(f"### {md.text(p['namespace'] + '/' + p['name'])}: ", f)
     return "\n".join(lines) + "\n"
+
+
+def finding_markdown(heading: str, finding: dict[str, Any]) -> list[str]:
+    """One finding of a report document as Markdown lines (the report and a triage,
+    triage.py): `heading` (already Markdown) then its code and severity, title, explanation,
+    evidence and fix — every value written literally (markdown_safe)."""
+    f = finding
+    lines = ["", f"{heading}{md.code(f['code'])} ({md.text(f['severity'])})", "", md.paragraph(f["title"])]
+    if f["explanation"]:
+        lines += ["", md.paragraph(f["explanation"])]
+    if f["evidence"]:
+        lines.append("")
+        lines += [
+            f"- {md.text(e['object'])} {md.code(e['field'])}" + (f" = {md.code(e['value'])}" if e["value"] else "")
+            for e in f["evidence"]
+        ]
+    if f["fix"]:
+        lines += ["", "Fix:", "", *md.block(f["fix"])]
+    return lines
 
 
 def write_json(report: dict[str, Any], out: TextIO, batch: int = 200) -> None:
@@ -461,6 +480,18 @@ def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None)
 
     `sources` = (KubeSource, AwsSource) to use instead of those the options describe.
     """
+    from irsa_explorer.sources.inventory import without_cycle_collection
+
+    with without_cycle_collection():  # the report's dicts too: millions of objects, no cycles
+        inventory, chains = load(args, sources)
+        return build_report(inventory, chains)
+
+
+def load(
+    args: argparse.Namespace, sources: tuple[Any, Any] | None = None, namespace: str | None = None
+) -> tuple[Inventory, dict[str, IdentityChain]]:
+    """The inventory and its chains for the options (`namespace` over theirs: a triage of one
+    pod reads its namespace only). Raises CannotRun (or ClusterError)."""
     from irsa_explorer.sources.inventory import load_and_resolve, without_cycle_collection
 
     with without_cycle_collection():
@@ -468,14 +499,14 @@ def run_report(args: argparse.Namespace, sources: tuple[Any, Any] | None = None)
             # The issuer comes from DescribeCluster; discovery only when the cluster is unknown.
             # Pages are resolved as they arrive once AWS has answered (load_and_resolve).
             inventory, chains = load_and_resolve(
-                kube, aws, args.namespace or None, cluster_name=args.cluster, discover_issuer=False
+                kube, aws, namespace or args.namespace or None, cluster_name=args.cluster, discover_issuer=False
             )
             # AWS that cannot be asked at all is one line and exit 2, as a cluster that cannot
             # be read is: no credentials, no region, a profile that does not exist, an expired
             # SSO session, keys STS refused, an endpoint that did not answer. (Found while the
             # cluster was read: a cluster that cannot be read is said first.)
             _stop_on_aws_problem(aws)
-        return build_report(inventory, chains)
+    return inventory, chains
 
 
 def _stop_on_aws_problem(aws: Any) -> None:
@@ -498,6 +529,10 @@ def main(
 
     from irsa_explorer.sources.kube import ClusterError
 
+    if getattr(args, "pod", None) or getattr(args, "role", None):
+        from irsa_explorer.triage import main as triage_main  # one pod's / one role's triage
+
+        return triage_main(args, stdout, stderr, sources)
     out, err = stdout or sys.stdout, stderr or sys.stderr
     fmt = getattr(args, "format", None) or ("table" if out.isatty() else "json")
     try:
@@ -514,6 +549,16 @@ def main(
     except KeyboardInterrupt:
         print("irsa-explorer report: interrupted", file=err)
         return EXIT_CANNOT_RUN
+    if getattr(args, "output", None):  # --output FILE: readable by its owner only
+        from irsa_explorer.triage import write_private
+
+        try:
+            written = write_private(args.output, render(report, fmt, pretty=False))
+        except OSError as error:
+            print(f"irsa-explorer report: cannot write {args.output}: {error.strerror or error}", file=err)
+            return EXIT_CANNOT_RUN
+        print(f"report written to {written}", file=err)
+        return exit_code_for(report, getattr(args, "fail_on", "broken"))
     # Indented JSON for people at a terminal; compact for pipes and files, which tools read.
     if fmt == "json" and not out.isatty():
         write_json(report, out)
