@@ -158,3 +158,13 @@ class PolicyDocumentRead(Message):
 
     arn: str
     document: dict[str, Any] | Unavailable = field(repr=False)
+
+
+@dataclass
+class CloudTrailRead(Message):
+    """CloudTrail events for a pod or role (`key`: TrailSubject.key), posted to the pane that
+    asked; `more`: the next pages of what it shows."""
+
+    key: str
+    result: Any = field(repr=False)  # model.TrailPage | Unavailable
+    more: bool = False

@@ -19,6 +19,7 @@ from textual.message import Message
 from irsa_explorer.messages import (
     AwsChecked,
     ChainsResolved,
+    CloudTrailRead,
     FactsReread,
     InventoryStaged,
     KubeChanged,
@@ -29,7 +30,7 @@ from irsa_explorer.messages import (
     TokenRead,
     WatchSaid,
 )
-from irsa_explorer.model import IdentityChain, Inventory, Pod, Role
+from irsa_explorer.model import IdentityChain, Inventory, Pod, Role, TrailSubject, Unavailable
 from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.reread import FactsWanted
 
@@ -144,6 +145,18 @@ def who_am_i(post: Post, sources: Sources, pod: Pod, chain: IdentityChain | None
 
 def policy_document(post: Post, sources: Sources, arn: str) -> None:
     post(PolicyDocumentRead(arn, sources.aws.policy_document(arn)))
+
+
+def cloudtrail_events(post: Post, sources: Sources, subject: TrailSubject, cursor: tuple) -> None:
+    """A pod's or role's CloudTrail events (LookupEvents), to the pane that asked. Never raises:
+    the pane shows "unknown" with the reason in place."""
+    from irsa_explorer.sources.cloudtrail import recent_events
+
+    try:
+        result = recent_events(sources.aws, subject, cursor)
+    except Exception as error:  # the pane must leave "loading" whatever happened
+        result = Unavailable(failure_words(error))
+    post(CloudTrailRead(subject.key, result, more=bool(cursor)))
 
 
 def failure_words(error: BaseException | None) -> str:

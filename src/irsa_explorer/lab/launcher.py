@@ -107,19 +107,18 @@ def start_lab(
 ) -> LabProcess:
     """Run `irsa-explorer lab serve` in a subprocess and wait until it prints `ready`.
 
-    `directory` receives kubeconfig and aws.env (a temporary folder, removed on stop, when
-    None). `extra_args` go to `lab serve` as they are (e.g. ["--latency", "iam=100ms"]).
+    `directory` receives kubeconfig and aws.env (None: a temporary folder that `lab serve`
+    makes and removes itself when it stops — also when it stops because this process was
+    killed, so no copy of the lab's CA, token or keys outlives the two of them).
+    `extra_args` go to `lab serve` as they are (e.g. ["--latency", "iam=100ms"]).
     Raises LabStartError with the server's stderr when it fails or takes longer than `timeout`.
     """
-    owned = None
-    if directory is None:
-        owned = tempfile.TemporaryDirectory(prefix="irsa-lab-")
-        directory = owned.name
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(directory) if directory is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
     argv = [
         sys.executable, "-m", "irsa_explorer", "lab", "serve",
-        "--scenario", str(scenario), "--dir", str(folder), *extra_args,
+        "--scenario", str(scenario), *(("--dir", str(folder)) if folder is not None else ()), *extra_args,
     ]  # fmt: skip
     process = subprocess.Popen(
         argv,
@@ -142,13 +141,12 @@ def start_lab(
         timed_out = not answered.is_set()  # before stopping it closes stdout
         _give_up(process)
         stderr_reader.join(2)
-        if owned:
-            owned.cleanup()
         why = f"not ready after {timeout:g}s" if timed_out else f"exited with status {process.returncode}"
         output = "".join(stderr_lines).strip() or "".join(stdout_lines).strip() or "(no output)"
         raise LabStartError(f"lab serve {why}:\n{output}")
-    aws_env = read_aws_env(folder / "aws.env")
     info = _serve_info(stdout_lines)
+    folder = folder if folder is not None else Path(info["dir"])
+    aws_env = read_aws_env(folder / "aws.env")
     return LabProcess(
         directory=folder,
         kubeconfig=folder / "kubeconfig",
@@ -158,7 +156,6 @@ def start_lab(
         context=info.get("context", ""),
         process=process,
         banner="".join(stdout_lines[: [line.strip() for line in stdout_lines].index(READY_LINE)]),
-        _owns_directory=owned,
         _readers=[stdout_reader, stderr_reader],
     )
 
@@ -185,11 +182,11 @@ def _watch_stdout(stream, sink: list[str], answered: threading.Event) -> None:
 
 
 def _serve_info(lines: list[str]) -> dict[str, str]:
-    """`lab serve` prints `kube: URL`, `aws: URL` and `context: NAME` lines before `ready`."""
+    """`lab serve` prints `kube: URL`, `aws: URL`, `context: NAME` and `dir: PATH` lines before `ready`."""
     info: dict[str, str] = {}
     for line in lines:
         key, sep, value = line.strip().partition(": ")
-        if sep and key in ("kube", "aws", "context"):
+        if sep and key in ("kube", "aws", "context", "dir"):
             info[key] = value.strip()
     return info
 

@@ -11,6 +11,7 @@ from irsa_explorer.model import ObjectRef, Unavailable
 from irsa_explorer.screens.listing import Col, ListScreen, Shortened
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.format import short_arn
+from irsa_explorer.widgets.panes.cloudtrail import CloudTrailPane
 from irsa_explorer.widgets.panes.role import RolePane
 from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
 
@@ -41,6 +42,7 @@ class RolesScreen(ListScreen):
         with Vertical(id="detail-column"):
             yield RolePane(id="detail", classes="detail")
             yield TrustPolicyPane(id="detail-trust")
+            yield CloudTrailPane(id="detail-cloudtrail")
 
     def rows(self) -> dict[str, tuple]:
         inv = self.state.inventory
@@ -98,3 +100,9 @@ class RolesScreen(ListScreen):
         # no pod here: the document alone (a decision is always for one pod's request)
         why = "No role selected." if not key else ("loading the role…" if role is None else "")
         self.query_one(TrustPolicyPane).show(role, None, why)
+        if key and parse_role_arn(key) is not None:  # who assumed it, what its sessions were refused
+            from irsa_explorer.sources.cloudtrail import role_subject
+
+            self.query_one(CloudTrailPane).show(self.state, role_subject(key))
+        else:
+            self.query_one(CloudTrailPane).show(self.state, "No role selected." if not key else "Not a role ARN.")

@@ -36,6 +36,7 @@ from irsa_explorer.model import (
 )
 from irsa_explorer.sources.kube_convert import node_from_dict, pod_from_dict, service_account_from_dict
 from irsa_explorer.sources.kube_paging import CoreV1Lists, GaveUp, page_bodies
+from irsa_explorer.sources.kube_tls import data_to_files, files_to_data
 from irsa_explorer.sources.kubeconfig import (
     ExecPlugin,
     ExecPluginError,
@@ -197,7 +198,7 @@ class KubeSource:
         self._exec: ExecPlugin | None = None
         configuration = client.Configuration()
         if settings is not None:
-            for name, value in settings.items():
+            for name, value in data_to_files(settings).items():
                 setattr(configuration, name, value)
         else:
             try:
@@ -616,8 +617,9 @@ class KubeSource:
         """`KubeSource(**handover())` in another process reads the same cluster as the same user.
 
         It carries the client settings as resolved here (the bearer token an exec plugin such as
-        `aws eks get-token` produced, certificate file paths), so the other process does not run
-        the plugin again. In memory only: never written anywhere.
+        `aws eks get-token` produced, certificate file paths — or, for the kubeconfig's own
+        certificates, which live in this process's memory, their content), so the other process
+        does not run the plugin again. In memory only: never written anywhere.
         """
         configuration = self._api_client.configuration
         if self._exec is not None:
@@ -626,7 +628,7 @@ class KubeSource:
             except ExecPluginError as error:
                 raise ClusterError(str(error)) from None
         settings = {name: getattr(configuration, name) for name in self._HANDED_OVER if hasattr(configuration, name)}
-        return {"context": self.context, "kubeconfig": self.kubeconfig, "settings": settings,
+        return {"context": self.context, "kubeconfig": self.kubeconfig, "settings": files_to_data(settings),
                 "request_timeout": self.request_timeout}
 
 

@@ -29,6 +29,8 @@ import yaml
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
+from irsa_explorer.sources.kube_tls import TlsDataError, keep_in_memory
+
 DEFAULT_KUBECONFIG = "~/.kube/config"
 EXEC_REFRESH_MARGIN_S = 60  # run the plugin again this long before its token expires
 EXEC_STDERR_CHARS = 400  # a summary, not the plugin's whole output
@@ -162,6 +164,10 @@ def load_configuration(choice: ContextChoice, configuration: Any) -> None:
             user = dict(node.value.get("user") or {})
             if user.pop("exec", None) is not None:
                 node.value = dict(node.value, user=user)  # the merged copy only, never the file
+    try:  # the CA, client certificate and key in memory only (kube_tls.py), never in temp files
+        keep_in_memory(choice.merged, choice.files, str(choice.context.get("cluster") or ""), choice.user_name)
+    except TlsDataError as error:
+        raise KubeconfigError(f"{error} (context {choice.name!r})") from None
     try:
         KubeConfigLoader(config_dict=choice.merged, active_context=choice.name, config_base_path=None).load_and_set(
             configuration
