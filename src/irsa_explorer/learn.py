@@ -165,27 +165,29 @@ class LessonExplorer(App):
     def _lesson_point(self) -> None:
         """Point at what the current step talks about: its pod selected with its pane open
         (once per step), and that pane highlighted."""
-        step = self.lesson_run.current
+        # once complete: the last step's pod (eks-iam-test3 and the role it gets)
+        step = self.lesson_run.current or self.lesson_run.lesson.steps[-1]
         screen = self.screens_by_view.get("pods") if hasattr(self, "screens_by_view") else None
         if screen is None or not screen.is_mounted:
             return
-        pane = step.pane if step is not None else None
+        pane = step.pane
         for widget in screen.query(f".{HIGHLIGHT}"):
             if widget.id != pane:
                 widget.remove_class(HIGHLIGHT)
         if pane:
             for widget in screen.query(f"#{pane}"):
                 widget.add_class(HIGHLIGHT)
-        if step is None or step.id == self._lesson_pointed or self.screen is not screen:
+        pointed = step.id + (":complete" if self.lesson_run.complete else "")
+        if pointed == self._lesson_pointed or self.screen is not screen:
             return
         if step.pod:
             namespace, name = split_name(step.pod)
             if self.state.pod_by_ref(namespace, name) is None:
                 return  # not there yet: pointed at once it is
-            self._lesson_pointed = step.id
+            self._lesson_pointed = pointed
             self.go(Location("pods", ObjectRef("Pod", name, namespace), step.pane if step.pane in PANES else None))
         else:
-            self._lesson_pointed = step.id
+            self._lesson_pointed = pointed
 
     # -- keys -------------------------------------------------------------------------------------------
 

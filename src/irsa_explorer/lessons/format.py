@@ -12,7 +12,7 @@ from typing import Any
 
 # Where a step points the trainee: the pods view's panes (navigation.PANES), the identity
 # chain and the pods table. tests/lessons checks this list against navigation.PANES.
-PANES = ("service-account", "token", "role", "trust-policy", "live-identity", "chain", "pods")
+PANES = ("service-account", "token", "role", "trust-policy", "live-identity", "cloudtrail", "chain", "pods")
 
 
 @dataclass(frozen=True)

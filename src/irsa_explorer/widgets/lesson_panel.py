@@ -40,6 +40,13 @@ class PanelState:
     solution_for: set[str] = field(default_factory=set)  # steps whose solution was asked for
 
 
+def prose(text: str) -> str:
+    """A paragraph as one line per paragraph: a `|` block in the file is wrapped at the file's
+    width, the panel wraps at its own (blank lines still part paragraphs)."""
+    paragraphs = [" ".join(line.strip() for line in block.splitlines()) for block in text.strip().split("\n\n")]
+    return "\n\n".join(paragraphs)
+
+
 class LessonPanel(VerticalScroll, can_focus=True):
     """Beside the explorer, on every view (learn.py mounts one per screen)."""
 
@@ -107,21 +114,26 @@ class LessonPanel(VerticalScroll, can_focus=True):
 
         self.border_title = f"Lesson: {lesson.title}"
         self.border_subtitle = f"{done}/{len(lesson.steps)} done"
+        add(f"In a second terminal:\nexport KUBECONFIG={state.directory / 'kubeconfig'}\nsource {state.directory / 'aws.env'}"
+            + ("" if state.lab_ready else "\n(the lab is starting: the files appear once it is ready)"), "lesson-command")
         if lesson.symptom:
-            add(f"Reported: {lesson.symptom}")
+            add(f"Reported: {prose(lesson.symptom)}")
         if lesson.goal:
-            add(f"Goal: {lesson.goal}")
+            add(f"Goal: {prose(lesson.goal)}")
         if progress.wrong_way:
             add(f"⚠ {progress.wrong_way}")
         previous = self._just_done()
         if previous is not None and previous.learned:
-            add(f"✓ {previous.title}: {previous.learned}", "lesson-done")
+            add(f"✓ {previous.title}: {prose(previous.learned)}", "lesson-done")
         step = run.current
         if step is None:
             add("✓ Lesson complete", "lesson-heading")
-            add("Every step is done. What each one showed:", "lesson-done")
+            last = lesson.steps[-1]
+            for result in run.step_progress(last.id).checks:  # what the last step confirmed, as the lab shows it now
+                add(f"{'✓' if result.passed else '✗'} {result.why}", "lesson-done" if result.passed else "")
+            add("What each step showed:", "lesson-heading")
             for s in lesson.steps:
-                add(f"✓ {s.title}" + (f" — {s.learned}" if s.learned else ""), "lesson-done")
+                add(f"✓ {s.title}" + (f" — {prose(s.learned)}" if s.learned else ""), "lesson-done")
         else:
             number = [s.id for s in lesson.steps].index(step.id) + 1
             add(f"Step {number}/{len(lesson.steps)}: {step.title}", "lesson-heading")
@@ -130,13 +142,12 @@ class LessonPanel(VerticalScroll, can_focus=True):
                 add(f"Look at {PANE_WORDS.get(step.pane, step.pane)}" + (f" (key {key})" if key else "")
                     + (f", pod {step.pod}" if step.pod else ""))
             if step.explanation:
-                add(step.explanation)
+                add(prose(step.explanation))
             if step.commands:
                 add("Type (in the second terminal):", "lesson-heading")
             for command in step.commands:
                 if command.eksctl:
-                    add(f"eksctl (not in the lab) — {command.eksctl}", "lesson-eksctl")
-                    add("does what these do:", "lesson-eksctl")
+                    add(f"With eksctl (not in the lab): {command.eksctl}\nHere, the same with aws / kubectl:", "lesson-eksctl")
                 if command.note:
                     add(f"# {command.note}", "lesson-eksctl")
                 add(command.run, "lesson-command")
@@ -145,7 +156,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
                 mark = "✓" if result.passed else ("?" if result.passed is None else "✗")
                 add(f"{mark} {result.why}")
             for index, hint in enumerate(run.hints_shown(step), 1):
-                add(f"Hint {index}: {hint}")
+                add(f"Hint {index}: {prose(hint)}")
             if step.id in state.solution_for and step.solution:
                 add("Solution:", "lesson-heading")
                 add(step.solution, "lesson-command")
@@ -157,10 +168,6 @@ class LessonPanel(VerticalScroll, can_focus=True):
                     add(f"$ {outcome.command.run.splitlines()[0]}  ({code})\n{outcome.output.rstrip()}", "lesson-output")
         if state.note:
             add(state.note, "lesson-output")
-        add("In a second terminal:", "lesson-heading")
-        add(f"export KUBECONFIG={state.directory / 'kubeconfig'}\nsource {state.directory / 'aws.env'}", "lesson-command")
-        if not state.lab_ready:
-            add("(the lab is starting: the files appear once it is ready)", "lesson-output")
         add("Keys: " + " · ".join(f"{key} {what}" for key, what in KEYS) + f"\nProgress: {state.directory / 'progress.json'}",
             "lesson-output")
         return blocks
