@@ -93,7 +93,8 @@ def test_forbidden_needs_get_pods_log(lab_for) -> None:
         log = read_log(dev, "team-b", "batch", LogTarget("my-aws-cli"))
         assert isinstance(log.lines, Unavailable)
         assert log.lines.permission == "get pods/log" and log.lines.kind == "forbidden"
-        assert str(log.lines).startswith("unknown: ") and "needs get pods/log" in str(log.lines)
+        assert str(log.lines) == ("unknown: reading the log of container my-aws-cli of pod team-b/batch is forbidden "
+                                  "(needs get pods/log)")
         mine = read_log(dev, "default", "eks-iam-test1", LogTarget("my-aws-cli"))
         assert mine.lines == ("", DENIED)
     finally:

@@ -86,7 +86,7 @@ def _unavailable(kube: KubeSource, what: str, error: BaseException) -> Unavailab
     from kubernetes.client.rest import ApiException
 
     if isinstance(error, ApiException) and error.status == 403:
-        return Unavailable(f"{what} is forbidden", PERMISSION, "forbidden")
+        return Unavailable(f"reading {what} is forbidden", PERMISSION, "forbidden")
     if isinstance(error, ApiException) and error.status in (400, 404):
         # the API server's (or kubelet's) own words: "previous terminated container … not found",
         # "… is waiting to start: ContainerCreating", pods "x" not found
@@ -95,7 +95,7 @@ def _unavailable(kube: KubeSource, what: str, error: BaseException) -> Unavailab
         except Exception:
             message = error.reason
         return Unavailable(str(message)[:300], None, "not-found" if error.status == 404 else None)
-    return Unavailable(str(kube.failure(what, error)))
+    return Unavailable(str(kube.failure(f"read {what}", error)))
 
 
 def _request(target: LogTarget, tail_lines: int | None, limit_bytes: int | None, follow: bool) -> dict[str, Any]:
@@ -115,7 +115,7 @@ def read_log(kube: KubeSource, namespace: str, pod: str, target: LogTarget,
              tail_lines: int = TAIL_LINES, limit_bytes: int = LIMIT_BYTES) -> ContainerLog:
     """The last `tail_lines` lines of one container instance (at most `limit_bytes` bytes);
     never raises: a refusal is the log's `Unavailable` ("needs get pods/log" when forbidden)."""
-    what = f"read the log of {target.label} of pod {namespace}/{pod}"
+    what = f"the log of {target.label} of pod {namespace}/{pod}"
     try:
         # one line more than shown: whether older lines were left out is then known, not guessed
         response = kube.core.read_namespaced_pod_log(pod, namespace, **_request(target, tail_lines + 1, limit_bytes, False))
@@ -149,7 +149,7 @@ class LogFollow:
     def batches(self) -> Iterator[list[str]]:
         """Batches of lines as they arrive; ends when the container stops, the stream is lost
         (`ended` then says why) or `close()` is called."""
-        what = f"follow the log of {self.target.label} of pod {self.namespace}/{self.pod}"
+        what = f"the log of {self.target.label} of pod {self.namespace}/{self.pod}"
         timeout = self.kube.request_timeout
         try:
             response = self.kube.core.read_namespaced_pod_log(
@@ -178,7 +178,7 @@ class LogFollow:
                 yield split_lines(pending.decode("utf-8", errors="replace"))
         except Exception as error:  # the stream was cut: by close(), or by the network
             if not self._closed:
-                self.ended = Unavailable(f"the log stream was lost: {self.kube.failure(what, error)}")
+                self.ended = Unavailable(f"the log stream was lost: {self.kube.failure(f'follow {what}', error)}")
         finally:
             self.close()
 
