@@ -32,7 +32,7 @@ from irsa_explorer.model import (
     service_account_subject,
 )
 
-from .arns import parse_role_arn, same_role
+from .arns import parse_role_arn, role_name_of, same_role
 from .credentials import ContainerCredentials, inventory_issuer
 from .mechanisms import MechanismLinks
 
@@ -66,7 +66,7 @@ class SaPrediction:
         if effective is None:
             return "no role: the service account names none and has no Pod Identity association"
         if effective.status is LinkStatus.OK:
-            return f"{self.role_arn} (a session of it)"
+            return f"a session of the role {role_name_of(self.role_arn or '')}"
         if effective.status is LinkStatus.BROKEN:
             code = f"{self.expected_error}: " if self.expected_error else ""
             return f"refused — {code}{effective.why}"

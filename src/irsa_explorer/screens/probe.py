@@ -77,8 +77,8 @@ def what_would_it_get(app: IrsaExplorerApp, sa: ServiceAccount | None) -> None:
         f"{'Pod Identity agent' if pod_identity else 'SDK in a pod'} would:\n\n"
         f"  1. TokenRequest      audience {audience}, valid {TOKEN_SECONDS // 60} minutes\n"
         f"  2. {exchange}\n"
-        f"     for {prediction.role_arn}\n"
         f"  3. STS GetCallerIdentity with the credentials it returns\n\n"
+        f"for the role {prediction.role_arn}\n\n"
         f"This writes to the cluster (create serviceaccounts/token, an audit log entry) and the calls are in "
         f"CloudTrail; nothing else changes. The token stays in memory and is never shown. Asked each time."),
         "Not asked: W creates a token with TokenRequest (a write), and this session is --readonly.")
@@ -186,7 +186,7 @@ class ExperimentScreen(ModalScreen[None]):
     def _check(self, sources: Any) -> None:
         from irsa_explorer.sources.livecheck import what_would_sa_get
 
-        self._say(None, "asking… (TokenRequest)")
+        self._say(None, "asking (TokenRequest)…")
         check = what_would_sa_get(
             sources.kube, sources.aws, self.sa.namespace, self.sa.name, expiration_seconds=TOKEN_SECONDS,
             prediction=self.prediction, cluster_name=self.cluster_name,
@@ -254,6 +254,8 @@ class ExperimentScreen(ModalScreen[None]):
             self.query_one("#experiment-text", Static).update(self._content())
 
     def _content(self) -> Content:
+        """The prediction in brief, the steps as they happen, AWS's answer and whether it is the
+        prediction; then why the engine predicts it (its links), to read once it is all in."""
         lines: list[Content] = []
         if self.prediction is not None:
             lines += prediction_lines(self.prediction)
@@ -267,19 +269,32 @@ class ExperimentScreen(ModalScreen[None]):
             if self.agreement is not None:
                 lines.append(_line(("Prediction vs AWS: ", "bold"), (self.agreement.verdict, VERDICT_STYLES[self.agreement.verdict]),
                                    f" — {self.agreement.words}"))
+            if self.prediction is not None:
+                lines += [Content("")] + link_lines("Why the engine predicts it", self.prediction.links)
+            elif getattr(self.result, "chain", None) is not None:
+                lines += [Content("")] + link_lines("The probe pod's chain (the engine)", self.result.chain.links)
         return Content("\n").join(lines)
 
 
 def prediction_lines(prediction: SaPrediction) -> list[Content]:
-    """The engine's prediction: mechanism, role, audience, its links and what it expects."""
-    lines = [_line(("The engine predicts", "bold $text-secondary"))]
-    lines.append(_line("  mechanism  ", str(prediction.mechanism)))
-    lines.append(_line("  role       ", prediction.role_arn or "none"))
-    lines.append(_line("  audience   ", prediction.audience or "-"))
-    for link in prediction.links:
-        lines.append(_line(f"  {link.step:<13}", (str(link.status), STATUS_STYLES.get(link.status, "")), f"  {link.detail}"))
-    lines.append(_line("  answer     ", (prediction.words, STATUS_STYLES.get(prediction.status, ""))))
-    lines.append(Content(""))
+    """The engine's prediction in brief: mechanism, role, audience, what it expects AWS to answer."""
+    return [
+        _line(("The engine predicts", "bold $text-secondary")),
+        _line("  mechanism  ", str(prediction.mechanism)),
+        _line("  role       ", prediction.role_arn or "none"),
+        _line("  audience   ", prediction.audience or "-"),
+        _line("  answer     ", (prediction.words, STATUS_STYLES.get(prediction.status, ""))),
+        Content(""),
+    ]
+
+
+def link_lines(title: str, links: tuple) -> list[Content]:
+    """Each link of a chain: its status and what it is; why, where it is not ok."""
+    lines = [_line((title, "bold $text-secondary"))]
+    for link in links:
+        why = f" — {link.detail}" if link.status is not LinkStatus.OK and link.detail else ""
+        lines.append(_line(f"  {link.step:<15}", (f"{link.status!s:<8}", STATUS_STYLES.get(link.status, "")),
+                           link.label, why))
     return lines
 
 
@@ -306,15 +321,6 @@ def probe_lines(result: Any) -> list[Content]:
         lines.append(_line("  ", (f"{code}{live.error_message}", "$text-error")))
         if live.hint:
             lines.append(_line(("  means: ", "$text-muted"), live.hint))
-    chain = result.chain
-    if chain is not None:
-        lines.append(_line(("Its chain (the engine)", "bold $text-secondary")))
-        for link in chain.links:
-            lines.append(_line(f"  {link.step:<16}", (str(link.status), STATUS_STYLES.get(link.status, "")),
-                               f"  {link.label}"))
-        effective = chain.effective
-        if effective is not None:
-            lines.append(_line("  identity        ", effective.arn or effective.label, f" — {effective.why}"))
     if not result.deleted and result.created:
         lines.append(_line(("  the pod may still be there: ", "$text-error"),
                            f"kubectl delete pod -n {result.namespace} {result.name}"))
