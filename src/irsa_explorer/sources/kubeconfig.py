@@ -102,17 +102,26 @@ def choose_context(kubeconfig: str | None, context: str | None) -> ContextChoice
                 document = yaml.safe_load(handle)
         except OSError as error:
             raise KubeconfigError(f"cannot read kubeconfig {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise KubeconfigError(f"kubeconfig {path} is not text (UTF-8 YAML)") from None
+        except RecursionError:
+            raise KubeconfigError(f"kubeconfig {path} is nested too deeply to be a kubeconfig") from None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise KubeconfigError(f"kubeconfig {path} is not valid YAML{where}") from None
         if document is not None and not isinstance(document, dict):
             raise KubeconfigError(f"kubeconfig {path} is not a kubeconfig (a YAML mapping)")
+        problem = shape_problem(document or {})
+        if problem:
+            raise KubeconfigError(f"kubeconfig {path}: {problem}")
     try:
         merged = KubeConfigMerger(os.pathsep.join(existing)).config
     except ConfigException as error:  # an empty file
+        if "is empty" in str(error):
+            raise KubeconfigError(f"kubeconfig {files} is empty") from None
         raise KubeconfigError(f"kubeconfig {files}: {error}") from None
-    if merged is None:
+    if merged is None or not merged.value:
         raise KubeconfigError(f"kubeconfig {files} is empty")
     value = merged.value
     entries = {kind: {str(n.value.get("name")): n.value for n in value.get(kind) or [] if isinstance(n.value, dict)}
@@ -149,6 +158,94 @@ def choose_context(kubeconfig: str | None, context: str | None) -> ContextChoice
         files=files, name=chosen, context=settings, cluster=cluster_settings, user_name=user_name,
         user=(user or {}).get("user") or {}, contexts=names, merged=merged,
     )
+
+
+# What kubectl's kubeconfig schema says each field is; a value of another type is said as the
+# file's place ("contexts[0].context.namespace is a list, not a string") rather than failing
+# somewhere in the client.
+_ENTRY = {"contexts": "context", "clusters": "cluster", "users": "user"}
+_STRINGS = {
+    "context": ("cluster", "user", "namespace"),
+    "cluster": ("server", "certificate-authority", "certificate-authority-data", "tls-server-name", "proxy-url"),
+    "user": ("token", "tokenFile", "username", "password", "client-certificate", "client-certificate-data",
+             "client-key", "client-key-data"),
+}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "a mapping", list: "a list", str: "a string", type(None): "empty"}.get(type(value), "something else")
+
+
+def shape_problem(document: dict[str, Any]) -> str | None:
+    """Where a kubeconfig document is not shaped as kubectl reads it, in one phrase naming the
+    place (`contexts[0].context`), or None."""
+    current = document.get("current-context")
+    if current is not None and not isinstance(current, str):
+        return f"current-context is {_kind(current)}, not a context name"
+    for section, inner in _ENTRY.items():
+        entries = document.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            return f"{section} is {_kind(entries)}, not a list"
+        for i, entry in enumerate(entries):
+            place = f"{section}[{i}]"
+            if not isinstance(entry, dict):
+                return f"{place} is {_kind(entry)}, not a mapping with a name and a {inner}"
+            if not isinstance(entry.get("name"), str) or not entry.get("name"):
+                return f"{place} has no name"
+            place = f"{place} ({entry['name']!r})"
+            body = entry.get(inner)
+            if body is None:
+                continue
+            if not isinstance(body, dict):
+                return f"{place}.{inner} is {_kind(body)}, not a mapping"
+            for key in _STRINGS[inner]:
+                if key in body and not isinstance(body[key], str):
+                    return f"{place}.{inner}.{key} is {_kind(body[key])}, not a string"
+            if inner == "cluster" and "server" in body and not _is_url(body["server"]):
+                return f"{place}.cluster.server {body['server'][:100]!r} is not an https:// URL"
+            if inner == "cluster" and "proxy-url" in body and not _is_url(body["proxy-url"], proxy=True):
+                return f"{place}.cluster.proxy-url {body['proxy-url'][:100]!r} is not a URL"
+            if inner == "user" and "exec" in body:
+                problem = _exec_problem(body["exec"])
+                if problem:
+                    return f"{place}.user.exec{problem}"
+    return None
+
+
+def _is_url(value: str, proxy: bool = False) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 — raises for a port that is no number
+    except ValueError:
+        return False
+    schemes = ("http", "https", "socks5", "socks5h") if proxy else ("http", "https")
+    return parts.scheme in schemes and bool(parts.hostname)
+
+
+def _exec_problem(plugin: Any) -> str | None:
+    if not isinstance(plugin, dict):
+        return f" is {_kind(plugin)}, not a mapping"
+    if not isinstance(plugin.get("command"), str) or not plugin.get("command"):
+        return ".command is not a program name"
+    args = plugin.get("args")
+    if args is not None and (not isinstance(args, list) or not all(isinstance(a, (str, int, float)) for a in args)):
+        return ".args is not a list of strings"
+    env = plugin.get("env")
+    if env is not None:
+        if not isinstance(env, list):
+            return f".env is {_kind(env)}, not a list"
+        for i, item in enumerate(env):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                return f".env[{i}] is not a mapping with a name and a value"
+    return None
 
 
 def _listed(names: list[str]) -> str:
