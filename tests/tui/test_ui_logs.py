@@ -45,6 +45,14 @@ async def test_l_on_the_failed_pod_shows_access_denied_highlighted_and_linked(la
         note = str(screen.query_one("#logs-note").render())
         assert "1 AWS error line" in note and "explained by POD_FAILED_ON_NODE_ROLE, NODE_ROLE_FALLBACK" in note
         assert "2 lines" in note
+        # `/` filters the lines, esc clears the filter before it closes
+        await pilot.press("slash", *"zzz", "enter")
+        await wait_until(pilot, lambda: screen.needle == "zzz", "the filter")
+        assert lines.option_count == 0
+        assert "0 of 2 lines match" in str(screen.query_one("#logs-note").render())
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: lines.option_count == 2, "the filter cleared")
+        assert isinstance(app.screen, LogsScreen)
         # enter on the error opens the finding that explains it
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, FindingsScreen), "the findings view")

@@ -223,7 +223,9 @@ class LogsScreen(ModalScreen[None]):
                      "ended": " · the container stopped: the stream ended", "read": ""}.get(shown.state, "")
             parts.append(Content(said))
         if self.needle:
-            parts.append(Content("filter: ") + Content.styled(self.needle, "bold") + Content(" (esc clears)"))
+            matching = len(self._visible_lines(shown))
+            parts.append(Content.assemble("filter ", (self.needle, "bold"),
+                                          f": {matching} of {len(shown.lines)} lines match (esc clears)"))
         errors = list(self.error_rows.values())
         if errors:
             first = errors[0]
@@ -233,6 +235,8 @@ class LogsScreen(ModalScreen[None]):
                 (f"{len(errors)} AWS error line{'' if len(errors) == 1 else 's'}", "bold $text-error"),
                 f" — {first.code}{f' ({first.operation})' if first.operation else ''}: {first.meaning}; {how}. "
                 "n: next error · enter: open it"))
+        keys = "j k g G: scroll · /: filter · esc: back"
+        parts.append(Content.styled(keys + (" · c: next container" if len(self.targets) > 1 else ""), "$text-muted"))
         return Content("\n").join(parts)
 
     def _option(self, index: int, line: str, error: LogError | None) -> Option:
