@@ -131,7 +131,7 @@ def _effective_doc(effective: EffectiveIdentity, mask: _Masker) -> dict[str, Any
     return {
         "mechanism": str(effective.mechanism),
         "status": str(effective.status),
-        "arn": effective.arn,
+        "arn": mask(effective.arn),
         "label": mask(effective.label),
         "source": mask(effective.source),
         "why": mask(effective.why),
@@ -163,7 +163,7 @@ def _effective_doc(effective: EffectiveIdentity, mask: _Masker) -> dict[str, Any
 
 def _trust_doc(trust: TrustCheck, mask: _Masker) -> dict[str, Any]:
     return {
-        "role_arn": trust.role_arn,
+        "role_arn": mask(trust.role_arn),
         "decision": str(trust.decision),
         "reason": mask(trust.evaluation.reason),
         "evaluated_for": mask(trust.made_by),
@@ -194,15 +194,17 @@ class _SharedDocs:
 
 def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker, shared: _SharedDocs) -> dict[str, Any]:
     return {
-        "namespace": pod.namespace,
-        "name": pod.name,
+        # every string a cluster or an account wrote is masked (a JWT may sit in any annotation:
+        # the role ARN's is `intended_role_arn`); the encoder escapes control characters
+        "namespace": mask(pod.namespace),
+        "name": mask(pod.name),
         "uid": pod.uid,
-        "status": pod.status,
-        "node": pod.node_name,
-        "service_account": pod.service_account,
+        "status": mask(pod.status),
+        "node": mask(pod.node_name),
+        "service_account": mask(pod.service_account),
         "mechanism": str(chain.mechanism),
         "verdict": str(chain.verdict),
-        "intended_role_arn": chain.intended_role_arn,
+        "intended_role_arn": mask(chain.intended_role_arn),
         "effective_identity": mask(chain.effective_identity),
         "effective": shared(_effective_doc, chain.effective),
         "trust": shared(_trust_doc, chain.trust),
@@ -223,7 +225,7 @@ def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker, shared: _SharedDocs)
                 "explanation": mask(f.explanation),
                 "fix": mask(f.fix),
                 "evidence": [
-                    {"object": str(e.ref), "field": e.field, "value": mask(e.value)}
+                    {"object": mask(str(e.ref)), "field": mask(e.field), "value": mask(e.value)}
                     for e in f.evidence
                 ],
             }
@@ -317,24 +319,31 @@ def _summary_line(report: dict[str, Any]) -> str:
 
 
 def render_table(report: dict[str, Any]) -> str:
-    """Plain-text columns for a terminal, then each finding with its fix."""
+    """Plain-text columns for a terminal, then each finding with its fix. Every value is
+    written through `md.visible` (the text reports' one sanitiser): a control character or an
+    escape sequence in it is shown (`\\x1b`), never sent to the reader's terminal, and a
+    newline cannot break a row."""
+
+    def v(value: Any) -> str:  # printable and short (nearly every value): as it is, without a pass per character
+        return value if isinstance(value, str) and value.isprintable() and len(value) <= md.LIMIT else md.visible(value)
+
     headers = ("NAMESPACE", "POD", "SERVICE ACCOUNT", "MECHANISM", "VERDICT", "IDENTITY", "FINDINGS")
     rows = [
         (
-            p["namespace"],
-            p["name"],
-            p["service_account"],
+            v(p["namespace"]),
+            v(p["name"]),
+            v(p["service_account"]),
             p["mechanism"],
             p["verdict"],
-            p["effective_identity"] or "unknown",
-            ",".join(f["code"] for f in p["findings"]) or "-",
+            v(p["effective_identity"] or "unknown"),
+            ",".join(v(f["code"]) for f in p["findings"]) or "-",
         )
         for p in report["pods"]
     ]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = [f"context: {report['context']}    {_cluster_line(report)}"]
+    lines = [f"context: {v(report['context'])}    {v(_cluster_line(report))}"]
     for note in report["notes"]:
-        lines.append(f"note: {note}")
+        lines.append(f"note: {v(note)}")
     lines.append("")
     lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     for row in rows:
@@ -344,17 +353,17 @@ def render_table(report: dict[str, Any]) -> str:
         lines.append("")
         for pod, finding in findings:
             lines.append(
-                f"{pod['namespace']}/{pod['name']}: [{finding['severity']}] {finding['code']} — {finding['title']}"
+                v(f"{pod['namespace']}/{pod['name']}: [{finding['severity']}] {finding['code']} — {finding['title']}")
             )
             for i, fix_line in enumerate((finding["fix"] or "").splitlines()):
-                lines.append(("    fix: " if i == 0 else "         ") + fix_line)
+                lines.append(("    fix: " if i == 0 else "         ") + v(fix_line))
     lines.append("")
     lines.append(_summary_line(report))
     return "\n".join(lines) + "\n"
 
 
 def _md_cell(text: str | None) -> str:
-    return (text or "—").replace("|", "\\|").replace("\n", " ")
+    return md.cell(text or "—")  # literal: Markdown, pipes, newlines and control characters
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -362,8 +371,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"## IRSA report — {_md_cell(report['context'])}",
         "",
-        f"- {_cluster_line(report)}",
-        f"- namespace: {report['namespace'] or 'all'}",
+        f"- {md.text(_cluster_line(report))}",
+        f"- namespace: {md.text(report['namespace'] or 'all')}",
         f"- {_summary_line(report)}",
     ]
     lines += [f"- note: {_md_cell(n)}" for n in report["notes"]]
@@ -373,7 +382,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for p in report["pods"]:
-        codes = ", ".join(f"`{f['code']}`" for f in p["findings"]) or "—"
+        codes = ", ".join(md.code(f["code"]) for f in p["findings"]) or "—"
         lines.append(
             f"| {_md_cell(p['namespace'])} | {_md_cell(p['name'])} | {_md_cell(p['service_account'])} "
             f"| {p['mechanism']} | **{p['verdict']}** | {_md_cell(p['effective_identity'] or 'unknown')} | {codes} |"

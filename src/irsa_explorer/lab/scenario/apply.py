@@ -78,16 +78,18 @@ def _apply_kube(core, manifest: dict[str, Any]) -> None:
         ns_args["namespace"] = manifest["metadata"].get("namespace") or "default"
         manifest = {**manifest, "metadata": {**manifest["metadata"], "namespace": ns_args["namespace"]}}
     # The answer is not needed, and not deserializing it keeps the step independent of how
-    # strictly the client's models read every field the server fills in.
+    # strictly the client's models read every field the server fills in. Its body is read all
+    # the same (`.data`): a connection released with a large answer unread (a 10 KB annotation)
+    # hands the rest of it to the next request as its status line.
     try:
-        getattr(core, f"create_{suffix}")(body=manifest, _preload_content=False, **ns_args).release_conn()
+        getattr(core, f"create_{suffix}")(body=manifest, _preload_content=False, **ns_args).data
     except ApiException as exc:
         if exc.status != 409:
             raise
         # Already there: change it the way `kubectl annotate`/`apply` would, with a merge patch.
         getattr(core, f"patch_{suffix}")(
             name=name, body=manifest, _content_type="application/merge-patch+json", _preload_content=False, **ns_args
-        ).release_conn()
+        ).data
 
 
 def _apply_aws(client, step: AwsStep, variables: Mapping[str, str]) -> dict[str, str]:
