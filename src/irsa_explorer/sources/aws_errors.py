@@ -18,6 +18,7 @@ from botocore.exceptions import (
 )
 
 from irsa_explorer.model import Unavailable
+from irsa_explorer.sources.error_words import in_words
 
 FORBIDDEN = "forbidden"
 NOT_FOUND = "not-found"
@@ -123,7 +124,7 @@ def unavailable_from(
         return Unavailable(f"cannot connect to {_endpoint_of(error)}")
     if isinstance(error, BotoCoreError):
         return Unavailable(f"AWS call failed: {error}")
-    return Unavailable(f"AWS call failed: {type(error).__name__}: {error}")
+    return Unavailable(f"AWS call failed: {in_words(error)}")
 
 
 def _endpoint_of(error: Exception) -> str:

@@ -30,6 +30,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Callable
 
+from irsa_explorer.sources.error_words import in_words
 from irsa_explorer.sources.kube import ClusterError, KubeSource
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.model import IdentityChain, Inventory, Pod
@@ -248,7 +249,7 @@ def _portable(error: BaseException) -> BaseException:
         pickle.loads(pickle.dumps(error))
         return error
     except Exception:
-        return ClusterError(f"{type(error).__name__}: {error}")
+        return ClusterError(f"loading failed: {in_words(error)}")
 
 
 def main(argv: list[str]) -> int:
