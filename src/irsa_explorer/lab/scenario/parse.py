@@ -79,7 +79,13 @@ def _plain(value: Any) -> Any:
 def load_scenario(name_or_file: str | Path = DEFAULT_SCENARIO) -> Scenario:
     """Read and fully validate a scenario (built-in name or file). Raises ScenarioError."""
     path = scenario_path(name_or_file)
-    return parse_scenario(path.read_text(encoding="utf-8"), source=str(path), path=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError([Problem(str(path), "file", "not text (a scenario is UTF-8 YAML)")]) from None
+    except OSError as error:
+        raise ScenarioError([Problem(str(path), "file", f"cannot be read: {error.strerror or error}")]) from None
+    return parse_scenario(text, source=str(path), path=path)
 
 
 def parse_scenario(text: str, source: str = "<text>", path: Path | None = None) -> Scenario:
@@ -105,6 +111,9 @@ def parse_scenario(text: str, source: str = "<text>", path: Path | None = None) 
 def _read_yaml(text: str, source: str, problems: list[Problem]) -> _Located | None:
     try:
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        problems.append(Problem(source, "yaml", f"nested too deeply (a scenario needs at most {MAX_DEPTH} levels)"))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problems.append(
@@ -114,7 +123,50 @@ def _read_yaml(text: str, source: str, problems: list[Problem]) -> _Located | No
     if not isinstance(document, dict):
         problems.append(Problem(source, "document", "a scenario is a mapping with `cluster:` and `steps:`"))
         return None
+    if _depth(document) > MAX_DEPTH:  # later steps (JSON of policies, manifests) recurse too
+        problems.append(Problem(source, "yaml", f"nested too deeply (a scenario needs at most {MAX_DEPTH} levels)"))
+        return None
     return document
+
+
+MAX_DEPTH = 64  # levels of nesting: manifests and policies need a dozen
+
+
+def _depth(value: Any) -> int:
+    """How deeply mappings and lists nest (without recursion: any depth is measured)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+# What each `cluster:` value may be: the lab builds ARNs, URLs and moto backends from them.
+_CLUSTER_VALUES = {
+    "name": (re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"), "an EKS cluster name (letters, digits, - and _, up to 100)"),
+    "issuer_id": (re.compile(r"[0-9A-Fa-f]{32}"), "32 hexadecimal digits, as EKS's issuer ids are"),
+    "version": (re.compile(r"1\.\d{1,2}"), "a Kubernetes version such as 1.29"),
+}
+
+
+def _region_problem(region: str) -> str | None:
+    """None for a region the lab's AWS (moto, botocore's endpoints) knows, else why not."""
+    import botocore.session
+
+    known = set(botocore.session.get_session().get_available_regions("eks"))
+    if region in known:
+        return None
+    shown = ", ".join(sorted(r for r in known if r.startswith("us-")))
+    return f"not an AWS region the lab knows, got {region[:60]!r} (e.g. {shown})"
 
 
 def _parse_cluster(raw: Any, source: str, problems: list[Problem], line: int | None) -> LabCluster:
@@ -134,6 +186,15 @@ def _parse_cluster(raw: Any, source: str, problems: list[Problem], line: int | N
             problems.append(Problem(source, f"cluster.{key}", "must be a string", _line_of(raw, key)))
         else:
             values[key] = str(value)
+    for key, (pattern, what) in _CLUSTER_VALUES.items():
+        if key in values and not pattern.fullmatch(values[key]):
+            problems.append(Problem(source, f"cluster.{key}", f"must be {what}, got {values[key][:60]!r}", _line_of(raw, key)))
+            del values[key]
+    if "region" in values:
+        problem = _region_problem(values["region"])
+        if problem:
+            problems.append(Problem(source, "cluster.region", problem, _line_of(raw, "region")))
+            del values["region"]
     account = values.get("account", LabCluster.account)
     if not re.fullmatch(r"\d{12}", account):
         problems.append(Problem(source, "cluster.account", f"an AWS account id is 12 digits, got {account!r}", _line_of(raw, "account")))
