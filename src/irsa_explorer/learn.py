@@ -81,7 +81,10 @@ class LessonExplorer(App):
     # -- start ---------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:  # runs before the explorer's own on_mount (Textual calls both)
-        self.lesson_state.note = "starting the lab…"
+        if getattr(self, "sources", None) is None:  # the lab starts in the explorer's connect worker
+            self.lesson_state.note = "starting the lab…"
+        else:
+            self.lesson_state.lab_ready = True
         self.screen_change_signal.subscribe(self, self._lesson_screen_changed)
         self.set_interval(POLL_SECONDS, self._lesson_poll, name="lesson")
 
