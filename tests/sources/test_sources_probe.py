@@ -149,3 +149,22 @@ def test_leftover_probes_are_found_and_deleted(walkthrough) -> None:
         deleted, words = delete_probe(kube, "default", "irsa-explorer-probe-leftover")
     assert deleted and words == "deleted pod default/irsa-explorer-probe-leftover"
     assert leftover_probes(kube) == []
+
+
+def test_the_ecr_public_image_runs_as_the_walkthrough_image_does(walkthrough) -> None:
+    result = run_probe(walkthrough.kube, probe_manifest("default", "my-sa", image="public.ecr.aws/aws-cli/aws-cli:latest"))
+    assert result.ok, result.steps
+    assert f":assumed-role/{MY_SA_ROLE_NAME}/" in result.live.arn
+    assert _probes(walkthrough.kube) == []
+
+
+def test_a_reader_may_not_create_a_probe_and_is_told_which_permission(lab_for) -> None:
+    lab = lab_for("least-privilege")
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig), context=lab.context.replace("lab@", "reader@", 1))
+    try:
+        result = run_probe(kube, probe_manifest("default", "my-sa"))
+    finally:
+        kube.close()
+    assert not result.created and [s.name for s in result.steps] == ["create"]
+    words = result.steps[0].words
+    assert words.startswith("not created: ") and "forbidden" in words.lower() and "create" in words, words

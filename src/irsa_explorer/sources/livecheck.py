@@ -11,10 +11,12 @@ writes, so only after the user confirmed), and checks it.
 `exec_command` says what an exec here is, as the kubectl command that does the same: what the
 TUI shows before it runs one (commands.ask_before), and what --readonly refuses.
 
-`what_would_sa_get` WRITES to the cluster: it mints a service-account token (TokenRequest), then
-presents it to STS AssumeRoleWithWebIdentity and calls GetCallerIdentity with the result. Callers
-must ask the user to confirm first. The token is used in memory only: never logged, stored,
-returned, or shown in a repr.
+`what_would_sa_get` WRITES to the cluster: it mints a service-account token (TokenRequest) for
+the audience the webhook would use, then presents it to STS AssumeRoleWithWebIdentity (unsigned,
+as a pod's SDK does) — or, for a Pod Identity account, to EKS Auth AssumeRoleForPodIdentity — and
+calls GetCallerIdentity with the result; given the engine's prediction
+(analysis.prediction), it says whether AWS agrees. Callers must ask the user to confirm first.
+The token is used in memory only: never logged, stored, returned, or shown in a repr.
 """
 
 from __future__ import annotations
