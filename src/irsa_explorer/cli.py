@@ -159,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dir", help="where to write kubeconfig and aws.env (default: a new temporary folder)"
     )
+    serve.add_argument("--seed", type=int, help="the same ids (instances, keys, associations) on every run, for tests")
 
     learn = sub.add_parser("learn", help="a lesson: the explorer on a fresh lab with the lesson beside it")
     learn.add_argument("lesson", nargs="?", default="walkthrough",
@@ -232,6 +233,12 @@ def _lab_cannot_start(args: argparse.Namespace) -> str | None:
         scenario_path(args.scenario or "walkthrough")
     except ScenarioError as problem:
         return str(problem)  # "invalid scenario: …", with the built-in names, as `lab serve` says it
+    from irsa_explorer.lab.serve import OptionError, check_options
+
+    try:  # --latency, --throttle, --scale: said here, not by a lab failing to start behind the TUI
+        check_options(args)
+    except OptionError as problem:
+        return str(problem)
     return None
 
 

@@ -50,8 +50,15 @@ def parse_latency(text: str | None) -> dict[str, float]:
         if not match:
             raise OptionError(f"--latency {service}={value}: write a duration like 40ms or 0.2s")
         amount = float(match.group(1))
-        result[service] = amount / 1000 if match.group(2) in (None, "ms") else amount
+        seconds = amount / 1000 if match.group(2) in (None, "ms") else amount
+        if seconds > MAX_LATENCY_S:
+            raise OptionError(f"--latency {service}={value}: at most {MAX_LATENCY_S:g}s (0 to {MAX_LATENCY_S:g}s)")
+        result[service] = seconds
     return result
+
+
+MAX_LATENCY_S = 60.0  # an answer slower than this is a hang, which the lab does not simulate
+THROTTLE_RANGE = (0.01, 100_000.0)  # requests per second
 
 
 def parse_throttle(text: str | None) -> dict[str, float]:
@@ -62,8 +69,9 @@ def parse_throttle(text: str | None) -> dict[str, float]:
             rate = float(value.removesuffix("/s"))
         except ValueError:
             raise OptionError(f"--throttle {service}={value}: write requests per second, e.g. iam=20") from None
-        if rate <= 0:
-            raise OptionError(f"--throttle {service}={value}: the rate must be positive")
+        low, high = THROTTLE_RANGE
+        if not low <= rate <= high:  # also nan and inf, which compare false either way
+            raise OptionError(f"--throttle {service}={value}: the rate must be between {low:g} and {high:g} requests per second")
         result[service] = rate
     return result
 
@@ -74,6 +82,13 @@ def _pairs(text: str | None, option: str, example: str) -> Iterator[tuple[str, s
         if not sep or not service.strip() or not value.strip():
             raise OptionError(f"{option} {part!r}: write service=value pairs, e.g. {example}")
         yield service.strip().lower(), value.strip()
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """--latency, --throttle and --scale checked (OptionError: one line with the allowed range)."""
+    parse_latency(getattr(args, "latency", None))
+    parse_throttle(getattr(args, "throttle", None))
+    _parse_scale(getattr(args, "scale", None))
 
 
 def _parse_scale(text: str | None):
@@ -239,11 +254,13 @@ def run_lab(
     throttle: dict[str, float] | None = None,
     work_dir: Path | None = None,
     log: TextIO | None = None,
+    seed: int | None = None,
 ) -> Iterator[RunningLab]:
     """Start both servers, trust the issuer, apply the scenario; stop everything on exit.
 
     One lab per process (moto keeps its state in process-wide backends). `work_dir` receives
-    the API server's ca.crt (a temporary folder when None); `log` gets one line per step.
+    the API server's ca.crt (a temporary folder when None); `log` gets one line per step;
+    `seed`: the same ids on every run (lab/determinism.py).
     """
     from irsa_explorer.lab.aws.server import AwsLab
     from irsa_explorer.lab.kube.server import KubeApiServer
@@ -265,6 +282,10 @@ def run_lab(
     signer = TokenSigner(cluster.issuer)
     # Set-up is not traffic: the scenario is applied at full speed, and the injected latency
     # and throttling (and fresh request counters) start when the lab is ready.
+    if seed is not None:
+        from irsa_explorer.lab.determinism import seed_ids
+
+        seed_ids(seed)
     aws = AwsLab(cluster)
     with contextlib.ExitStack() as stack:
         aws.start()
@@ -410,12 +431,15 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     try:
         print(f"starting the lab (scenario {scenario.name})…", file=err, flush=True)
-        with run_lab(scenario, latency=latency, throttle=throttle, work_dir=directory) as lab:
+        seed = getattr(args, "seed", None)
+        with run_lab(scenario, latency=latency, throttle=throttle, work_dir=directory, seed=seed) as lab:
             if scale is not None:
                 from irsa_explorer.lab.scale import generate
 
                 # The large cluster is added next to the scenario's objects (lab/scale.py).
-                print(generate(scale, kube_server=lab.kube, aws_lab=lab.aws).summary(), file=out)
+                # seeded: one request at a time, so each node gets the same instance id every run
+                workers = 1 if seed is not None else 8
+                print(generate(scale, kube_server=lab.kube, aws_lab=lab.aws, workers=workers).summary(), file=out)
             kubeconfig, aws_env = lab.write_files(directory)
             print(_usage(lab, directory, kubeconfig, aws_env), file=out)
             serving.set()

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 SCALE_KEYS = ("pods", "namespaces", "serviceaccounts", "roles", "nodes")
 
+# The most each key may be: ten times the full benchmark, which a lab seeds in minutes; beyond
+# it a typo (pods=10000000000) would only fill the memory.
+LIMITS = {"pods": 100_000, "namespaces": 10_000, "serviceaccounts": 100_000, "roles": 10_000, "nodes": 5_000}
+
 FULL = "pods=10000,namespaces=200,serviceaccounts=2000,roles=500,nodes=100"
 QUICK = "pods=400,namespaces=12,serviceaccounts=80,roles=24,nodes=6"
 
@@ -50,6 +54,8 @@ def parse_scale(text: str, *, seed: int | None = None) -> ScaleSpec:
         number = _parse_count(raw.strip())
         if number is None or number < 0:
             raise ValueError(f"--scale: {key}={raw.strip()!r} is not a non-negative whole number")
+        if number > LIMITS[key]:
+            raise ValueError(f"--scale: {key}={raw.strip()} is too many (0 to {LIMITS[key]:,})")
         values[key] = number
     if "pods" not in values:
         raise ValueError("--scale: pods=N is required")
