@@ -65,15 +65,18 @@ class TrailEvent:
 @dataclass(frozen=True)
 class TrailQuery:
     """One LookupEvents lookup attribute, and what is kept of its events: only those of a role
-    (`role_arn`) or of a pod (`pod_name`: Pod Identity's session tag)."""
+    (`role_arn`), of a pod (`pod_name`: Pod Identity's session tag), of a session (`session_name`)."""
 
     key: str  # EventName, Username, ResourceName…
     value: str
     role_arn: str | None = None
     pod_name: str | None = None
+    session_name: str | None = None  # only the assumptions that began this session
 
     def keeps(self, event: TrailEvent) -> bool:
         if self.role_arn is not None and event.role_arn != self.role_arn:
+            return False
+        if self.session_name is not None and event.session_name != self.session_name:
             return False
         return self.pod_name is None or event.pod_name == self.pod_name
 

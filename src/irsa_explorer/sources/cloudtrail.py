@@ -6,7 +6,8 @@ not on an error code, so the events of a pod or a role are found in two steps:
 1. who asked for the role: a pod on IRSA is its token's subject (`Username` =
    `system:serviceaccount:NS:SA`, the WebIdentityUser of its AssumeRoleWithWebIdentity), a pod
    on Pod Identity the role's `ResourceName` with EKS's session tag naming the pod, a pod on its
-   node's role the node's instance (EC2 names the session after it), a role its ARN as
+   node's role the node's instance (EC2 names the session after it: `Username` for the
+   session's calls, the role's `ResourceName` for EC2's AssumeRole that began it), a role its ARN as
    `ResourceName` (every AssumeRole* for it, allowed or refused);
 2. what each session those assumptions began did (`Username` = the session's name): its own
    calls, the AccessDenied among them.
@@ -63,8 +64,10 @@ def pod_subject(pod: Pod, chain: IdentityChain | None, node: Node | None = None)
         if instance is None:
             return "the pod's node has no EC2 instance ID (providerID) to look its role's session up by"
         role = effective.arn if effective is not None else None
-        return TrailSubject(key, f"node {pod.node_name}'s session {instance}",
-                            (TrailQuery("Username", instance, role_arn=role),), follow_sessions=False,
+        queries = (TrailQuery("Username", instance, role_arn=role),)
+        if role:  # EC2's AssumeRole that began the session (it names no user)
+            queries += (TrailQuery("ResourceName", role, role_arn=role, session_name=instance),)
+        return TrailSubject(key, f"node {pod.node_name}'s session {instance}", queries, follow_sessions=False,
                             note=f"every pod on node {pod.node_name} shares this session: its calls are theirs too")
     label = effective.label if effective is not None else chain.mechanism.value
     return f"the pod assumes no role ({label}): CloudTrail names no session of it to look up"

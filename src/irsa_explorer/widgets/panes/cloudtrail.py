@@ -26,7 +26,7 @@ from textual.widgets import Static
 
 from irsa_explorer.messages import CloudTrailRead, post_up
 from irsa_explorer.model import TrailEvent, TrailPage, TrailSubject, Unavailable
-from irsa_explorer.widgets.format import duration, stamp
+from irsa_explorer.widgets.format import breakable, duration, stamp
 from irsa_explorer.widgets.panes.detail import DetailPane
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ def _text(value: object, style: str = "") -> Content:
 
 
 def _static(*parts: Content | str, classes: str = "field") -> Static:
-    return Static(Content.assemble(*parts), classes=classes)
+    """A line of parts (Content, or constant words); an ARN in it wraps after '/' and ':'."""
+    return Static(breakable(Content.assemble(*parts)), classes=classes)
 
 
 @dataclass
