@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from irsa_explorer.lab.aws import moto_backends as aws_moto
+from irsa_explorer.lab.determinism import id_random
 from irsa_explorer.lab.aws.sts import (
     IssuerKeys,
     StsRejection,
@@ -121,7 +122,7 @@ class PageTokens:
 
 def _new_association_id() -> str:
     alphabet = string.ascii_lowercase + string.digits
-    return "a-" + "".join(secrets.choice(alphabet) for _ in range(17))
+    return "a-" + "".join(id_random().choice(alphabet) for _ in range(17))  # moto's: `lab serve --seed` seeds it
 
 
 class PodIdentity:

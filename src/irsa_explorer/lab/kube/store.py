@@ -32,8 +32,11 @@ def clone(value: Any) -> Any:
     return value
 
 
+FROZEN_NOW: str | None = None  # `lab serve --seed`: every timestamp is this one (lab/determinism.py)
+
+
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return FROZEN_NOW or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def encode_continue(rv: str, last: Key) -> str:

@@ -203,7 +203,8 @@ def seed_kube(plan: ScalePlan, kube_server: Any, instances: dict[str, str]) -> N
             pass  # cannot happen: created above; keep seeding the rest regardless
 
 
-def generate(spec: ScaleSpec, *, kube_server: Any, aws_lab: Any, cluster: LabCluster | None = None) -> SeedReport:
+def generate(spec: ScaleSpec, *, kube_server: Any, aws_lab: Any, cluster: LabCluster | None = None,
+             workers: int = 8) -> SeedReport:
     """Plan and seed a large cluster into a running lab (what `lab serve --scale` calls).
 
     `kube_server` is the lab's KubeApiServer and `aws_lab` its AwsLab, both started, in this
@@ -226,7 +227,7 @@ def generate(spec: ScaleSpec, *, kube_server: Any, aws_lab: Any, cluster: LabClu
     try:
         instances = seed_aws(
             plan, endpoint_url=aws_lab.endpoint_url, credentials=aws_lab.admin_credentials,
-            register_node=getattr(aws_lab, "register_node", None),
+            register_node=getattr(aws_lab, "register_node", None), workers=workers,
         )
     finally:
         if traffic is not None and saved is not None:
