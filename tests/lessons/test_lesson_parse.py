@@ -137,3 +137,14 @@ def test_learn_with_a_bad_file_says_so_before_any_lab_starts(tmp_path: Path) -> 
     assert done.returncode == 2
     assert f"{bad}, line 14: steps[0].check[0].oidc_provider_exist: unknown check" in done.stderr
     assert not (tmp_path / "d").exists()  # nothing started, nothing written
+
+
+def test_the_examples_in_docs_lessons_md_are_valid_lessons(tmp_path: Path) -> None:
+    import re
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "lessons.md"
+    examples = re.findall(r"```yaml\n(.*?)```", docs.read_text(), re.S)
+    assert len(examples) == 2
+    lessons = [parse_lesson(text, source=f"docs/lessons.md example {i}") for i, text in enumerate(examples)]
+    assert lessons[0].steps[0].commands[0].eksctl and lessons[0].steps[0].checks[0].name == "oidc_provider_exists"
+    assert lessons[1].kind == "challenge" and lessons[1].symptom and lessons[1].wrong_ways
