@@ -55,6 +55,7 @@ def test_node_role_pod_shows_the_access_denied_of_its_s3_ls(loaded, aws):
     assert event.denied and event.error_code == "AccessDenied" and event.source == "s3.amazonaws.com"
     assert event.identity.startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{NODE_ROLE.rsplit('/', 1)[1]}/i-")
     assert event.role_arn == NODE_ROLE and event.identity_type == "AssumedRole"
+    assert event.user_agent.startswith("aws-cli/2.") and event.user_agent.endswith("command/s3.ls")  # the pod's own CLI
     began = [e for e in page.events if e.name == "AssumeRole"]  # EC2 assumed the node role for the instance
     assert began and began[0].invoked_by == "ec2.amazonaws.com" and began[0].session_name == event.username
     assert began[0].time <= event.time

@@ -253,7 +253,9 @@ class AwsCli:
             raise CliExit(NO_REGION + "\n", 253)
         if service == "sts":
             _check_sts_setting(env)
-        config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30)
+        # the CLI's own user agent, as CloudTrail records it ("… command/s3.ls")
+        config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30,
+                        user_agent=f"{CLI_VERSION} command/{'.'.join(call.command[:2])}")
         if unsigned or "no-sign-request" in call.flags:
             return self._session().create_client(
                 service, region_name=region, endpoint_url=self.aws.endpoint_url, config=config.merge(Config(signature_version=UNSIGNED))
@@ -359,7 +361,8 @@ class AwsCli:
             "sts",
             region_name=region,
             endpoint_url=self.aws.endpoint_url,
-            config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "total_max_attempts": 3}),
+            config=Config(signature_version=UNSIGNED, retries={"mode": "standard", "total_max_attempts": 3},
+                          user_agent=CLI_VERSION),
         )
         with _cli_errors():
             answer = sts.assume_role_with_web_identity(
