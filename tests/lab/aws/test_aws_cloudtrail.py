@@ -157,3 +157,67 @@ def test_lookup_events_needs_its_permission(client, cluster):
         client("cloudtrail", session).lookup_events()
     assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "cloudtrail:LookupEvents" in caught.value.response["Error"]["Message"]
+
+
+def test_pod_identity_exchange_is_eks_assume_role_with_the_pods_session_tags(aws_lab, client, cluster, issuer, policies,
+                                                                            trust_for, trail):
+    from botocore.exceptions import MetadataRetrievalError
+    from botocore.utils import ContainerMetadataFetcher
+
+    iam = client("iam")
+    arn = iam.create_role(RoleName="trail-pod-identity",
+                          AssumeRolePolicyDocument=json.dumps(policies["pod-identity"]))["Role"]["Arn"]
+    client("eks").create_pod_identity_association(clusterName=cluster.name, namespace="trail",
+                                                  serviceAccount="uploader", roleArn=arn)
+    fetcher = ContainerMetadataFetcher(sleep=lambda _s: None)
+
+    def agent():
+        token = issuer.token("trail", "uploader", aud="pods.eks.amazonaws.com", pod="uploader-1")
+        return fetcher.retrieve_full_uri(aws_lab.pod_identity_agent_url + "/v1/credentials", headers={"Authorization": token})
+
+    answer = agent()
+    found = lookup(trail, "ResourceName", arn)
+    event = record(found[0])
+    assert event["eventName"] == "AssumeRole" and event["eventSource"] == "sts.amazonaws.com"
+    assert event["userIdentity"] == {"type": "AWSService", "invokedBy": "pods.eks.amazonaws.com"}
+    tags = {t["key"]: t["value"] for t in event["requestParameters"]["tags"]}
+    assert tags["kubernetes-pod-name"] == "uploader-1" and tags["kubernetes-namespace"] == "trail"
+    assert tags["eks-cluster-name"] == cluster.name
+    assert event["responseElements"]["credentials"]["accessKeyId"] == answer["AccessKeyId"]
+    assert answer["SecretAccessKey"] not in found[0]["CloudTrailEvent"] and answer["Token"] not in found[0]["CloudTrailEvent"]
+
+    iam.update_assume_role_policy(RoleName="trail-pod-identity", PolicyDocument=json.dumps(trust_for("trail", "uploader")))
+    with pytest.raises(MetadataRetrievalError):
+        agent()
+    refused = record(lookup(trail, "ResourceName", arn)[0])
+    assert refused["eventName"] == "AssumeRole" and refused["errorCode"] == "AccessDenied"
+    assert refused["responseElements"] is None
+
+
+def test_imds_credentials_are_ec2s_assume_role_once_per_session(aws_lab, client, cluster, trail):
+    import urllib.request
+
+    iam, ec2 = client("iam"), client("ec2")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                      "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName="trail-node-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.create_instance_profile(InstanceProfileName="trail-node-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="trail-node-profile", RoleName="trail-node-role")
+    instance = ec2.run_instances(ImageId="ami-12345678", MinCount=1, MaxCount=1,
+                                 IamInstanceProfile={"Name": "trail-node-profile"})["Instances"][0]["InstanceId"]
+    aws_lab.register_node("trail-node", instance)
+    base = aws_lab.imds_url("trail-node", host_network=True)
+
+    def credentials() -> dict:
+        token = urllib.request.urlopen(urllib.request.Request(
+            base + "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})).read().decode()
+        path = base + "/latest/meta-data/iam/security-credentials/trail-node-role"
+        return json.loads(urllib.request.urlopen(urllib.request.Request(path, headers={"X-aws-ec2-metadata-token": token})).read())
+
+    first, again = credentials(), credentials()
+    assert first["AccessKeyId"] == again["AccessKeyId"]  # IMDS hands out the same session until it nears expiry
+    found = [e for e in lookup(trail, "ResourceName", arn) if e["EventName"] == "AssumeRole"]
+    assert len(found) == 1
+    event = record(found[0])
+    assert event["userIdentity"] == {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
+    assert event["requestParameters"]["roleSessionName"] == instance
