@@ -164,3 +164,27 @@ async def test_a_probe_left_behind_is_offered_for_deletion_on_the_next_start(lab
     finally:
         delete_probe(kube, "default", name)
         kube.close()
+
+
+async def test_the_config_files_probe_image_is_the_one_the_manifest_names(lab, tmp_path):
+    from irsa_explorer import config as settings
+
+    path = tmp_path / "config.toml"
+    path.write_text('probe_image = "public.ecr.aws/aws-cli/aws-cli:latest"\n')
+    config = settings.load(path)
+    assert config.problems == [] and config.probe_image == "public.ecr.aws/aws-cli/aws-cli:latest"
+    path.write_text('probe_image = "two words"\n')
+    assert "probe_image" in settings.load(path).problems[0]
+
+    configured = type("Configured", (settings.FollowsConfig, Told), {"__module__": Told.__module__})
+    app = make_app(lab, app_class=configured, config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_service_account(pilot, "my-sa")
+        await pilot.press("X")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "image: public.ecr.aws/aws-cli/aws-cli:latest" in str(app.screen.query_one("#confirm-text", Static).render())
+        await pilot.press("n")
+        await pilot.press("question_mark")  # the keys are in the help
+        help_text = "\n".join(str(s.render()) for s in app.screen.query(Static))
+        assert "Service account (:sa, and its pane in the pods view)" in help_text and "Run a probe pod" in help_text

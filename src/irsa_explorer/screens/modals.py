@@ -22,6 +22,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from irsa_explorer.commands import command_list
     from irsa_explorer.screens.view import ViewScreen
     from irsa_explorer.screens.main import PodsScreen
+    from irsa_explorer.screens.service_accounts import ServiceAccountsScreen
     from irsa_explorer.widgets.chain_strip import ChainStrip
     from irsa_explorer.widgets.link import Link
     from irsa_explorer.widgets.panes.token import TokenPane
@@ -43,6 +44,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
         ("Identity chain", keys(ChainStrip.BINDINGS) + [("↑ ↓ pgup pgdn", "scroll it (home, end: top, bottom)")]),
         ("Token pane", keys(TokenPane.BINDINGS)),
+        ("Service account (:sa, and its pane in the pods view)", keys(ServiceAccountsScreen.BINDINGS)),
         ("Links", keys(Link.BINDINGS) + [("click", "open the link")]),
         ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
         ("Before an exec or a write", keys(ConfirmScreen.BINDINGS) + [("enter", "the focused button: Run, or Cancel")]),
