@@ -111,3 +111,22 @@ def test_garbage_records_are_events_without_what_they_lack(record):
     assert event.event_id == "e1" and event.name == "[bold]GetRole[/]"
     assert event.error_code is None or len(event.error_code) <= 513
     assert parse_event(["not", "a", "dict"]) is None
+
+
+def test_pod_identity_pod_shows_eks_assuming_its_role_and_what_its_session_did(lab_for):
+    lab = lab_for("pod-identity")
+    kube, aws = KubeSource(kubeconfig=str(lab.kubeconfig)), AwsSource.from_env(lab.aws_env)
+    try:
+        inventory, chains = load_and_resolve(kube, aws, "default", cluster_name=kube.default_cluster_name())
+        pods = {pod.name: pod for pod in inventory.pods.values()}
+        after = pods["uploader-after"]
+        assert chains[after.uid].mechanism is Mechanism.POD_IDENTITY
+        assert who_am_i(kube, after).ok
+        page = recent_events(aws, pod_subject(after, chains[after.uid], inventory.nodes.get(after.node_name or "")))
+    finally:
+        kube.close()
+    assumed = [e for e in page.events if e.name == "AssumeRole"]
+    assert assumed and all(e.pod_name == "uploader-after" for e in assumed)
+    assert assumed[0].invoked_by == "pods.eks.amazonaws.com" and assumed[0].subject == "default/uploader"
+    called = [e for e in page.events if e.name == "GetCallerIdentity"]
+    assert called and called[0].username == assumed[0].session_name
