@@ -147,13 +147,13 @@ def policy_document(post: Post, sources: Sources, arn: str) -> None:
     post(PolicyDocumentRead(arn, sources.aws.policy_document(arn)))
 
 
-def cloudtrail_events(post: Post, sources: Sources, subject: TrailSubject, cursor: tuple) -> None:
+def cloudtrail_events(post: Post, sources: Sources, subject: TrailSubject, cursor: tuple, page_size: int = 50) -> None:
     """A pod's or role's CloudTrail events (LookupEvents), to the pane that asked. Never raises:
     the pane shows "unknown" with the reason in place."""
     from irsa_explorer.sources.cloudtrail import recent_events
 
     try:
-        result = recent_events(sources.aws, subject, cursor)
+        result = recent_events(sources.aws, subject, cursor, page_size=page_size)
     except Exception as error:  # the pane must leave "loading" whatever happened
         result = Unavailable(failure_words(error))
     post(CloudTrailRead(subject.key, result, more=bool(cursor)))

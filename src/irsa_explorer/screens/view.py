@@ -95,7 +95,7 @@ class ViewScreen(Screen):
             pane.post_message(workers.CloudTrailRead(subject.key, Unavailable("not connected to AWS yet")))
             return
         app.fetch(f"cloudtrail:{subject.key}", "CloudTrail events (LookupEvents)", partial(
-            workers.cloudtrail_events, pane.post_message, app.sources, subject, message.cursor))
+            workers.cloudtrail_events, pane.post_message, app.sources, subject, message.cursor, pane.page_size))
 
     @on(PolicyLink.Open)
     def _open_policy(self, message: PolicyLink.Open) -> None:

@@ -85,6 +85,7 @@ class CloudTrailPane(DetailPane):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.trails: dict[str, Trail] = {}
+        self.page_size = 50  # events per lookup and page (LookupEvents' most)
         self.state: ExplorerState | None = None
         self.subject: TrailSubject | None = None
         self.why_none = ""
