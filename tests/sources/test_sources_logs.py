@@ -74,10 +74,14 @@ def test_previous_of_a_restarted_container(lab, kube) -> None:
                  "containers": [{"name": "cli", "image": "amazon/aws-cli:latest", "args": ["s3", "ls"]}]}})
     try:
         stop = threading.Event()
-        for kind, pod in kube.watch_pods("default", "", stop):
+        guard = threading.Timer(120, stop.set)  # a hang guard, not a timing bound
+        guard.start()
+        for _, pod in kube.watch_pods("default", "", stop):
             if pod.name == name and pod.restarts:
                 stop.set()
                 break
+        guard.cancel()
+        assert pod.name == name and pod.restarts, f"{name} never restarted"
         targets = log_targets(pod)
         assert LogTarget("cli", previous=True) in targets
         log = read_log(kube, "default", name, LogTarget("cli", previous=True))

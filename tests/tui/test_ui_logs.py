@@ -98,3 +98,49 @@ def test_control_characters_are_drawn_visible_one_for_one() -> None:
     assert "\x1b" not in shown and "\t" not in shown and "\u202e" not in shown and "\x9b" not in shown
     assert shown.startswith("␛[31mred␛[0m␉tab␇bell␡")
     assert Content(shown).plain == shown  # literal: no markup is read from a log line
+
+
+async def test_a_restarted_container_has_its_previous_instance_too(lab):
+    import uuid
+
+    from kubernetes import client, config
+    from textual.widgets import Tabs
+
+    from irsa_explorer.sources.kube import KubeSource
+
+    name = f"logs-restarts-{uuid.uuid4().hex[:6]}"
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(lab.kubeconfig), persist_config=False))
+    core.create_namespaced_pod("default", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"restartPolicy": "Always",
+                 "containers": [{"name": "cli", "image": "amazon/aws-cli:latest", "args": ["s3", "ls"]}]}})
+    try:
+        kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+        import threading
+
+        stop, restarted = threading.Event(), threading.Event()
+        guard = threading.Timer(120, stop.set)  # a hang guard, not a timing bound
+        guard.start()
+        for _, pod in kube.watch_pods("default", "", stop):  # until the kubelet has restarted it once
+            if pod.name == name and pod.restarts:
+                restarted.set()
+                stop.set()
+        guard.cancel()
+        kube.close()
+        assert restarted.is_set(), f"{name} never restarted"
+        app = make_explorer(lab, app_class=RecordingExplorer)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await filter_to(pilot, name)
+            await pilot.press("l")
+            await wait_until(pilot, lambda: isinstance(app.screen, LogsScreen), "the logs screen")
+            await settle(pilot)
+            screen = app.screen
+            tabs = screen.query_one(Tabs)
+            assert [str(tab.label) for tab in tabs.query("Tab")] == ["cli", "cli (previous)"]
+            await pilot.press("c")
+            await wait_until(pilot, lambda: screen.current.previous, "the previous instance")
+            lines = screen.query_one(LogLines)
+            assert lines.option_count == 2 and DENIED in _prompt(lines, 1).plain
+    finally:
+        core.delete_namespaced_pod(name, "default")
