@@ -79,6 +79,9 @@ def test_only_findings_the_chain_has_and_none_is_said() -> None:
     trust = "An error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: Not authorized"
     said = explain_line(trust, _chain("NODE_ROLE_FALLBACK", "TRUST_SUB_MISMATCH"))
     assert said is not None and said.findings == ("TRUST_SUB_MISMATCH",)
+    # sub-wrong-namespace's payments pod that ran `aws sts get-caller-identity`: the cause before the failure
+    said = explain_line(trust, _chain("POD_FAILED_WITHOUT_CREDENTIALS", "TRUST_SUB_MISMATCH"))
+    assert said.findings == ("TRUST_SUB_MISMATCH", "POD_FAILED_WITHOUT_CREDENTIALS")
     alone = explain_line(trust, _chain())
     assert alone is not None and alone.findings == () and not alone.explained
     assert explain_line(WALKTHROUGH, None).findings == ()
