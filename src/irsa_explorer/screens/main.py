@@ -11,6 +11,7 @@ from textual.widgets import Footer, Tab, Tabs
 
 from irsa_explorer.model import IdentityChain, Mechanism, Pod, Verdict
 from irsa_explorer.navigation import PANE_TITLES, PANES, Location
+from irsa_explorer.screens.focus_order import next_stop
 from irsa_explorer.screens.view import ViewScreen
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState, KubeUpdate
@@ -41,6 +42,8 @@ class PodsScreen(ViewScreen):
         Binding("4", "pane('trust-policy')", "Trust", show=False, id="pods.pane4", tooltip="Trust policy pane"),
         Binding("5", "pane('live-identity')", "Live", show=False, id="pods.pane5", tooltip="Live identity pane"),
         Binding("6", "pane('cloudtrail')", "Trail", show=False, id="pods.pane6", tooltip="CloudTrail events pane"),
+        Binding("tab", "focus_step(1)", "Next pane", show=False, id="pods.focus_next", tooltip="Next pane in the chain's order"),
+        Binding("shift+tab", "focus_step(-1)", "Previous pane", show=False, id="pods.focus_previous", tooltip="Previous pane in the chain's order"),
         # before the app's escape (back): an active filter is cleared first
         Binding("escape", "clear_filter", "Clear filter", id="pods.clear_filter", tooltip="Clear the filter (else: back)"),
         Binding("right_square_bracket", "next_broken(1)", "Next ✗", id="pods.next_broken", tooltip="Next broken pod (wraps)"),
@@ -453,6 +456,16 @@ class PodsScreen(ViewScreen):
             self.notify("No broken pod" + (" among those shown: esc clears the filter." if hidden else "."), timeout=3)
             return
         table.move_cursor(row=row)
+
+    def action_focus_step(self, step: int) -> None:
+        """tab / shift+tab: pod, chain, then the panes as the chain reads (focus_order.py)."""
+        stop, widget = next_stop(self, step, fallback=self.pane)
+        if self.maximized is not None and self.maximized is not widget:
+            self.minimize()
+        if stop in PANES and stop != self.pane:
+            self.pane = stop
+            self._mark_active()  # shows it where only one pane shows
+        widget.focus()
 
     def action_pane(self, pane: str) -> None:
         """1–5: that pane shown and focused, so its own keys (the token pane's t/p/d) work at
