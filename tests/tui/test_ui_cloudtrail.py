@@ -45,6 +45,46 @@ async def test_pod_pane_shows_the_access_denied_of_its_s3_ls(lab):
         assert app.history.current.pane == "cloudtrail"
 
 
+async def test_m_asks_for_the_next_pages_and_the_pane_says_when_there_are_none(lab):
+    from irsa_explorer.sources.kube import KubeSource
+    from irsa_explorer.sources.livecheck import who_am_i
+
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+    try:
+        pod = next(p for p in kube.list_pods("default").items if p.name == "eks-iam-test3")
+        for _ in range(2):  # two web identities, two sessions' calls: more than a page of one
+            assert who_am_i(kube, pod).ok
+    finally:
+        kube.close()
+    app = make_app(lab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.state.inventory is not None and not app.state.stage
+                         and len(app.state.chains) == len(app.state.pods), "the load")
+        await filter_to(pilot, "eks-iam-test3")
+        pane = app.screen.query_one(CloudTrailPane)
+        pane.page_size = 1  # one event per lookup and page
+        await pilot.press("6")
+        await wait_until(pilot, lambda: loaded(pane), "the first page")
+        first = pane.trails[pane.subject.key].page
+        assert first.more and "m: more (older) events" in pane_text(pane)
+        seen = len(first.events)
+        for _ in range(20):  # each m: the next page of each lookup that has more
+            if not pane.trails[pane.subject.key].page.more:
+                break
+            await pilot.press("m")
+            await wait_until(pilot, lambda: loaded(pane), "the next page")
+            page = pane.trails[pane.subject.key].page
+            assert len(page.events) > seen and len({e.event_id for e in page.events}) == len(page.events)
+            seen = len(page.events)
+        await pilot.pause()
+        text = pane_text(pane)
+        assert not pane.trails[pane.subject.key].page.more and "No older events" in text
+        names = [e.name for e in pane.trails[pane.subject.key].page.events]
+        assert names.count("AssumeRoleWithWebIdentity") >= 2 and "GetCallerIdentity" in names
+        times = [e.time for e in pane.trails[pane.subject.key].page.events]
+        assert times == sorted(times, reverse=True)
+
+
 async def test_role_pane_shows_who_assumed_it(lab, lab_aws_client):
     from irsa_explorer.sources.kube import KubeSource
     from irsa_explorer.sources.livecheck import who_am_i
