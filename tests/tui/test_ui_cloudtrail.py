@@ -141,3 +141,31 @@ async def test_without_the_permission_the_pane_says_unknown_and_names_it(lab, la
         text = pane_text(pane)
         assert "unknown: needs cloudtrail:LookupEvents" in text, text
         assert "AssumeRole" not in text.replace("AssumeRoleWithWebIdentity", "")  # no event shown as if read
+
+
+async def test_every_value_of_a_record_is_drawn_literally():
+    from datetime import datetime, timezone
+
+    from textual.app import App
+
+    from irsa_explorer.model import TrailEvent, TrailPage, TrailQuery, TrailSubject
+    from irsa_explorer.widgets.panes.cloudtrail import Trail
+
+    hostile = "[bold red]x[/] [/] [@click=app.quit]y[/] \\"
+    subject = TrailSubject("role:arn", f"role {hostile}", (TrailQuery("ResourceName", "arn"),), note=hostile)
+    event = TrailEvent("e1", f"Get{hostile}", "iam.amazonaws.com", datetime(2026, 12, 5, tzinfo=timezone.utc),
+                       "WebIdentityUser", hostile, subject=hostile, role_arn=f"arn:aws:iam::1:role/{hostile}",
+                       session_name="s", error_code=hostile, error_message=hostile)
+
+    class PaneApp(App):
+        def compose(self):
+            yield CloudTrailPane()
+
+    app = PaneApp()
+    async with app.run_test(size=(200, 40)) as pilot:
+        pane = app.query_one(CloudTrailPane)
+        pane.trails[subject.key] = Trail(subject, TrailPage((event,), (), datetime.now(timezone.utc)), loading=False)
+        pane.show(type("State", (), {"now": staticmethod(lambda: datetime.now(timezone.utc))})(), subject)
+        await pilot.pause()
+        text = pane_text(pane)
+        assert text.count("[bold red]x[/] [/] [@click=app.quit]y[/]") >= 5, text

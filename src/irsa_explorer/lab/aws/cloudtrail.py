@@ -42,7 +42,7 @@ from irsa_explorer.lab.aws.wire import AwsRequest, Response, json_response, requ
 
 EVENT_VERSION = "1.09"
 MAX_RESULTS = 50  # LookupEvents: 1..50, 50 when not given
-CAPACITY = 50_000
+CAPACITY = 20_000  # about 30 MB of records; a lab's explorer refreshing 500 roles makes ~1,000 a minute
 LOOKUP_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName", "EventSource", "AccessKeyId")
 # Refused before anyone was identified: AWS logs few of these, the lab none.
 _UNAUTHENTICATED = {"InvalidClientTokenId", "SignatureDoesNotMatch", "MissingAuthenticationToken",
