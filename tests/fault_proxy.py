@@ -354,3 +354,48 @@ def kubeconfig_through(kubeconfig: Path, proxy: FaultProxy, directory: Path, nam
 def aws_env_through(aws_env: dict[str, str], proxy: FaultProxy) -> dict[str, str]:
     """The lab's AWS environment with its endpoint through the proxy."""
     return dict(aws_env, AWS_ENDPOINT_URL=proxy.url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python tests/fault_proxy.py UPSTREAM --rule match=lists,fault=500,fraction=0.3,seed=1
+    [--kubeconfig IN OUT]`: the proxy on its own, for a check by hand with the real CLI.
+    match: lists[:RESOURCE…], watches[:RESOURCE…], aws[:ACTION…]; fault: one of FAULTS;
+    fraction+seed, or plan=500/ok/drop (the n-th matching request of a key)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("upstream")
+    parser.add_argument("--rule", action="append", default=[])
+    parser.add_argument("--kubeconfig", nargs=2, metavar=("IN", "OUT"))
+    args = parser.parse_args(argv)
+    rules = []
+    for text in args.rule:
+        fields = dict(part.split("=", 1) for part in text.split(","))
+        kind, _, names = fields.pop("match", "lists").partition(":")
+        chosen = {"lists": lists, "watches": watches, "aws": actions}[kind](*filter(None, names.split(":")))
+        plan = fields.pop("plan", "")
+        rules.append(Rule(chosen, plan=plan.split("/") if plan else (), fraction=float(fields.pop("fraction", 0)),
+                          fault=fields.pop("fault", "500"), seed=int(fields.pop("seed", 0))))
+    proxy = FaultProxy(args.upstream, rules)
+    if args.kubeconfig:
+        source, target = (Path(p) for p in args.kubeconfig)
+        kubeconfig_through(source, proxy, target.parent, target.name)
+    print(proxy.url, flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        faults: dict[str, int] = {}
+        for seen in proxy.faults():
+            faults[f"{seen.fault} {seen.key}"] = faults.get(f"{seen.fault} {seen.key}", 0) + 1
+        for what, count in sorted(faults.items()):
+            print(f"{count:5} {what}")
+        proxy.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

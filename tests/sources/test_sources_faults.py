@@ -17,6 +17,7 @@ from irsa_explorer.cli import build_parser
 from irsa_explorer.report import EXIT_CANNOT_RUN, main
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import KubeSource, WatchStatus
+from irsa_explorer.sources.kube_paging import PAGE_TRIES
 
 CLASS_NAMES = ("JSONDecodeError", "ProtocolError", "RemoteDisconnected", "MaxRetryError", "ApiException",
                "ValueError", "KeyError", "TypeError", "ReadTimeoutError", "IncompleteRead")
@@ -56,10 +57,10 @@ def test_a_nodes_list_that_keeps_failing_leaves_node_roles_unknown_and_the_repor
     kube, aws, kube_proxy, _ = proxied([Rule(lists("nodes"), fault="500")])
     code, out, err = report(kube, aws)
     assert code != EXIT_CANNOT_RUN, err
-    assert len(kube_proxy.faults("500")) == 4  # asked 4 times, then given up
+    assert len(kube_proxy.faults("500")) == PAGE_TRIES  # asked again with backoff, then given up
     document = json.loads(out)
     said = " ".join(document["notes"])
-    assert "list nodes: HTTP 500" in said and "asked 4 times" in said and "node roles are unknown" in said
+    assert "list nodes: HTTP 500" in said and f"asked {PAGE_TRIES} times" in said and "node roles are unknown" in said
     node_role_pod = pods_of(out)["default/eks-iam-test2"]
     assert node_role_pod["verdict"] == "unknown"
 
@@ -97,7 +98,7 @@ def test_a_pod_list_that_keeps_failing_is_one_line_without_class_names(proxied) 
     kube, aws, _, _ = proxied([Rule(lists("pods"), fault="drop")])
     code, out, err = report(kube, aws)
     assert code == EXIT_CANNOT_RUN
-    assert err.count("\n") == 1 and "closed the connection" in err and "asked 4 times" in err, err
+    assert err.count("\n") == 1 and "closed the connection" in err and f"asked {PAGE_TRIES} times" in err, err
     assert not any(name in err for name in CLASS_NAMES), err
 
 
@@ -160,7 +161,8 @@ def test_a_watch_that_ends_at_once_backs_off_and_says_so(proxied) -> None:
     assert [s.retry_in for s in reconnecting] == [0.05, 0.1, 0.2]  # doubling, not at once
     assert "ended the watch at once" in reconnecting[0].reason
     assert "reconnecting in" in str(reconnecting[0])
-    assert len(kube_proxy.faults("end")) == 3  # one request per backoff, not hundreds a second
+    # one request per backoff (a connection urllib3 finds closed may send one again), not hundreds a second
+    assert 3 <= len(kube_proxy.faults("end")) <= 6
 
 
 @pytest.mark.parametrize("fault", ["500", "garbage", "drop"])

@@ -135,7 +135,7 @@ def list_metadata(data: bytes) -> dict[str, Any] | None:
         return None
 
 
-PAGE_TRIES = 4  # a page answered with a 5xx, garbage or a dropped connection is asked for again, up to this often
+PAGE_TRIES = 5  # a page answered with a 5xx, garbage or a dropped connection is asked for again, up to this often
 PAGE_BACKOFF = (0.5, 4.0)  # seconds before the second try, doubling up to the second figure
 
 
