@@ -184,7 +184,7 @@ _TRAIL_FIELDS = {
     # ours: CloudTrail's own record fields (LookupEvents' CloudTrailEvent), then snake_case attributes
     "time": ("eventTime", "EventTime", "event_time", "time", "at"),
     "event": ("eventName", "EventName", "event_name", "name"),
-    "source": ("eventSource", "EventSource", "event_source"),
+    "source": ("eventSource", "EventSource", "event_source", "source"),
     "error_code": ("errorCode", "error_code"),
     "error_message": ("errorMessage", "error_message"),
     "source_ip": ("sourceIPAddress", "source_ip"),
@@ -218,10 +218,12 @@ def trail_entry(event: Any) -> dict[str, Any]:
     else:
         out["identity"] = identity or field("Username", "username", "arn")
         out["subject"] = field("subject", "source_identity", "sub")
+    out["role_arn"] = field("role_arn")
+    out["subject"] = out["subject"] or field("session_name")
     parameters = field("requestParameters", "request_parameters")
     if isinstance(parameters, Mapping):
         out["subject"] = out["subject"] or parameters.get("roleSessionName")
-        out["role_arn"] = parameters.get("roleArn")
+        out["role_arn"] = out["role_arn"] or parameters.get("roleArn")
     return {k: (None if v is None else v if isinstance(v, (bool, int, float)) else str(v)) for k, v in out.items()}
 
 

@@ -47,6 +47,10 @@ class ViewScreen(Screen):
         # --readonly: w still says why it runs nothing, but the footer no longer offers it (this
         # hidden binding comes before the app's, and is skipped when w may run: check_action)
         Binding("w", "readonly_who_am_i", "Who am I", show=False, id="view.whoami_readonly"),
+        Binding("e", "export", "Export", show=False, id="view.export",
+                tooltip="The selected pod's or role's triage to a Markdown file and an SVG, redacted"),
+        Binding("E,shift+e", "export(True)", "Export, no account IDs", show=False, id="view.export_no_accounts",
+                tooltip="As e, with the AWS account IDs replaced too"),
     ]
 
     def __init__(self, state: ExplorerState, **kwargs) -> None:
@@ -150,6 +154,11 @@ class ViewScreen(Screen):
         if action == "readonly_who_am_i":
             return self.explorer.consent.readonly
         return super().check_action(action, parameters)
+
+    async def action_export(self, accounts: bool = False) -> None:
+        from irsa_explorer.screens.export import export_selected
+
+        await export_selected(self, accounts)
 
     def action_readonly_who_am_i(self) -> None:
         self.explorer.action_who_am_i()  # refused with a message (commands.ask_before)
