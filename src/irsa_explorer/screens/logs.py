@@ -297,6 +297,11 @@ class LogsScreen(ModalScreen[None]):
             self.current = target
             self._draw()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "container":  # one container instance: nothing to move to, not offered
+            return len(self.targets) > 1
+        return super().check_action(action, parameters)
+
     def action_container(self, step: int) -> None:
         if len(self.targets) < 2 or self.current is None:
             return
