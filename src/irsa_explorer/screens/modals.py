@@ -119,7 +119,8 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box") as box:
             box.border_title = self.title_text
-            yield Static(literal(self.question, lines=True), id="confirm-text")
+            with VerticalScroll(id="confirm-scroll"):  # a long question (a probe's manifest) scrolls; the buttons stay
+                yield Static(literal(self.question, lines=True), id="confirm-text")
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
                 yield Button(f"{self.no} (n)", id="no")

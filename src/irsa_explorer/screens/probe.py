@@ -110,9 +110,9 @@ def probe(app: IrsaExplorerApp, sa: ServiceAccount | None) -> None:
     manifest = probe_manifest(sa.namespace, sa.name, probe_image(app))
     name = manifest["metadata"]["name"]
     ask = Ask("probe-pod", "Create a probe pod?", (
-        f"X creates this pod, waits until it runs, runs aws sts get-caller-identity in it (exec), then "
-        f"deletes it (create pods, pods/exec, delete pods):\n\n{manifest_yaml(manifest)}\n"
-        f"Each step is said as it happens. Asked each time."),
+        f"X creates this pod, asks it aws sts get-caller-identity, deletes it (create pods, pods/exec, "
+        f"delete pods), each step said as it happens. Asked each time.\n"
+        f"{manifest_yaml(manifest).rstrip()}"),
         f"Not created: a probe pod ({sa.namespace}/{name}) is a write, and this session is --readonly.")
 
     def run() -> None:
@@ -293,7 +293,7 @@ def link_lines(title: str, links: tuple) -> list[Content]:
     lines = [_line((title, "bold $text-secondary"))]
     for link in links:
         why = f" — {link.detail}" if link.status is not LinkStatus.OK and link.detail else ""
-        lines.append(_line(f"  {link.step:<15}", (f"{link.status!s:<8}", STATUS_STYLES.get(link.status, "")),
+        lines.append(_line(f"  {link.step:<17}", (f"{link.status!s:<8}", STATUS_STYLES.get(link.status, "")),
                            link.label, why))
     return lines
 

@@ -60,16 +60,16 @@ def probe_manifest(namespace: str, service_account: str, image: str = DEFAULT_PR
             "namespace": namespace,
             "labels": dict(PROBE_LABELS),
         },
-        "spec": {
+        "spec": {  # what a reader checks first comes first: the account and the image
             "serviceAccountName": service_account,
-            "restartPolicy": "Never",
-            "activeDeadlineSeconds": PROBE_SECONDS,
-            "terminationGracePeriodSeconds": 1,  # `sleep` ignores SIGTERM: no point waiting 30 s
             "containers": [{
                 "name": PROBE_CONTAINER,
                 "image": image,
                 "command": ["sleep", str(PROBE_SECONDS)],
             }],
+            "restartPolicy": "Never",
+            "activeDeadlineSeconds": PROBE_SECONDS,
+            "terminationGracePeriodSeconds": 1,  # `sleep` ignores SIGTERM: no point waiting 30 s
         },
     }
 
