@@ -188,3 +188,24 @@ async def test_the_config_files_probe_image_is_the_one_the_manifest_names(lab, t
         await pilot.press("question_mark")  # the keys are in the help
         help_text = "\n".join(str(s.render()) for s in app.screen.query(Static))
         assert "Service account (:sa, and its pane in the pods view)" in help_text and "Run a probe pod" in help_text
+
+
+async def test_the_palettes_commands_act_on_the_selected_pods_service_account(lab):
+    from irsa_explorer.commands import experiment
+
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await filter_to(pilot, "eks-iam-test3")  # the pods view: its pod runs as my-sa
+        before = writes(lab)
+        experiment(app, "what-would-it-get")  # what the palette's "What would this SA get" runs
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "default/my-sa" in str(app.screen.query_one("#confirm-text", Static).render())
+        await pilot.press("n")
+        experiment(app, "probe")
+        await pilot.pause()
+        assert "serviceAccountName: my-sa" in str(app.screen.query_one("#confirm-text", Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert writes(lab) == before
