@@ -42,3 +42,31 @@ def test_the_lab_commands_say_it_in_one_line_before_starting(argv, said, capsys)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(said) and err.count("\n") == 1, err
+
+
+def test_a_refused_scenario_is_one_line_where_the_tui_shows_it(tmp_path) -> None:
+    from irsa_explorer.sources.connect import lab_in_background
+    from irsa_explorer.sources.kube import ClusterError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cluster:\n  region: '../../x'\nsteps: []\n")
+    connect, stop = lab_in_background(str(bad))
+    try:
+        with pytest.raises(ClusterError) as raised:
+            connect()
+    finally:
+        stop()
+    text = str(raised.value)
+    assert text.startswith(f"the lab did not start: lab serve: invalid scenario: {bad}, line 2: cluster.region: ")
+    assert "\n" not in text
+
+
+def test_a_lab_without_a_folder_makes_its_own_and_removes_it() -> None:
+    from irsa_explorer.lab.launcher import start_lab
+
+    lab = start_lab("walkthrough")
+    try:
+        assert (lab.directory / "kubeconfig").exists()
+    finally:
+        lab.stop()
+    assert not lab.directory.exists()

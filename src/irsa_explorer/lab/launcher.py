@@ -143,6 +143,8 @@ def start_lab(
         stderr_reader.join(2)
         why = f"not ready after {timeout:g}s" if timed_out else f"exited with status {process.returncode}"
         output = "".join(stderr_lines).strip() or "".join(stdout_lines).strip() or "(no output)"
+        if process.returncode == 2:  # it refused its options or scenario: its own words, one line
+            raise LabStartError(" ".join(line.strip() for line in output.splitlines() if line.strip()))
         raise LabStartError(f"lab serve {why}:\n{output}")
     info = _serve_info(stdout_lines)
     folder = folder if folder is not None else Path(info["dir"])

@@ -142,6 +142,14 @@ def lab_in_background(scenario: str, extra_args: list[str] | None = None) -> tup
     def connect() -> Sources:
         starting.join()
         if failures:
+            from irsa_explorer.lab.launcher import LabStartError
+
+            if isinstance(failures[0], LabStartError):  # its output, in one line, where the pods would be
+                from irsa_explorer.sources.kube import ClusterError
+                from irsa_explorer.sources.kubeconfig import summarise
+
+                said = str(failures[0]).split("\n", 1)
+                raise ClusterError(f"the lab did not start: {summarise(said[-1]) or said[0]}") from None
             raise failures[0]
         return for_lab(labs[0])
 

@@ -122,7 +122,7 @@ def test_unknown_scenario_name(tmp_path):
     [
         (["--latency", "iam"], "write service=value pairs"),
         (["--latency", "iam=fast"], "write a duration like 40ms"),
-        (["--throttle", "iam=-1"], "the rate must be positive"),
+        (["--throttle", "iam=-1"], "the rate must be between 0.01 and 100000"),
         (["--scale", "pods=many"], "pods='many' is not a non-negative whole number"),
     ],
 )
