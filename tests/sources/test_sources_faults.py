@@ -187,3 +187,20 @@ def test_a_watch_comes_back_after_ending_at_once(proxied) -> None:
     for _ in kube.watch("pods", None, "", stop, poll_seconds=5, on_status=on_status, backoff=(0.05, 1.0)):
         break  # "" lists every pod first: the watch is up
     assert [s.state for s in statuses] == ["reconnecting", "reconnecting", "watching"]
+
+
+def test_a_namespace_list_that_keeps_failing_falls_back_to_the_contexts_namespace(lab_for, tmp_path) -> None:
+    # auditor@… may list namespaces but not every pod: the fallback lists namespaces, which fail
+    restricted = lab_for("restricted-user")
+    proxy = FaultProxy(restricted.kube_url, [Rule(lists("namespaces"), fault="500")])
+    kube = KubeSource(context="auditor@eks-oidc-demo.us-east-2.eksctl.io",
+                      kubeconfig=str(kubeconfig_through(restricted.kubeconfig, proxy, tmp_path)))
+    try:
+        listing = kube.list_pods(None)
+    finally:
+        kube.close()
+        proxy.close()
+    assert {p.namespace for p in listing.items} == {"default"}
+    said = " ".join(listing.notes)
+    assert f"list namespaces: HTTP 500 injected 500 (asked {PAGE_TRIES} times): showing only the context's namespace" in said
+    assert "forbidden too" not in said
