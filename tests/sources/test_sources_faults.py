@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from fault_proxy import FaultProxy, Rule, actions, aws_env_through, kubeconfig_through, lists, watches
+from fault_proxy import FaultProxy, Rule, actions, aws_env_through, kubeconfig_through, lists, path_matches, watches
 from irsa_explorer.cli import build_parser
 from irsa_explorer.report import EXIT_CANNOT_RUN, main
 from irsa_explorer.sources.aws import AwsSource
@@ -204,3 +204,18 @@ def test_a_namespace_list_that_keeps_failing_falls_back_to_the_contexts_namespac
     said = " ".join(listing.notes)
     assert f"list namespaces: HTTP 500 injected 500 (asked {PAGE_TRIES} times): showing only the context's namespace" in said
     assert "forbidden too" not in said
+
+
+def test_one_namespace_that_keeps_failing_leaves_the_others_shown(lab_for, tmp_path) -> None:
+    restricted = lab_for("restricted-user")
+    proxy = FaultProxy(restricted.kube_url, [Rule(path_matches(r"/namespaces/team-b/pods$"), fault="500")])
+    kube = KubeSource(context="auditor@eks-oidc-demo.us-east-2.eksctl.io",
+                      kubeconfig=str(kubeconfig_through(restricted.kubeconfig, proxy, tmp_path)))
+    try:
+        listing = kube.list_pods(None)
+    finally:
+        kube.close()
+        proxy.close()
+    assert {p.namespace for p in listing.items} == {"default"}
+    assert any(note.startswith("list pods in namespace 'team-b': HTTP 500") and note.endswith("not shown")
+               for note in listing.notes), listing.notes

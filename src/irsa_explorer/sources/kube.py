@@ -373,6 +373,7 @@ class KubeSource:
             notes.append(f"showing the {len(namespaces)} namespaces that could be read one by one")
         items: list[T] = []
         versions: list[str] = []
+        failed: list[BaseException] = []
         for ns in namespaces:
             try:
                 converted, version = self._paged(ns_call, convert, on_page, namespace=ns, **kwargs)
@@ -381,8 +382,14 @@ class KubeSource:
                     raise
                 notes.append(f"listing {kind} in namespace {ns!r} is forbidden: not shown")
                 continue
+            except GaveUp as error:  # one namespace that keeps failing: the others are still shown
+                failed.append(error)
+                notes.append(f"{self.failure(f'list {kind} in namespace {ns!r}', error)}: not shown")
+                continue
             items.extend(converted)
             versions.append(version)
+        if failed and not versions:  # none could be listed: nothing to show
+            raise failed[0]
         # Resource versions are opaque, but on every real API server they are etcd revisions:
         # the highest one is where a watch of these namespaces can resume.
         newest = max(versions, key=lambda v: int(v) if v.isdigit() else -1, default="")
