@@ -66,8 +66,9 @@ class LessonExplorer(App):
         Binding("x", "lesson_run", "Run step", id="learn.run",
                 tooltip="Run the step's aws / kubectl commands against the lab (output in the panel)"),
     ]
-    DEFAULT_CSS = f"""
-    .{HIGHLIGHT} {{ border: double $warning !important; }}
+    # App-level CSS (not DEFAULT_CSS, which the stylesheet's `.pane` borders win over)
+    CSS = f"""
+    .{HIGHLIGHT} {{ border: double $warning !important; border-title-color: $text-warning !important; }}
     """
 
     def __init__(self, *args, lesson: Lesson, directory: Path, **kwargs) -> None:

@@ -65,7 +65,8 @@ async def test_the_panel_teaches_points_and_advances_by_itself(fresh_lab: LabPro
         assert f"export KUBECONFIG={lab.directory / 'kubeconfig'}" in text and f"source {lab.directory / 'aws.env'}" in text
         assert "✗ pod default/eks-iam-test1 does not exist" in text
         assert "kubectl apply -f -" in text
-        assert app.screen.query_one("#chain").has_class(HIGHLIGHT)  # step 1 talks about the chain
+        chain = app.screen.query_one("#chain")
+        assert chain.has_class(HIGHLIGHT) and chain.styles.border_top[0] == "double"  # step 1 talks about the chain
 
         await pilot.press("h")
         await until(pilot, lambda: "Hint 1: Create the pod" in panel_text(app), "the first hint")
@@ -101,10 +102,13 @@ async def test_x_runs_the_step_s_commands_and_shows_their_output(fresh_lab: LabP
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.screen.query(LessonPanel) and app.lesson_state.lab_ready, "the panel")
         await pilot.press("x")
-        await until(pilot, lambda: app.lesson_run.step_progress("node-role").done, "step 1 done by its own commands", 180)
-        assert "An error occurred (AccessDenied) when calling the ListBuckets operation" in "\n".join(
-            o.output for o in app.lesson_state.outcomes)
-        assert "Step 2/5" in panel_text(app)
+        await until(pilot, lambda: not app.lesson_state.running and app.lesson_run.step_progress("node-role").done,
+                    "step 1's commands run, and the step done by them", 180)
+        assert [o.exit_code for o in app.lesson_state.outcomes] == [0, 0, 0]
+        denied = "An error occurred (AccessDenied) when calling the ListBuckets operation"
+        assert denied in app.lesson_state.outcomes[-1].output
+        await until(pilot, lambda: "Step 2/5" in panel_text(app) and denied in panel_text(app), "the output in the panel")
+        assert "Output of step 1's commands" in panel_text(app)
 
 
 async def test_the_panel_fits_at_80x24(fresh_lab: LabProcess) -> None:

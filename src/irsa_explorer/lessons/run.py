@@ -35,6 +35,7 @@ class LessonRun:
     progress: Progress = field(init=False)
     results: dict[str, list[CheckResult]] = field(default_factory=dict)  # by step id, as last observed
     observations: int = 0
+    _saved: dict | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.progress = Progress(
@@ -116,5 +117,11 @@ class LessonRun:
         return Advance(tuple(newly), completed, newly_wrong)
 
     def save(self) -> None:
-        if self.directory is not None:
+        """Write progress.json when it says something new (a look that changed nothing leaves
+        the file, and its `updated`, alone)."""
+        if self.directory is None:
+            return
+        said = {k: v for k, v in self.progress.to_json().items() if k != "updated"}
+        if said != self._saved:
             self.progress.write(self.directory)
+            self._saved = said

@@ -92,9 +92,11 @@ class LessonPanel(VerticalScroll, can_focus=True):
         if said == self._said:
             return
         self._said = said
+        where = self.scroll_y  # a trainee reading the commands keeps their place as a check turns ✓
         with self.app.batch_update():
             self.remove_children()
             self.mount_all(blocks)
+        self.call_after_refresh(self.scroll_to, y=where, animate=False)
 
     @property
     def text(self) -> str:
@@ -160,12 +162,15 @@ class LessonPanel(VerticalScroll, can_focus=True):
             if step.id in state.solution_for and step.solution:
                 add("Solution:", "lesson-heading")
                 add(step.solution, "lesson-command")
-            if state.running:
-                add("running the step's commands…", "lesson-output")
-            if state.outcomes and state.outcomes_step == step.id:
-                for outcome in state.outcomes:
-                    code = "not run" if outcome.exit_code is None else f"exit {outcome.exit_code}"
-                    add(f"$ {outcome.command.run.splitlines()[0]}  ({code})\n{outcome.output.rstrip()}", "lesson-output")
+        if state.running:
+            add("running the step's commands…", "lesson-output")
+        if state.outcomes and state.outcomes_step:  # kept when the step they did is done
+            ids = [s.id for s in lesson.steps]
+            number = ids.index(state.outcomes_step) + 1 if state.outcomes_step in ids else "?"
+            add(f"Output of step {number}'s commands:", "lesson-heading")
+            for outcome in state.outcomes:
+                code = "not run" if outcome.exit_code is None else f"exit {outcome.exit_code}"
+                add(f"$ {outcome.command.run.splitlines()[0]}  ({code})\n{outcome.output.rstrip()}", "lesson-output")
         if state.note:
             add(state.note, "lesson-output")
         add("Keys: " + " · ".join(f"{key} {what}" for key, what in KEYS) + f"\nProgress: {state.directory / 'progress.json'}",
