@@ -555,7 +555,7 @@ def _role_markdown(doc: Mapping[str, Any]) -> list[str]:
     elif isinstance(assumers, Mapping):
         lines.append(f"unknown: {md.text(assumers['reason'])}")
     elif not assumers:
-        lines.append("No service account of the cluster.")
+        lines.append("None: the trust accepts no service account's token, and no Pod Identity association names it.")
     else:
         lines += [f"- {md.code(a['service_account'] or 'unknown')} ({md.text(a['mechanism'])}"
                   f"{', annotated' if a['annotated'] else ''}): {_status(a['decision'])} — {md.text(a['reason'])}"

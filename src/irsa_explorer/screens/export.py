@@ -33,7 +33,9 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SVG_TEXT = re.compile(r"(<text\b[^>]*>)([^<]*)(</text>)")
 _JWT_START = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(\.[A-Za-z0-9_-]*)*")
 _ACCOUNT = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
-_TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]{8,}")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]{6,}")
+_JWT_ANYWHERE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?")
+_LONE_PIECE = re.compile(r"^([^A-Za-z0-9_.-]*)([A-Za-z0-9_.-]{2,5})([^A-Za-z0-9_.-]*)$")  # a wrapped token's last line
 _BESIDE_BLANK = re.compile(r"[A-Za-z0-9_.-]+(?=▒)|(?<=▒)[A-Za-z0-9_.-]+")
 
 
@@ -45,7 +47,7 @@ def export_directory(environ: dict[str, str] | None = None) -> Path:
 
 def file_stem(kind: str, name: str, at: datetime) -> str:
     """`irsa-triage-pod-default-eks-iam-test3-20261205-023512`: a name any filesystem takes."""
-    safe = _UNSAFE_NAME.sub("_", name).strip("._-")[:80] or kind
+    safe = _UNSAFE_NAME.sub("_", name.replace("/", "-")).strip("._-")[:80] or kind
     return f"irsa-triage-{kind}-{safe}-{at:%Y%m%d-%H%M%S}"
 
 
@@ -98,7 +100,7 @@ def triage_document(screen: ViewScreen, kind: str, what: Any, accounts: bool) ->
             return f"the chain of {pod.namespace}/{pod.name} is not worked out yet"
         doc = triage.pod_document(inventory, chain, pod, live=state.live_runs.get(pod.uid, ()),
                                   trail=trail_of(screen, f"pod:{pod.uid}"), accounts=accounts)
-        return doc, f"{pod.namespace}-{pod.name}"
+        return doc, f"{pod.namespace}/{pod.name}"
     assumers = state.assumers.get(what)
     doc = triage.role_document(inventory, state.chains, what, assumers=assumers if assumers else None,
                                trail=trail_of(screen, f"role:{what}"), accounts=accounts)
@@ -123,6 +125,34 @@ def _restore_tokens(state: ExplorerState, hidden: dict[str, Any]) -> None:
             state.tokens[uid] = reading  # not when a new reading arrived meanwhile
 
 
+def tokens_in_view(*roots: Any) -> list[str]:
+    """Every JWT-shaped value the store holds (an annotation, an env value, a finding quoting
+    one): what a pane may draw, wrapped over lines no pattern can follow, so it is blanked by
+    its text. Each object once (the chains share theirs)."""
+    from dataclasses import fields, is_dataclass
+
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "eyJ" in value:
+                found.update(_JWT_ANYWHERE.findall(value))
+            continue
+        if value is None or isinstance(value, (int, float, bool, datetime)) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            stack.extend(value)
+        elif is_dataclass(value):
+            stack.extend(getattr(value, f.name, None) for f in fields(value))
+    return sorted(found)
+
+
 def redact_svg(svg: str, tokens: list[str], accounts: bool) -> tuple[str, str | None]:
     """The screenshot's text with JWT-shaped runs and pieces of the tokens read blanked (same
     length: the layout holds), account IDs too if asked; and why it must not be written, if
@@ -132,8 +162,10 @@ def redact_svg(svg: str, tokens: list[str], accounts: bool) -> tuple[str, str | 
     def blank(text: str) -> str:
         text = _JWT_START.sub(lambda m: "▒" * len(m.group(0)), text)
         text = _TOKEN_RUN.sub(lambda m: "▒" * len(m.group(0)) if any(m.group(0) in t for t in pieces) else m.group(0), text)
-        # a token's first or last few characters on a line of their own, beside what was blanked
+        # a token's first or last few characters beside what was blanked, or on a line of their own
         text = _BESIDE_BLANK.sub(lambda m: "▒" * len(m.group(0)) if any(m.group(0) in t for t in pieces) else m.group(0), text)
+        text = _LONE_PIECE.sub(lambda m: m.group(1) + "▒" * len(m.group(2)) + m.group(3)
+                               if any(t.endswith(m.group(2)) for t in pieces) else m.group(0), text)
         if accounts:
             text = _ACCOUNT.sub(lambda m: "X" * 12, text)
         return text
@@ -166,6 +198,7 @@ async def export_selected(screen: ViewScreen, accounts: bool = False) -> None:
     markdown = triage.render_markdown(doc)
     state = screen.state
     tokens = [r.raw for r in state.tokens.values() if getattr(r, "raw", None)]
+    tokens += tokens_in_view(state.inventory, state.chains, state.live_runs, state.role_policies, state.assumers)
     hidden = _hide_tokens(state)
     panes = list(screen.query(TokenPane))
     for pane in panes:
