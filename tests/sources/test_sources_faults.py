@@ -219,3 +219,12 @@ def test_one_namespace_that_keeps_failing_leaves_the_others_shown(lab_for, tmp_p
     assert {p.namespace for p in listing.items} == {"default"}
     assert any(note.startswith("list pods in namespace 'team-b': HTTP 500") and note.endswith("not shown")
                for note in listing.notes), listing.notes
+
+
+def test_a_hung_nodes_list_costs_one_request_timeout_and_the_run_goes_on(proxied) -> None:
+    kube, aws, kube_proxy, _ = proxied([Rule(lists("nodes"), fault="hang")], request_timeout=2)
+    code, out, err = report(kube, aws)
+    assert code != EXIT_CANNOT_RUN, err
+    assert len(kube_proxy.faults("hang")) == 1  # a timeout is not asked again
+    said = " ".join(json.loads(out)["notes"])
+    assert "no answer from" in said and "in 2 s" in said and "node roles are unknown" in said
