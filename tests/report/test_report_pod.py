@@ -218,3 +218,41 @@ def test_markdown_values_read_literally() -> None:
     assert md.paragraph("1. not a list") == "1\\. not a list"
     assert md.block("```\nnot closed") == ["````", "```", "not closed", "````"]
     assert md.text("x" * 3000).endswith("… (1000 more characters)")
+
+
+def test_live_runs_and_cloudtrail_events_are_part_of_the_triage() -> None:
+    """What the TUI hands in: `w` runs and CloudTrail events — the sources' TrailEvent or a raw
+    CloudTrail record as LookupEvents returns it — rendered, redacted, literal."""
+    from datetime import datetime, timezone
+
+    from irsa_explorer.analysis.identity import resolve_all
+    from irsa_explorer.model import TrailEvent, Unavailable
+    from irsa_explorer.sources.livecheck import LiveResult
+    from irsa_explorer import triage
+    from test_report_masking import _irsa_inventory
+
+    inventory = _irsa_inventory()
+    chains = resolve_all(inventory)
+    pod = next(iter(inventory.pods.values()))
+    at = datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)
+    denied = LiveResult(pod.ref, "app", at, "aws", False, exit_code=254, error_code="AccessDenied",
+                        error_message="not authorized | eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl\x1b[2J")
+    record = {"EventId": "1", "CloudTrailEvent": json.dumps({
+        "eventTime": "2026-12-05T03:00:00Z", "eventName": "AssumeRoleWithWebIdentity", "eventSource": "sts.amazonaws.com",
+        "errorCode": "AccessDenied", "errorMessage": "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+        "userIdentity": {"type": "WebIdentityUser", "principalId": "oidc:system:serviceaccount:default:app"},
+        "requestParameters": {"roleArn": f"arn:aws:iam::{ACCOUNT}:role/app-role", "roleSessionName": "botocore-session-1"}})}
+    event = TrailEvent("2", "ListBuckets", "s3.amazonaws.com", at, "AssumedRole",
+                       f"arn:aws:sts::{ACCOUNT}:assumed-role/app-role/botocore-session-1", error_code="AccessDenied",
+                       error_message="Access Denied")
+    doc = triage.pod_document(inventory, chains[pod.uid], pod, live=[denied], trail=[event, record], accounts=True)
+    text = triage.render_markdown(doc)
+    live = text.split("## Live identity", 1)[1].split("\n## ", 1)[0]
+    assert "| ✗ AccessDenied: not authorized \\| \\<token redacted>\\\\x1b\\[2J (exit 254) |" in live
+    trail = text.split("## CloudTrail", 1)[1]
+    assert "| `AssumeRoleWithWebIdentity` | `oidc:system:serviceaccount:default:app` | `botocore-session-1` " in trail
+    assert "| `ListBuckets` | `arn:aws:sts::account-1:assumed-role/app-role/botocore-session-1` |" in trail
+    assert ACCOUNT not in text and "eyJ" not in text and "\x1b" not in text
+    unknown = triage.pod_document(inventory, chains[pod.uid], pod,
+                                  trail=Unavailable("access denied", "cloudtrail:LookupEvents", "forbidden"))
+    assert "unknown: access denied (needs `cloudtrail:LookupEvents`)" in triage.render_markdown(unknown)
