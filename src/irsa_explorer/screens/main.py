@@ -115,6 +115,8 @@ class PodsScreen(ViewScreen):
         """Sync the table by diff and redraw the selected pod's chain and panes."""
         if not self.is_mounted:
             return
+        sources = self.explorer.sources
+        self.table.show_namespace(sources is None or sources.namespace is None)  # -n NS: one namespace
         self.table.sync(self.state, self.needle)
         self._show_table_titles()
         # a spinner until the first rows arrive; afterwards progress shows under the table

@@ -285,6 +285,7 @@ class PodsTable(ScrollView, can_focus=True):
         self._index: dict[str, int] | None = None  # uid → row, rebuilt when first asked after a change
         self._widths = self._label_widths()  # each column's widest cell so far
         self._layout: tuple[int, list[tuple[int, int]]] | None = None  # (width, [(column, width)])
+        self._namespace_shown = True  # False when the view is one namespace (k9s: no NAMESPACE column)
         self._cursor = 0
         self._highlighted: str | None = None  # the uid last announced by RowHighlighted
         self._empty_message = ""
@@ -549,6 +550,8 @@ class PodsTable(ScrollView, can_focus=True):
         chosen: dict[int, int] = {}
         used = GAP
         for i in sorted(range(len(COLUMNS)), key=lambda i: COLUMNS[i].priority):
+            if i == COLUMN["namespace"] and not self._namespace_shown:
+                continue
             if used + comfortable[i] + GAP <= width or COLUMNS[i].priority == 0:
                 chosen[i] = comfortable[i]
                 used += comfortable[i] + GAP
@@ -578,6 +581,12 @@ class PodsTable(ScrollView, can_focus=True):
                 used += grow
         self._layout = (width, sorted(chosen.items()))
         return self._layout[1]
+
+    def show_namespace(self, shown: bool) -> None:
+        """The Namespace column: shown across namespaces, not in a view of one (as k9s)."""
+        if shown != self._namespace_shown:
+            self._namespace_shown = shown
+            self._layout_changed()
 
     def _label(self, index: int, width: int) -> str:
         """Column `index`'s header in `width` cells: its label or short label, with the sort
