@@ -195,6 +195,15 @@ class LessonExplorer(App):
 
     # -- keys -------------------------------------------------------------------------------------------
 
+    def action_zoom(self) -> None:
+        """`z` on the lesson panel: the lesson over the whole screen (at 80 columns its third is
+        narrow), and back; elsewhere the explorer's own zoom."""
+        screen, node = self.screen, self.focused
+        if screen.maximized is None and isinstance(node, LessonPanel):
+            screen.maximized = node
+            return
+        super().action_zoom()
+
     def action_lesson_hint(self) -> None:
         step = self.lesson_run.current
         if step is None:
@@ -246,7 +255,10 @@ class LessonExplorer(App):
 def learn_app_class(app_class: type) -> type:
     """The configured explorer class with the lesson's part first (Textual finds the CSS beside
     the module the class names: the App's)."""
-    return type("IrsaExplorerLearn", (LessonExplorer, app_class), {"__module__": app_class.__module__})
+    # BINDINGS in full on the class itself: help (`?`, screens/modals.key_help) reads `app.BINDINGS`,
+    # which would otherwise be the lesson's three only
+    bindings = [*app_class.BINDINGS, *LessonExplorer.BINDINGS]
+    return type("IrsaExplorerLearn", (LessonExplorer, app_class), {"__module__": app_class.__module__, "BINDINGS": bindings})
 
 
 def lab_in_directory(scenario: Path, directory: Path) -> tuple[Callable[[], Sources], Callable[[], None]]:

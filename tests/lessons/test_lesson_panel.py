@@ -21,6 +21,7 @@ from irsa_explorer.lessons import lesson_scenario_file, load_lesson
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.kube import KubeSource
+from irsa_explorer.screens.modals import key_help
 from irsa_explorer.widgets.lesson_panel import LessonPanel
 
 SIZE = (160, 48)
@@ -117,4 +118,20 @@ async def test_the_panel_fits_at_80x24(fresh_lab: LabProcess) -> None:
         await until(pilot, lambda: app.screen.query(LessonPanel) and app.lesson_run.observations > 0, "the panel")
         panel = app.screen.query_one(LessonPanel)
         assert panel.region.width >= 34 and panel.region.right <= 80
-        assert "Step 1/5" in panel.text
+        assert "Step 1/5" in panel.text and "Start from the cluster as `eksctl create cluster` leaves it" in panel.text
+        panel.focus()
+        await pilot.press("z")  # the lesson over the whole screen, and back
+        await pilot.pause()
+        assert app.screen.maximized is panel and panel.region.width == 80
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is None and panel.region.width < 80
+
+        await pilot.press("question_mark")  # help lists the explorer's keys and the lesson's
+        await pilot.pause()
+        from irsa_explorer.screens.modals import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        everywhere = dict(key_help(app))["Everywhere"]
+        said = {key: what for key, what in everywhere}
+        assert said["q"] == "Leave the explorer" and said["h"].startswith("The lesson's next hint") and "x" in said

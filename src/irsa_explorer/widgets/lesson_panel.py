@@ -22,7 +22,7 @@ from irsa_explorer.lessons.commands import CommandOutcome
 from irsa_explorer.navigation import PANE_TITLES
 
 # The keys the panel offers (learn.py binds them, with these ids, so a keymap can move them).
-KEYS = (("h", "hint"), ("o", "solution"), ("x", "run the step's commands"))
+KEYS = (("h", "hint"), ("o", "solution"), ("x", "run the step's commands"), ("tab then z", "the lesson full screen"))
 PANE_WORDS = {**{p: f"the {t} pane" for p, t in PANE_TITLES.items()}, "chain": "the identity chain", "pods": "the pods table"}
 PANE_KEYS = {"service-account": "1", "token": "2", "role": "3", "trust-policy": "4", "live-identity": "5", "chain": "i"}
 
@@ -63,6 +63,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
         background: $surface;
     }
     LessonPanel:focus { border: round $warning; }
+    LessonPanel.-maximized { width: 100%; max-width: 100%; }
     LessonPanel > Static { width: 1fr; height: auto; margin-bottom: 1; }
     LessonPanel > .lesson-heading { text-style: bold; color: $text-warning; margin-bottom: 0; }
     LessonPanel > .lesson-command { background: $boost; padding: 0 1; }
@@ -124,6 +125,8 @@ class LessonPanel(VerticalScroll, can_focus=True):
             add(f"Goal: {prose(lesson.goal)}")
         if progress.wrong_way:
             add(f"⚠ {progress.wrong_way}")
+        if not any(s.done for s in progress.steps) and lesson.description:
+            add(prose(lesson.description))
         previous = self._just_done()
         if previous is not None and previous.learned:
             add(f"✓ {previous.title}: {prose(previous.learned)}", "lesson-done")
