@@ -206,16 +206,22 @@ async def export_selected(screen: ViewScreen, accounts: bool = False) -> None:
         # empty the pane again while the screenshot is taken)
         await pane.recompose()
 
+    def restore() -> None:
+        _restore_tokens(state, hidden)
+        for pane in panes:
+            pane.rebuild(None)
+
     def finish() -> None:
         try:
             svg, refused = redact_svg(app.export_screenshot(title=f"irsa-explorer: {name}"), tokens, accounts)
+        except Exception as error:  # the Markdown is still worth having
+            svg, refused = None, f"the screenshot failed ({type(error).__name__})"
         finally:
-            _restore_tokens(state, hidden)
-            for pane in panes:
-                pane.rebuild(None)
+            restore()
         write(app, subject[0], name, markdown, None if refused else svg, refused)
 
-    screen.call_after_refresh(finish)
+    if not screen.call_after_refresh(finish):  # the screen is closing: nothing is drawn any more
+        restore()
 
 
 def write(app: Any, kind: str, name: str, markdown: str, svg: str | None, svg_refused: str | None) -> list[Path]:
