@@ -14,8 +14,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from irsa_explorer.analysis.arns import role_name_of
@@ -268,6 +269,25 @@ def experiment(app: IrsaExplorerApp, kind: str) -> None:
 
     sa = probe.selected_service_account(app)
     (probe.probe if kind == "probe" else probe.what_would_it_get)(app, sa)
+
+
+# Under --readonly the footer does not offer W and X (as it does not offer w), but pressing them
+# still says why nothing runs: these hidden bindings answer then (`offered`), the shown ones not.
+EXPERIMENT_READONLY_BINDINGS = [
+    Binding("W,shift+w", "experiment('what-would-it-get')", "What would it get", show=False, id="sa.what_would_get_readonly"),
+    Binding("X,shift+x", "experiment('probe')", "Probe pod", show=False, id="sa.probe_readonly"),
+]
+EXPERIMENT_ACTIONS = ("what_would_it_get", "probe")
+
+
+def experiment_offered(app: Any, action: str) -> bool:
+    """Whether a W/X binding is live: the shown ones without --readonly, the hidden ones with it."""
+    readonly = bool(getattr(getattr(app, "consent", None), "readonly", False))
+    if action in EXPERIMENT_ACTIONS:
+        return not readonly
+    if action == "experiment":
+        return readonly
+    return True
 
 
 def ended_words(pod: Pod) -> str | None:

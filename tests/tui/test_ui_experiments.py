@@ -209,3 +209,20 @@ async def test_the_palettes_commands_act_on_the_selected_pods_service_account(la
         await pilot.press("escape")
         await settle(pilot)
         assert writes(lab) == before
+
+
+async def test_readonly_footers_do_not_offer_w_and_x_which_still_say_why(lab):
+    app = make_app(lab, app_class=Told, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_service_account(pilot, "my-sa")
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show and b.enabled}
+        assert not {"what_would_it_get", "probe"} & shown and "experiment('probe')" not in shown
+        await pilot.press("W")
+        assert any(said.startswith("Not asked: W creates a token") for said in getattr(app, "told", []))
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await open_service_account(pilot, "my-sa")
+        shown = {b.binding.action for b in app.active_bindings.values() if b.binding.show and b.enabled}
+        assert {"what_would_it_get", "probe"} <= shown

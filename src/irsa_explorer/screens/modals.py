@@ -44,7 +44,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
         ("Identity chain", keys(ChainStrip.BINDINGS) + [("↑ ↓ pgup pgdn", "scroll it (home, end: top, bottom)")]),
         ("Token pane", keys(TokenPane.BINDINGS)),
-        ("Service account (:sa, and its pane in the pods view)", keys(ServiceAccountsScreen.BINDINGS)),
+        ("Service account (:sa, and its pane in the pods view)", keys([b for b in ServiceAccountsScreen.BINDINGS if b.show])),
         ("Links", keys(Link.BINDINGS) + [("click", "open the link")]),
         ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
         ("Before an exec or a write", keys(ConfirmScreen.BINDINGS) + [("enter", "the focused button: Run, or Cancel")]),

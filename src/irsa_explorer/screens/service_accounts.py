@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from irsa_explorer.commands import EXPERIMENT_READONLY_BINDINGS, experiment_offered
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.freshness import NOTHING, facts_of_service_account
 from irsa_explorer.screens import probe
@@ -23,6 +24,7 @@ class ServiceAccountsScreen(ListScreen):
                 tooltip="TokenRequest → STS for this account's role, beside the engine's prediction (asks first)"),
         Binding("X,shift+x", "probe", "Probe pod", id="sa.probe",
                 tooltip="Run a probe pod as this account: sts get-caller-identity, then deleted (asks first)"),
+        *EXPERIMENT_READONLY_BINDINGS,  # --readonly: not in the footer, and each says why it runs nothing
     ]
     COLUMNS = (("namespace", "Namespace", Col(most=20)), ("name", "Service account", Col(flex=True, least=16)),
                ("pods", "Pods"), ("role", "Role (annotation)", Col(flex=True, least=14)))
@@ -55,6 +57,12 @@ class ServiceAccountsScreen(ListScreen):
     def selected_account(self):
         """The service account on the selected row."""
         return self._account(self.table.selected_key) if self.is_mounted else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return experiment_offered(self.explorer, action) and super().check_action(action, parameters)
+
+    def action_experiment(self, kind: str) -> None:  # the --readonly bindings: refused with a message
+        (probe.probe if kind == "probe" else probe.what_would_it_get)(self.explorer, self.selected_account())
 
     def action_what_would_it_get(self) -> None:
         probe.what_would_it_get(self.explorer, self.selected_account())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -20,10 +19,11 @@ from irsa_explorer.model import (
     ServiceAccount,
     Unavailable,
 )
+from irsa_explorer.commands import EXPERIMENT_READONLY_BINDINGS, experiment_offered
 from irsa_explorer.messages import post_up
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.state import ExplorerState
-from irsa_explorer.widgets.format import breakable, finding_markup
+from irsa_explorer.widgets.format import breakable, finding_content, line, literal
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import LIST_LIMIT, DetailPane, arn_link, heading, more, note, row
 
@@ -41,10 +41,11 @@ class ServiceAccountPane(DetailPane):
     # the same keys as on the service accounts view (screens/service_accounts.py); answered by
     # the screen (screens/view.py → screens/probe.py)
     BINDINGS = [
-        Binding("W,shift+w", "experiment('what-would-it-get')", "What would it get", id="sa_pane.what_would_get",
+        Binding("W,shift+w", "what_would_it_get", "What would it get", id="sa_pane.what_would_get",
                 tooltip="TokenRequest → STS for this account's role, beside the engine's prediction (asks first)"),
-        Binding("X,shift+x", "experiment('probe')", "Probe pod", id="sa_pane.probe",
+        Binding("X,shift+x", "probe", "Probe pod", id="sa_pane.probe",
                 tooltip="Run a probe pod as this account: sts get-caller-identity, then deleted (asks first)"),
+        *EXPERIMENT_READONLY_BINDINGS,  # --readonly: not in the footer, and each says why it runs nothing
     ]
 
     @dataclass
@@ -71,8 +72,17 @@ class ServiceAccountPane(DetailPane):
                     ("associations", FactsWanted(associations=True), None)] if sa else [])
         self.rebuild((sa, sa.annotations if sa else None, missing, associations, pods, chains))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return experiment_offered(self.app, action)
+
     def action_experiment(self, kind: str) -> None:
         post_up(self, self.Experiment(kind, self.sa))
+
+    def action_what_would_it_get(self) -> None:
+        self.action_experiment("what-would-it-get")
+
+    def action_probe(self) -> None:
+        self.action_experiment("probe")
 
     def compose(self) -> ComposeResult:
         sa, state = self.sa, self.state
@@ -80,23 +90,23 @@ class ServiceAccountPane(DetailPane):
             yield note(self.missing or "No service account selected.")
             return
         yield Link(f"{sa.namespace}/{sa.name}", sa.ref, copy_text=sa.name, classes="title-link")
-        yield row("subject", escape(sa.subject))
+        yield row("subject", sa.subject)
         yield heading("Annotations")
         for key, short in INJECTION_ANNOTATIONS:
             value = sa.annotations.get(key)
             if key == ROLE_ARN_ANNOTATION and value:
-                yield arn_link(value, ObjectRef("Role", value), prefix=f"[b]{short}[/b] ")
+                yield arn_link(value, ObjectRef("Role", value), prefix=line((short, "b"), " "))
             else:
                 default = {
                     AUDIENCE_ANNOTATION: "sts.amazonaws.com (default)",
                     TOKEN_EXPIRATION_ANNOTATION: "86400 s (default)",
                 }.get(key, "not set")
-                yield row(short, escape(value) if value else f"[$text-muted]{default}[/]")
+                yield row(short, value if value else literal(default, "$text-muted"))
         # Near-misses are the classic silent failure: a typo'd key injects nothing.
         for key, value in sorted(sa.annotations.items()):
             if "amazonaws.com" in key or "amazon.com" in key:
                 if key not in dict(INJECTION_ANNOTATIONS):
-                    yield row(key, f"{escape(value)} [$warning](not a key the webhook reads)[/]")
+                    yield row(key, line(value, " ", ("(not a key the webhook reads)", "$warning")))
         automount = {None: "default (true)", True: "true", False: "false"}[sa.automount_token]
         yield row("automount token", automount)
         yield heading("Pod Identity association")
@@ -104,13 +114,13 @@ class ServiceAccountPane(DetailPane):
         if associations is None:
             yield note("not loaded yet")
         elif isinstance(associations, Unavailable):
-            yield row("association", f"[$warning]{escape(str(associations))}[/]")
+            yield row("association", literal(associations, "$warning"))
         else:
             mine = [a for a in associations if (a.namespace, a.service_account) == sa.key]
             if not mine:
                 yield note("none for this service account")
             for assoc in mine:
-                yield arn_link(assoc.role_arn, ObjectRef("Role", assoc.role_arn), prefix=f"{escape(assoc.association_id)} → ")
+                yield arn_link(assoc.role_arn, ObjectRef("Role", assoc.role_arn), prefix=line(assoc.association_id, " → "))
         pods = state.pods_using(sa)
         yield heading(f"Pods using it ({len(pods)})")
         if not pods:
@@ -127,8 +137,8 @@ class ServiceAccountPane(DetailPane):
 
         for finding, count in findings[:LIST_LIMIT]:
             title = finding.title if count == 1 else CATALOGUE[finding.code].title if finding.code in CATALOGUE else finding.title
-            on = f" [$text-muted]— {count} pods[/]" if count > 1 else ""
-            yield Static(breakable(finding_markup(finding.severity, title, finding.code) + on))
+            on = (f" — {count} pods", "$text-muted") if count > 1 else None
+            yield Static(breakable(line(finding_content(finding.severity, title, finding.code), on)))
         yield from more(len(findings), LIST_LIMIT, ":findings lists every finding")
 
     @staticmethod
