@@ -29,6 +29,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from irsa_explorer.commands import Ask, ask_before
 from irsa_explorer.lessons import Lesson, LessonError, LessonRun, all_checks, lesson_scenario_file, load_lesson, observe
 from irsa_explorer.lessons.checks import LabView, split_name
 from irsa_explorer.lessons.commands import CommandOutcome, run_command
@@ -228,9 +229,17 @@ class LessonExplorer(App):
         if not self.lesson_state.lab_ready:
             self.notify("The lab is still starting.", title="Lesson")
             return
+        directory = self.lesson_state.directory
+        commands = "\n\n".join(c.run for c in step.commands) or "(this step has no commands)"
+        ask = Ask("lesson-commands", "Run this step's commands against the lab?",
+                  f"With bash in {directory}, KUBECONFIG={directory / 'kubeconfig'} and {directory / 'aws.env'} "
+                  f"(the lab's cluster and account, nothing else):\n\n{commands}",
+                  "Read-only: the lesson's commands are not run (they create objects in the lab); type them yourself.")
+        ask_before(self, ask, lambda: self._lesson_run_commands(step, directory))  # asked once a session
+
+    def _lesson_run_commands(self, step, directory: Path) -> None:
         self.lesson_state.running, self.lesson_state.outcomes, self.lesson_state.outcomes_step = True, [], step.id
         self._lesson_show()
-        directory = self.lesson_state.directory
 
         def work() -> None:
             outcomes: list[CommandOutcome] = []

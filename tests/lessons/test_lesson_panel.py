@@ -21,7 +21,7 @@ from irsa_explorer.lessons import lesson_scenario_file, load_lesson
 from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.kube import KubeSource
-from irsa_explorer.screens.modals import key_help
+from irsa_explorer.screens.modals import ConfirmScreen, key_help
 from irsa_explorer.widgets.lesson_panel import LessonPanel
 
 SIZE = (160, 48)
@@ -102,7 +102,10 @@ async def test_x_runs_the_step_s_commands_and_shows_their_output(fresh_lab: LabP
     app = learn_app(lab)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.screen.query(LessonPanel) and app.lesson_state.lab_ready, "the panel")
-        await pilot.press("x")
+        await pilot.press("x")  # asks first (the commands create objects in the lab), then runs them
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+        assert "kubectl apply -f -" in app.screen.question and str(lab.directory / "kubeconfig") in app.screen.question
+        await pilot.press("y")
         await until(pilot, lambda: not app.lesson_state.running and app.lesson_run.step_progress("node-role").done,
                     "step 1's commands run, and the step done by them", 180)
         assert [o.exit_code for o in app.lesson_state.outcomes] == [0, 0, 0]
