@@ -20,6 +20,7 @@ from textual.widgets import Static
 from irsa_explorer.lessons import LessonRun
 from irsa_explorer.lessons.commands import CommandOutcome
 from irsa_explorer.navigation import PANE_TITLES
+from irsa_explorer.widgets.format import literal
 
 # The keys the panel offers (learn.py binds them, with these ids, so a keymap can move them).
 KEYS = (("h", "hint"), ("o", "solution"), ("x", "run the step's commands"), ("tab then z", "the lesson full screen"))
@@ -113,7 +114,9 @@ class LessonPanel(VerticalScroll, can_focus=True):
         blocks: list[Static] = []
 
         def add(text: str | Content, classes: str = "") -> None:
-            blocks.append(Static(text if isinstance(text, Content) else Content(text), classes=classes, markup=False))
+            # literal: control characters and escapes visible, a JWT's signature hidden (the output
+            # of a trainee's `kubectl exec … cat token`), never markup
+            blocks.append(Static(text if isinstance(text, Content) else literal(text, lines=True), classes=classes, markup=False))
 
         self.border_title = f"Lesson: {lesson.title}"
         self.border_subtitle = f"{done}/{len(lesson.steps)} done"
