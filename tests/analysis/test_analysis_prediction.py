@@ -49,7 +49,7 @@ def test_the_trust_names_another_namespace_so_sts_answers_access_denied() -> Non
     inv = inventory(sas=[sa(namespace="payments")], roles=[role()])  # the trust names default/my-sa
     prediction = predict_service_account(inv, "payments", "my-sa")
     assert prediction.status is LinkStatus.BROKEN and prediction.expected_error == "AccessDenied"
-    assert prediction.words.startswith("refused — AccessDenied: ")
+    assert prediction.words == "refused — AccessDenied, at the trust-policy link"
     assert compare_answer(prediction, True, False, error_code="AccessDenied").verdict == MATCHES
     # both refuse, for another reason than the engine's: said as a mismatch
     other = compare_answer(prediction, True, False, error_code="InvalidIdentityToken")

@@ -67,9 +67,10 @@ class SaPrediction:
             return "no role: the service account names none and has no Pod Identity association"
         if effective.status is LinkStatus.OK:
             return f"a session of the role {role_name_of(self.role_arn or '')}"
-        if effective.status is LinkStatus.BROKEN:
-            code = f"{self.expected_error}: " if self.expected_error else ""
-            return f"refused — {code}{effective.why}"
+        if effective.status is LinkStatus.BROKEN:  # why in full: the links, shown after
+            step = _first_broken(self.links)
+            where = f"at the {step} link" if step else effective.why
+            return f"refused — {self.expected_error}, {where}" if self.expected_error else f"refused — {where}"
         return f"unknown — {effective.why}"
 
 
