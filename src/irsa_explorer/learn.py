@@ -28,6 +28,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from irsa_explorer.commands import Ask, ask_before
 from irsa_explorer.lessons import Lesson, LessonError, LessonRun, all_checks, lesson_scenario_file, load_lesson, observe
@@ -116,6 +117,12 @@ class LessonExplorer(App):
         self.lesson_state.lab_ready, self.lesson_state.note = True, ""
         self._lesson_show()
         self._lesson_check()
+
+    @on(Worker.StateChanged)
+    def _lesson_worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "connect" and event.state == WorkerState.ERROR:  # the lab did not start
+            self.lesson_state.note = f"The lab did not start: {event.worker.error}"
+            self._lesson_show()
 
     @on(KubeChanged)
     @on(InventoryStaged)

@@ -115,3 +115,30 @@ def test_the_lesson_s_own_commands_complete_it_with_the_real_clis(fresh_lab: Lab
     assert progress(lab)["complete"] is True
     said = {c.command.run: c.output for c in [run_command(run.lesson.steps[-1].commands[-1], lab.directory)]}
     assert "assumed-role/my-sa-role/" in next(iter(said.values()))
+
+
+def test_the_documented_challenge_sees_the_wrong_fix_and_the_right_one(tmp_path: Path) -> None:
+    """docs/lessons.md's challenge on sub-wrong-namespace: S3 on the node role is recognised and
+    explained (and does not complete it); a trust that accepts payments/my-sa does."""
+    import re
+
+    from irsa_explorer.lessons import parse_lesson
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "lessons.md").read_text()
+    lesson = parse_lesson(re.findall(r"```yaml\n(.*?)```", docs, re.S)[1], source="docs/lessons.md challenge")
+    with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
+        run, trainee = LessonRun(lesson, lab.directory), Trainee(lab)
+        assert not looked(run, lab) and run.progress.steps[0].checks[0].why == "pod payments/checkout's verdict is broken, not ok"
+
+        node_role = "eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4"
+        trainee.iam.attach_role_policy(RoleName=node_role, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+        advance = looked(run, lab)
+        assert advance.wrong_way and advance.wrong_way.startswith("S3 on the node role") and not advance.done
+        assert progress(lab)["wrong_way"] == advance.wrong_way
+        trainee.iam.detach_role_policy(RoleName=node_role, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+
+        trust = trainee.iam.get_role(RoleName="checkout-s3-reader")["Role"]["AssumeRolePolicyDocument"]
+        text = json.dumps(trust).replace("system:serviceaccount:default:my-sa", "system:serviceaccount:payments:my-sa")
+        trainee.iam.update_assume_role_policy(RoleName="checkout-s3-reader", PolicyDocument=text)
+        advance = looked(run, lab)
+        assert advance.done == ("fixed",) and advance.completed and progress(lab)["wrong_way"] is None
