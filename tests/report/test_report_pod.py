@@ -129,6 +129,14 @@ def test_output_file_is_readable_by_its_owner_only(lab, tmp_path) -> None:
     assert code == 2 and "cannot write" in err and not (tmp_path / "elsewhere.md").exists()
 
 
+def test_the_whole_report_to_a_file_too(lab, tmp_path) -> None:
+    target = tmp_path / "report.json"
+    code, out, err = triage_on(lab, "-n", "default", "--output", str(target))
+    assert code == 1 and out == "" and err.strip() == f"report written to {target}"  # eks-iam-test1 is broken
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text())["schema"] == "irsa-explorer.report/v1"
+
+
 def test_role_triage_by_name_and_by_arn(lab) -> None:
     code, markdown, err = triage_on(lab, "--role", MY_SA_ROLE.rsplit("/", 1)[1], "--format", "markdown")
     assert code == 0, err
