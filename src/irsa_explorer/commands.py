@@ -187,9 +187,11 @@ def token_ask(pod: Pod, which: str, audience: str) -> Ask:
     from irsa_explorer.sources.livecheck import FRESH_TOKEN_SECONDS, TOKEN_FILES, exec_command, token_container
 
     if which == "fresh":
+        from irsa_explorer.widgets.format import shown  # an annotation's text: one line, as it is
+
         return Ask("token-request", "Create a token with TokenRequest?", (
             f"T creates a token for {pod.namespace}/{pod.service_account} with TokenRequest "
-            f"(audience {audience}, valid {FRESH_TOKEN_SECONDS // 60} minutes).\n"
+            f"(audience {shown(audience)}, valid {FRESH_TOKEN_SECONDS // 60} minutes).\n"
             f"This writes to the cluster (create serviceaccounts/token, an audit log entry) but changes "
             f"nothing else. Asked each time."),
             "Not created: a TokenRequest writes to the cluster, and this session is --readonly.")

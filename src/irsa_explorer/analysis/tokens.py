@@ -140,7 +140,7 @@ def decode_token(raw: Any) -> DecodedToken | TokenError:
         value = claims.get(name)
         if value is None or isinstance(value, str):
             return value
-        problems.append(f"claim {name!r} is a {type(value).__name__}, not a string")
+        problems.append(f"claim {name!r} is {_json_type(value)}, not a string")
         return None
 
     aud = claims.get("aud")
@@ -253,13 +253,39 @@ def _time(claims: dict, name: str, problems: list[str]) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(f"claim {name!r} is not a number of seconds")
+        problems.append(f"claim {name!r} is {_json_type(value)}, not a number of seconds")
+        return None
+    if value != value or value in (float("inf"), float("-inf")):  # NaN, ±Infinity: Python's JSON reads them
+        problems.append(f"claim {name!r} is {value}, not a number of seconds")
         return None
     try:
         return datetime.fromtimestamp(value, timezone.utc)
     except (OverflowError, OSError, ValueError):
-        problems.append(f"claim {name!r} is out of range")
+        # a datetime holds years 1 to 9999; a token's times are seconds since 1970
+        problems.append(f"claim {name!r} ({_number_words(value)} s) is out of range: not a time between years 1 and 9999")
         return None
+
+
+def _number_words(value: int | float) -> str:
+    """A number short enough to quote (1e+20, not 400 digits)."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    try:
+        digits = str(value)
+    except ValueError:  # more digits than Python converts
+        return "a number of thousands of digits"
+    return digits if len(digits) <= 20 else f"{digits[:6]}… ({len(digits)} digits)"
+
+
+def _json_type(value: Any) -> str:
+    """What a JSON value is, in JSON's words ('an object', 'a number', …)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), f"a {type(value).__name__}")
 
 
 def _kubernetes_claims(value: Any, problems: list[str]) -> KubernetesClaims | None:

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 from irsa_explorer.model import Finding, IdentityChain, ObjectRef
 from irsa_explorer.screens.listing import Col, ListScreen
-from irsa_explorer.widgets.format import breakable, finding_content, line, severity_text
+from irsa_explorer.widgets.format import breakable, finding_content, line, literal, severity_text
 from irsa_explorer.widgets.link import Link
 from irsa_explorer.widgets.panes.detail import DetailPane, arn_link, heading, note
 
@@ -33,7 +33,7 @@ class FindingPane(DetailPane):
                                     " ", (str(finding.severity), "$text-muted"))))
         yield Link(f"{chain.pod.namespace}/{chain.pod.name}", chain.pod, prefix="[b]pod[/b] ")
         yield heading("Why")
-        yield note(finding.explanation)
+        yield Static(literal(finding.explanation, "$text-muted", lines=True), classes="note")
         if finding.evidence:
             yield heading("Evidence")
             for evidence in finding.evidence:
@@ -41,7 +41,7 @@ class FindingPane(DetailPane):
                 yield arn_link(f"{evidence.ref} {evidence.field}{value}", evidence.ref, copy_text=evidence.value or evidence.ref.name)
         if finding.fix:
             yield heading("Fix (y copies)")
-            yield Link(finding.fix, None, copy_text=finding.fix, classes="fix")
+            yield Link(finding.fix, None, copy_text=finding.fix, lines=True, classes="fix")
 
 
 class FindingsScreen(ListScreen):

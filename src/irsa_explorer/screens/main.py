@@ -251,9 +251,9 @@ class PodsScreen(ViewScreen):
             style = verdict_colour(self.app.theme_variables, verdict, style)
             if self.table.verdict_filter is verdict:
                 style = f"reverse {style}"
-            parts.append(f"[@click=screen.verdict_filter('{verdict.value}')][{style}]{word.split()[0]} {count:,}[/][/]")
+            parts.append(f"[@click=screen.verdict_filter('{verdict.value}')][{style}]{word.split()[0]} {count:,}[/][/]")  # markup: own words only
         if counts.get(None):
-            parts.append(f"[$text-muted]… {counts[None]:,}[/]")
+            parts.append(f"[$text-muted]… {counts[None]:,}[/]")  # markup: own words only
         return "Pods " + " · ".join(parts)
 
     def _table_subtitle(self) -> str:

@@ -205,9 +205,9 @@ class ChainStrip(ScrollableContainer, can_focus=True):
             lines.append(finding_content(finding.severity, finding.title, finding.code))
             # the fix first: it is what the reader acts on; the explanation may scroll away
             if finding.fix:
-                lines.append(line("   ", ("fix:", "$success"), " ", finding.fix))
+                lines.append(line("   ", ("fix:", "$success"), " ", literal(finding.fix, lines=True)))
             if finding.explanation:
-                lines.append(line("   ", (finding.explanation, "$text-muted")))
+                lines.append(line("   ", literal(finding.explanation, "$text-muted", lines=True)))
         return Content("\n").join(lines)
 
     def action_move(self, delta: int) -> None:

@@ -49,6 +49,9 @@ SEVERITY_STYLE = {
 _UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
                          "\u2060-\u2069\ufeff\ud800-\udfff]")
 SHOWN_LIMIT = 4000  # characters of one value drawn; the rest is named, not drawn
+# A JWT anywhere in a value (an annotation, an error text): its signature is what makes it a
+# credential, so it is not drawn unless the user reveals it (the token pane's `s`).
+_JWT_SIGNATURE = re.compile(r"(eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.)[A-Za-z0-9_-]+")
 
 
 def _visible(match: re.Match) -> str:
@@ -57,12 +60,14 @@ def _visible(match: re.Match) -> str:
     return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
-def shown(value: object, *, lines: bool = False, limit: int = SHOWN_LIMIT) -> str:
+def shown(value: object, *, lines: bool = False, limit: int = SHOWN_LIMIT, reveal: bool = False) -> str:
     """An untrusted value as text that draws literally: every control character, escape
     sequence, bidi mark and lone surrogate as its escape (`\\x1b`, `\\u202e`); newlines too,
-    unless `lines` (a document drawn on many lines). Longer than `limit` characters: cut, and
-    the cut said."""
+    unless `lines` (a document drawn on many lines); a JWT's signature hidden unless `reveal`.
+    Longer than `limit` characters: cut, and the cut said."""
     text = value if isinstance(value, str) else str(value)
+    if not reveal and "eyJ" in text:
+        text = _JWT_SIGNATURE.sub(r"\1<signature hidden>", text)
     cut = ""
     if len(text) > limit:
         cut = f" … ({len(text) - limit:,} more characters not shown)"
@@ -74,14 +79,15 @@ def shown(value: object, *, lines: bool = False, limit: int = SHOWN_LIMIT) -> st
     return text + cut
 
 
-def literal(value: object, style: str = "", *, lines: bool = False) -> Content:
+def literal(value: object, style: str = "", *, lines: bool = False, reveal: bool = False) -> Content:
     """A value from a cluster or an account as content: drawn as it is (`shown`), never read
     as markup, in `style` (a theme style such as "$text-muted", "b").
 
     >>> literal("[bold]x[/]").plain
     '[bold]x[/]'
     """
-    return Content.styled(shown(value, lines=lines), style) if style else Content(shown(value, lines=lines))
+    text = shown(value, lines=lines, reveal=reveal)
+    return Content.styled(text, style) if style else Content(text)
 
 
 Part = Content | str | tuple[object, str] | None
@@ -120,8 +126,10 @@ def document_text(document: object, limit: int = DOCUMENT_LIMIT) -> str:
             return shown(document, lines=True, limit=limit)
     try:
         text = json.dumps(document, indent=2)
-    except (ValueError, TypeError, RecursionError) as error:
-        return shown(f"(cannot be drawn as JSON: {type(error).__name__}) {document!r:.{limit}}", lines=True, limit=limit)
+    except RecursionError:
+        return "(cannot be drawn: nested deeper than JSON's encoder goes)"
+    except (ValueError, TypeError) as error:  # not JSON's types (NaN is JSON to Python): said, not drawn
+        return f"(cannot be drawn as JSON: {shown(error, limit=200)})"
     return shown(text, lines=True, limit=limit)
 
 

@@ -32,11 +32,13 @@ class Link(Static, can_focus=True):
         pane: str | None = None,
         copy_text: str | None = None,
         prefix: Content | str = "",
+        lines: bool = False,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         head = prefix if isinstance(prefix, Content) else Content.from_markup(prefix)
-        super().__init__(line(head, literal(label)), id=id, classes=classes)
+        # `lines`: a label of several lines (a fix) keeps them; else a newline shows as \n
+        super().__init__(line(head, literal(label, lines=lines)), id=id, classes=classes)
         self.ref = ref
         self.pane = pane
         self.copy_text = copy_text if copy_text is not None else label

@@ -50,7 +50,10 @@ class PolicyLink(Link):
         if policy_arn is not None:
             copy_text = policy_arn
         else:
-            copy_text = json.dumps(document, indent=2) if not isinstance(document, str) else document
+            try:
+                copy_text = json.dumps(document, indent=2) if not isinstance(document, str) else document
+            except (ValueError, TypeError, RecursionError):  # nested too deep to write out: the document shows why
+                copy_text = ""
         super().__init__(title, None, copy_text=copy_text, **kwargs)
         self.title = title
         self.document = document

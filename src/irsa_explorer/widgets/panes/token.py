@@ -132,8 +132,8 @@ class TokenPane(DetailPane):
         yield from self._decoded(view, state.now())
         if view.raw:
             yield heading("Raw token")
-            if self.revealed:
-                yield row("", view.raw)
+            if self.revealed:  # what `s` is for: the one place a signature is drawn
+                yield row("", literal(view.raw, reveal=True))
             else:
                 yield row("", line(mask(view.raw), (" (s reveals the signature)", "$text-muted")))
 
