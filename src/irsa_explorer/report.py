@@ -198,7 +198,7 @@ def _pod_doc(pod: Pod, chain: IdentityChain, mask: _Masker, shared: _SharedDocs)
         # the role ARN's is `intended_role_arn`); the encoder escapes control characters
         "namespace": mask(pod.namespace),
         "name": mask(pod.name),
-        "uid": pod.uid,
+        "uid": mask(pod.uid),
         "status": mask(pod.status),
         "node": mask(pod.node_name),
         "service_account": mask(pod.service_account),
