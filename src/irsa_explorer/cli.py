@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.getLogger("irsa_explorer").exception("unexpected error")
         where = f" (traceback in {log})" if log else " (run with --debug for a log)"
-        print(f"{name}: unexpected error: {type(error).__name__}: {error}{where}", file=sys.stderr)
+        print(f"{name}: unexpected error: {logfile.mask(f'{type(error).__name__}: {error}')}{where}", file=sys.stderr)
         return 2
 
 
