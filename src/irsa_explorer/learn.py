@@ -134,6 +134,8 @@ class LessonExplorer(App):
         self._lesson_check()
 
     def _lesson_poll(self) -> None:
+        if self.lesson_run.complete:  # what the last step confirmed is still followed on data changes
+            return
         self._lesson_dirty = True
         self._lesson_check()
 
