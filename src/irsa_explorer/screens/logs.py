@@ -27,7 +27,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static, Tab, Tabs
 from textual.widgets.option_list import Option
 
-from irsa_explorer.analysis.log_errors import LogError, explain_line
+from irsa_explorer.analysis.log_errors import LogError, explain_line, first_explained
 from irsa_explorer.model import IdentityChain, ObjectRef, Pod, Unavailable
 from irsa_explorer.navigation import Location
 from irsa_explorer.sources.logs import TAIL_LINES, ContainerLog, LogFollow, LogTarget, follows, log_targets, read_log
@@ -226,9 +226,8 @@ class LogsScreen(ModalScreen[None]):
             matching = len(self._visible_lines(shown))
             parts.append(Content.assemble("filter ", (self.needle, "bold"),
                                           f": {matching} of {len(shown.lines)} lines match (esc clears)"))
-        errors = list(self.error_rows.values())
-        if errors:
-            first = errors[0]
+        errors = [self.error_rows[row] for row in sorted(self.error_rows)]
+        if (first := first_explained(errors)) is not None:
             how = (f"explained by {', '.join(first.findings)}" if first.explained
                    else "no finding of this pod explains it: enter opens its chain")
             parts.append(Content.assemble(
