@@ -129,7 +129,9 @@ class KeyedTable(DataTable):
             cell = cells[i]
             if i in widths:
                 text = cell.short if isinstance(cell, Shortened) and len(cell) > widths[i] else str(cell)
-                cell = (cut_end if specs[i].cut == "end" else middle)(text, widths[i])
+                # drawn form first (a JWT's signature hidden, control characters escaped), then cut:
+                # cut first, a token's last characters would be left for the sanitiser to miss
+                cell = (cut_end if specs[i].cut == "end" else middle)(literal_text(text), widths[i])
             # a str cell would be read as markup by the DataTable: values are drawn literally
             out.append(Text(literal_text(cell), end="") if isinstance(cell, str) else cell)
         return tuple(out)
