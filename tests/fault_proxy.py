@@ -101,23 +101,24 @@ def path_matches(pattern: str) -> Match:
 @dataclass
 class Rule:
     """Faults for the requests `match` accepts: by `plan` (the n-th matching request of a key
-    gets plan[n], "ok" after its end) or a seeded `fraction` of them get `fault`."""
+    gets plan[n], "ok" after its end; [] = none), or a seeded `fraction` of them get `fault`,
+    or (neither given) every one gets `fault`."""
 
     match: Match
-    plan: Sequence[str] = ()
+    plan: Sequence[str] | None = None
     fraction: float = 0.0
     fault: str = "500"
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in (*self.plan, self.fault):
+        for name in (*(self.plan or ()), self.fault):
             if name not in FAULTS:
                 raise ValueError(f"unknown fault {name!r} (one of {', '.join(FAULTS)})")
 
     def decide(self, request: Request) -> str | None:
         if not self.match(request):
             return None
-        if self.plan:
+        if self.plan is not None:
             return self.plan[request.n] if request.n < len(self.plan) else "ok"
         if self.fraction:
             draw = random.Random(f"{self.seed}:{request.key}:{request.n}").random()
@@ -375,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         kind, _, names = fields.pop("match", "lists").partition(":")
         chosen = {"lists": lists, "watches": watches, "aws": actions}[kind](*filter(None, names.split(":")))
         plan = fields.pop("plan", "")
-        rules.append(Rule(chosen, plan=plan.split("/") if plan else (), fraction=float(fields.pop("fraction", 0)),
+        rules.append(Rule(chosen, plan=plan.split("/") if plan else None, fraction=float(fields.pop("fraction", 0)),
                           fault=fields.pop("fault", "500"), seed=int(fields.pop("seed", 0))))
     proxy = FaultProxy(args.upstream, rules)
     if args.kubeconfig:

@@ -228,3 +228,21 @@ def test_a_hung_nodes_list_costs_one_request_timeout_and_the_run_goes_on(proxied
     assert len(kube_proxy.faults("hang")) == 1  # a timeout is not asked again
     said = " ".join(json.loads(out)["notes"])
     assert "no answer from" in said and "in 2 s" in said and "node roles are unknown" in said
+
+
+@pytest.mark.parametrize("fault", ["garbage", "truncate"])
+def test_a_garbled_aws_answer_is_asked_again(proxied, fault) -> None:
+    kube, aws, _, aws_proxy = proxied(aws_rules=[Rule(actions("GetCallerIdentity", "GetRole"), plan=[fault])])
+    code, out, err = report(kube, aws)
+    assert code != EXIT_CANNOT_RUN, err
+    assert {s.key for s in aws_proxy.faults(fault)} == {"POST / GetCallerIdentity", "POST / GetRole"}
+    assert pods_of(out)["default/eks-iam-test3"]["verdict"] == "ok"
+
+
+def test_aws_answers_that_stay_garbled_leave_the_role_unknown_in_one_line(proxied) -> None:
+    kube, aws, _, aws_proxy = proxied(aws_rules=[Rule(actions("GetRole"), fault="garbage")])
+    code, out, err = report(kube, aws)
+    assert code != EXIT_CANNOT_RUN, err
+    irsa = json.dumps(pods_of(out)["default/eks-iam-test3"])
+    assert "answered with something that is not the XML AWS sends" in irsa
+    assert len(aws_proxy.faults("garbage")) == 2 * 3  # two roles (IRSA's, the nodes'), 3 tries each, not botocore's 8

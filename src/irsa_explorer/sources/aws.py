@@ -38,6 +38,7 @@ from irsa_explorer.model import (
     Unavailable,
 )
 from irsa_explorer.sources.aws_accounts import ACCOUNT_PROFILES_ENV, OtherAccounts, parse_account_profiles
+from irsa_explorer.sources.aws_answers import GarbledAnswer, checked_sender
 from irsa_explorer.sources.aws_errors import (
     FORBIDDEN,
     NO_REGION,
@@ -266,6 +267,7 @@ class AwsSource:
                 made = self.session.client(service, **kwargs)
                 made.meta.events.register_first("before-send", self._refuse_unanswered)
                 made.meta.events.register_first("needs-retry", self._bounded_retry)
+                made.meta.events.register("before-send", checked_sender(made))  # garbled answers asked again
                 self._clients[key] = made
             return self._clients[key]
 
@@ -286,7 +288,7 @@ class AwsSource:
             if host:
                 self._unanswered.setdefault(host, caught_exception)
             raise caught_exception
-        if isinstance(caught_exception, boto_errors.EndpointConnectionError) and attempts >= CONNECT_ATTEMPTS:
+        if isinstance(caught_exception, (boto_errors.EndpointConnectionError, GarbledAnswer)) and attempts >= CONNECT_ATTEMPTS:
             raise caught_exception
 
     # -- identity of the caller ----------------------------------------------------------------

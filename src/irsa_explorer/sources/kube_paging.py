@@ -165,9 +165,11 @@ def passing(error: BaseException) -> bool:
 
 
 def fetch_page(call: Callable[..., Any], page_kwargs: dict[str, Any], stop: threading.Event | None = None,
-               tries: int = PAGE_TRIES, backoff: tuple[float, float] = PAGE_BACKOFF) -> tuple[bytes, str | None]:
+               tries: int | None = None, backoff: tuple[float, float] | None = None) -> tuple[bytes, str | None]:
     """One page's raw JSON and its continue token, asked for again with backoff (up to `tries`
-    times in all) while it fails for a reason that may pass; then GaveUp. Other errors at once."""
+    times in all, PAGE_TRIES) while it fails for a reason that may pass; then GaveUp. Other
+    errors at once."""
+    tries, backoff = tries or PAGE_TRIES, backoff or PAGE_BACKOFF
     for attempt in range(1, tries + 1):
         try:
             data = call(**page_kwargs).data
