@@ -4,8 +4,9 @@ linked to the finding that explains them.
 One container instance at a time (a tab each: init containers, containers, previous instances
 of restarted ones); `c` / `C` move between them. What the lines mean is decided by the engine
 (`analysis.log_errors.explain_line`) against the pod's chain; this screen renders its answer.
-Every line is untrusted: drawn as literal `Content` (never markup), control characters made
-visible one for one, at most `MAX_SHOWN` lines per instance (the last ones, and it says so).
+Every line is untrusted: drawn as literal `Content` (never markup) by the one rendering rule
+(control characters as their escapes, a token's signature hidden), at most `MAX_SHOWN` lines
+per instance (the last ones, and it says so).
 
 Reading is a thread worker per instance (`logs:UID:TARGET`); a running container's is a follow
 that stays open until the screen closes, which shuts its stream (`LogFollow.close`).
@@ -31,6 +32,7 @@ from irsa_explorer.analysis.log_errors import LogError, explain_line, first_expl
 from irsa_explorer.model import IdentityChain, ObjectRef, Pod, Unavailable
 from irsa_explorer.navigation import Location
 from irsa_explorer.sources.logs import TAIL_LINES, ContainerLog, LogFollow, LogTarget, follows, log_targets, read_log
+from irsa_explorer.widgets.format import shown as shown_text
 from irsa_explorer.widgets.prompt_bar import PromptBar
 
 if TYPE_CHECKING:
@@ -39,19 +41,11 @@ if TYPE_CHECKING:
 
 MAX_SHOWN = 2000  # lines kept per container instance while following (the oldest go first)
 
-# One visible character for each invisible one, so the engine's spans still fall on the same
-# characters: C0 controls as their Unicode control pictures (ESC → ␛), DEL as ␡, C1 controls,
-# bidirectional overrides and zero-width characters as �.
-_VISIBLE = {code: chr(0x2400 + code) for code in range(0x20)}
-_VISIBLE[0x7F] = "␡"
-_VISIBLE.update({code: "\ufffd" for code in range(0x80, 0xA0)})
-_VISIBLE.update({code: "\ufffd" for code in (*range(0x200B, 0x2010), *range(0x202A, 0x202F),
-                                             *range(0x2066, 0x206A), 0xFEFF)})
-
-
 def visible(line: str) -> str:
-    """The line with every control character drawn as a visible one (same length)."""
-    return line.translate(_VISIBLE)
+    """A log line as drawn: the one rendering rule (`widgets.format.shown`) — every control
+    character, escape sequence and bidi mark as its escape (`\\x1b`), a token's signature hidden.
+    Lines are kept in this form, so the engine's spans and the filter work on what is shown."""
+    return shown_text(line)
 
 
 def _target_id(target: LogTarget) -> str:
@@ -188,13 +182,13 @@ class LogsScreen(ModalScreen[None]):
             if isinstance(message.log.lines, Unavailable):
                 shown.unavailable, shown.state = message.log.lines, "unknown"
             else:
-                shown.lines.extend(message.log.lines)
+                shown.lines.extend(visible(line) for line in message.log.lines)
                 shown.cut, shown.state = message.log.cut, "read"
         overflow = 0
         if message.lines:
             overflow = max(0, len(shown.lines) + len(message.lines) - MAX_SHOWN)
             shown.dropped += overflow
-            shown.lines.extend(message.lines)
+            shown.lines.extend(visible(line) for line in message.lines)
             if len(shown.lines) >= TAIL_LINES:
                 shown.cut = True  # the follow began with the last TAIL_LINES lines
         if message.state is not None:
@@ -239,7 +233,7 @@ class LogsScreen(ModalScreen[None]):
         return Content("\n").join(parts)
 
     def _option(self, index: int, line: str, error: LogError | None) -> Option:
-        text = Content(visible(line))
+        text = Content(line)  # already drawn literally (`visible`)
         if error is None:
             return Option(text, id=f"l{index}")
         text = text.stylize("$text-error", 0, len(line)).stylize("bold reverse $error", error.start, error.end)
