@@ -415,5 +415,5 @@ def test_a_status_from_the_cluster_reaches_the_screen_as_printable_text():
     from irsa_explorer.widgets.pods_table import literal
 
     assert literal("CrashLoopBackOff") == "CrashLoopBackOff"
-    assert literal("Evil\x1b[2J\nreason") == "Evil?[2J?reason"
+    assert literal("Evil\x1b[2J\nreason") == "Evil\\x1b[2J\\nreason"  # format.shown: visible, never sent
     assert len(literal("x" * 10_000)) == 80
