@@ -49,7 +49,7 @@ async def test_pods_load_filter_and_several_panes_side_by_side(lab):
         assert "ok" in row["verdict"]
         # at 160 columns every pane is on screen, in more than one column
         panes = [p for p in screen.query(".pane") if p.region.width > 0]
-        assert len(panes) == 5 and len({p.region.x for p in panes}) >= 2
+        assert len(panes) == 6 and len({p.region.x for p in panes}) >= 2  # SA, token, role, trust, live, CloudTrail
         await filter_to(pilot, "eks-iam-test2")
         assert table.row_count == 1
         assert screen.selected_pod.name == "eks-iam-test2"

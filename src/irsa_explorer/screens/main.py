@@ -48,7 +48,7 @@ class PodsScreen(ViewScreen):
         Binding("escape", "clear_filter", "Clear filter", id="pods.clear_filter", tooltip="Clear the filter (else: back)"),
         Binding("right_square_bracket", "next_broken(1)", "Next ✗", id="pods.next_broken", tooltip="Next broken pod (wraps)"),
         Binding("left_square_bracket", "next_broken(-1)", "Prev ✗", show=False, id="pods.previous_broken", tooltip="Previous broken pod (wraps)"),
-        Binding("l", "logs", "Logs", id="pods.logs", tooltip="The pod's containers' logs, AWS errors linked to their findings (ended pods too)"),
+        Binding("l", "logs", "Logs", id="pods.logs", tooltip="Its logs, AWS errors linked to findings"),
         Binding("v", "cycle_verdict", "Verdicts", id="pods.verdict_filter",
                 tooltip="Only broken, unknown, warning, ok pods in turn, then all"),
         # k9s-style: shift+letter sorts on a column, again the other way round
