@@ -314,7 +314,7 @@ def lab_in_directory(scenario: Path, directory: Path) -> tuple[Callable[[], Sour
 def run_learn(args: argparse.Namespace) -> int:
     """`irsa-explorer learn`. Returns the exit code."""
     from irsa_explorer.lab.launcher import missing_lab_extra
-    from irsa_explorer.launch import configured
+    from irsa_explorer.launch import configured, run_app
 
     try:
         lesson = load_lesson(args.lesson)
@@ -338,9 +338,11 @@ def run_learn(args: argparse.Namespace) -> int:
         connect_label=f"starting the lab for lesson {lesson.name}…", **options,
     )
     try:
-        app.run()
+        status = run_app(app)  # 1 after a crash (CleanCrash), its one line on stderr
     finally:
         stop()
+    if status:
+        return status
     run = app.lesson_run
     done = sum(1 for s in run.progress.steps if s.done)
     print(f"lesson {lesson.name}: {done}/{len(run.progress.steps)} steps done"
