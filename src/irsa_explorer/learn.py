@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from textual import on
 from textual.app import App
@@ -279,42 +277,11 @@ def learn_app_class(app_class: type) -> type:
     return type("IrsaExplorerLearn", (LessonExplorer, app_class), {"__module__": app_class.__module__, "BINDINGS": bindings})
 
 
-def lab_in_directory(scenario: Path, directory: Path) -> tuple[Callable[[], Sources], Callable[[], None]]:
-    """(connect, stop) as `sources.connect.lab_in_background`, the lab's files written into
-    `directory` (kept when it stops: progress.json is the trainee's)."""
-    from irsa_explorer.lab.launcher import LabProcess, start_lab
-    from irsa_explorer.sources.connect import for_lab
-
-    labs: list[LabProcess] = []
-    failures: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            labs.append(start_lab(scenario, directory))
-        except BaseException as error:  # raised by connect, in the worker that shows it
-            failures.append(error)
-
-    starting = threading.Thread(target=start, name="lab-start", daemon=True)
-    starting.start()
-
-    def connect() -> Sources:
-        starting.join()
-        if failures:
-            raise failures[0]
-        return for_lab(labs[0])
-
-    def stop() -> None:
-        starting.join()
-        for lab in labs:
-            lab.stop()
-
-    return connect, stop
-
-
 def run_learn(args: argparse.Namespace) -> int:
     """`irsa-explorer learn`. Returns the exit code."""
     from irsa_explorer.lab.launcher import missing_lab_extra
     from irsa_explorer.launch import configured, run_app
+    from irsa_explorer.sources.connect import lab_in_background
 
     try:
         lesson = load_lesson(args.lesson)
@@ -332,7 +299,7 @@ def run_learn(args: argparse.Namespace) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     scenario = lesson_scenario_file(lesson, directory)
     app_class, options = chosen
-    connect, stop = lab_in_directory(scenario, directory)
+    connect, stop = lab_in_background(str(scenario), directory=str(directory))  # the files kept: progress.json is the trainee's
     app = learn_app_class(app_class)(
         lesson=lesson, directory=directory, connect=connect,
         connect_label=f"starting the lab for lesson {lesson.name}…", **options,

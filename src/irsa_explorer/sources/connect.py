@@ -109,9 +109,12 @@ def switch_context(sources: Sources, context: str) -> Sources:
     return Sources(kube, sources.aws, sources.namespace, kube.default_cluster_name(), close)
 
 
-def lab_in_background(scenario: str, extra_args: list[str] | None = None) -> tuple[Callable[[], Sources], Callable[[], None]]:
+def lab_in_background(
+    scenario: str, extra_args: list[str] | None = None, directory: str | None = None
+) -> tuple[Callable[[], Sources], Callable[[], None]]:
     """(connect, stop): the lab starts at once in a thread; `connect` waits for it and returns
-    sources pointed at it.
+    sources pointed at it. `directory` (`learn --dir`) receives its kubeconfig and aws.env and
+    is kept when it stops; None: a folder of its own, removed with it.
 
     Starting it here rather than in `connect` lets `lab serve` start up (about two seconds,
     mostly its own imports and seeding) while the TUI draws its first screen; meanwhile the
@@ -125,7 +128,7 @@ def lab_in_background(scenario: str, extra_args: list[str] | None = None) -> tup
 
     def start() -> None:
         try:
-            labs.append(start_lab(scenario, extra_args=extra_args or ()))
+            labs.append(start_lab(scenario, directory, extra_args=extra_args or ()))
         except BaseException as error:  # raised by connect, in the worker that shows it
             failures.append(error)
 
