@@ -21,6 +21,24 @@ def plain_kubeconfig(lab, tmp_path: Path) -> Path:
     return kubeconfig
 
 
+@pytest.fixture(scope="module")
+def kube(lab):
+    """The walkthrough lab's KubeSource, one per module (a module may define its own)."""
+    from irsa_explorer.sources.kube import KubeSource
+
+    source = KubeSource(kubeconfig=str(lab.kubeconfig))
+    yield source
+    source.close()
+
+
+@pytest.fixture(scope="module")
+def aws(lab):
+    """The walkthrough lab's AwsSource, as its aws.env configures one."""
+    from irsa_explorer.sources.aws import AwsSource
+
+    return AwsSource.from_env(lab.aws_env)
+
+
 @pytest.fixture
 def silent_server():
     from silent_server import SilentServer  # tests/silent_server.py

@@ -21,18 +21,6 @@ MY_SA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eksctl-eks-oidc-demo-addon-iamservice
 
 
 @pytest.fixture(scope="module")
-def kube(lab):
-    source = KubeSource(kubeconfig=str(lab.kubeconfig))
-    yield source
-    source.close()
-
-
-@pytest.fixture(scope="module")
-def aws(lab) -> AwsSource:
-    return AwsSource.from_env(lab.aws_env)
-
-
-@pytest.fixture(scope="module")
 def loaded(kube, aws):
     inventory, chains = load_and_resolve(kube, aws, "default", cluster_name="eks-oidc-demo")
     return inventory, chains, {pod.name: pod for pod in inventory.pods.values()}

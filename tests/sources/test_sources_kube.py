@@ -19,13 +19,6 @@ from irsa_explorer.model import IssuerInfo
 WALKTHROUGH_ISSUER = "https://oidc.eks.us-east-2.amazonaws.com/id/8AF2D61DF335B97C72A2ADEA1614706B"
 
 
-@pytest.fixture(scope="module")
-def kube(lab) -> KubeSource:
-    source = KubeSource(kubeconfig=str(lab.kubeconfig))
-    yield source
-    source.close()
-
-
 def kube_counters(lab, source: KubeSource) -> dict[str, int]:
     """The lab API server's request counters (GET /_lab/stats)."""
     configuration = source._api_client.configuration

@@ -6,27 +6,13 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
 
-from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.kube import KubeSource
 from irsa_explorer.sources.livecheck import what_would_sa_get, who_am_i
 
 ACCOUNT = "113534181560"
 NODE_ROLE_NAME = "eksctl-eks-oidc-demo-nodegroup-ng--NodeInstanceRole-rL7RY47katu4"
 MY_SA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"
-
-
-@pytest.fixture(scope="module")
-def kube(lab) -> KubeSource:
-    source = KubeSource(kubeconfig=str(lab.kubeconfig))
-    yield source
-    source.close()
-
-
-@pytest.fixture(scope="module")
-def aws(lab) -> AwsSource:
-    return AwsSource.from_env(lab.aws_env)
 
 
 def _pod(kube: KubeSource, name: str):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import uuid
 
-import pytest
 
 from irsa_explorer.model import Unavailable
 from irsa_explorer.sources.kube import KubeSource
@@ -22,13 +21,6 @@ from irsa_explorer.sources.logs import (
 
 DEV = "dev@eks-oidc-demo.us-east-2.eksctl.io"  # restricted-user: namespace default only
 DENIED = "An error occurred (AccessDenied) when calling the ListBuckets operation: Access Denied"
-
-
-@pytest.fixture(scope="module")
-def kube(lab) -> KubeSource:
-    source = KubeSource(kubeconfig=str(lab.kubeconfig))
-    yield source
-    source.close()
 
 
 def _pod(kube: KubeSource, name: str, namespace: str = "default"):
