@@ -417,3 +417,23 @@ def test_a_status_from_the_cluster_reaches_the_screen_as_printable_text():
     assert literal("CrashLoopBackOff") == "CrashLoopBackOff"
     assert literal("Evil\x1b[2J\nreason") == "Evil\\x1b[2J\\nreason"  # format.shown: visible, never sent
     assert len(literal("x" * 10_000)) == 80
+
+
+async def test_names_that_no_real_api_server_would_accept_are_drawn_visibly():
+    """A real API server checks names; a proxy or a fake in between does not: a name, namespace,
+    service account or node holding escape sequences is drawn as `\\x1b`, never sent."""
+    state = ExplorerState(clock=lambda: NOW)
+    evil = "a\x1b[2Jb\x07"
+    pod = Pod("uid-evil", f"ns{evil}", f"pod{evil}", f"sa{evil}", f"node{evil}", "Running", "Running", NOW)
+    state.inventory = Inventory(context="test", namespace=None, pods={pod.uid: pod})
+    state.chains = {}
+    app = TableApp(state)
+    async with app.run_test(size=(200, 10)) as pilot:
+        table = app.query_one(PodsTable)
+        table.sync(state)
+        await pilot.pause()
+        cells = table.row_cells("uid-evil")
+        for key in ("namespace", "pod", "sa", "node"):
+            assert "\x1b" not in cells[key] and "\x07" not in cells[key] and "\\x1b[2J" in cells[key], (key, cells[key])
+        line = "".join(drawn(table)[1:])
+        assert "\x1b" not in line and "poda\\x1b[2Jb\\x07" in line

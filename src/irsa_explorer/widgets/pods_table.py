@@ -112,6 +112,9 @@ def phase_kind(pod: Pod) -> str:
 _PHASE_RANK = {"failed": 0, "waiting": 1, "running": 2, "done": 3}
 
 
+NAME_LIMIT = 253  # the longest name Kubernetes allows (a DNS subdomain)
+
+
 def literal(text: str, limit: int = 80) -> str:
     """A cluster's words as one line of printable text: the API server checks names, not a
     status's reason, which must not reach the terminal as control codes; bounded in size."""
@@ -467,15 +470,15 @@ class PodsTable(ScrollView, can_focus=True):
         pod = state.pods[uid]
         chain = state.chains.get(uid)
         return {
-            "namespace": pod.namespace,
-            "pod": pod.name,
+            "namespace": literal(pod.namespace, NAME_LIMIT),  # checked by a real API server, not by a proxy in between
+            "pod": literal(pod.name, NAME_LIMIT),
             "verdict": verdict_word(chain),
             "phase": literal(pod.status or pod.phase),
             "restarts": str(pod.restarts),
             "age": age(pod.created, state.now()),
             "mechanism": mechanism_word(chain),
-            "sa": pod.service_account,
-            "node": short_node(pod.node_name),
+            "sa": literal(pod.service_account, NAME_LIMIT),
+            "node": literal(short_node(pod.node_name), NAME_LIMIT),
         }
 
     def get_row(self, uid: str) -> tuple[str, ...]:
@@ -688,10 +691,10 @@ class PodsTable(ScrollView, can_focus=True):
             return
         w, at = self._widths, COLUMN
         before = list(w)
-        w[at["namespace"]] = max(w[at["namespace"]], max(len(p.namespace) for p in pods))
-        w[at["pod"]] = max(w[at["pod"]], max(len(p.name) for p in pods))
-        w[at["sa"]] = max(w[at["sa"]], max(len(p.service_account) for p in pods))
-        w[at["node"]] = max(w[at["node"]], max(len(short_node(p.node_name)) for p in pods))
+        w[at["namespace"]] = max(w[at["namespace"]], max(len(literal(p.namespace, NAME_LIMIT)) for p in pods))
+        w[at["pod"]] = max(w[at["pod"]], max(len(literal(p.name, NAME_LIMIT)) for p in pods))
+        w[at["sa"]] = max(w[at["sa"]], max(len(literal(p.service_account, NAME_LIMIT)) for p in pods))
+        w[at["node"]] = max(w[at["node"]], max(len(literal(short_node(p.node_name), NAME_LIMIT)) for p in pods))
         w[at["phase"]] = max(w[at["phase"]], max(len(literal(p.status or p.phase)) for p in pods))
         w[at["restarts"]] = max(w[at["restarts"]], max(len(str(p.restarts)) for p in pods))
         if w != before:
