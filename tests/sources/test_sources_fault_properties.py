@@ -35,16 +35,18 @@ def test_the_report_completes_whatever_the_faults(lab, monkeypatch, pods, servic
                                            Rule(lists("serviceaccounts"), plan=service_accounts),
                                            Rule(lists("nodes"), plan=nodes)])
     aws_proxy = FaultProxy(lab.aws_endpoint, [Rule(actions(), plan=aws)])
-    kube = KubeSource(kubeconfig=str(kubeconfig_through(lab.kubeconfig, kube_proxy, tempfile.mkdtemp(prefix="hG-"))))
-    source = AwsSource.from_env(aws_env_through(lab.aws_env, aws_proxy))
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        code = main(build_parser().parse_args(["report", "-A", "--format", "json"]), stdout=out, stderr=err,
-                    sources=(kube, source))
-    finally:
-        kube.close()
-        kube_proxy.close()
-        aws_proxy.close()
+    # the kubeconfig holds the lab's client key: a folder of this example's, removed with it
+    with tempfile.TemporaryDirectory(prefix="irsa-faults-") as folder:
+        kube = KubeSource(kubeconfig=str(kubeconfig_through(lab.kubeconfig, kube_proxy, folder)))
+        source = AwsSource.from_env(aws_env_through(lab.aws_env, aws_proxy))
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            code = main(build_parser().parse_args(["report", "-A", "--format", "json"]), stdout=out, stderr=err,
+                        sources=(kube, source))
+        finally:
+            kube.close()
+            kube_proxy.close()
+            aws_proxy.close()
     # The pod list is the one list a run cannot go on without: it ends the run only when it had
     # a fault on every try (urllib3 absorbs some 503s itself, so count faults, not tries).
     faults_on_pods = sum(fault != "ok" for fault in pods)
