@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_readonly_option(learn)
     _add_theme_option(learn)
 
+    _add_classroom_parser(sub)
+
     report = sub.add_parser("report", help="the diagnosis without the TUI (table, JSON, Markdown)")
     _add_target_options(report)
     _add_debug_option(report)
@@ -192,6 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_triage_options(report)
     return parser
+
+
+def _add_classroom_parser(sub) -> None:
+    """`classroom [LESSON]` serves `learn` in the browser; `classroom status` lists its trainees (docs/classroom.md)."""
+    room = sub.add_parser("classroom", help="a lesson in the browser: one app and one lab per tab (`classroom status`: "
+                          "who is connected and their step)")
+    room.add_argument("lesson", nargs="?", default=None,
+                      help="built-in lesson name or a lesson file (default: walkthrough); `status`: list the trainees")
+    room.add_argument("--port", type=int, default=8000, help="port to listen on / to ask (default 8000; 0: a free one)")
+    room.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: the network)")
+    room.add_argument("--dir", help="where the trainees' folders go (default: a new temporary folder, printed)")
+    room.add_argument("--max-trainees", type=int, metavar="N", help="tabs served at once (default 40)")
+    room.add_argument("--json", action="store_true", help="`classroom status`: the roster as JSON")
 
 
 def _add_triage_options(report: argparse.ArgumentParser) -> None:
@@ -276,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
             from irsa_explorer.learn import run_learn
 
             return run_learn(args)
+        if args.command == "classroom":
+            from irsa_explorer.classroom.command import run_classroom
+
+            return run_classroom(args)
         if args.command == "report":
             from irsa_explorer.report import main as report_main
 
