@@ -17,13 +17,13 @@ import os
 import re
 from pathlib import Path
 
+from irsa_explorer.analysis.tokens import mask_keys, mask_tokens
+
 LOG_ENV = "IRSA_EXPLORER_LOG"  # a file to append log records to
 DEBUG_ENV = "IRSA_EXPLORER_DEBUG"  # "1": records of every level (set by --debug for child processes)
 DEFAULT_DEBUG_FILE = "irsa-explorer-debug.log"
 
 _SECRETS = [
-    # JWTs: header.payload.signature, base64url (every one starts "eyJ", the encoding of '{"')
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "<token redacted>"),
     # EKS's `aws eks get-token` tokens and any other bearer credential
     (re.compile(r"k8s-aws-v1\.[A-Za-z0-9_=-]+"), "k8s-aws-v1.<redacted>"),
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1<redacted>"),
@@ -33,13 +33,13 @@ _SECRETS = [
     (re.compile(r"(?i)((?:secret_?access_?key|session_?token|SecretAccessKey|SessionToken)['\"]?\s*[=:]\s*['\"]?)[A-Za-z0-9/+=]{8,}"), r"\1<redacted>"),
     # an Authorization header whatever its scheme (SigV4's names the key and signs the request)
     (re.compile(r"(?i)(authorization['\"]?\s*[=:]\s*['\"]?)[^'\"\r\n]+"), r"\1<redacted>"),
-    # access key IDs (long-term AKIA…, temporary ASIA…): whose key it is, in a crash or a log
-    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{12,}"), r"\1<redacted>"),
 ]
 
 
 def mask(text: str) -> str:
-    """The text with every token, signature and secret key replaced by a marker."""
+    """The text with every token, signature and secret key replaced by a marker; JWTs whole and
+    access key IDs as AKIA…1234 by the patterns every other writer uses (analysis.tokens)."""
+    text = mask_keys(mask_tokens(text))
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from irsa_explorer import markdown_safe as md
 from irsa_explorer.analysis.arns import role_name_of, same_role
+from irsa_explorer.analysis.tokens import mask_keys, mask_tokens
 from irsa_explorer.model import IdentityChain, Inventory, Pod, Role, TrustCheck, Unavailable, Verdict
 from irsa_explorer.report import (
     EXIT_CANNOT_RUN,
@@ -44,12 +45,9 @@ SCHEMA = "irsa-explorer.triage/v1"
 
 # --- redaction -------------------------------------------------------------------------------
 
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?")
-_ACCESS_KEY = re.compile(r"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|AGPA)[A-Z0-9]{12,})(?![A-Z0-9])")
 # a secret access key's shape: exactly 40 characters of base64, both cases and a digit
 _SECRET_KEY = re.compile(r"(?<![A-Za-z0-9/+=._-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=._-])")
 _ACCOUNT = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
-TOKEN_REDACTED = "<token redacted>"
 SECRET_REDACTED = "<secret redacted>"
 
 
@@ -63,11 +61,11 @@ class Redactor:
         self._account_names: dict[str, str] = {}
 
     def text(self, value: str) -> str:
-        value = _JWT.sub(TOKEN_REDACTED, value)
+        value = mask_tokens(value)  # whole tokens: a ticket needs no claim of a token
         if self._secrets is not None:
             value = self._secrets.sub(SECRET_REDACTED, value)
         value = _SECRET_KEY.sub(lambda m: SECRET_REDACTED if _mixed(m.group(0)) else m.group(0), value)
-        value = _ACCESS_KEY.sub(lambda m: _key_id(m.group(1)), value)
+        value = mask_keys(value)
         if self.accounts:
             value = _ACCOUNT.sub(lambda m: self._account(m.group(0)), value)
         return value
@@ -92,15 +90,10 @@ def _mixed(text: str) -> bool:
     return any(c.islower() for c in text) and any(c.isupper() for c in text) and any(c.isdigit() for c in text)
 
 
-def _key_id(key: str) -> str:
-    """AKIAIOSFODNN7EXAMPLE → AKIA…MPLE: which key, as the engine's own labels say it."""
-    return f"{key[:4]}…{key[-4:]}"
-
-
 def no_token_left(text: str) -> str:
     """The rendered text once more without anything JWT-shaped: a last guard, after the
     document's redaction, that no token byte leaves in a file."""
-    return _JWT.sub(TOKEN_REDACTED, text)
+    return mask_tokens(text)
 
 
 # --- the document ------------------------------------------------------------------------------

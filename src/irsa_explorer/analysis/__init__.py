@@ -1,7 +1,9 @@
 """Pure functions over the model: no I/O, no Textual, no kubernetes, no boto3.
 
 - `trust`     IAM trust-policy evaluation (shared with the lab's STS): `evaluate_trust`.
-- `tokens`    service-account JWTs: `decode_token`, `verify_signature`, `mask_signature`.
+- `tokens`    service-account JWTs: `decode_token`, `verify_signature`, `mask_signature`; the one
+              pattern of a JWT and of an access key ID in any text: `mask_tokens`, `mask_signatures`,
+              `mask_keys` (every writer of logs, reports, errors and screens uses these).
 - `identity`  who a pod really is: `resolve_chain`, `resolve_all`, `ChainResolver` — the chain,
               each link with its typed result (model.ExpectedToken, ProviderCheck, TrustCheck,
               EffectiveIdentity), built from

@@ -17,8 +17,6 @@ from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
-import jwt
-
 _MAX_TOKEN_CHARS = 64 * 1024  # service-account tokens are ~1 KiB; refuse to parse megabytes
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 # Only public-key algorithms: an HS256 token "verified" with a public key as HMAC secret is
@@ -182,6 +180,8 @@ def verify_signature(raw: str, jwks: Any) -> SignatureCheck:
         )
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
         return SignatureCheck(SignatureStatus.CANNOT_CHECK, "no signing keys published by the issuer", kid)
+    import jwt  # here, not at the top: the masking below serves the log file, loaded before anything
+
     try:
         keyset = jwt.PyJWKSet.from_dict(jwks)
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
@@ -212,6 +212,58 @@ def verify_signature(raw: str, jwks: Any) -> SignatureCheck:
         except (jwt.PyJWTError, TypeError, ValueError) as exc:
             last_error = f"{type(exc).__name__}: {exc}"
     return SignatureCheck(SignatureStatus.INVALID, last_error, kid)
+
+
+# --- tokens and keys inside any text ------------------------------------------------------------
+# The one pattern of a JWT (a service-account token, an EKS token's payload) wherever it stands in
+# a text: a log line, an error, an annotation, a report, a line of a screenshot. Every JWT starts
+# "eyJ", the base64url of '{"'; at least four more characters of the header, so the word "eyJ"
+# alone is not one. The payload and the signature are optional: a token cut short (a screen line
+# wrapped in its middle, a message truncated) is still masked, and the signature is a group of its
+# own for the screens that show the claims and hide only the signature.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*(?:\.(?P<signature>[A-Za-z0-9_-]*))?)?")
+TOKEN_REDACTED = "<token redacted>"
+SIGNATURE_HIDDEN = "<signature hidden>"
+# The one pattern of an AWS access key ID (long-term AKIA…, temporary ASIA…) and of the other
+# unique IDs of its shape (AROA… a role's, AIDA… a user's): a four-letter prefix and 12 or more
+# capitals and digits, not inside a longer run of them.
+ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|AGPA)[A-Z0-9]{12,}(?![A-Z0-9])")
+
+
+def mask_tokens(text: str, marker: str = TOKEN_REDACTED) -> str:
+    """The text with every JWT in it, signature and all, replaced by `marker`: for whatever
+    leaves the screen (a report, a log file, an error message that may echo a token back)."""
+    return JWT.sub(marker, text or "") if "eyJ" in (text or "") else (text or "")
+
+
+def mask_signatures(text: str, marker: str = SIGNATURE_HIDDEN) -> str:
+    """The text with every JWT's signature replaced by `marker`, its header and claims kept: for
+    a screen, where the claims are what the user reads and the signature is the credential."""
+    if "eyJ" not in text:
+        return text
+
+    def hide(match: re.Match) -> str:
+        if not match.group("signature"):
+            return match.group(0)
+        return match.string[match.start():match.start("signature")] + marker
+
+    return JWT.sub(hide, text)
+
+
+def find_tokens(text: str) -> list[str]:
+    """Every JWT in the text, whole."""
+    return [m.group(0) for m in JWT.finditer(text)] if "eyJ" in text else []
+
+
+def key_id_masked(key: str | None) -> str:
+    """AKIAIOSFODNN7EXAMPLE → AKIA…MPLE: which key (its kind and the last four characters the
+    console shows too), not the key."""
+    return f"{key[:4]}…{key[-4:]}" if key and len(key) > 8 else "(key)"
+
+
+def mask_keys(text: str) -> str:
+    """The text with every access key ID in it masked as `key_id_masked` does."""
+    return ACCESS_KEY.sub(lambda m: key_id_masked(m.group(0)), text)
 
 
 def mask_signature(raw: str) -> str:

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from irsa_explorer.analysis.tokens import JWT, find_tokens
 from irsa_explorer.model import ObjectRef, Pod
 from irsa_explorer.widgets.panes.token import TokenPane
 
@@ -31,10 +32,8 @@ if TYPE_CHECKING:
 EXPORT_DIR_ENV = "IRSA_EXPLORER_EXPORT_DIR"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SVG_TEXT = re.compile(r"(<text\b[^>]*>)([^<]*)(</text>)")
-_JWT_START = re.compile(r"eyJ[A-Za-z0-9_-]{6,}(\.[A-Za-z0-9_-]*)*")
 _ACCOUNT = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 _TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]{6,}")
-_JWT_ANYWHERE = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?")
 _LONE_PIECE = re.compile(r"^([^A-Za-z0-9_.-]*)([A-Za-z0-9_.-]{2,5})([^A-Za-z0-9_.-]*)$")  # a wrapped token's last line
 _BESIDE_BLANK = re.compile(r"[A-Za-z0-9_.-]+(?=▒)|(?<=▒)[A-Za-z0-9_.-]+")
 
@@ -137,8 +136,7 @@ def tokens_in_view(*roots: Any) -> list[str]:
     while stack:
         value = stack.pop()
         if isinstance(value, str):
-            if "eyJ" in value:
-                found.update(_JWT_ANYWHERE.findall(value))
+            found.update(find_tokens(value))
             continue
         if value is None or isinstance(value, (int, float, bool, datetime)) or id(value) in seen:
             continue
@@ -160,7 +158,8 @@ def redact_svg(svg: str, tokens: list[str], accounts: bool) -> tuple[str, str | 
     pieces = [t for t in tokens if t]
 
     def blank(text: str) -> str:
-        text = _JWT_START.sub(lambda m: "▒" * len(m.group(0)), text)
+        # a token, or its start where the screen wrapped it (the pattern needs no dot)
+        text = JWT.sub(lambda m: "▒" * len(m.group(0)), text)
         text = _TOKEN_RUN.sub(lambda m: "▒" * len(m.group(0)) if any(m.group(0) in t for t in pieces) else m.group(0), text)
         # a token's first or last few characters beside what was blanked, or on a line of their own
         text = _BESIDE_BLANK.sub(lambda m: "▒" * len(m.group(0)) if any(m.group(0) in t for t in pieces) else m.group(0), text)

@@ -35,7 +35,7 @@ from irsa_explorer.sources.kube import ClusterError, ExecResult, KubeSource
 from irsa_explorer.analysis import arns
 from irsa_explorer.model import service_account_subject
 from irsa_explorer.analysis.prediction import Agreement, SaPrediction, agrees, compare_answer, token_audience
-from irsa_explorer.analysis.tokens import DecodedToken, SignatureCheck, TokenError, decode_token, verify_signature
+from irsa_explorer.analysis.tokens import DecodedToken, SignatureCheck, TokenError, decode_token, mask_tokens, verify_signature
 from irsa_explorer.model import (
     DEFAULT_AUDIENCE,
     DEFAULT_TOKEN_PATH,
@@ -65,7 +65,6 @@ PYTHON_ARGV = [
     "    sys.exit(254)\n",
 ]
 
-_JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _SDK_ERROR = re.compile(r"An error occurred \((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation: (?P<msg>.*)")
 
 # The catalogue's error strings (failure-catalogue.md) → what they mean, in words.
@@ -100,11 +99,6 @@ _EXPLAINED_BY: list[tuple[str, tuple[str, ...]]] = [
     ("Not authorized to perform sts:AssumeRoleWithWebIdentity", ("TRUST_",)),
     ("STS regional endpoints option", ("STS_REGIONAL_ENDPOINTS_INVALID",)),
 ]
-
-
-def mask_tokens(text: str) -> str:
-    """Replace anything shaped like a JWT with a marker: output may echo a token back."""
-    return _JWT_LIKE.sub("<token redacted>", text or "")
 
 
 def same_role(identity_arn: str | None, role_arn: str | None) -> bool | None:

@@ -21,6 +21,7 @@ from textual.content import Content
 from textual.visual import Visual
 
 from irsa_explorer.analysis.arns import role_name_of
+from irsa_explorer.analysis.tokens import mask_signatures
 from irsa_explorer.model import LinkStatus, Mechanism, Unavailable, Verdict
 
 VERDICT_STYLE = {
@@ -49,9 +50,6 @@ SEVERITY_STYLE = {
 _UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
                          "\u2060-\u2069\ufeff\ud800-\udfff]")
 SHOWN_LIMIT = 4000  # characters of one value drawn; the rest is named, not drawn
-# A JWT anywhere in a value (an annotation, an error text): its signature is what makes it a
-# credential, so it is not drawn unless the user reveals it (the token pane's `s`).
-_JWT_SIGNATURE = re.compile(r"(eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.)[A-Za-z0-9_-]+")
 
 
 def _visible(match: re.Match) -> str:
@@ -66,8 +64,11 @@ def shown(value: object, *, lines: bool = False, limit: int = SHOWN_LIMIT, revea
     unless `lines` (a document drawn on many lines); a JWT's signature hidden unless `reveal`.
     Longer than `limit` characters: cut, and the cut said."""
     text = value if isinstance(value, str) else str(value)
-    if not reveal and "eyJ" in text:
-        text = _JWT_SIGNATURE.sub(r"\1<signature hidden>", text)
+    if not reveal:
+        # a JWT anywhere in a value (an annotation, an error text): its signature is what makes
+        # it a credential, so it is not drawn unless the user reveals it (the token pane's `s`);
+        # its claims are what the user reads, so they stay
+        text = mask_signatures(text)
     cut = ""
     if len(text) > limit:
         cut = f" … ({len(text) - limit:,} more characters not shown)"

@@ -22,6 +22,7 @@ from irsa_explorer.model import (
 )
 
 from ..arns import role_arn_problem, role_name_of
+from ..tokens import mask_tokens
 from ..trust import issuer_host_path
 from .catalogue import (
     ASSOCIATION_AFTER_POD,
@@ -279,7 +280,6 @@ _AWS_ERROR = re.compile(
     r"|Unable to locate credentials|NoCredentialProviders[^\n]{0,120}|Could not load credentials from any providers"
     r"|(?P<bare>AccessDenied(?:Exception)?|UnauthorizedOperation|ExpiredToken|InvalidIdentityToken)\b[^\n]{0,240}"
 )
-_JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
 
 
 def aws_error(pod: Pod) -> tuple[ContainerExit, str] | None:
@@ -288,7 +288,7 @@ def aws_error(pod: Pod) -> tuple[ContainerExit, str] | None:
     for e in pod.exits:
         match = _AWS_ERROR.search(e.message) if e.message else None
         if match:
-            return e, _JWT.sub("eyJ…(token masked)", match.group(0).strip())
+            return e, mask_tokens(match.group(0).strip(), "eyJ…(token masked)")
     return None
 
 

@@ -18,6 +18,7 @@ from irsa_explorer.model import (
     SharedFile,
 )
 
+from ..tokens import key_id_masked as _mask
 from ..trust import issuer_host_path
 from .catalogue import CATALOGUE, CROSS_ACCOUNT_PROVIDER_UNKNOWN, NO_OIDC_PROVIDER, _make, _restart_fix, _spec
 
@@ -176,7 +177,3 @@ def _fix(pod: Pod, profile: ProfileSource, generic: str) -> str:
     look = f"kubectl -n {pod.namespace} get secret {shlex.quote(secrets[0])} -o jsonpath='{{.data}}' | jq 'keys'"
     first = generic.split(" Check the Secret")[0]
     return f"{first} What the Secret holds (its key names only): {look}. Then recreate the pod: {_restart_fix(pod)}"
-
-
-def _mask(key: str | None) -> str:
-    return f"{key[:4]}…{key[-4:]}" if key and len(key) > 8 else "(key)"
