@@ -1,0 +1,108 @@
+"""`irsa-explorer classroom` over HTTP and textual-serve's websocket, as browsers use it: the
+page, a tab's own app and lab, the roster (`/status`, `classroom status`), a tab closed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import yaml
+from classroom_drive import Classroom, descendants, still_running, wait_for
+
+
+def kube_server(kubeconfig) -> str:
+    document = yaml.safe_load(kubeconfig.read_text())
+    return document["clusters"][0]["cluster"]["server"]
+
+
+def classroom_status(classroom: Classroom, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "irsa_explorer", "classroom", "status", "--port", str(classroom.port),
+                           *extra], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_page_points_its_websocket_back_at_the_server_with_the_name_escaped(classroom: Classroom) -> None:
+    code, page = classroom.get("/?name=" + "%3Cscript%3Ealert(1)%3C/script%3E%20Ada")
+    assert code == 200
+    assert f'data-session-websocket-url="ws://127.0.0.1:{classroom.port}/ws/' in page
+    assert "<script>alert" not in page  # percent-encoded in the URL, not markup
+    assert "%3Cscript%3Ealert%281%29%3C%2Fscript%3E%20Ada" in page
+    assert classroom.get("/static/js/textual.js")[0] == 200  # xterm.js and textual-serve's client
+
+
+def test_two_tabs_get_two_apps_two_labs_and_the_roster_lists_both_with_their_step(classroom: Classroom) -> None:
+    ada, grace = classroom.open_tab("Ada"), classroom.open_tab("Grace")
+    try:
+        first, second = ada.wait_lab_ready(), grace.wait_lab_ready()
+        assert first["directory"] != second["directory"]
+        assert ada.directory.parent == grace.directory.parent == classroom.root
+        # each its own lab: its own API server, written into its own folder by its own `lab serve`
+        assert kube_server(ada.directory / "kubeconfig") != kube_server(grace.directory / "kubeconfig")
+        # each app is the lesson's, on its own progress.json
+        for tab in (ada, grace):
+            status = wait_for(lambda t=tab: (s := t.status()).get("current_step") and s, "progress.json")
+            assert status["lesson"] == "walkthrough" and status["current_step"] == "node-role"
+            assert status["steps_done"] == 0 and status["steps_total"] >= 5 and status["complete"] is False
+            wait_for(lambda t=tab: "Lesson: IRSA from scratch" in t.text(), "the lesson panel on the tab's screen")
+
+        table = classroom_status(classroom)
+        assert table.returncode == 0, table.stderr
+        lines = table.stdout.splitlines()
+        for name in ("Ada", "Grace"):
+            row = next(line for line in lines if f"  {name}  " in line)
+            assert "A pod with no AWS identity of its own" in row and "walkthrough" in row and "0/" in row
+        as_json = json.loads(classroom_status(classroom, "--json").stdout)
+        names = {t["name"]: t for t in as_json["trainees"] if t["connected"]}
+        assert {"Ada", "Grace"} <= set(names)
+        assert names["Ada"]["current_step"] == "node-role"
+
+        code, page = classroom.get("/status")
+        assert code == 200 and "Ada" in page and "Grace" in page and "A pod with no AWS identity of its own" in page
+    finally:
+        ada.close()
+        grace.close()
+
+
+def test_a_key_pressed_in_the_tab_reaches_its_app(classroom: Classroom) -> None:
+    tab = classroom.open_tab("keys")
+    try:
+        tab.wait_lab_ready()
+        wait_for(lambda: "Lesson: IRSA from scratch" in tab.text(), "the lesson panel")
+        assert tab.status()["hints_used"] == 0
+        tab.press("h")  # the lesson's hint key: the app counts it in progress.json
+        wait_for(lambda: tab.status().get("hints_used") == 1, "the hint the key asked for")
+    finally:
+        tab.close()
+
+
+def test_closing_a_tab_stops_its_app_and_its_lab(classroom: Classroom) -> None:
+    tab = classroom.open_tab("leaving")
+    tab.wait_lab_ready()
+    app_pid = wait_for(lambda: next((pid for pid, line in descendants(classroom.process.pid).items()
+                                     if str(tab.directory) in line and " learn " in f" {line} "), None),
+                       "the tab's app among the classroom's processes")
+    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid)}
+    assert any(" lab serve " in line for line in processes.values()), processes  # its lab is among them
+    tab.close()
+    wait_for(lambda: not still_running(processes), "the tab's app and lab to end")
+    status = wait_for(lambda: (s := tab.status()) and not s["connected"] and s, "the trainee marked as left")
+    assert status["left_at"] and status["lab"] == "ready"  # the lab's files are left: progress.json is the record
+
+
+def test_an_untrusted_name_is_cleaned_and_escaped(classroom: Classroom) -> None:
+    tab = classroom.open_tab("\x1b[31m<b>Eve</b>\u202e" + "x" * 200)
+    try:
+        name = tab.status()["name"]
+        assert "\x1b" not in name and "\u202e" not in name and len(name) <= 40
+        assert name.startswith("[31m<b>Eve</b>")
+        code, page = classroom.get("/status")
+        assert "&lt;b&gt;Eve&lt;/b&gt;" in page and "<b>Eve" not in page
+    finally:
+        tab.close()
+
+
+def test_status_without_a_classroom_says_so_in_one_line(tmp_path) -> None:
+    done = subprocess.run([sys.executable, "-m", "irsa_explorer", "classroom", "status", "--port", "9"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "no classroom answers on http://127.0.0.1:9/status.json" in done.stderr
