@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from irsa_explorer.lab.scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario, substitute
-from irsa_explorer.lab.scenario.builtin import scenario_path
+from irsa_explorer.lab.scenario.builtin import builtin_names, named_or_file, scenario_path
 from irsa_explorer.lab.scenario.format import ANY_DOLLAR_BRACE, builtin_variables
 # The scenario parser's YAML loader that remembers each key's line: one way to read these files.
 from irsa_explorer.lab.scenario.parse import _line_of, _LineLoader, _plain
@@ -44,27 +43,18 @@ class LessonError(Exception):
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def _builtin_folder():
-    return resources.files("irsa_explorer.lessons").joinpath(BUILTIN_FOLDER)
-
-
 def builtin_lessons() -> list[str]:
     """Names of the lessons shipped with the explorer."""
-    return sorted(e.name.removesuffix(".yaml") for e in _builtin_folder().iterdir() if e.name.endswith(".yaml"))
+    return builtin_names("irsa_explorer.lessons", BUILTIN_FOLDER)
 
 
 def lesson_path(name_or_file: str | Path) -> Path:
     """A built-in lesson's file, or the given file. Raises LessonError when neither exists."""
-    text = str(name_or_file)
-    candidate = Path(text).expanduser()
-    if candidate.is_file():
-        return candidate.resolve()
-    if "/" not in text:
-        builtin = Path(str(_builtin_folder().joinpath(text.removesuffix(".yaml") + ".yaml")))
-        if builtin.is_file():
-            return builtin
+    found = named_or_file(name_or_file, "irsa_explorer.lessons", BUILTIN_FOLDER)  # as a scenario is found
+    if found is not None:
+        return found
     known = ", ".join(builtin_lessons())
-    raise LessonError([Problem(text, "lesson", f"no such file and no built-in lesson of that name (built in: {known})")])
+    raise LessonError([Problem(str(name_or_file), "lesson", f"no such file and no built-in lesson of that name (built in: {known})")])
 
 
 def load_lesson(name_or_file: str | Path = DEFAULT_LESSON) -> Lesson:
