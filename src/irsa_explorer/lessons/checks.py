@@ -10,14 +10,16 @@ with what the step asks for. Each check's arguments are checked when the file is
 from __future__ import annotations
 
 from collections.abc import Callable
+from fnmatch import fnmatchcase
 from dataclasses import dataclass, field
 from typing import Any
 
 from irsa_explorer.analysis.credentials import inventory_issuer
 from irsa_explorer.analysis.reverse import who_can_assume
-from irsa_explorer.analysis.trust import Decision, issuer_host_path
+from irsa_explorer.analysis.trust import Decision, evaluate_trust, issuer_host_path, web_identity_request
 from irsa_explorer.model import (
-    IdentityChain, Inventory, Mechanism, Pod, Role, RolePolicies, Unavailable, Verdict,
+    AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE, IdentityChain, Inventory, Mechanism, Pod, Role, RolePolicies, Unavailable, Verdict,
+    service_account_subject,
 )
 
 from .format import Check
@@ -72,6 +74,9 @@ def _value_problem(arg: Arg, value: Any) -> str | None:
         return None if values and all(v in POD_PHASES for v in values) else f"a pod phase or a list of them: {', '.join(POD_PHASES)}"
     if arg.kind == "mechanism":
         return None if value in {m.value for m in Mechanism} else f"one of {', '.join(m.value for m in Mechanism)}"
+    if arg.kind == "texts":
+        values = value if isinstance(value, list) else [value]
+        return None if all(_object_name(v) is None for v in values) else "namespace/name, or a list of them"
     if arg.kind == "verdict":
         return None if value in {v.value for v in Verdict} else f"one of {', '.join(v.value for v in Verdict)}"
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -144,8 +149,16 @@ def _annotated_role(view: LabView, service_account: str) -> tuple[str | None, st
     return sa.role_arn, None
 
 
+def _node_role(view: LabView) -> tuple[str | None, str | None]:
+    """The nodes' role (the instance profile's, as the sources read it); the first of several."""
+    arns = sorted(arn for arn in view.inventory.node_roles.values() if isinstance(arn, str))
+    return (arns[0], None) if arns else (None, "the nodes' role is not known")
+
+
 def _role_from(view: LabView, args: dict[str, Any]) -> tuple[str | None, str | None]:
     if "role" in args:
+        if str(args["role"]) == "node":
+            return _node_role(view)
         return _role_arn(view, str(args["role"])), None
     return _annotated_role(view, str(args["service_account"]))
 
@@ -176,7 +189,7 @@ def _pod(args: dict[str, Any], view: LabView) -> CheckResult:
         said.append(pod.phase)
     if "service_account" in args and pod.service_account != split_name(str(args["service_account"]), ns)[1]:
         return CheckResult(False, f"pod {ns}/{short} runs as service account {pod.service_account}, not {args['service_account']}")
-    needs_chain = any(k in args for k in ("mechanism", "effective_role", "verdict", "finding", "no_finding"))
+    needs_chain = any(k in args for k in ("mechanism", "effective_role", "verdict", "finding", "no_finding", "key_source"))
     if not needs_chain:
         return CheckResult(True, f"pod {ns}/{short} exists" + (f" ({', '.join(said)})" if said else ""))
     chain = view.chains.get(pod.uid)
@@ -201,6 +214,11 @@ def _pod(args: dict[str, Any], view: LabView) -> CheckResult:
             return CheckResult(False if chain.verdict is not Verdict.UNKNOWN else None,
                                f"pod {ns}/{short} gets {got}, not {expected}")
         said.append(f"gets {_role_name(arn)}")
+    if "key_source" in args:  # where the engine found the static keys it says the pod uses
+        source = effective.key_source if effective is not None else None
+        if not source or not fnmatchcase(source, str(args["key_source"])):
+            return CheckResult(False, f"pod {ns}/{short}'s keys come from {source or 'nowhere'}, not {args['key_source']}")
+        said.append(f"keys from {source}")
     if "verdict" in args and chain.verdict.value != args["verdict"]:
         return CheckResult(False if chain.verdict is not Verdict.UNKNOWN else None,
                            f"pod {ns}/{short}'s verdict is {chain.verdict.value}, not {args['verdict']}")
@@ -282,14 +300,59 @@ def _role_has_policy(args: dict[str, Any], view: LabView) -> CheckResult:
         return CheckResult(False if policies.kind == "not-found" else None, f"role {_role_name(arn)}: {policies.reason}")
     wanted = str(args["policy"])
     names = [p.arn if wanted.startswith("arn:") else p.name for p in policies.attached]
-    if wanted in names or wanted in policies.inline:
-        return CheckResult(True, f"role {_role_name(arn)} has {wanted}")
+    found = [n for n in [*names, *policies.inline] if fnmatchcase(n, wanted)]  # `AmazonS3*`: any of them
+    if found:
+        return CheckResult(True, f"role {_role_name(arn)} has {', '.join(found)}")
     have = ", ".join(p.name for p in policies.attached) or "no attached policy"
     return CheckResult(False, f"role {_role_name(arn)} has {have}, not {wanted}")
 
 
+# Made-up names no cluster has: a trust that accepts a service account of one of them accepts
+# service accounts nobody named (a `*` in its sub, StringLike "*", no sub condition at all).
+_NOBODY_NS, _NOBODY_SA = "zz-no-such-namespace-7f3a", "zz-no-such-sa-7f3a"
+
+
+def _role_trusts_others(args: dict[str, Any], view: LabView) -> CheckResult:
+    """The role's trust accepts IRSA tokens of service accounts beyond `only`: each one the
+    cluster has, and made-up ones (any name in an allowed namespace, an allowed name in any
+    namespace, anything at all) — decided by the engine's trust evaluation."""
+    arn, why = _role_from(view, args)
+    if arn is None:
+        return CheckResult(False, why or "")
+    role = view.inventory.roles.get(arn)
+    if not isinstance(role, Role):
+        reason = role.reason if isinstance(role, Unavailable) else "was not read"
+        return CheckResult(None, f"role {_role_name(arn)}: {reason}")
+    issuer = inventory_issuer(view.inventory)
+    if issuer is None:
+        return CheckResult(None, "the cluster's OIDC issuer is not known yet")
+    only_raw = args.get("only", [])
+    only = {split_name(str(v)) for v in (only_raw if isinstance(only_raw, list) else [only_raw])}
+    audiences = {key: (sa.annotations.get(AUDIENCE_ANNOTATION) or DEFAULT_AUDIENCE)
+                 for key, sa in view.inventory.service_accounts.items()}
+    probes = {key: audiences[key] for key in audiences if key not in only}
+    probes[(_NOBODY_NS, _NOBODY_SA)] = DEFAULT_AUDIENCE
+    for ns, name in only:
+        probes[(_NOBODY_NS, name)] = DEFAULT_AUDIENCE
+        probes[(ns, _NOBODY_SA)] = DEFAULT_AUDIENCE
+    unsure = None
+    for (ns, name), audience in sorted(probes.items()):
+        request = web_identity_request(issuer, service_account_subject(ns, name), [audience], role.account)
+        evaluation = evaluate_trust(role.trust_policy, request)
+        who = "any service account" if name == _NOBODY_SA and ns == _NOBODY_NS else (
+            f"any service account in {ns}" if name == _NOBODY_SA else f"{name} in any namespace" if ns == _NOBODY_NS else f"{ns}/{name}")
+        if evaluation.decision is Decision.ALLOW:
+            return CheckResult(True, f"role {role.name}'s trust accepts {who}: {evaluation.reason}")
+        if evaluation.decision is Decision.UNKNOWN and unsure is None:
+            unsure = f"role {role.name} may trust {who}: {evaluation.reason}"
+    if unsure:
+        return CheckResult(None, unsure)
+    named = ", ".join(f"{ns}/{name}" for ns, name in sorted(only)) or "no service account"
+    return CheckResult(False, f"role {role.name}'s trust accepts {named} and no other")
+
+
 _ROLE_ARGS = {
-    "role": Arg("text", help="a role ARN or name"),
+    "role": Arg("text", help="a role ARN or name, or `node` (the nodes' role)"),
     "service_account": Arg("object", help="namespace/name: the role its annotation names"),
 }
 
@@ -298,6 +361,7 @@ CHECKS: dict[str, CheckKind] = {kind.name: kind for kind in (
         "name": Arg("object", True, "namespace/name of the pod"),
         "exists": Arg("bool"), "phase": Arg("phase"), "service_account": Arg("text"),
         "mechanism": Arg("mechanism"), "verdict": Arg("verdict"), "finding": Arg("text"), "no_finding": Arg("text"),
+        "key_source": Arg("text", help="where its static keys come from, as the engine says it (`*` matches any text)"),
         "effective_role": Arg("text", help="a role ARN or name, `annotated` (its service account's) or `node`"),
     }, _pod, "a pod exists, in a phase, runs as a service account, and the engine's chain for it says so"),
     CheckKind("service_account", {"name": Arg("object", True, "namespace/name"), "exists": Arg("bool")},
@@ -308,8 +372,11 @@ CHECKS: dict[str, CheckKind] = {kind.name: kind for kind in (
               _oidc_provider_exists, "an IAM OIDC provider exists for the cluster's issuer (or that URL)"),
     CheckKind("role_trusts", {**_ROLE_ARGS, "service_account": Arg("object", True, "namespace/name whose tokens it must accept")},
               _role_trusts, "a role's trust policy accepts a service account's IRSA tokens (analysis.reverse)"),
-    CheckKind("role_has_policy", {**_ROLE_ARGS, "policy": Arg("text", True, "a policy name or ARN")},
+    CheckKind("role_has_policy", {**_ROLE_ARGS, "policy": Arg("text", True, "a policy name or ARN (`*` matches any text)")},
               _role_has_policy, "a role has a policy attached (or inline) by that name", one_of=("role", "service_account")),
+    CheckKind("role_trusts_others", {**_ROLE_ARGS, "only": Arg("texts", help="the namespace/name service accounts it should accept")},
+              _role_trusts_others, "a role's trust accepts IRSA tokens of service accounts beyond `only` (a wrong way)",
+              one_of=("role", "service_account")),
 )}
 
 
@@ -336,6 +403,6 @@ def roles_for_policies(checks: list[Check], view: LabView) -> set[str]:
 def roles_named(checks: list[Check], view: LabView) -> set[str]:
     """The role ARNs `role_trusts` checks name (read by observe when the inventory has not)."""
     return {
-        arn for check in checks if check.name == "role_trusts"
+        arn for check in checks if check.name in ("role_trusts", "role_trusts_others")
         for arn in [_role_from(view, check.args)[0]] if arn
     }

@@ -1,8 +1,8 @@
 """A trainee's way through a lesson: which steps are done, hints asked for, progress.json.
 
 `LessonRun.observed(view)` decides every step's checks on what was read of the lab
-(lessons/checks.py) and moves on by itself: a step is done once all its checks hold, and stays
-done; the current step is the first not done; the lesson is complete when every step is done.
+(lessons/checks.py) and moves on by itself: a step is done once all its checks hold (and no
+wrong way of a challenge is in place), and stays done; the current step is the first not done; the lesson is complete when every step is done.
 Each change is written to DIR/progress.json at once (progress.py).
 """
 
@@ -93,19 +93,21 @@ class LessonRun:
         self.observations += 1
         newly: list[str] = []
         at = now_iso()
-        for step in self.lesson.steps:
-            results = [evaluate(check, view) for check in step.checks]
-            self.results[step.id] = results
-            state = self.step_progress(step.id)
-            state.checks = [CheckState(c.describe(), r.passed, r.why) for c, r in zip(step.checks, results)]
-            if not state.done and results and all(r.passed is True for r in results):
-                state.done, state.done_at = True, at
-                newly.append(step.id)
         wrong = None
         for way in self.lesson.wrong_ways:
             if way.checks and all(evaluate(c, view).passed is True for c in way.checks):
                 wrong = way.explain
                 break
+        for step in self.lesson.steps:
+            results = [evaluate(check, view) for check in step.checks]
+            self.results[step.id] = results
+            state = self.step_progress(step.id)
+            state.checks = [CheckState(c.describe(), r.passed, r.why) for c, r in zip(step.checks, results)]
+            # a wrong way that makes the checks hold (a trust open to every service account makes
+            # the pod work too) completes nothing while it is in place
+            if not state.done and results and all(r.passed is True for r in results) and wrong is None:
+                state.done, state.done_at = True, at
+                newly.append(step.id)
         newly_wrong = wrong if wrong != self.progress.wrong_way else None
         self.progress.wrong_way = wrong
         remaining = [s.id for s in self.progress.steps if not s.done]

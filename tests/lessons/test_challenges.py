@@ -1,0 +1,184 @@
+"""The built-in challenges (lessons/builtin/, `kind: challenge`), each on a lab of its own, over
+the wire: it does not start complete, and the engine's finding for the starting state is the
+code its "what you learned" names; a wrong way (done as a trainee would, with boto3 and the
+kubernetes client) is recognised, explained, and completes nothing; the challenge's solution —
+a shell snippet, what `o` shows — run through the real `aws` and `kubectl` completes it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lesson_drive import ISSUER_THUMBPRINT, Trainee
+
+from irsa_explorer.lab.launcher import LabProcess, start_lab
+from irsa_explorer.lessons import Check, Command, LessonRun, builtin_lessons, evaluate, lesson_scenario_file, load_lesson, observe
+from irsa_explorer.lessons import all_checks
+from irsa_explorer.lessons.commands import run_command
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.kube import KubeSource
+
+pytestmark = pytest.mark.skipif(not (shutil.which("kubectl") and shutil.which("aws")),
+                                reason="a challenge's solution runs through the real kubectl and aws CLIs")
+
+S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+
+def looked(run: LessonRun, lab: LabProcess):
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+    try:
+        view = observe(kube, AwsSource.from_env(dict(lab.aws_env)), all_checks(run.lesson), kube.default_cluster_name())
+        return run.observed(view), view
+    finally:
+        kube.close()
+
+
+def progress(lab: LabProcess) -> dict:
+    return json.loads((lab.directory / "progress.json").read_text())
+
+
+def node_role(trainee: Trainee) -> str:
+    roles = [r["RoleName"] for r in trainee.iam.list_roles()["Roles"] if "NodeInstanceRole" in r["RoleName"]]
+    assert len(roles) == 1, roles
+    return roles[0]
+
+
+def s3_on_node_role(trainee: Trainee) -> Callable[[], None]:
+    """The wrong way every challenge shares: S3 on the node role. Returns its undoing."""
+    name = node_role(trainee)
+    trainee.iam.attach_role_policy(RoleName=name, PolicyArn=S3_READ)
+    return lambda: trainee.iam.detach_role_policy(RoleName=name, PolicyArn=S3_READ)
+
+
+def open_trust(role: str, how: str) -> Callable[[Trainee], Callable[[], None]]:
+    """A trust opened to every service account: `*` in a StringLike sub, or the conditions deleted."""
+    def wrong(trainee: Trainee) -> Callable[[], None]:
+        before = trainee.iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+        trust = json.loads(json.dumps(before))
+        statement = trust["Statement"][0]
+        if how == "no-condition":
+            statement.pop("Condition")
+        else:
+            keys = dict(next(iter(statement["Condition"].values())))
+            sub = next(k for k in keys if k.endswith(":sub"))
+            keys[sub] = "system:serviceaccount:*"
+            statement["Condition"] = {"StringLike": keys}
+        trainee.iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(trust))
+        return lambda: trainee.iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(before))
+    return wrong
+
+
+def recreated(trainee: Trainee, pod: str, service_account: str, env: list[dict] | None = None) -> None:
+    """The pod deleted and made again (a pod's spec cannot be edited), as `kubectl replace --force` does."""
+    namespace, name = pod.split("/")
+    trainee.core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    give_up = time.monotonic() + 120  # a hang guard
+    while any(p.metadata.name == name for p in trainee.core.list_namespaced_pod(namespace).items):
+        assert time.monotonic() < give_up, f"{pod} was never deleted"
+        time.sleep(0.2)
+    container: dict = {"name": "app", "image": "amazon/aws-cli:latest", "command": ["sleep", "36000"]}
+    if env:
+        container["env"] = env
+    trainee.core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                                                   "spec": {"serviceAccountName": service_account, "containers": [container]}})
+
+
+def keys_of_a_new_user(trainee: Trainee) -> tuple[str, str]:
+    trainee.iam.create_user(UserName="shortcut")
+    key = trainee.iam.create_access_key(UserName="shortcut")["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def keys_in_env(pod: str, service_account: str) -> Callable[[Trainee], None]:
+    """An IAM user's access keys in the pod's environment. Not undone: the solution remakes the pod."""
+    def wrong(trainee: Trainee) -> None:
+        key_id, secret = keys_of_a_new_user(trainee)
+        recreated(trainee, pod, service_account, [{"name": "AWS_ACCESS_KEY_ID", "value": key_id},
+                                                  {"name": "AWS_SECRET_ACCESS_KEY", "value": secret}])
+    return wrong
+
+
+def keys_in_a_secret(pod: str, service_account: str) -> Callable[[Trainee], None]:
+    """The keys moved out of the pod spec into a Secret the pod's env reads. Not undone."""
+    def wrong(trainee: Trainee) -> None:
+        namespace = pod.split("/")[0]
+        key_id, secret = keys_of_a_new_user(trainee)
+        trainee.core.create_namespaced_secret(namespace, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "aws-keys"},
+                                                          "stringData": {"id": key_id, "secret": secret}})
+        recreated(trainee, pod, service_account, [
+            {"name": "AWS_ACCESS_KEY_ID", "valueFrom": {"secretKeyRef": {"name": "aws-keys", "key": "id"}}},
+            {"name": "AWS_SECRET_ACCESS_KEY", "valueFrom": {"secretKeyRef": {"name": "aws-keys", "key": "secret"}}}])
+    return wrong
+
+
+def typo_as_client_id(trainee: Trainee) -> Callable[[], None]:
+    """The misspelt audience made one of the OIDC provider's client IDs (the provider made again
+    with both: the lab's IAM has no add-client-id-to-open-id-connect-provider)."""
+    def provider(client_ids: list[str]) -> None:
+        for found in trainee.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+            trainee.iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=found["Arn"])
+        trainee.iam.create_open_id_connect_provider(Url=trainee.issuer(), ClientIDList=client_ids, ThumbprintList=[ISSUER_THUMBPRINT])
+    provider(["sts.amazonaws.com", "sts.amazon.com"])
+    return lambda: provider(["sts.amazonaws.com"])
+
+
+# challenge: (the pod it is about, the wrong ways tried in turn — each done, looked at, undone
+# when it returns its undoing; one that is not undone comes last, the solution replaces it)
+CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | None]]]] = {
+    "sub-wrong-namespace": ("payments/checkout", [open_trust("checkout-s3-reader", "wildcard-sub"),
+                                                  open_trust("checkout-s3-reader", "no-condition"), s3_on_node_role]),
+    "pod-before-annotation": ("default/reports-before", [s3_on_node_role, keys_in_env("default/reports-before", "reports")]),
+    "no-oidc-provider": ("default/eks-iam-test3", [s3_on_node_role]),
+    "wrong-audience": ("default/audience-typo", [typo_as_client_id, s3_on_node_role]),
+    "static-keys": ("default/legacy-uploader", [s3_on_node_role, keys_in_a_secret("default/legacy-uploader", "my-sa")]),
+    "pod-identity": ("default/uploader-before", [s3_on_node_role]),
+}
+
+
+def test_every_failure_scenario_named_by_the_issue_has_a_challenge() -> None:
+    names = set(builtin_lessons())
+    assert set(CHALLENGES) <= names
+    for name in CHALLENGES:
+        lesson = load_lesson(name)
+        assert lesson.kind == "challenge" and lesson.symptom and lesson.goal and lesson.wrong_ways
+        assert lesson.scenario_path is not None and lesson.scenario_path.stem == name
+        assert lesson.scenario_path.parent.name == "scenarios"  # the scenario, never the challenge file itself
+        for step in lesson.steps:
+            assert len(step.hints) >= 2 and step.solution and re.match(r"[A-Z][A-Z0-9_]+: ", step.learned), step.id
+
+
+@pytest.mark.parametrize("name", sorted(CHALLENGES))
+def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(name: str, tmp_path: Path) -> None:
+    pod, wrong_ways = CHALLENGES[name]
+    lesson = load_lesson(name)
+    with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
+        run, trainee = LessonRun(lesson, lab.directory), Trainee(lab)
+        advance, view = looked(run, lab)
+        assert not advance and not run.complete and progress(lab)["complete"] is False
+        assert all(s.checks and not all(c.passed for c in s.checks) for s in run.progress.steps)
+        # "what you learned" names the code the engine gave for the starting state
+        code = lesson.steps[-1].learned.split(":")[0]
+        found = evaluate(Check("pod", {"name": pod, "finding": code}), view)
+        assert found.passed is True, found.why
+
+        for wrong in wrong_ways:
+            undo = wrong(trainee)
+            advance, _ = looked(run, lab)
+            assert advance.wrong_way and advance.wrong_way.startswith("Wrong way:"), (wrong, run.progress.wrong_way)
+            assert not advance.done and not run.complete
+            assert progress(lab)["wrong_way"] == advance.wrong_way and progress(lab)["complete"] is False
+            if undo is not None:
+                undo()
+                assert looked(run, lab)[0].wrong_way is None and run.progress.wrong_way is None
+
+        for step in lesson.steps:
+            outcome = run_command(Command(step.solution), lab.directory)
+            assert outcome.exit_code == 0, f"{step.id}: {outcome.output}"
+            advance, _ = looked(run, lab)
+            assert step.id in advance.done, run.step_progress(step.id).checks
+        assert advance.completed and progress(lab)["complete"] is True and progress(lab)["wrong_way"] is None
