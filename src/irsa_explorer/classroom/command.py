@@ -63,15 +63,21 @@ def run_classroom(args: argparse.Namespace) -> int:
         return 2
     max_trainees = args.max_trainees if args.max_trainees is not None else 40
     _log_to_console()
+    from .lab_host import start_lab_host
     from .server import ClassroomServer
 
-    server = ClassroomServer(lesson, root, host=args.host, port=args.port, max_trainees=max_trainees)
+    host = start_lab_host(root)
+    server = ClassroomServer(lesson, root, host=args.host, port=args.port, max_trainees=max_trainees,
+                             lab_host=str(host.socket) if host else None)
     try:
         asyncio.run(_serve(server))
     except OSError as problem:  # the port is taken, the address is not this machine's
         print(f"irsa-explorer classroom: cannot listen on {args.host}:{args.port}: {problem.strerror or problem}",
               file=sys.stderr)
         return 2
+    finally:
+        if host is not None:
+            host.stop()
     print(f"classroom stopped; the trainees' folders (progress.json each) are kept in {root}", flush=True)
     return 0
 
@@ -100,6 +106,7 @@ async def _serve(server) -> None:
             f"  trainees open     {url}/   (with a name: {url}/?name=Ada)",
             f"  instructor        {url}/status   or   irsa-explorer classroom status --port {server.port}",
             f"  trainees' folders {server.root}",
+            f"  labs              {'from one lab host (' + server.lab_host + ')' if server.lab_host else 'one lab serve per tab'}",
             (f"  listening on {server.host}: anyone who can reach this machine on port {server.port} can start an app "
              "and a lab here (docs/classroom.md)" if exposed else
              f"  listening on {server.host} only: this machine's browsers (--host 0.0.0.0 opens it to the network)"),

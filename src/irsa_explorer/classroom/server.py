@@ -239,7 +239,7 @@ class ClassroomServer:
         self._instructor_only(request)
         rows = await asyncio.to_thread(self.roster)
         return web.json_response({"lesson": self.lesson, "root": str(self.root), "url": self.url,
-                                  "max_trainees": self.max_trainees, "trainees": rows})
+                                  "max_trainees": self.max_trainees, "lab_host": self.lab_host, "trainees": rows})
 
     async def handle_status_page(self, request: web.Request) -> web.Response:
         self._instructor_only(request)
