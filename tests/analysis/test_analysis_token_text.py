@@ -35,7 +35,7 @@ REDACTORS = {
     "log file": logfile.mask,
     "triage": triage.Redactor().text,
     "live check": livecheck_mask_tokens,
-    "finding": lambda text: aws_error(_failed_pod(text))[1],
+    "finding": lambda text: aws_error(_failed_pod(text)).text,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from typing import NamedTuple
 
 from irsa_explorer.model import (
     AUDIENCE_ANNOTATION,
@@ -22,6 +23,7 @@ from irsa_explorer.model import (
 )
 
 from ..arns import role_arn_problem, role_name_of
+from ..log_errors import recognise
 from ..tokens import mask_tokens
 from ..trust import issuer_host_path
 from .catalogue import (
@@ -267,28 +269,36 @@ def pod_failure(pod: Pod) -> str | None:
     how += [f"container {e.container}{' last' if e.last else ''} exited {e.exit_code}" for e in exits[:3]]
     said = aws_error(pod)
     if said is not None:
-        match = _AWS_ERROR.match(said[1])
-        code = (match.group("code") or match.group("bare")) if match else None
-        how.append(f"it logged {code or said[1][:60]}")
+        how.append(f"it logged {said.code[:60]}")
     return f"{ended} ({'; '.join(how)})"
 
 
-# An AWS error as the AWS CLI and the SDKs print it, in a container's termination message (its last
-# log lines when the pod sets terminationMessagePolicy: FallbackToLogsOnError).
-_AWS_ERROR = re.compile(
-    r"An error occurred \((?P<code>[\w.]{1,64})\) when calling the (?P<op>\w{1,64}) operation[^\n]{0,240}"
-    r"|Unable to locate credentials|NoCredentialProviders[^\n]{0,120}|Could not load credentials from any providers"
-    r"|(?P<bare>AccessDenied(?:Exception)?|UnauthorizedOperation|ExpiredToken|InvalidIdentityToken)\b[^\n]{0,240}"
-)
+class SaidError(NamedTuple):
+    """An AWS error a container's termination message shows."""
+
+    exit: ContainerExit
+    text: str  # the error as printed, from its start, bounded, any token masked
+    code: str  # as printed: "AccessDenied", "Unable to locate credentials" …
+    kind: str  # log_errors.KINDS' name: "access-denied", "trust-denied", "no-credentials" …
 
 
-def aws_error(pod: Pod) -> tuple[ContainerExit, str] | None:
-    """The first AWS error line a failed container's termination message shows (the kubelet keeps
-    it in the pod's status: no log is read), bounded and with any token masked; None if none."""
+_QUOTED = 300  # characters of the error quoted, from where it starts
+
+
+def aws_error(pod: Pod) -> SaidError | None:
+    """The first AWS error a failed container's termination message shows (the kubelet keeps it
+    in the pod's status; with terminationMessagePolicy: FallbackToLogsOnError, the last log
+    lines), recognised as the logs screen recognises one (log_errors.recognise), quoted from its
+    start, bounded, with any token masked; None if none."""
     for e in pod.exits:
-        match = _AWS_ERROR.search(e.message) if e.message else None
-        if match:
-            return e, mask_tokens(match.group(0).strip(), "eyJ…(token masked)")
+        for line in (e.message or "").splitlines():
+            found = recognise(line)
+            if found is None:
+                continue
+            kind, code, start, _end, _operation = found
+            begin = line.rfind("An error occurred (", max(0, start - 19), start)  # the CLI's form opens before its code
+            text = line[begin if begin >= 0 else start:][:_QUOTED].strip()
+            return SaidError(e, mask_tokens(text, "eyJ…(token masked)"), code, kind)
     return None
 
 
@@ -296,7 +306,7 @@ def _exit_hint(pod: Pod) -> str:
     """What the AWS error in a termination message, or else an AWS CLI container's exit code, says."""
     said = aws_error(pod)
     if said is not None:
-        return f" Container {said[0].container}'s termination message (kept in the pod's status) says: {said[1]}"
+        return f" Container {said.exit.container}'s termination message (kept in the pod's status) says: {said.text}"
     images = {c.name: c.image for c in pod.containers}
     for e in pod.exits:
         image = images.get(e.container, "")
@@ -312,7 +322,7 @@ def _exit_evidence(pod: Pod) -> list[Evidence]:
     out = [Evidence(pod.ref, f"{where(e)}.exitCode", str(e.exit_code)) for e in pod.exits[:3]]
     said = aws_error(pod)
     if said is not None:
-        out.append(Evidence(pod.ref, f"{where(said[0])}.message", said[1]))
+        out.append(Evidence(pod.ref, f"{where(said.exit)}.message", said.text))
     return out
 
 
@@ -349,14 +359,14 @@ def pod_failed_without_credentials(pod: Pod, failure: str, why: str) -> Finding:
     )
 
 
-_DENIED = ("AccessDenied", "UnauthorizedOperation", "not authorized to perform")
+_DENIED = ("access-denied", "trust-denied")  # log_errors' kinds of a refusal (AccessDenied, UnauthorizedOperation …)
 
 
 def denied_as(pod: Pod) -> str | None:
     """The AWS error line of a failed container's termination message when it is a refusal
     (AccessDenied …), else None."""
     said = aws_error(pod)
-    return said[1] if said is not None and any(word in said[1] for word in _DENIED) else None
+    return said.text if said is not None and said.kind in _DENIED else None
 
 
 def pod_failed_access_denied(pod: Pod, failure: str, identity: str, role_arn: str | None) -> Finding:
