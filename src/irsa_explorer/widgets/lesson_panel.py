@@ -71,6 +71,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
     LessonPanel > .lesson-eksctl { color: $text-muted; margin-bottom: 0; }
     LessonPanel > .lesson-done { color: $text-success; }
     LessonPanel > .lesson-output { color: $text-muted; }
+    LessonPanel > .lesson-wrong { color: $text-error; text-style: bold; }
     """
 
     def __init__(self, run: LessonRun, state: PanelState, **kwargs) -> None:
@@ -118,7 +119,8 @@ class LessonPanel(VerticalScroll, can_focus=True):
             # of a trainee's `kubectl exec … cat token`), never markup
             blocks.append(Static(text if isinstance(text, Content) else literal(text, lines=True), classes=classes, markup=False))
 
-        self.border_title = f"Lesson: {lesson.title}"
+        word = "Challenge" if lesson.kind == "challenge" else "Lesson"
+        self.border_title = f"{word}: {lesson.title}"
         self.border_subtitle = f"{done}/{len(lesson.steps)} done"
         add(f"In a second terminal:\nexport KUBECONFIG={state.directory / 'kubeconfig'}\nsource {state.directory / 'aws.env'}"
             + ("" if state.lab_ready else "\n(the lab is starting: the files appear once it is ready)"), "lesson-command")
@@ -126,20 +128,20 @@ class LessonPanel(VerticalScroll, can_focus=True):
             add(f"Reported: {prose(lesson.symptom)}")
         if lesson.goal:
             add(f"Goal: {prose(lesson.goal)}")
-        if progress.wrong_way:
-            add(f"⚠ {progress.wrong_way}")
+        if progress.wrong_way:  # a challenge's wrong fix, in place now: it completes nothing
+            add(f"⚠ {prose(progress.wrong_way)}", "lesson-wrong")
         if not any(s.done for s in progress.steps) and lesson.description:
             add(prose(lesson.description))
         previous = self._just_done()
-        if previous is not None and previous.learned:
+        if previous is not None and previous.learned and run.current is not None:  # once complete: in the list below
             add(f"✓ {previous.title}: {prose(previous.learned)}", "lesson-done")
         step = run.current
         if step is None:
-            add("✓ Lesson complete", "lesson-heading")
+            add(f"✓ {word} complete", "lesson-heading")
             last = lesson.steps[-1]
             for result in run.step_progress(last.id).checks:  # what the last step confirmed, as the lab shows it now
                 add(f"{'✓' if result.passed else '✗'} {result.why}", "lesson-done" if result.passed else "")
-            add("What each step showed:", "lesson-heading")
+            add("What you learned:" if lesson.kind == "challenge" else "What each step showed:", "lesson-heading")
             for s in lesson.steps:
                 add(f"✓ {s.title}" + (f" — {prose(s.learned)}" if s.learned else ""), "lesson-done")
         else:
