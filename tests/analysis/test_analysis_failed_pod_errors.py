@@ -49,3 +49,14 @@ def test_the_finding_reads_the_error_the_logs_screen_marks(line, code, kind, quo
 def test_an_error_aws_identity_cannot_cause_is_not_quoted():
     assert aws_error(failed_with("An error occurred (NoSuchBucket) when calling the GetObject operation: nope")) is None
     assert aws_error(failed_with("Traceback … KeyError: 'x'")) is None
+
+
+@pytest.mark.parametrize("code", [F.POD_FAILED_ON_NODE_ROLE, F.POD_FAILED_WITHOUT_CREDENTIALS])
+def test_a_failed_pod_s_finding_points_at_its_logs_in_the_explorer(code):
+    spec = F.CATALOGUE[code]
+    assert "reads no logs;" not in spec.explanation and "irsa-explorer reads no logs" not in spec.explanation
+    assert "`l` on the pod" in spec.explanation and "`l` on the pod" in spec.fix
+    pod = failed_with(CLI)
+    chain = resolve_all(inventory(pods=[pod], sas=[sa(role_arn=None), sa("default", role_arn=None)]))[pod.uid]
+    built = next(f for f in chain.findings if f.code == F.POD_FAILED_ON_NODE_ROLE)
+    assert built.fix.startswith("l on the pod") and "kubectl -n default logs eks-iam-test1" in built.fix

@@ -340,7 +340,8 @@ def pod_failed_on_node_role(pod: Pod, failure: str, node_role: str | None, clust
         evidence=[Evidence(pod.ref, "status.phase", pod.phase),
                   Evidence(pod.ref, "status (kubectl STATUS)", pod.status), *_exit_evidence(pod),
                   Evidence(ObjectRef("Node", pod.node_name or "?"), "instance profile role", node_role)],
-        fix=(f"kubectl -n {pod.namespace} logs {pod.name} --all-containers --tail 20 to confirm (AccessDenied for "
+        fix=(f"l on the pod (its logs, the AWS error marked) or kubectl -n {pod.namespace} logs {pod.name} "
+             f"--all-containers --tail 20 to confirm (AccessDenied for "
              f"assumed-role/{role}/i-…), then eksctl create iamserviceaccount --cluster {cluster or 'CLUSTER'} "
              f"--namespace {pod.namespace} --name {sa} --attach-policy-arn POLICY_ARN --approve, set "
              f"serviceAccountName: {sa} on the pod and recreate it ({_restart_fix(pod)})"),
@@ -354,7 +355,8 @@ def pod_failed_without_credentials(pod: Pod, failure: str, why: str) -> Finding:
         explanation=CATALOGUE[POD_FAILED_WITHOUT_CREDENTIALS].explanation + _exit_hint(pod) + f" Here: {why}",
         evidence=[Evidence(pod.ref, "status.phase", pod.phase),
                   Evidence(pod.ref, "status (kubectl STATUS)", pod.status), *_exit_evidence(pod)],
-        fix=(f"kubectl -n {pod.namespace} logs {pod.name} --all-containers --tail 20 to confirm, fix the link the "
+        fix=(f"l on the pod (its logs, the AWS error marked) or kubectl -n {pod.namespace} logs {pod.name} "
+             f"--all-containers --tail 20 to confirm, fix the link the "
              f"pod's other findings name, then recreate it ({_restart_fix(pod)})"),
     )
 

@@ -234,9 +234,11 @@ POD_FAILED_ON_NODE_ROLE = _spec(
     "crashing), and the only AWS identity it has is the node's instance role, which nothing chose for it: the "
     "SDK fell back to it. A node role allows what the node needs (pulling from ECR, the VPC CNI, joining EKS), "
     "so an application's own AWS calls fail with AccessDenied — the walkthrough's `aws s3 ls` is the textbook "
-    "case. The pod is shown broken: it does not work, and its identity is the first suspect. irsa-explorer "
-    "reads no logs (that would cost a request per pod); the pod's last log lines confirm it.",
-    "Confirm with kubectl -n NS logs POD (AccessDenied … assumed-role/NODE_ROLE/i-… is this), then give the pod "
+    "case. The pod is shown broken: it does not work, and its identity is the first suspect. The pod's logs "
+    "confirm it: `l` on the pod in the explorer shows them, each AWS error marked with the finding that "
+    "explains it (listing pods reads no logs: that would cost a request per pod).",
+    "Confirm with `l` on the pod, or kubectl -n NS logs POD (AccessDenied … assumed-role/NODE_ROLE/i-… is "
+    "this), then give the pod "
     "an identity of its own: eksctl create iamserviceaccount --cluster CLUSTER --namespace NS --name SA "
     "--attach-policy-arn POLICY_ARN --approve (or an EKS Pod Identity association), run the pod as that "
     "service account, recreate it.",
@@ -248,8 +250,10 @@ POD_FAILED_WITHOUT_CREDENTIALS = _spec(
     "crashing), and the identity chain gives it no credentials: what was meant for it does not reach it, or "
     "nothing does and the node's metadata service is out of reach. If the pod calls AWS, its SDK ends with "
     "'Unable to locate credentials' or the error of the broken link — the other findings of the pod say "
-    "which. irsa-explorer reads no logs; the pod's last log lines confirm it.",
-    "Confirm with kubectl -n NS logs POD, then fix the broken link the pod's other findings name and "
+    "which. The pod's logs confirm it: `l` on the pod in the explorer shows them, each AWS error marked "
+    "with the finding that explains it.",
+    "Confirm with `l` on the pod, or kubectl -n NS logs POD, then fix the broken link the pod's other findings "
+    "name and "
     "recreate the pod.",
 )
 POD_FAILED_ACCESS_DENIED = _spec(
