@@ -67,7 +67,8 @@ class Trainee:
 
     def status(self) -> dict[str, Any]:
         """What `classroom status` and the status page show of this trainee (JSON-ready)."""
-        progress = read_progress(self.directory) or {}
+        progress = read_progress(self.directory)
+        progress = progress if isinstance(progress, dict) else {}  # written by the app, read as untrusted
         steps = progress.get("steps") if isinstance(progress.get("steps"), list) else []
         steps = [s for s in steps if isinstance(s, dict)]
         current = progress.get("current")

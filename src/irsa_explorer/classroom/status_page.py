@@ -41,7 +41,7 @@ def status_html(rows: list[dict[str, Any]], lesson: str, root: str) -> str:
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; background: #fafafa; color: #222; }}
 table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: .3em .7em; text-align: left; }}
+th, td {{ border: 1px solid #ccc; padding: .3em .7em; text-align: left; white-space: nowrap; }}
 th {{ background: #eee; }}
 tr.left td {{ color: #888; }}
 code {{ background: #eee; padding: 0 .2em; }}
