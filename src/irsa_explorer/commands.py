@@ -39,6 +39,9 @@ COMMAND_TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("findings", ("fi", "finding"), "the findings view"),
     ("ns", ("namespace", "namespaces"), ":ns NAME: one namespace; alone or all: every one"),
     ("ctx", ("context", "contexts"), ":ctx NAME: that kubeconfig context; alone: the list"),
+    ("learn", ("lesson", "lessons", "challenge", "challenges"), ":learn NAME: that lesson on a fresh lab; alone: the list"),
+    ("scenario", ("scenarios", "sc"), ":scenario NAME: the lab switched to it; alone: the list (lab only)"),
+    ("concepts", ("concept",), "IRSA, Pod Identity, tokens, trust policies, in a few lines each"),
     ("aliases", ("alias", "a"), "this list of commands (ctrl+a)"),
     ("help", ("h", "?"), "every key"),
     ("quit", ("q", "q!"), "leave the explorer"),
@@ -71,6 +74,11 @@ def run_command(app: IrsaExplorerApp, text: str) -> None:
         use_namespace(app, None if argument.lower() in ("", *ALL_NAMESPACES) else argument)
     elif command == "ctx":
         app.action_context(argument or None)
+    elif command in ("learn", "scenario", "concepts"):
+        from irsa_explorer.screens import concepts, learn_picker, scenario_switch  # the lab's and lessons' code: on use
+
+        {"learn": learn_picker.pick_lesson, "scenario": scenario_switch.pick_scenario,
+         "concepts": concepts.open_concepts}[command](app, argument or None)
     elif command == "aliases":
         show_commands(app)
     elif command == "help":
@@ -336,6 +344,19 @@ def zoom(app: IrsaExplorerApp) -> None:
     app.notify("Nothing to zoom here: focus the table, the chain or a pane first.", severity="warning")
 
 
+def lesson_entries(app: IrsaExplorerApp) -> list[tuple[str, str, object]]:
+    """The palette's lessons and challenges (screens/learn_picker.py), each started as `:learn NAME` starts it."""
+    from irsa_explorer.screens.learn_picker import catalogue_if_read, lesson_folder, progress_words, start_lesson
+
+    folder, entries = lesson_folder(app), catalogue_if_read() or []
+    def title(entry) -> str:  # "Challenge: …" titles say their kind already
+        kind = entry.kind.capitalize() or "Lesson"
+        return entry.title if entry.title.startswith(kind) else f"{kind}: {entry.title}"
+
+    return [(title(entry), entry.problem or f"{entry.description} · "
+             f"{progress_words(entry, folder)}", partial(start_lesson, app, entry)) for entry in entries]
+
+
 class ExplorerCommands(Provider):
     """One provider for everything the explorer can jump to or do."""
 
@@ -355,8 +376,13 @@ class ExplorerCommands(Provider):
             ("Namespace…", "one namespace or all (n)", app.action_namespace),
             ("Context…", "another kubeconfig context (c)", app.action_context),
             ("Help", "every key (?)", app.action_help),
+            ("Learn…", "lessons and challenges, with your progress (:learn)", partial(run_command, app, "learn")),
+            ("Scenario…", "switch the lab to another scenario (:scenario)", partial(run_command, app, "scenario")),
+            ("Concepts", "IRSA, Pod Identity, the node role, tokens, sub/aud, trust policies (:concepts)",
+             partial(run_command, app, "concepts")),
         ):
             entries.append((key, help_text, action))
+        entries += lesson_entries(app)
         inventory = app.state.inventory
         if inventory is not None:
             for pod in sorted(inventory.pods.values(), key=lambda p: (p.namespace, p.name)):

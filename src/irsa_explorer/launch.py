@@ -73,8 +73,14 @@ def run_lab(args: argparse.Namespace) -> int:
         if value:
             extra += [f"--{option}", value]
     connect, stop = lab_in_background(args.scenario, extra)
+    # the lesson's part too, with no lesson: `:learn` starts one and `:scenario` switches the lab in place
+    from irsa_explorer.learn import learn_app_class
+    from irsa_explorer.screens.scenario_switch import LabStart, without_scale
+
+    lab = LabStart(args.scenario, without_scale(tuple(extra)))
     try:
-        return run_app(app_class(connect=connect, connect_label=f"starting the lab ({args.scenario})…", **options))
+        return run_app(learn_app_class(app_class)(lesson=None, directory=None, lab_start=lab, connect=connect,
+                                                  connect_label=f"starting the lab ({args.scenario})…", **options))
     finally:
         stop()
 

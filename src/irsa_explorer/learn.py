@@ -49,6 +49,7 @@ class LessonObserved(Message):
 
     view: LabView | None
     error: str | None = None
+    run: object = None  # the LessonRun it was read for: another lesson's (picked meanwhile) is dropped
 
 
 @dataclass
@@ -71,10 +72,13 @@ class LessonExplorer(App):
     .{HIGHLIGHT} {{ border: double $warning !important; border-title-color: $text-warning !important; }}
     """
 
-    def __init__(self, *args, lesson: Lesson, directory: Path, **kwargs) -> None:
+    def __init__(self, *args, lesson: Lesson | None, directory: Path | None, lab_start=None, **kwargs) -> None:
+        """`lesson` None: plain `lab`, no panel until `:learn` starts one (screens/learn_picker.py);
+        `lab_start`: how the lab was started (screens/scenario_switch.LabStart), for `:scenario`."""
         super().__init__(*args, **kwargs)
-        self.lesson_run = LessonRun(lesson, directory)
-        self.lesson_state = PanelState(directory)
+        self.lesson_run: LessonRun | None = LessonRun(lesson, directory) if lesson is not None else None
+        self.lesson_state = PanelState(directory or Path())
+        self.lab_start = lab_start
         self._lesson_checking = False
         self._lesson_dirty = True
         self._lesson_pointed: str | None = None  # the step whose pod and pane were shown
@@ -90,6 +94,8 @@ class LessonExplorer(App):
         self.set_interval(POLL_SECONDS, self._lesson_poll, name="lesson")
 
     def _lesson_screen_changed(self, screen: Screen) -> None:
+        if self.lesson_run is None:
+            return
         if isinstance(screen, ViewScreen) and not screen.query(LessonPanel):
             screen.call_after_refresh(self._lesson_mount_panel, screen)
         else:
@@ -132,31 +138,36 @@ class LessonExplorer(App):
         self._lesson_check()
 
     def _lesson_poll(self) -> None:
-        if self.lesson_run.complete:  # what the last step confirmed is still followed on data changes
+        if self.lesson_run is None or self.lesson_run.complete:  # what the last step confirmed is still followed on data changes
             return
         self._lesson_dirty = True
         self._lesson_check()
 
     def _lesson_check(self) -> None:
         sources = getattr(self, "sources", None)
-        if sources is None or self._lesson_checking or not self._lesson_dirty:
+        if sources is None or self.lesson_run is None or self._lesson_checking or not self._lesson_dirty:
             return
         self._lesson_checking, self._lesson_dirty = True, False
         checks = all_checks(self.lesson_run.lesson)
-        self.run_worker(lambda: self._lesson_observe(sources, checks), name="lesson-check", group="lesson",
+        run = self.lesson_run
+        self.run_worker(lambda: self._lesson_observe(sources, checks, run), name="lesson-check", group="lesson",
                         description="read the lab for the lesson's checks", thread=True, exit_on_error=False)
 
-    def _lesson_observe(self, sources: Sources, checks) -> None:
+    def _lesson_observe(self, sources: Sources, checks, run=None) -> None:
         try:
             view = observe(sources.kube, sources.aws, checks, sources.cluster_name)
         except Exception as error:  # one line in the panel; tried again at the next change or poll
-            self.post_message(LessonObserved(None, f"could not read the lab: {type(error).__name__}: {error}"))
+            self.post_message(LessonObserved(None, f"could not read the lab: {type(error).__name__}: {error}", run))
             return
-        self.post_message(LessonObserved(view))
+        self.post_message(LessonObserved(view, run=run))
 
     @on(LessonObserved)
     def _lesson_observed(self, message: LessonObserved) -> None:
+        if message.run is not self.lesson_run:  # read for the lesson before `:learn` picked another
+            return
         self._lesson_checking = False
+        if self.lesson_run is None:
+            return
         if message.view is None:
             self.lesson_state.note = message.error or ""
             self._lesson_show()
@@ -177,6 +188,8 @@ class LessonExplorer(App):
     def _lesson_point(self) -> None:
         """Point at what the current step talks about: its pod selected with its pane open
         (once per step), and that pane highlighted."""
+        if self.lesson_run is None:
+            return
         # once complete: the last step's pod (eks-iam-test3 and the role it gets)
         step = self.lesson_run.current or self.lesson_run.lesson.steps[-1]
         screen = self.screens_by_view.get("pods") if hasattr(self, "screens_by_view") else None
@@ -201,6 +214,31 @@ class LessonExplorer(App):
         else:
             self._lesson_pointed = pointed
 
+    # -- another lesson, another lab (screens/learn_picker.py, screens/scenario_switch.py) ---------------
+
+    def use_lesson(self, lesson: Lesson, directory: Path) -> None:
+        """Show `lesson` (its progress in `directory`) in the panel, on every view; its lab starts
+        apart (scenario_switch.switch_lab), `lab_ready` says when it is up."""
+        self.lesson_run = LessonRun(lesson, directory)
+        self.lesson_state = PanelState(directory, note="starting the lab…")
+        self._lesson_pointed, self._lesson_checking, self._lesson_dirty = None, False, True
+        for panel in self.lesson_panels():
+            panel.run, panel.state = self.lesson_run, self.lesson_state
+        if isinstance(self.screen, ViewScreen):
+            self._lesson_mount_panel(self.screen)
+
+    def lab_ready(self) -> None:
+        """A switched lab is up (scenario_switch): the lesson checks it."""
+        self.lesson_state.lab_ready, self.lesson_state.note = True, ""
+        self._lesson_dirty = True
+        self._lesson_show()
+        self._lesson_check()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action.startswith("lesson_") and self.lesson_run is None:
+            return False  # plain `lab`: no lesson keys in the footer until `:learn` starts one
+        return super().check_action(action, parameters)
+
     # -- keys -------------------------------------------------------------------------------------------
 
     def action_zoom(self) -> None:
@@ -213,7 +251,7 @@ class LessonExplorer(App):
         super().action_zoom()
 
     def action_lesson_hint(self) -> None:
-        step = self.lesson_run.current
+        step = self.lesson_run.current if self.lesson_run is not None else None
         if step is None:
             return
         if self.lesson_run.hint() is None:
@@ -221,7 +259,7 @@ class LessonExplorer(App):
         self._lesson_show()
 
     def action_lesson_solution(self) -> None:
-        step = self.lesson_run.current
+        step = self.lesson_run.current if self.lesson_run is not None else None
         if step is None:
             return
         if self.lesson_run.show_solution() is None:
@@ -230,7 +268,7 @@ class LessonExplorer(App):
         self._lesson_show()
 
     def action_lesson_run(self) -> None:
-        step = self.lesson_run.current
+        step = self.lesson_run.current if self.lesson_run is not None else None
         if step is None or self.lesson_state.running:
             return
         if not self.lesson_state.lab_ready:
@@ -281,6 +319,7 @@ def run_learn(args: argparse.Namespace) -> int:
     """`irsa-explorer learn`. Returns the exit code."""
     from irsa_explorer.lab.launcher import missing_lab_extra
     from irsa_explorer.launch import configured, run_app
+    from irsa_explorer.screens.scenario_switch import LabStart
     from irsa_explorer.sources.connect import lab_in_background
 
     try:
@@ -301,7 +340,7 @@ def run_learn(args: argparse.Namespace) -> int:
     app_class, options = chosen
     connect, stop = lab_in_background(str(scenario), directory=str(directory))  # the files kept: progress.json is the trainee's
     app = learn_app_class(app_class)(
-        lesson=lesson, directory=directory, connect=connect,
+        lesson=lesson, directory=directory, connect=connect, lab_start=LabStart(str(scenario), (), directory),
         connect_label=f"starting the lab for lesson {lesson.name}…", **options,
     )
     try:

@@ -25,6 +25,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
     from irsa_explorer.screens.service_accounts import ServiceAccountsScreen
     from irsa_explorer.widgets.chain_strip import ChainStrip
     from irsa_explorer.widgets.link import Link
+    from irsa_explorer.widgets.panes.detail import DetailPane
     from irsa_explorer.widgets.panes.token import TokenPane
     from irsa_explorer.widgets.pods_table import PodsTable
     from irsa_explorer.widgets.prompt_bar import PromptBar
@@ -46,6 +47,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Token pane", keys(TokenPane.BINDINGS)),
         ("Service account (:sa, and its pane in the pods view)", keys([b for b in ServiceAccountsScreen.BINDINGS if b.show])),
         ("Links", keys(Link.BINDINGS) + [("click", "open the link")]),
+        ("Concepts (F1 on a pane; c here in help)", keys([b for b in DetailPane.BINDINGS if b.id == "pane.concept"]) + keys(HelpScreen.BINDINGS[1:2])),
         ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
         ("Before an exec or a write", keys(ConfirmScreen.BINDINGS) + [("enter", "the focused button: Run, or Cancel")]),
         ("Commands (:, ctrl+a lists them)", command_list()),
@@ -57,9 +59,10 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close", tooltip="Close help"),
+        Binding("c", "concepts", "Concepts", id="help.concepts", tooltip="IRSA, Pod Identity, tokens, trust: the concepts page"),
     ]
 
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]], title: str = "Keys (esc closes)") -> None:
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]], title: str = "Keys (esc closes · c: concepts)") -> None:
         super().__init__(id="help-screen")
         self.sections, self.title_text = sections, title
 
@@ -73,6 +76,11 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body") as body:
             body.border_title = self.title_text
             yield Static(Content("\n").join(lines))
+
+    def action_concepts(self) -> None:
+        from irsa_explorer.screens.concepts import ConceptsScreen  # its data file: read on use
+
+        self.app.switch_screen(ConceptsScreen())
 
 
 class PickerScreen(ModalScreen[str | None]):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
@@ -80,6 +81,13 @@ class DetailPane(VerticalScroll):
 
     PANE_ID = ""
     TITLE = ""
+    BINDINGS = [Binding("f1", "concept", "Concept", id="pane.concept", tooltip="What this pane shows, explained (concepts page)")]
+
+    def action_concept(self) -> None:
+        from irsa_explorer.screens.concepts import concept_for_pane, open_concepts  # screens import panes: on use
+
+        concept = concept_for_pane(self.PANE_ID)
+        open_concepts(self.app, concept.id if concept else None)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
