@@ -4,6 +4,8 @@ page, a tab's own app and lab, the roster (`/status`, `classroom status`), a tab
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -106,3 +108,16 @@ def test_status_without_a_classroom_says_so_in_one_line(tmp_path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no classroom answers on http://127.0.0.1:9/status.json" in done.stderr
+
+
+def test_an_app_that_dies_closes_its_tab_and_its_lab_stops(classroom: Classroom) -> None:
+    tab = classroom.open_tab("crash")
+    tab.wait_lab_ready()
+    app_pid = wait_for(lambda: next((pid for pid, line in descendants(classroom.process.pid).items()
+                                     if str(tab.directory) in line and " learn " in f" {line} "), None),
+                       "the tab's app among the classroom's processes")
+    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid)}
+    os.kill(app_pid, signal.SIGKILL)  # no quit, no exit message: gone
+    assert tab.closed.wait(120), "the server did not close the dead app's tab"
+    wait_for(lambda: not still_running(processes), "the dead app's lab to stop with it")
+    wait_for(lambda: not tab.status()["connected"], "the trainee marked as left")

@@ -80,6 +80,15 @@ class TraineeSession(AppService):
         self.trainee.pid = process.pid
         return process
 
+    async def run(self) -> None:
+        """textual-serve's relay of the app's screen; then the tab is closed, also when the app
+        died without saying so (killed, crashed hard): the page says the session ended."""
+        try:
+            await super().run()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.remote_close()
+
     async def stop(self) -> None:
         """Ask the app to quit (it stops its lab), and make sure it did."""
         task, process = self._task, self._process
