@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import boto3
 import pytest
 from lesson_drive import ISSUER_THUMBPRINT, Trainee
 
@@ -27,6 +28,16 @@ pytestmark = pytest.mark.skipif(not (shutil.which("kubectl") and shutil.which("a
                                 reason="a challenge's solution runs through the real kubectl and aws CLIs")
 
 S3_READ = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+
+
+class ChallengeTrainee(Trainee):
+    """lesson_drive's trainee, with EC2 too (a node's instance metadata settings)."""
+
+    def __init__(self, lab: LabProcess) -> None:
+        super().__init__(lab)
+        env = lab.aws_env
+        self.ec2 = boto3.client("ec2", endpoint_url=lab.aws_endpoint, region_name=env["AWS_REGION"],
+                                aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
 
 
 def looked(run: LessonRun, lab: LabProcess):
@@ -127,6 +138,16 @@ def typo_as_client_id(trainee: Trainee) -> Callable[[], None]:
     return lambda: provider(["sts.amazonaws.com"])
 
 
+def hop_limit_raised(trainee: Trainee) -> Callable[[], None]:
+    """The hardened node's IMDS hop limit put back to 2 (what the symptom asks for)."""
+    ec2 = trainee.ec2
+    instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"] if i.get("PrivateIpAddress") == "192.168.1.169"]
+    assert len(instances) == 1 and instances[0]["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+    instance = instances[0]["InstanceId"]
+    ec2.modify_instance_metadata_options(InstanceId=instance, HttpPutResponseHopLimit=2)
+    return lambda: ec2.modify_instance_metadata_options(InstanceId=instance, HttpPutResponseHopLimit=1)
+
+
 # challenge: (the pod it is about, the wrong ways tried in turn — each done, looked at, undone
 # when it returns its undoing; one that is not undone comes last, the solution replaces it)
 CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | None]]]] = {
@@ -137,12 +158,17 @@ CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | N
     "wrong-audience": ("default/audience-typo", [typo_as_client_id, s3_on_node_role]),
     "static-keys": ("default/legacy-uploader", [s3_on_node_role, keys_in_a_secret("default/legacy-uploader", "my-sa")]),
     "pod-identity": ("default/uploader-before", [s3_on_node_role]),
+    "pod-identity-no-tag-session": ("default/reporter", [s3_on_node_role]),
+    "imds-hop-limit": ("default/hardened-app", [hop_limit_raised, s3_on_node_role]),
 }
 
 
 def test_every_failure_scenario_named_by_the_issue_has_a_challenge() -> None:
     names = set(builtin_lessons())
-    assert set(CHALLENGES) <= names
+    named_first = {"pod-before-annotation", "no-oidc-provider", "sub-wrong-namespace", "wrong-audience", "static-keys", "pod-identity"}
+    assert named_first <= set(CHALLENGES) <= names
+    # and every built-in challenge is tried here
+    assert {n for n in names if load_lesson(n).kind == "challenge"} == set(CHALLENGES)
     for name in CHALLENGES:
         lesson = load_lesson(name)
         assert lesson.kind == "challenge" and lesson.symptom and lesson.goal and lesson.wrong_ways
@@ -157,7 +183,7 @@ def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(nam
     pod, wrong_ways = CHALLENGES[name]
     lesson = load_lesson(name)
     with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
-        run, trainee = LessonRun(lesson, lab.directory), Trainee(lab)
+        run, trainee = LessonRun(lesson, lab.directory), ChallengeTrainee(lab)
         advance, view = looked(run, lab)
         assert not advance and not run.complete and progress(lab)["complete"] is False
         assert all(s.checks and not all(c.passed for c in s.checks) for s in run.progress.steps)
