@@ -351,6 +351,6 @@ def run_learn(args: argparse.Namespace) -> int:
         return status
     run = app.lesson_run
     done = sum(1 for s in run.progress.steps if s.done)
-    print(f"lesson {lesson.name}: {done}/{len(run.progress.steps)} steps done"
+    print(f"{run.lesson.kind} {run.lesson.name}: {done}/{len(run.progress.steps)} steps done"  # :learn may have picked another
           + (" — complete" if run.complete else "") + f"; progress in {directory / 'progress.json'}")
     return 0
