@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--dir", help="where to write kubeconfig and aws.env (default: a new temporary folder)"
     )
     serve.add_argument("--seed", type=int, help="the same ids (instances, keys, associations) on every run, for tests")
+    host = lab_sub.add_parser("host", help="start labs cheaply by fork, for a classroom (docs/classroom.md)")
+    host.add_argument("--socket", required=True, help="the Unix socket to listen on (IRSA_EXPLORER_LAB_HOST)")
 
     learn = sub.add_parser("learn", help="a lesson: the explorer on a fresh lab with the lesson beside it")
     learn.add_argument("lesson", nargs="?", default="walkthrough",
@@ -275,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["IRSA_EXPLORER_ACCOUNT_PROFILES"] = ",".join(args.account_profile)
     try:
+        if args.command == "lab" and args.lab_command == "host":
+            from irsa_explorer.lab.host import main as host_main
+
+            return host_main(args.socket, parse=lambda options: build_parser().parse_args(["lab", "serve", *options]))
         if args.command == "lab":
             why = _lab_cannot_start(args)
             if why:

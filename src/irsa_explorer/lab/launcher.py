@@ -17,10 +17,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from irsa_explorer.lab.scenario import DEFAULT_SCENARIO
 
+if TYPE_CHECKING:
+    from irsa_explorer.lab.host_client import HostedLab
+
 READY_LINE = "ready"
+HOST_ENV = "IRSA_EXPLORER_LAB_HOST"  # a lab host's socket: start_lab asks it for the lab (lab/host.py)
 STOP_WITH_PARENT_ENV = "IRSA_LAB_STOP_WITH_PARENT"  # the starter's pid
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -67,7 +72,7 @@ class LabProcess:
     kube_url: str
     aws_endpoint: str
     context: str
-    process: subprocess.Popen = field(repr=False)
+    process: subprocess.Popen | HostedLab = field(repr=False)  # HostedLab: forked by a lab host
     banner: str = ""  # what `lab serve` printed before `ready` (URLs, usage, start-up timings)
     _owns_directory: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
     _readers: list[threading.Thread] = field(default_factory=list, repr=False)
@@ -107,6 +112,11 @@ def start_lab(
 ) -> LabProcess:
     """Run `irsa-explorer lab serve` in a subprocess and wait until it prints `ready`.
 
+    With $IRSA_EXPLORER_LAB_HOST set to a lab host's socket (`irsa-explorer lab host`), the host
+    forks the lab instead (the same `lab serve`, started without its imports); `process` is then
+    a HostedLab (host_client.py) with the Popen methods used here, and `stop()` ends that lab only.
+    A host that is not there, or does not answer in `timeout`, is one LabStartError line.
+
     `directory` receives kubeconfig and aws.env (None: a temporary folder that `lab serve`
     makes and removes itself when it stops — also when it stops because this process was
     killed, so no copy of the lab's CA, token or keys outlives the two of them).
@@ -116,19 +126,22 @@ def start_lab(
     folder = Path(directory) if directory is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-    argv = [
-        sys.executable, "-m", "irsa_explorer", "lab", "serve",
-        "--scenario", str(scenario), *(("--dir", str(folder)) if folder is not None else ()), *extra_args,
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_server_env(),
-        start_new_session=True,  # a Ctrl-C in the caller's terminal is the caller's to forward
-    )
+    options = ["--scenario", str(scenario), *(("--dir", str(folder)) if folder is not None else ()), *extra_args]
+    host = os.environ.get(HOST_ENV)
+    if host:  # a lab host forks the lab (lab/host.py): no imports, shared pages
+        from irsa_explorer.lab.host_client import ask_host
+
+        process = ask_host(host, options, timeout)
+    else:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "irsa_explorer", "lab", "serve", *options],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_server_env(),
+            start_new_session=True,  # a Ctrl-C in the caller's terminal is the caller's to forward
+        )
     stderr_lines: list[str] = []
     stderr_reader = threading.Thread(target=_drain, args=(process.stderr, stderr_lines), daemon=True)
     stderr_reader.start()

@@ -1,0 +1,369 @@
+"""`irsa-explorer lab host --socket PATH`: one process that starts labs cheaply, by fork.
+
+A classroom runs thirty labs on one machine. A plain `lab serve` is a fresh interpreter that
+imports moto, werkzeug, aiohttp, boto3 and the kubernetes client, parses the service models
+and loads IAM's managed policies before it serves: ~2 s of CPU and ~370 MB private memory
+each (docs/classroom.md, "The lab host", has the figures). The lab host does all of that once
+— it imports everything a lab needs, parses every built-in scenario (which loads the botocore
+service models the scenarios use) — then `gc.freeze()`s and forks one child per lab asked for.
+The children share the host's pages copy-on-write, so a lab costs what it adds (its servers,
+its objects), and starts without importing anything.
+
+Why fork rather than one moto backend with an account per trainee: moto keeps process-wide
+backends and the lab's servers (IMDS, Pod Identity, CloudTrail, the API server) are one per
+cluster; a fork keeps every lab exactly `lab serve` — the same code path, files, banner and
+`ready` — and isolated (a trainee's IAM changes cannot reach another trainee's account), and
+stopping one is killing a process.
+
+The host stays single-threaded (it never starts a server; labs start theirs after the fork),
+so nothing is forked holding a lock another thread held.
+
+Protocol on the Unix socket (one connection per lab, JSON lines):
+  client → host  {"argv": [lab serve options], "cwd": "..."} with two file descriptors
+                 (SCM_RIGHTS): the lab's stdout and stderr (pipes the client reads);
+  host → client  {"pid": N} once forked, or {"error": "..."};
+  client → host  {"signal": N}: deliver a signal to that lab (how LabProcess.stop() stops it);
+  host → client  {"exit": CODE} when the lab has ended (negative: killed by that signal).
+The client closing the connection (it stopped, or died) ends the lab. The host ends its labs
+when it gets SIGTERM/SIGINT/SIGHUP or its parent dies, and each lab ends when the host dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from irsa_explorer.lab.launcher import HOST_ENV, STOP_WITH_PARENT_ENV
+
+STOP_GRACE_S = 10.0  # SIGTERM, then SIGKILL after this long (the host's own stop)
+_REQUEST_LIMIT = 64 * 1024
+_REQUEST_TIMEOUT_S = 10.0  # a client that connects and says nothing is dropped after this long
+
+
+def warm() -> dict[str, float]:
+    """Import and parse, in the host, everything every lab would otherwise do on its own.
+
+    Returns seconds per step (shown in the host's banner). Nothing here starts a thread.
+    """
+    steps: dict[str, float] = {}
+    mark = time.monotonic()
+
+    def step(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        steps[name] = now - mark
+        mark = now
+
+    import boto3  # noqa: F401
+    import kubernetes.client  # noqa: F401
+    import moto.moto_server.werkzeug_app  # noqa: F401
+    import werkzeug.serving  # noqa: F401
+    from aiohttp import web  # noqa: F401
+
+    import irsa_explorer.lab.aws.server  # noqa: F401  (moto's backends, with the lab's settings)
+    import irsa_explorer.lab.kube.server  # noqa: F401
+    import irsa_explorer.lab.runtime.containers  # noqa: F401
+    import irsa_explorer.lab.scale  # noqa: F401
+    import irsa_explorer.lab.serve  # noqa: F401
+
+    step("imports")
+    from irsa_explorer.lab.scenario import load_scenario
+    from irsa_explorer.lab.scenario.builtin import builtin_scenarios
+
+    for name in builtin_scenarios():  # checking a scenario loads the service models its steps use
+        with contextlib.suppress(Exception):
+            load_scenario(name)
+    from irsa_explorer.lab.scenario import botocore_session
+
+    for service in ("iam", "sts", "ec2", "eks", "s3"):  # what a lab's clients and moto's parsers read
+        botocore_session().get_service_model(service)
+    step("models")
+    return steps
+
+
+@dataclass
+class _Lab:
+    pid: int
+    connection: socket.socket
+    started: float = field(default_factory=time.monotonic)
+
+
+class LabHost:
+    """The host's loop: accept requests, fork labs, relay signals and exits."""
+
+    def __init__(self, socket_path: Path, parse: Callable[[Sequence[str]], object], log: TextIO) -> None:
+        self.socket_path = socket_path
+        self.parse = parse  # `lab serve` options → the argparse Namespace serve.main takes (cli's parser)
+        self.log = log
+        self.labs: dict[int, _Lab] = {}
+        self.stopping = False
+        self.parent = os.getppid()
+        self.pid_of_host = os.getpid()
+        self.listener: socket.socket | None = None
+        self._wake_r, self._wake_w = os.pipe()
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def listen(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if self.socket_path.is_socket():
+                self.socket_path.unlink()  # a host that died left it behind; connecting to it fails anyway
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_mask = os.umask(0o177)  # only this user may ask for labs (they hold lab credentials)
+        try:
+            listener.bind(str(self.socket_path))
+        finally:
+            os.umask(old_mask)
+        listener.listen(64)
+        listener.setblocking(False)
+        self.listener = listener
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(self._wake_w)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_stop)
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake select through the wakeup fd
+
+    def _on_stop(self, *_: object) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        assert self.listener is not None
+        try:
+            while not self.stopping:
+                watched = [self.listener, self._wake_r, *(lab.connection for lab in self.labs.values())]
+                try:
+                    readable, _, _ = select.select(watched, [], [], 0.5)
+                except InterruptedError:
+                    readable = []
+                if os.getppid() != self.parent:
+                    print("lab host: the process that started it is gone", file=self.log, flush=True)
+                    break
+                for ready in readable:
+                    if ready is self.listener:
+                        self._accept()
+                    elif ready == self._wake_r:
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(self._wake_r, 4096)
+                    else:
+                        self._from_client(ready)
+                self._reap()
+        finally:
+            self._stop_all()
+            with contextlib.suppress(OSError):
+                self.listener.close()
+                self.socket_path.unlink()
+        return 0
+
+    def _accept(self) -> None:
+        assert self.listener is not None
+        try:
+            connection, _ = self.listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        fds: list[int] = []
+        try:
+            connection.setblocking(True)
+            connection.settimeout(_REQUEST_TIMEOUT_S)
+            request, fds = _read_request(connection)
+            argv = [str(arg) for arg in request.get("argv", [])]
+            cwd = str(request.get("cwd") or "/")
+            if len(fds) != 2:
+                raise ValueError("send the lab's stdout and stderr with the request")
+            pid = self._fork_lab(argv, cwd, fds, connection)
+        except (OSError, ValueError) as problem:
+            with contextlib.suppress(OSError):
+                connection.sendall(_message({"error": f"the lab host could not start a lab: {problem}"}))
+            connection.close()
+            return
+        finally:
+            for fd in fds:
+                os.close(fd)  # the lab has its copies
+        connection.settimeout(None)
+        connection.sendall(_message({"pid": pid}))
+        connection.setblocking(False)
+        self.labs[pid] = _Lab(pid, connection)
+        print(f"lab host: lab {pid} started ({' '.join(argv)})", file=self.log, flush=True)
+
+    def _fork_lab(self, argv: list[str], cwd: str, fds: list[int], connection: socket.socket) -> int:
+        for stream in (sys.stdout, sys.stderr, self.log):
+            stream.flush()
+        pid = os.fork()
+        if pid:
+            return pid
+        # The lab. Whatever happens here ends in os._exit: it never returns into the host's loop.
+        code = 70
+        try:
+            code = _run_lab(argv, cwd, fds, self, connection)
+        except SystemExit as exit_:  # argparse refusing an option: it printed why
+            code = exit_.code if isinstance(exit_.code, int) else 2
+        except BaseException as error:  # noqa: BLE001 - one line on the lab's stderr, like lab serve's crash
+            with contextlib.suppress(Exception):
+                print(f"lab serve: unexpected error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+
+    def _from_client(self, connection: socket.socket) -> None:
+        lab = next((lab for lab in self.labs.values() if lab.connection is connection), None)
+        if lab is None:
+            return
+        try:
+            data = connection.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client stopped or died: so does its lab
+            _signal(lab.pid, signal.SIGTERM)
+            return
+        for line in data.splitlines():
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                number = int(json.loads(line).get("signal"))
+                if number in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL, signal.SIGHUP):
+                    _signal(lab.pid, number)
+
+    def _reap(self) -> None:
+        while self.labs:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            lab = self.labs.pop(pid, None)
+            if lab is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            with contextlib.suppress(OSError):
+                lab.connection.setblocking(True)
+                lab.connection.settimeout(2)
+                lab.connection.sendall(_message({"exit": code}))
+            lab.connection.close()
+            print(f"lab host: lab {pid} ended ({code})", file=self.log, flush=True)
+
+    def _stop_all(self) -> None:
+        """SIGTERM every lab, wait for them (STOP_GRACE_S), SIGKILL the rest."""
+        for lab in self.labs.values():
+            _signal(lab.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while self.labs and time.monotonic() < deadline:
+            self._reap()
+            if self.labs:
+                time.sleep(0.05)
+        for lab in list(self.labs.values()):
+            _signal(lab.pid, signal.SIGKILL)
+        while self.labs:
+            pid, _ = os.waitpid(next(iter(self.labs)), 0)
+            self.labs.pop(pid, None)
+            self._reap()
+
+
+def _run_lab(argv: list[str], cwd: str, fds: list[int], host: LabHost, connection: socket.socket) -> int:
+    """In the forked child: become a lab serve of its own and run it (serve.main)."""
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    os.setsid()  # a Ctrl-C in the host's terminal is the host's to handle (it stops its labs)
+    _die_with_parent()
+    host_pid = host.pid_of_host
+    if os.getppid() != host_pid:  # the host died between the fork and the line above
+        return 1
+    # Nothing of the host's reaches the lab: its socket, the other labs' connections, its pipe.
+    for other in (host.listener, connection, *(lab.connection for lab in host.labs.values())):
+        if other is not None:
+            other.close()
+    for fd in (host._wake_r, host._wake_w):
+        os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(fds[0], 1)
+    os.dup2(fds[1], 2)
+    os.chdir(cwd)
+    from irsa_explorer.lab.serve import main as serve_main
+
+    os.environ[STOP_WITH_PARENT_ENV] = str(host_pid)  # serve's own check: stop once the host is gone
+    gc.unfreeze()  # the lab collects its own garbage; the host's objects stay shared (never written by gc)
+    gc.freeze()
+    return serve_main(host.parse(argv))
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this process when the host dies (prctl PR_SET_PDEATHSIG), however it died."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _signal(pid: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, number)
+
+
+def _message(payload: dict) -> bytes:
+    return (json.dumps(payload) + "\n").encode()
+
+
+def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
+    """One JSON line and the file descriptors sent with it."""
+    data, fds, _, _ = socket.recv_fds(connection, _REQUEST_LIMIT, 4)
+    fds = list(fds)
+    while not data.endswith(b"\n"):
+        more = connection.recv(_REQUEST_LIMIT)
+        if not more or len(data) > _REQUEST_LIMIT:
+            for fd in fds:
+                os.close(fd)
+            raise ValueError("the request was cut short")
+        data += more
+    try:
+        request = json.loads(data)
+    except ValueError:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("the request is not JSON") from None
+    if not isinstance(request, dict):
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("the request is not a JSON object")
+    return request, fds
+
+
+def main(socket_path: str, parse: Callable[[Sequence[str]], object], out: TextIO = sys.stdout,
+         log: TextIO = sys.stderr) -> int:
+    """Entry point of `irsa-explorer lab host` (cli.py passes its `lab serve` parser as `parse`).
+
+    Prints a banner and `ready` once the socket accepts requests."""
+    began = time.monotonic()
+    gc.disable()  # the warm-up builds a large heap and no garbage (as lab serve's start)
+    steps = warm()
+    path = Path(socket_path).expanduser().resolve()
+    host = LabHost(path, parse, log)
+    try:
+        host.listen()
+    except OSError as problem:
+        print(f"lab host: cannot listen on {path}: {problem.strerror or problem}", file=log, flush=True)
+        return 2
+    gc.freeze()  # everything so far is shared with the labs, never touched by their collections
+    gc.enable()
+    summary = ", ".join(f"{name} {seconds:.2f}s" for name, seconds in steps.items())
+    print(f"lab host: {path} (pid {os.getpid()})", file=out)
+    print(f"  {HOST_ENV}={path} irsa-explorer learn   # a lesson whose lab this host starts", file=out)
+    print(f"warmed in {time.monotonic() - began:.2f}s ({summary})", file=out)
+    print("ready", file=out, flush=True)
+    return host.run()
