@@ -63,9 +63,12 @@ def tree(root: int) -> dict[int, str]:
     lines = {}
     for pid in found:
         try:
-            lines[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
-            pass
+            continue
+        # a lab forked by the lab host keeps the host's command line: told apart by its parent
+        hosted = " lab host " in line and parents.get(pid) != root
+        lines[pid] = line + (" (forked lab)" if hosted else "")
     return lines
 
 
@@ -76,6 +79,8 @@ def kind(cmdline: str) -> str:
         return "loaders"
     if " lab serve " in cmdline:
         return "labs (lab serve)"
+    if cmdline.endswith(" (forked lab)"):
+        return "labs (forked by the lab host)"
     if " lab host " in cmdline:
         return "lab host"
     if " learn " in cmdline:

@@ -4,6 +4,7 @@ Not a test module; imported by the tests beside it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -184,3 +185,29 @@ def still_running(processes: dict[int, str]) -> dict[int, str]:
     """Those of `processes` still alive (same pid, same command line, not a zombie)."""
     return {pid: line for pid, line in processes.items()
             if (stat := _stat(pid)) is not None and stat[1] != "Z" and cmdline(pid) == line}
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on 127.0.0.1:`port` (a tab's API server: its lab, whether the app
+    started it or a lab host forked it)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(fields[9])
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{entry}/fd/{fd}").removeprefix("socket:[").rstrip("]") in inodes:
+                        return int(entry)
+        except OSError:
+            continue
+    return None

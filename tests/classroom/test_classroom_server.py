@@ -10,12 +10,20 @@ import subprocess
 import sys
 
 import yaml
-from classroom_drive import Classroom, descendants, still_running, wait_for
+from classroom_drive import Classroom, cmdline, descendants, listening_pid, still_running, wait_for
 
 
 def kube_server(kubeconfig) -> str:
     document = yaml.safe_load(kubeconfig.read_text())
     return document["clusters"][0]["cluster"]["server"]
+
+
+def tab_lab(tab) -> dict[int, str]:
+    """The process serving the tab's API server (its own `lab serve`, or forked by the lab host)."""
+    port = int(kube_server(tab.directory / "kubeconfig").rsplit(":", 1)[1].split("/")[0])
+    pid = listening_pid(port)
+    assert pid is not None, f"nothing listens on the tab's API server port {port}"
+    return {pid: cmdline(pid)}
 
 
 def classroom_status(classroom: Classroom, *extra: str) -> subprocess.CompletedProcess:
@@ -83,8 +91,7 @@ def test_closing_a_tab_stops_its_app_and_its_lab(classroom: Classroom) -> None:
     app_pid = wait_for(lambda: next((pid for pid, line in descendants(classroom.process.pid).items()
                                      if str(tab.directory) in line and " learn " in f" {line} "), None),
                        "the tab's app among the classroom's processes")
-    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid)}
-    assert any(" lab serve " in line for line in processes.values()), processes  # its lab is among them
+    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid), **tab_lab(tab)}
     tab.close()
     wait_for(lambda: not still_running(processes), "the tab's app and lab to end")
     status = wait_for(lambda: (s := tab.status()) and not s["connected"] and s, "the trainee marked as left")
@@ -116,7 +123,7 @@ def test_an_app_that_dies_closes_its_tab_and_its_lab_stops(classroom: Classroom)
     app_pid = wait_for(lambda: next((pid for pid, line in descendants(classroom.process.pid).items()
                                      if str(tab.directory) in line and " learn " in f" {line} "), None),
                        "the tab's app among the classroom's processes")
-    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid)}
+    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid), **tab_lab(tab)}
     os.kill(app_pid, signal.SIGKILL)  # no quit, no exit message: gone
     assert tab.closed.wait(120), "the server did not close the dead app's tab"
     wait_for(lambda: not still_running(processes), "the dead app's lab to stop with it")

@@ -14,7 +14,7 @@ import importlib.util
 import logging
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,20 +44,36 @@ class LabHost:
 
 
 def start_lab_host(root: Path) -> LabHost | None:
-    """`lab host --socket ROOT/lab-host.sock`, once its socket is there; None (and why, logged)
-    when this version has none or it did not start."""
+    """`lab host --socket ROOT/lab-host.sock`, once it says `ready`; None (and why, logged) when
+    this version has none or it did not start. Its output is read to the end (a full pipe would
+    stall it): what it says of its labs goes to the classroom's log at debug level."""
     if not lab_host_available():
         return None
     socket = root / "lab-host.sock"
     process = subprocess.Popen([sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket)],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    give_up = time.monotonic() + START_HANG_GUARD_S
-    while not socket.exists():
-        if process.poll() is not None or time.monotonic() > give_up:
-            said = (process.stderr.read() if process.poll() is not None else "") or "no socket"
-            LabHost(socket, process).stop()
-            log.warning("the lab host did not start (%s): every tab starts a lab of its own",
-                        " ".join(said.split())[:300])
-            return None
-        time.sleep(0.1)
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said: list[str] = []
+    answered = threading.Event()
+
+    def read_stdout() -> None:
+        for line in process.stdout:
+            said.append(line)
+            if line.strip() == "ready":
+                answered.set()
+        answered.set()  # ended without `ready`
+
+    def read_stderr() -> None:
+        for line in process.stderr:
+            said.append(line)
+            log.debug("%s", line.rstrip())
+
+    for reader in (read_stdout, read_stderr):
+        threading.Thread(target=reader, name=f"lab-host-{reader.__name__}", daemon=True).start()
+    answered.wait(START_HANG_GUARD_S)
+    if "ready" not in (line.strip() for line in said):
+        host = LabHost(socket, process)
+        host.stop()
+        why = " ".join(" ".join(said).split())[-300:] or "no answer"
+        log.warning("the lab host did not start (%s): every tab starts a lab of its own", why)
+        return None
     return LabHost(socket, process)
