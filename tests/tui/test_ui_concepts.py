@@ -8,8 +8,9 @@ from pathlib import Path
 from textual.widgets import OptionList
 
 from irsa_explorer.navigation import PANES
-from irsa_explorer.screens.concepts import ConceptsScreen, concept_for_pane, concepts_markdown, load_concepts
+from irsa_explorer.screens.concepts import ConceptsScreen, concept_for_link, concept_for_pane, concepts_markdown, load_concepts
 from irsa_explorer.screens.modals import HelpScreen
+from irsa_explorer.widgets.chain_strip import ChainStrip
 from ui_pilot_helpers import SIZE, filter_to, make_app, settle, wait_until
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "concepts.md"
@@ -32,6 +33,8 @@ def test_every_concept_asked_for_is_there_and_every_pane_links_one():
     assert concept_for_pane("trust-policy").id == "trust-policy"
     assert concept_for_pane("token").id == "projected-tokens"
     assert concept_for_pane("live-identity").id == "node-role"
+    for step in ("pod", "service-account", "token", "oidc-provider", "role", "trust-policy", "identity"):
+        assert concept_for_link(step) is not None, step  # every link of the chain explains itself
 
 
 async def test_help_leads_to_the_concepts_and_esc_closes(lab):
@@ -77,6 +80,21 @@ async def test_f1_on_a_pane_opens_its_concept_and_the_command_opens_the_page(lab
         await pilot.press("2", "f1")  # the token pane: projected tokens
         await wait_until(pilot, lambda: isinstance(app.screen, ConceptsScreen), "F1 on the token pane")
         assert app.screen.shown_id == "projected-tokens"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConceptsScreen), "esc closes it")
+
+        # the identity chain: F1 explains the link under its cursor
+        await pilot.press("i")
+        await pilot.pause()
+        chain = app.screen.query_one(ChainStrip)
+        assert app.focused is chain
+        steps = [link.step for link in chain.chain.links]
+        for _ in range((steps.index("oidc-provider") - chain.cursor) % len(steps)):
+            await pilot.press("right")
+        assert steps[chain.cursor] == "oidc-provider"
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConceptsScreen), "F1 on the chain")
+        assert app.screen.shown_id == "oidc-provider" and "create-open-id-connect-provider" in app.screen.text
         await pilot.press("escape")
         await pilot.press("colon", *"concepts", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConceptsScreen), ":concepts opens the page")

@@ -34,14 +34,15 @@ class Concept:
     text: str
     where: str
     panes: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()  # the identity chain's links (ChainLink.step) whose F1 opens it
 
 
 @cache
 def load_concepts() -> tuple[Concept, ...]:
     """The concepts, in the order the page lists them (package data: read once)."""
     raw = yaml.safe_load(resources.files("irsa_explorer.screens").joinpath(DATA_FILE).read_text(encoding="utf-8"))
-    return tuple(Concept(str(c["id"]), str(c["title"]), _flowed(c["text"]), _flowed(c["where"]), tuple(c.get("panes") or ()))
-                 for c in raw)
+    return tuple(Concept(str(c["id"]), str(c["title"]), _flowed(c["text"]), _flowed(c["where"]),
+                         tuple(c.get("panes") or ()), tuple(c.get("links") or ())) for c in raw)
 
 
 def _flowed(text: str) -> str:
@@ -54,11 +55,16 @@ def concept_for_pane(pane: str) -> Concept | None:
     return next((c for c in load_concepts() if pane in c.panes), None)
 
 
+def concept_for_link(step: str) -> Concept | None:
+    """The concept F1 on the identity chain opens for the link under its cursor."""
+    return next((c for c in load_concepts() if step in c.links), None)
+
+
 def concepts_markdown() -> str:
     """docs/concepts.md: the same text as the page."""
     out = ["# Concepts", "",
            "What the explorer's panes show, in a few lines each. The same text is the concepts page of the app: "
-           "`?` then `c`, `:concepts`, or F1 on a pane (its concept). Written once, in "
+           "`?` then `c`, `:concepts`, or F1 on a pane or a link of the identity chain (its concept). Written once, in "
            "`src/irsa_explorer/screens/concepts.yaml`; this page is generated from it "
            "(`python -m irsa_explorer.screens.concepts > docs/concepts.md`).", ""]
     for concept in load_concepts():

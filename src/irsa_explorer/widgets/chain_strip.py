@@ -93,6 +93,7 @@ class ChainStrip(ScrollableContainer, can_focus=True):
         Binding("left", "move(-1)", "Prev link", show=False, id="chain.prev"),
         Binding("right", "move(1)", "Next link", show=False, id="chain.next"),
         Binding("enter", "open", "Open link", id="chain.open", tooltip="Open the pane that explains this link"),
+        Binding("f1", "concept", "Concept", id="chain.concept", tooltip="This link's concept (the concepts page)"),
     ]
 
     cursor: reactive[int] = reactive(0, init=False)
@@ -228,6 +229,13 @@ class ChainStrip(ScrollableContainer, can_focus=True):
             self.screen.set_focus(None)
         # post_up: the strip is the sender whoever called this (messages.post_up says why)
         post_up(self, Navigate(self.chain.pod, pane))
+
+    def action_concept(self) -> None:
+        from irsa_explorer.screens.concepts import concept_for_link, open_concepts  # screens import widgets: on use
+
+        links = self.chain.links if self.chain else ()
+        concept = concept_for_link(links[self.cursor].step) if 0 <= self.cursor < len(links) else None
+        open_concepts(self.app, concept.id if concept else None)
 
     def watch_has_focus(self, has_focus: bool) -> None:
         super().watch_has_focus(has_focus)
