@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import yaml
 from classroom_drive import Classroom, cmdline, descendants, listening_pid, still_running, wait_for
 
@@ -128,3 +129,20 @@ def test_an_app_that_dies_closes_its_tab_and_its_lab_stops(classroom: Classroom)
     assert tab.closed.wait(120), "the server did not close the dead app's tab"
     wait_for(lambda: not still_running(processes), "the dead app's lab to stop with it")
     wait_for(lambda: not tab.status()["connected"], "the trainee marked as left")
+
+
+def test_with_a_lab_host_every_tabs_lab_is_forked_by_the_one_host(classroom: Classroom) -> None:
+    from irsa_explorer.classroom.lab_host import lab_host_available
+
+    if not lab_host_available():
+        pytest.skip("this version's lab has no host: every tab starts its own lab serve")
+    socket = classroom.status()["lab_host"]
+    assert socket and any(f"from one lab host ({socket})" in line for line in classroom.banner)
+    host = next(pid for pid, line in descendants(classroom.process.pid).items() if f"lab host --socket {socket}" in line)
+    tab = classroom.open_tab("hosted")
+    try:
+        tab.wait_lab_ready()
+        (lab_pid,) = tab_lab(tab)
+        assert lab_pid in descendants(host), "the tab's lab is not the host's child"
+    finally:
+        tab.close()
