@@ -52,6 +52,8 @@ async def test_scenario_switches_the_lab_in_place(walkthrough_lab: LabProcess) -
         await wait_until(pilot, lambda: verdict_of(app, "eks-iam-test3") is Verdict.OK, "the walkthrough's verdicts")
         assert pod_names(app) == {"eks-iam-test1", "eks-iam-test2", "eks-iam-test3"}
         old_server = app.sources.kube.server
+        offered = {binding.key for _, binding, enabled, _ in app.active_bindings.values() if enabled}
+        assert not {"h", "o", "x"} & offered  # plain lab: no lesson keys until :learn starts a lesson
 
         await pilot.press("colon", *"scenario", "enter")  # alone: the picker, with the descriptions
         await wait_until(pilot, lambda: isinstance(app.screen, ScenarioPickerScreen), ":scenario opens the picker")
