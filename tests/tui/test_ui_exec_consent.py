@@ -136,5 +136,8 @@ def test_readonly_is_an_option_of_the_explorer_and_of_lab_and_reaches_the_app(la
     import irsa_explorer.sources.connect as connect
 
     monkeypatch.setattr(connect, "lab_in_background", lambda scenario, extra: (lambda: None, lambda: None))
+    import irsa_explorer.learn as learn  # `lab` runs the App with the lesson's part (for :learn): the recorder as it is
+
+    monkeypatch.setattr(learn, "learn_app_class", lambda app_class: app_class)
     assert launch.run_lab(argparse.Namespace(**vars(parser.parse_args(["lab", "--readonly"])))) == 0
     assert made[-1]["readonly"] is True
