@@ -81,14 +81,28 @@ def warm() -> dict[str, float]:
     from irsa_explorer.lab.scenario import load_scenario
     from irsa_explorer.lab.scenario.builtin import builtin_scenarios
 
+    accounts: set[str] = set()
     for name in builtin_scenarios():  # checking a scenario loads the service models its steps use
         with contextlib.suppress(Exception):
-            load_scenario(name)
+            accounts.add(load_scenario(name).cluster.account)
     from irsa_explorer.lab.scenario import botocore_session
 
     for service in ("iam", "sts", "ec2", "eks", "s3"):  # what a lab's clients and moto's parsers read
         botocore_session().get_service_model(service)
+    # moto's models import their catalogues (instance types, regions from botocore's endpoints)
+    import moto.ec2.models  # noqa: F401
+    import moto.eks.models  # noqa: F401
+    import moto.s3.models  # noqa: F401
+    import moto.sts.models  # noqa: F401
+    from moto.core import DEFAULT_ACCOUNT_ID
+
     step("models")
+    from irsa_explorer.lab.aws import moto_backends
+
+    moto_backends.warm_up(sorted(accounts | {DEFAULT_ACCOUNT_ID}))
+    step("moto")
+    gc.collect()  # the warm-up's garbage is not frozen into every lab
+    step("collect")
     return steps
 
 
@@ -297,8 +311,8 @@ def _run_lab(argv: list[str], cwd: str, fds: list[int], host: LabHost, connectio
     from irsa_explorer.lab.serve import main as serve_main
 
     os.environ[STOP_WITH_PARENT_ENV] = str(host_pid)  # serve's own check: stop once the host is gone
-    gc.unfreeze()  # the lab collects its own garbage; the host's objects stay shared (never written by gc)
-    gc.freeze()
+    # The host's objects stay frozen (gc.freeze before the fork): the lab's collections never
+    # walk them, so never write to their pages, which stay shared.
     return serve_main(host.parse(argv))
 
 

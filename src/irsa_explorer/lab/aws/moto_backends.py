@@ -44,13 +44,43 @@ class Provider:
     client_ids: tuple[str, ...]
 
 
+_WARMED: dict[str, Any] = {}  # the lab host's warm-up (lab/host.py), taken once by the lab forked from it
+
+
+def warm_up(accounts: list[str], services: tuple[str, ...] = ("iam", "sts", "ec2", "eks", "s3")) -> None:
+    """For the lab host, before it forks labs: IAM backends of `accounts` (the AWS-managed
+    policies loaded, ~45 MB each) and moto's per-service server apps (each builds a backend of
+    moto's default account to read its URLs: IAM's loads the managed policies too). Built once
+    here and shared copy-on-write by every lab; they hold nothing of any lab.
+    """
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    for account in accounts:
+        iam(account)
+    app = DomainDispatcherApplication(create_backend_app)
+    for service in services:
+        app.app_instances[service] = app.create_app(service)
+    _WARMED["app"] = app
+    _WARMED["backends"] = True
+
+
+def moto_app() -> Any:
+    """moto's server app: the host's warmed one the first time in a forked lab, else a new one."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return _WARMED.pop("app", None) or DomainDispatcherApplication(create_backend_app)
+
+
 def forget_all_state() -> None:
     """Drop every moto backend so the next lab starts empty.
 
     moto's own reset re-creates each backend at once (loading AMIs and managed policies
     again, seconds on a busy machine) only to throw them away; dropping the per-region
-    backends lets moto build them lazily on first use instead.
+    backends lets moto build them lazily on first use instead. In a lab forked by the lab
+    host the backends are the host's warm-up (nothing of a lab yet): kept, the first time.
     """
+    if _WARMED.pop("backends", None):
+        return
     from moto.core.base_backend import BackendDict, backend_lock
     from moto.core.model_instances import reset_model_data
 

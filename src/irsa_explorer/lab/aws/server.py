@@ -82,11 +82,10 @@ class AwsLab:
         """Serve on a free 127.0.0.1 port, create the admin user and the EKS cluster (named and
         with the issuer of LabCluster), then turn IAM enforcement on. About half a second on an
         idle machine, most of it moto loading the AWS-managed policies."""
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
         aws_moto.forget_all_state()
-        self._moto_app = DomainDispatcherApplication(create_backend_app)
+        self._moto_app = aws_moto.moto_app()  # the lab host's warmed app in a forked lab
         self._server = make_server("127.0.0.1", 0, self, threaded=True, request_handler=_QuietHandler)
         # A short poll interval: stop() waits for the serving loop to notice the shutdown.
         self._thread = threading.Thread(
