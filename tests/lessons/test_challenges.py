@@ -1,8 +1,9 @@
 """The built-in challenges (lessons/builtin/, `kind: challenge`), each on a lab of its own, over
 the wire: it does not start complete, and the engine's finding for the starting state is the
-code its "what you learned" names; a wrong way (done as a trainee would, with boto3 and the
-kubernetes client) is recognised, explained, and completes nothing; the challenge's solution —
-a shell snippet, what `o` shows — run through the real `aws` and `kubectl` completes it."""
+code its "what you learned" names; its commands (the panel's `x`) work and change nothing; a
+wrong way (done as a trainee would, with boto3 and the kubernetes client) is recognised,
+explained, and completes nothing; the challenge's solution — a shell snippet, what `o` shows —
+run through the real `aws` and `kubectl` completes it."""
 
 from __future__ import annotations
 
@@ -191,6 +192,14 @@ def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(nam
         code = lesson.steps[-1].learned.split(":")[0]
         found = evaluate(Check("pod", {"name": pod, "finding": code}), view)
         assert found.passed is True, found.why
+        # what `x` runs looks at the lab and changes nothing: every command works through the real
+        # CLIs (asking a broken pod who it is fails: that is the symptom) and the challenge stays open
+        for step in lesson.steps:
+            for command in step.commands:
+                outcome = run_command(command, lab.directory)
+                asks_the_pod = "aws sts get-caller-identity" in command.run
+                assert outcome.exit_code is not None and (outcome.exit_code == 0 or asks_the_pod), f"{command.run}\n{outcome.output}"
+        assert not looked(run, lab)[0]
 
         for wrong in wrong_ways:
             undo = wrong(trainee)
