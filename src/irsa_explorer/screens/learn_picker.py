@@ -31,7 +31,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from irsa_explorer.screens.scenario_switch import LabStart, lab_of, switch_lab
+from irsa_explorer.screens.scenario_switch import LabStart, lab_of, lab_starting, switch_lab
 from irsa_explorer.widgets.format import literal
 
 LESSONS_ENV = "IRSA_EXPLORER_LESSONS"  # a folder of a trainer's lesson files
@@ -212,6 +212,9 @@ def start_lesson(app, entry: LessonEntry) -> None:
         return
     if entry.problem:
         app.notify(f"{entry.name}: {entry.problem}", severity="error", markup=False)
+        return
+    if lab_starting(app):
+        app.notify("A lab is starting: pick a lesson once it is up.", severity="warning")
         return
     try:
         lesson = load_lesson(entry.source)

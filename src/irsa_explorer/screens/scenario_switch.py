@@ -182,6 +182,9 @@ def switch_scenario(app, name: str) -> None:
     """The lab replaced by a fresh one of built-in scenario `name`, its description shown."""
     lab = lab_of(app)
     assert lab is not None
+    if lab_starting(app):
+        app.notify("A lab is starting: switch once it is up.", severity="warning")
+        return
     description = scenario_description(name)
     app.notify(f"Starting scenario {name}: {description}", title="Scenario", timeout=10, markup=False)
 
@@ -189,6 +192,11 @@ def switch_scenario(app, name: str) -> None:
         app.push_screen(ScenarioBriefScreen(name, description))
 
     switch_lab(app, replace(lab, scenario=name), f"starting the lab ({name})…", loaded)
+
+
+def lab_starting(app) -> bool:
+    """A lab is starting (the first, or a switch): another waits until it is up (or failed)."""
+    return any(worker.name == "connect" and not worker.is_finished for worker in app.workers)
 
 
 def switch_lab(app, lab: LabStart, stage: str, then: Callable[[], None] | None = None) -> None:
