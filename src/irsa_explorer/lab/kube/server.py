@@ -49,6 +49,40 @@ PUBLIC_PATHS = frozenset({"/.well-known/openid-configuration", "/openid/v1/jwks"
 IDENTITY = web.RequestKey("identity", Grant)
 
 
+MEMORY_FILES = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")
+
+
+def load_chain_in_memory(ctx: ssl.SSLContext, cert_pem: bytes, key_pem: bytes, *, memory: bool | None = None) -> None:
+    """`ctx.load_cert_chain` for a certificate and key held in memory: `ssl` reads them from paths
+    only. On Linux each is an anonymous memory file (memfd, as sources/kube_tls.py keeps the
+    clients' keys; the lab may not import sources), gone once loaded: nothing on disk. Where there
+    are none (macOS), the key is written encrypted under a one-time password that stays in this
+    process, so the file that exists for a moment holds no usable key."""
+    if MEMORY_FILES if memory is None else memory:
+        fds: list[int] = []
+        try:
+            for data in (cert_pem, key_pem):
+                fds.append(os.memfd_create("lab-kube-tls", os.MFD_CLOEXEC))
+                with open(f"/proc/self/fd/{fds[-1]}", "wb", closefd=True) as handle:  # a second descriptor: write it all
+                    handle.write(data)
+            ctx.load_cert_chain(f"/proc/self/fd/{fds[0]}", f"/proc/self/fd/{fds[1]}")
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return
+    from cryptography.hazmat.primitives import serialization
+
+    password = secrets.token_bytes(32)
+    sealed = serialization.load_pem_private_key(key_pem, None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(password))
+    with tempfile.TemporaryDirectory(prefix="lab-kube-tls-") as tmp:
+        cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+        for path, data in ((cert, cert_pem), (key, sealed)):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+                handle.write(data)
+        ctx.load_cert_chain(cert, key, password=password)
+
+
 class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
     """An EKS-like Kubernetes API server for one lab cluster.
 
@@ -308,15 +342,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
 
     def _ssl_context(self) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        # load_cert_chain only reads files: write the lab's throw-away key briefly, then remove it.
-        with tempfile.TemporaryDirectory(prefix="lab-kube-tls-") as tmp:
-            cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
-            with open(cert, "wb") as f:
-                f.write(self._certs.cert_pem)
-            fd = os.open(key, os.O_WRONLY | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(self._certs.key_pem)
-            ctx.load_cert_chain(cert, key)
+        load_chain_in_memory(ctx, self._certs.cert_pem, self._certs.key_pem)
         ctx.set_alpn_protocols(["http/1.1"])
         return ctx
 
