@@ -125,6 +125,16 @@ def burst(count: int, scenario: str, root: Path, guard: Guard) -> tuple[list[Lab
     return started, [t for t, lab in zip(times, labs) if lab is not None]
 
 
+def stop_all(labs: list[LabProcess]) -> dict[str, float]:
+    """Stop each lab (SIGTERM, wait for its exit) one after another: how long each took."""
+    times = []
+    for lab in labs:
+        began = time.monotonic()
+        lab.stop()
+        times.append(time.monotonic() - began)
+    return summary(times)
+
+
 def settle() -> None:
     time.sleep(3)  # a bench, not a test: let the labs' last allocations land before reading PSS
 
@@ -156,8 +166,7 @@ def main() -> int:
             print(f"sequential: {len(labs)} labs, ready p50 {summary(times).get('p50_s', 0):.2f}s max "
                   f"{summary(times).get('max_s', 0):.2f}s; host + labs PSS {memory['pss_mb']:.0f} MB "
                   f"(RSS sum {memory['rss_mb']:.0f} MB)", flush=True)
-            for lab in labs:
-                lab.stop()
+            results["sequential"]["stop"] = stop_all(labs)
             if not args.no_burst:
                 labs, times = burst(args.labs, args.scenario, root, guard)
                 settle()
@@ -165,8 +174,7 @@ def main() -> int:
                 results["burst"] = {"started": len(labs), "ready": summary(times), "times": times, **memory}
                 print(f"burst: {len(labs)} labs at once, ready p50 {summary(times).get('p50_s', 0):.2f}s max "
                       f"{summary(times).get('max_s', 0):.2f}s; host + labs PSS {memory['pss_mb']:.0f} MB", flush=True)
-                for lab in labs:
-                    lab.stop()
+                results["burst"]["stop"] = stop_all(labs)
         finally:
             host.terminate()
             host.wait(60)
@@ -182,8 +190,7 @@ def main() -> int:
             print(f"plain lab serve: {len(labs)} labs, ready p50 {summary(times).get('p50_s', 0):.2f}s; "
                   f"{per_lab:.0f} MB PSS each → {per_lab * args.labs / 1024:.1f} GB for {args.labs}"
                   + (" (extrapolated)" if len(labs) < args.labs else ""), flush=True)
-            for lab in labs:
-                lab.stop()
+            results["plain"]["stop"] = stop_all(labs)
     results["load_average_end"] = os.getloadavg()
     results["guard_stopped_at"] = guard.stopped_at
     if args.output:
