@@ -31,8 +31,8 @@ def test_the_step_reads_in_order_and_eksctl_is_shown_beside_what_the_lab_runs(tm
     run = LessonRun(load_lesson("walkthrough"), None)
     run.progress.current = "oidc-provider"
     blocks = said(run, PanelState(tmp_path))
-    assert blocks[0].startswith(f"In a second terminal:\nexport KUBECONFIG={tmp_path / 'kubeconfig'}\nsource {tmp_path / 'aws.env'}")
-    assert "(the lab is starting" in blocks[0]
+    assert blocks[0].startswith("In a second terminal:") and "(the lab is starting" in blocks[0]
+    assert blocks[1] == f"export KUBECONFIG={tmp_path / 'kubeconfig'}\nsource {tmp_path / 'aws.env'}"  # nothing else to paste
     heading = blocks.index("Step 3/5: Let IAM trust the cluster's issuer")
     eksctl = next(i for i, b in enumerate(blocks) if b.startswith("With eksctl (not in the lab): eksctl utils associate-iam-oidc-provider"))
     create = next(i for i, b in enumerate(blocks) if b.startswith("aws iam create-open-id-connect-provider"))

@@ -71,6 +71,13 @@ class LessonPanel(VerticalScroll, can_focus=True):
     LessonPanel > .lesson-eksctl { color: $text-muted; margin-bottom: 0; }
     LessonPanel > .lesson-done { color: $text-success; }
     LessonPanel > .lesson-output { color: $text-muted; }
+    /* the two lines to paste into a second terminal: never wrapped (a wrapped line pastes as two
+       commands); wider than a narrow panel (80 columns), they are drawn over the explorer beside it */
+    LessonPanel > .lesson-paste {
+        width: auto; min-width: 1fr; text-wrap: nowrap; background: $panel; margin-bottom: 0;
+        overlay: screen; constrain: inside inside;
+    }
+    LessonPanel > .lesson-paste-space { height: 2; }  /* where they stand: an overlay takes no room */
     LessonPanel > .lesson-wrong { color: $text-error; text-style: bold; }
     """
 
@@ -122,8 +129,10 @@ class LessonPanel(VerticalScroll, can_focus=True):
         word = "Challenge" if lesson.kind == "challenge" else "Lesson"
         self.border_title = f"{word}: {lesson.title}"
         self.border_subtitle = f"{done}/{len(lesson.steps)} done"
-        add(f"In a second terminal:\nexport KUBECONFIG={state.directory / 'kubeconfig'}\nsource {state.directory / 'aws.env'}"
-            + ("" if state.lab_ready else "\n(the lab is starting: the files appear once it is ready)"), "lesson-command")
+        add("In a second terminal:" + ("" if state.lab_ready else " (the lab is starting: the files appear once it is ready)"),
+            "lesson-heading")
+        add(f"export KUBECONFIG={state.directory / 'kubeconfig'}\nsource {state.directory / 'aws.env'}", "lesson-command lesson-paste")
+        add("", "lesson-paste-space")
         if lesson.symptom:
             add(f"Reported: {prose(lesson.symptom)}")
         if lesson.goal:
