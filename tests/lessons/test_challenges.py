@@ -39,6 +39,17 @@ class ChallengeTrainee(Trainee):
         env = lab.aws_env
         self.ec2 = boto3.client("ec2", endpoint_url=lab.aws_endpoint, region_name=env["AWS_REGION"],
                                 aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+        self.endpoint, self.region = lab.aws_endpoint, env["AWS_REGION"]
+
+    def iam_of(self, account: str | None):
+        """IAM in the lab's account, or in a member account (as its OrganizationAccountAccessRole,
+        which is what the lab's `member-ACCOUNT` profile does)."""
+        if account is None:
+            return self.iam
+        creds = self.sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
+                                     RoleSessionName="trainee")["Credentials"]
+        return boto3.client("iam", endpoint_url=self.endpoint, region_name=self.region, aws_access_key_id=creds["AccessKeyId"],
+                            aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
 
 
 def looked(run: LessonRun, lab: LabProcess):
@@ -67,12 +78,15 @@ def s3_on_node_role(trainee: Trainee) -> Callable[[], None]:
     return lambda: trainee.iam.detach_role_policy(RoleName=name, PolicyArn=S3_READ)
 
 
-def open_trust(role: str, how: str) -> Callable[[Trainee], Callable[[], None]]:
+def open_trust(role: str, how: str, account: str | None = None) -> Callable[[ChallengeTrainee], Callable[[], None]]:
     """A trust opened to every service account: `*` in a StringLike sub, or the conditions deleted."""
-    def wrong(trainee: Trainee) -> Callable[[], None]:
-        before = trainee.iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    def wrong(trainee: ChallengeTrainee) -> Callable[[], None]:
+        iam = trainee.iam_of(account)
+        before = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         trust = json.loads(json.dumps(before))
         statement = trust["Statement"][0]
+        if account is not None:  # the principal put right (the role's own account's provider), the sub opened
+            statement["Principal"]["Federated"] = re.sub(r"::\d+:", f"::{account}:", statement["Principal"]["Federated"])
         if how == "no-condition":
             statement.pop("Condition")
         else:
@@ -80,8 +94,8 @@ def open_trust(role: str, how: str) -> Callable[[Trainee], Callable[[], None]]:
             sub = next(k for k in keys if k.endswith(":sub"))
             keys[sub] = "system:serviceaccount:*"
             statement["Condition"] = {"StringLike": keys}
-        trainee.iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(trust))
-        return lambda: trainee.iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(before))
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(trust))
+        return lambda: iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(before))
     return wrong
 
 
@@ -161,6 +175,7 @@ CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | N
     "pod-identity": ("default/uploader-before", [s3_on_node_role]),
     "pod-identity-no-tag-session": ("default/reporter", [s3_on_node_role]),
     "imds-hop-limit": ("default/hardened-app", [hop_limit_raised, s3_on_node_role]),
+    "cross-account-irsa": ("reports/copied-trust", [open_trust("audit-reader", "wildcard-sub", "222233334444")]),
 }
 
 
@@ -180,8 +195,11 @@ def test_every_failure_scenario_named_by_the_issue_has_a_challenge() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CHALLENGES))
-def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(name: str, tmp_path: Path) -> None:
+def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(name: str, tmp_path: Path, monkeypatch) -> None:
     pod, wrong_ways = CHALLENGES[name]
+    # the CLIs as on a trainee's fresh machine: the aws CLI keeps assumed-role credentials in
+    # ~/.aws/cli/cache by role ARN, and another lab's (a member profile's) would be taken for this one's
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     lesson = load_lesson(name)
     with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
         run, trainee = LessonRun(lesson, lab.directory), ChallengeTrainee(lab)
