@@ -115,3 +115,21 @@ async def test_on_a_real_cluster_learn_lists_but_says_lessons_need_the_lab(lab) 
         assert app.sources is sources and app.state.pods.keys() == pods.keys()  # nothing touched
         assert not [w for w in app.workers if w.description == "switch the lab"]
     assert isinstance(app, IrsaExplorerApp)
+
+
+def test_a_trainers_folder_is_listed_after_the_built_in_ones_and_a_bad_file_says_why(tmp_path: Path, monkeypatch) -> None:
+    from irsa_explorer.lessons import lesson_path
+    from irsa_explorer.screens.learn_picker import LESSONS_ENV, lesson_catalogue
+
+    own = lesson_path("walkthrough").read_text(encoding="utf-8")  # its name: the file's (it says none)
+    (tmp_path / "my-walkthrough.yaml").write_text(own, encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("scenario: fresh-cluster\nsteps:\n  - id: one\n    pane: trust\n", encoding="utf-8")
+    monkeypatch.setenv(LESSONS_ENV, str(tmp_path))
+    entries = lesson_catalogue()
+    names = [e.name for e in entries]
+    assert set(names[: len(builtin_lessons())]) == set(builtin_lessons())  # built in first, then the trainer's
+    mine = next(e for e in entries if e.source == str((tmp_path / "my-walkthrough.yaml").resolve()))
+    assert mine.name == "my-walkthrough" and mine.kind == "lesson" and mine.problem is None
+    broken = next(e for e in entries if e.name == "broken")
+    assert broken.problem.startswith("cannot be used: ") and "broken.yaml" in broken.problem
+    assert names.index("broken") >= len(builtin_lessons()) and names.index("my-walkthrough") >= len(builtin_lessons())
