@@ -57,3 +57,14 @@ async def test_scrolled_away_the_paste_lines_leave_with_the_panel():
         await pilot.pause()
         shown = rows(app)
         assert not any("export KUBECONFIG=" in r for r in shown), "\n".join(shown)
+
+
+async def test_maximised_the_panel_shows_them_whole_too():
+    app = Beside(DIRECTORY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.maximized = app.query_one(LessonPanel)  # as learn.py's z does
+        await pilot.pause()
+        shown = rows(app)
+        assert any(f"export KUBECONFIG={DIRECTORY / 'kubeconfig'}" in r for r in shown), "\n".join(shown)
+        assert not any("podtable" in r for r in shown), "\n".join(shown)
