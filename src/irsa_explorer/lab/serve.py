@@ -347,9 +347,22 @@ class _StoppedDuringStart(BaseException):  # like KeyboardInterrupt: through `ex
 
 
 def _orphaned() -> bool:
-    """True when started by launcher.start_lab and that process has died (we were re-parented)."""
+    """True when started by launcher.start_lab and that process has died."""
     starter = os.environ.get(STOP_WITH_PARENT_ENV)
-    return bool(starter) and str(os.getppid()) != starter
+    return bool(starter) and starter_gone(starter, os.getppid())
+
+
+def starter_gone(starter: str, parent: int) -> bool:
+    """Whether the starter (a pid) is gone for a lab whose parent is `parent`: we were
+    re-parented, or it is a zombie still — a process the OOM killer took keeps its children until
+    its last thread is torn down (an xdist worker's 20 labs held 7 GB so, parent pid unchanged)."""
+    if str(parent) != starter:
+        return True
+    try:
+        stat = Path(f"/proc/{starter}/stat").read_text()
+    except OSError:
+        return False  # no /proc (not Linux): re-parenting alone tells
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
 def _usage(lab: RunningLab, directory: Path, kubeconfig: Path, aws_env: Path) -> str:
