@@ -211,6 +211,10 @@ def switch_lab(app, lab: LabStart, stage: str, then: Callable[[], None] | None =
     app.state.forget_cluster()
     app.state.stage, app.state.error = stage, None
     app.history = History(Location("pods"))
+    if (lesson := getattr(app, "lesson_state", None)) is not None:  # `x` waits for the lab (learn.py)
+        lesson.lab_ready, lesson.note = False, "starting the lab…"
+        for panel in app.lesson_panels():
+            panel.show()
     app.refresh_views()
     _restart_lab(app, old, lab, then)
 
