@@ -9,14 +9,23 @@ Reach a lab without touching os.environ: `lab_env(lab)` for subprocesses, `lab.k
 
 A lab is a real subprocess with real servers: tests talk to it only over the wire, as kubectl, the
 aws CLI and the explorer do. Tests that change a shared lab must use names of their own.
+
+The fixtures' labs are forked by one `lab host` per session (lab/host.py): the same `lab serve`,
+without importing moto, boto3 and the kubernetes client again for each (about a second of CPU a
+lab, and most of its memory shared). `lab_for.fresh(...)` is a lab of a test's own, the same way.
+Tests of `lab serve` itself call `start_lab` and get the plain process. IRSA_TEST_PLAIN_LABS=1, or
+a host that does not start, gives every fixture the plain process too.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -38,15 +47,98 @@ os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="irsa-explorer-test-conf
 atexit.register(shutil.rmtree, os.environ["XDG_CONFIG_HOME"], True)
 
 
+class LabHostForTests:
+    """One `irsa-explorer lab host` for this session (a child of this process: it ends with it),
+    started on first use; `start(...)` is `start_lab` through it, or plain when it is not there."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._guard = threading.Lock()
+        self._socket: str | None = None
+        self._process: subprocess.Popen | None = None
+        self._tried = False
+        self._users = 0  # start_lab reads the host from os.environ: set while any start needs it
+
+    def _ensure(self) -> str | None:
+        with self._guard:
+            if self._tried:
+                return self._socket
+            self._tried = True
+            import importlib.util
+
+            if os.environ.get("IRSA_TEST_PLAIN_LABS") or importlib.util.find_spec("irsa_explorer.lab.host") is None:
+                return None
+            socket_path = self._folder / "host.sock"
+            log = open(self._folder / "host.log", "w")  # noqa: SIM115 (the host writes it while it runs)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket_path)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+            )
+            log.close()
+            ready = threading.Event()
+
+            def drain() -> None:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    if line.strip() == "ready":
+                        ready.set()
+                ready.set()  # it ended: the poll below says so
+
+            threading.Thread(target=drain, daemon=True).start()
+            ready.wait(300)  # a hang guard only: the host imports what every lab would
+            if process.poll() is None and socket_path.is_socket():
+                self._socket, self._process = str(socket_path), process
+            else:
+                with contextlib.suppress(OSError):
+                    process.kill()
+            return self._socket
+
+    @contextlib.contextmanager
+    def _environ(self, socket_path: str | None) -> Iterator[None]:
+        from irsa_explorer.lab.launcher import HOST_ENV
+
+        if socket_path is None:
+            yield
+            return
+        with self._guard:
+            self._users += 1
+            os.environ[HOST_ENV] = socket_path
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._users -= 1
+                if not self._users:
+                    os.environ.pop(HOST_ENV, None)
+
+    def start(self, scenario: str, directory: Path, extra_args: list[str] | tuple[str, ...] = (), **kwargs: Any) -> LabProcess:
+        with self._environ(self._ensure()):
+            return start_lab(scenario, directory, extra_args, **kwargs)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()  # it stops the labs it forked that are still running
+            try:
+                self._process.wait(30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
 class LabFactory:
     """`lab_for("static-keys")` starts that scenario's lab once per session (thread-safe);
-    `lab_for.prefetch(a, b, …)` starts several at once, in parallel, to save wall time."""
+    `lab_for.prefetch(a, b, …)` starts several at once, in parallel, to save wall time;
+    `with lab_for.fresh(scenario, directory, extra_args) as lab:` a lab of the caller's own."""
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         self._tmp = tmp_path_factory
         self._labs: dict[str, LabProcess] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self.host = LabHostForTests(Path(tempfile.mkdtemp(prefix="irsa-test-labhost-")))
+
+    def fresh(self, scenario: str, directory: Path, extra_args: list[str] | tuple[str, ...] = (), **kwargs: Any) -> LabProcess:
+        """A lab of the caller's own (not shared, not cached): stop it, or use it in `with`."""
+        return self.host.start(scenario, directory, extra_args, **kwargs)
 
     def __call__(self, scenario: str) -> LabProcess:
         with self._guard:
@@ -56,7 +148,7 @@ class LabFactory:
             if running is None or running.process.poll() is not None:
                 with self._guard:  # tmp_path_factory makes its base folder lazily: not thread-safe
                     directory = self._tmp.mktemp(f"lab-{Path(scenario).stem}")
-                running = self._labs[scenario] = start_lab(scenario, directory)
+                running = self._labs[scenario] = self.host.start(scenario, directory)
             return running
 
     def prefetch(self, *scenarios: str) -> None:
@@ -69,6 +161,8 @@ class LabFactory:
                 running.process.send_signal(signal.SIGTERM)
         for running in self._labs.values():
             running.stop()
+        self.host.stop()
+        shutil.rmtree(self.host._folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

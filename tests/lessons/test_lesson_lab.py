@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lesson_drive import Trainee
 
-from irsa_explorer.lab.launcher import LabProcess, start_lab
+from irsa_explorer.lab.launcher import LabProcess
 from irsa_explorer.lessons import LessonRun, all_checks, lesson_scenario_file, load_lesson, observe
 from irsa_explorer.lessons.commands import run_command
 from irsa_explorer.sources.aws import AwsSource
@@ -21,10 +21,10 @@ from irsa_explorer.sources.kube import KubeSource
 
 
 @pytest.fixture
-def fresh_lab(tmp_path: Path) -> Iterator[LabProcess]:
+def fresh_lab(tmp_path: Path, lab_for) -> Iterator[LabProcess]:
     """A lab of this test's own, as `learn` starts it: the lesson's scenario, files in the lesson's folder."""
     lesson = load_lesson("walkthrough")
-    with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
+    with lab_for.fresh(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
         yield lab
 
 
@@ -117,7 +117,7 @@ def test_the_lesson_s_own_commands_complete_it_with_the_real_clis(fresh_lab: Lab
     assert "assumed-role/my-sa-role/" in next(iter(said.values()))
 
 
-def test_the_documented_challenge_sees_the_wrong_fix_and_the_right_one(tmp_path: Path) -> None:
+def test_the_documented_challenge_sees_the_wrong_fix_and_the_right_one(tmp_path: Path, lab_for) -> None:
     """docs/lessons.md's challenge on sub-wrong-namespace: S3 on the node role is recognised and
     explained (and does not complete it); a trust that accepts payments/my-sa does."""
     import re
@@ -126,7 +126,7 @@ def test_the_documented_challenge_sees_the_wrong_fix_and_the_right_one(tmp_path:
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "lessons.md").read_text()
     lesson = parse_lesson(re.findall(r"```yaml\n(.*?)```", docs, re.S)[1], source="docs/lessons.md challenge")
-    with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
+    with lab_for.fresh(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
         run, trainee = LessonRun(lesson, lab.directory), Trainee(lab)
         assert not looked(run, lab) and run.progress.steps[0].checks[0].why == "pod payments/checkout's verdict is broken, not ok"
 
