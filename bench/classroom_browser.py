@@ -68,7 +68,8 @@ def tree(root: int) -> dict[int, str]:
             continue
         # a lab forked by the lab host keeps the host's command line: told apart by its parent
         hosted = " lab host " in line and parents.get(pid) != root
-        lines[pid] = line + (" (forked lab)" if hosted else "")
+        forked_app = "classroom.app_zygote" in line and parents.get(pid) != root
+        lines[pid] = line + (" (forked lab)" if hosted else " (forked app)" if forked_app else "")
     return lines
 
 
@@ -79,6 +80,10 @@ def kind(cmdline: str) -> str:
         return "loaders"
     if " lab serve " in cmdline:
         return "labs (lab serve)"
+    if cmdline.endswith(" (forked app)"):
+        return "apps (forked by the app zygote)"
+    if "classroom.app_zygote" in cmdline:
+        return "app zygote"
     if cmdline.endswith(" (forked lab)"):
         return "labs (forked by the lab host)"
     if " lab host " in cmdline:

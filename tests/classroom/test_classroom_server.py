@@ -89,10 +89,9 @@ def test_a_key_pressed_in_the_tab_reaches_its_app(classroom: Classroom) -> None:
 def test_closing_a_tab_stops_its_app_and_its_lab(classroom: Classroom) -> None:
     tab = classroom.open_tab("leaving")
     tab.wait_lab_ready()
-    app_pid = wait_for(lambda: next((pid for pid, line in descendants(classroom.process.pid).items()
-                                     if str(tab.directory) in line and " learn " in f" {line} "), None),
-                       "the tab's app among the classroom's processes")
-    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid), **tab_lab(tab)}
+    app_pid = tab.status()["pid"]  # the app: a process of its own, or forked by the app zygote
+    assert app_pid in descendants(classroom.process.pid)
+    processes = {app_pid: cmdline(app_pid), **descendants(app_pid), **tab_lab(tab)}
     tab.close()
     wait_for(lambda: not still_running(processes), "the tab's app and lab to end")
     status = wait_for(lambda: (s := tab.status()) and not s["connected"] and s, "the trainee marked as left")
@@ -121,10 +120,9 @@ def test_status_without_a_classroom_says_so_in_one_line(tmp_path) -> None:
 def test_an_app_that_dies_closes_its_tab_and_its_lab_stops(classroom: Classroom) -> None:
     tab = classroom.open_tab("crash")
     tab.wait_lab_ready()
-    app_pid = wait_for(lambda: next((pid for pid, line in descendants(classroom.process.pid).items()
-                                     if str(tab.directory) in line and " learn " in f" {line} "), None),
-                       "the tab's app among the classroom's processes")
-    processes = {app_pid: descendants(classroom.process.pid)[app_pid], **descendants(app_pid), **tab_lab(tab)}
+    app_pid = tab.status()["pid"]  # the app: a process of its own, or forked by the app zygote
+    assert app_pid in descendants(classroom.process.pid)
+    processes = {app_pid: cmdline(app_pid), **descendants(app_pid), **tab_lab(tab)}
     os.kill(app_pid, signal.SIGKILL)  # no quit, no exit message: gone
     assert tab.closed.wait(120), "the server did not close the dead app's tab"
     wait_for(lambda: not still_running(processes), "the dead app's lab to stop with it")
@@ -144,5 +142,18 @@ def test_with_a_lab_host_every_tabs_lab_is_forked_by_the_one_host(classroom: Cla
         tab.wait_lab_ready()
         (lab_pid,) = tab_lab(tab)
         assert lab_pid in descendants(host), "the tab's lab is not the host's child"
+    finally:
+        tab.close()
+
+
+def test_every_tabs_app_is_forked_by_the_one_app_zygote(classroom: Classroom) -> None:
+    socket = classroom.status()["app_zygote"]
+    assert socket and any(f"forked by one app zygote ({socket})" in line for line in classroom.banner)
+    zygote = next(pid for pid, line in descendants(classroom.process.pid).items()
+                  if f"irsa_explorer.classroom.app_zygote {socket}" in line)
+    tab = classroom.open_tab("forked")
+    try:
+        wait_for(lambda: "Lesson: IRSA from scratch" in tab.text(), "the forked app's lesson panel")
+        assert tab.status()["pid"] in descendants(zygote), "the tab's app is not the zygote's child"
     finally:
         tab.close()

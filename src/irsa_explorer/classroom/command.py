@@ -63,12 +63,15 @@ def run_classroom(args: argparse.Namespace) -> int:
         return 2
     max_trainees = args.max_trainees if args.max_trainees is not None else 40
     _log_to_console()
+    from .app_zygote import start_app_zygote
     from .lab_host import start_lab_host
-    from .server import ClassroomServer
+    from .server import ClassroomServer, app_environment
 
     host = start_lab_host(root)
+    lab_host = str(host.socket) if host else None
+    zygote = None if getattr(args, "no_app_zygote", False) else start_app_zygote(root, app_environment(lab_host))
     server = ClassroomServer(lesson, root, host=args.host, port=args.port, max_trainees=max_trainees,
-                             lab_host=str(host.socket) if host else None)
+                             lab_host=lab_host, zygote=str(zygote.socket) if zygote else None)
     try:
         asyncio.run(_serve(server))
     except OSError as problem:  # the port is taken, the address is not this machine's
@@ -76,8 +79,9 @@ def run_classroom(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     finally:
-        if host is not None:
-            host.stop()
+        for started in (zygote, host):
+            if started is not None:
+                started.stop()
     print(f"classroom stopped; the trainees' folders (progress.json each) are kept in {root}", flush=True)
     return 0
 
@@ -107,6 +111,7 @@ async def _serve(server) -> None:
             f"  instructor        {url}/status   or   irsa-explorer classroom status --port {server.port}",
             f"  trainees' folders {server.root}",
             f"  labs              {'from one lab host (' + server.lab_host + ')' if server.lab_host else 'one lab serve per tab'}",
+            f"  apps              {'forked by one app zygote (' + server.zygote + ')' if server.zygote else 'one process per tab'}",
             (f"  listening on {server.host}: anyone who can reach this machine on port {server.port} can start an app "
              "and a lab here (docs/classroom.md)" if exposed else
              f"  listening on {server.host} only: this machine's browsers (--host 0.0.0.0 opens it to the network)"),

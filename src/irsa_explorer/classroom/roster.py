@@ -82,6 +82,7 @@ class Trainee:
             "connected_since": iso(self.opened),
             "left_at": iso(self.closed) if self.closed is not None else None,
             "directory": str(self.directory),
+            "pid": self.pid,
             "lab": "ready" if ready is not None else ("starting" if self.connected else "stopped"),
             "lab_ready_seconds": round(ready, 2) if ready is not None else None,
             "lesson": progress.get("lesson"),

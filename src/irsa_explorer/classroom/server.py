@@ -36,6 +36,7 @@ from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
+from .forked_app import fork_app
 from .roster import Trainee, clean_name
 from .status_page import status_html
 
@@ -46,6 +47,12 @@ KILL_GRACE_S = 5.0  # after SIGTERM, before SIGKILL
 LAB_HOST_ENV = "IRSA_EXPLORER_LAB_HOST"  # lab.launcher asks the lab host at this socket (helper C's fork server)
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 TEXTUAL_SERVE = Path(textual_serve.__file__).parent  # its page template and static files (xterm.js)
+
+
+def app_environment(lab_host: str | None) -> dict[str, str]:
+    """The environment textual-serve gives an app (its Textual settings), as a trainee's."""
+    service = AppService("", write_bytes=None, write_str=None, close=None, download_manager=None)  # type: ignore[arg-type]
+    return trainee_environment(service._build_environment(), lab_host)
 
 
 def trainee_environment(base: dict[str, str], lab_host: str | None) -> dict[str, str]:
@@ -63,14 +70,24 @@ class TraineeSession(AppService):
     """One tab's app: textual-serve's AppService, started from an argv in the trainee's folder,
     in a process group of its own, stopped for sure."""
 
-    def __init__(self, argv: list[str], trainee: Trainee, lab_host: str | None, **kwargs) -> None:
+    def __init__(self, argv: list[str], trainee: Trainee, lab_host: str | None, zygote: str | None = None,
+                 **kwargs) -> None:
         super().__init__(" ".join(argv), **kwargs)
         self.argv = argv
         self.trainee = trainee
         self.lab_host = lab_host
+        self.zygote = zygote  # the app zygote's socket: the app forked there (app_zygote.py)
 
     async def _open_app_process(self, width: int = 80, height: int = 24):
         env = trainee_environment(self._build_environment(width=width, height=height), self.lab_host)
+        if self.zygote:
+            try:
+                process = await fork_app(self.zygote, self.argv[3:], env, str(self.trainee.directory))
+            except OSError as problem:
+                log.warning("trainee %s: %s; its app starts as a process of its own", self.trainee.number, problem)
+            else:
+                self._process, self._stdin, self.trainee.pid = process, process.stdin, process.pid
+                return process
         self._process = process = await asyncio.create_subprocess_exec(
             *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env, cwd=self.trainee.directory, start_new_session=True,
@@ -121,12 +138,13 @@ class ClassroomServer:
     """`irsa-explorer classroom`: serves the lesson, one app and lab per tab, and the roster."""
 
     def __init__(self, lesson: str, root: Path, *, host: str = "127.0.0.1", port: int = 8000,
-                 max_trainees: int = 40, lab_host: str | None = None) -> None:
+                 max_trainees: int = 40, lab_host: str | None = None, zygote: str | None = None) -> None:
         self.lesson = lesson
         self.root = root
         self.host, self.port = host, port
         self.max_trainees = max_trainees
         self.lab_host = lab_host
+        self.zygote = zygote
         self.trainees: list[Trainee] = []
         self.sessions: dict[int, tuple[TraineeSession, web.WebSocketResponse]] = {}
         self.download_manager = DownloadManager()
@@ -194,7 +212,7 @@ class ClassroomServer:
             await websocket.close(message=b"the classroom is full")
             return websocket
         trainee = self._new_trainee(clean_name(request.match_info.get("name")))
-        session = TraineeSession(self.app_argv(trainee), trainee, self.lab_host,
+        session = TraineeSession(self.app_argv(trainee), trainee, self.lab_host, self.zygote,
                                  write_bytes=websocket.send_bytes, write_str=websocket.send_str,
                                  close=websocket.close, download_manager=self.download_manager)
         self.sessions[trainee.number] = (session, websocket)
@@ -248,7 +266,7 @@ class ClassroomServer:
         self._instructor_only(request)
         rows = await asyncio.to_thread(self.roster)
         return web.json_response({"lesson": self.lesson, "root": str(self.root), "url": self.url,
-                                  "max_trainees": self.max_trainees, "lab_host": self.lab_host, "trainees": rows})
+                                  "max_trainees": self.max_trainees, "lab_host": self.lab_host, "app_zygote": self.zygote, "trainees": rows})
 
     async def handle_status_page(self, request: web.Request) -> web.Response:
         self._instructor_only(request)
