@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, help="the same ids (instances, keys, associations) on every run, for tests")
     host = lab_sub.add_parser("host", help="start labs cheaply by fork, for a classroom (docs/classroom.md)")
     host.add_argument("--socket", required=True, help="the Unix socket to listen on (IRSA_EXPLORER_LAB_HOST)")
+    host.add_argument("--spares", type=int, default=0, metavar="N",
+                      help="keep N labs started ahead, handed out as they are asked for (default 0)")
+    host.add_argument("--spare-scenario", metavar="SCENARIO",
+                      help="the spares' scenario (default: that of the first lab asked for)")
 
     learn = sub.add_parser("learn", help="a lesson: the explorer on a fresh lab with the lesson beside it")
     learn.add_argument("lesson", nargs="?", default="walkthrough",
@@ -281,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "lab" and args.lab_command == "host":
             from irsa_explorer.lab.host import main as host_main
 
-            return host_main(args.socket, parse=lambda options: build_parser().parse_args(["lab", "serve", *options]))
+            return host_main(args.socket, parse=lambda options: build_parser().parse_args(["lab", "serve", *options]),
+                             spares=max(0, args.spares),
+                             spare_options=["--scenario", args.spare_scenario] if args.spare_scenario else None)
         if args.command == "lab":
             why = _lab_cannot_start(args)
             if why:

@@ -30,10 +30,10 @@ ROLE = "eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"  # my-
 class Host:
     """A `lab host` subprocess, ready (it printed `ready`)."""
 
-    def __init__(self, socket_path: Path) -> None:
+    def __init__(self, socket_path: Path, options: tuple[str, ...] = ()) -> None:
         self.socket_path = socket_path
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket_path)],
+            [sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket_path), *options],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.log: list[str] = []
@@ -306,3 +306,37 @@ def test_no_host_there_is_one_line(tmp_path, monkeypatch):
         silent.close()
         path.unlink()
         path.parent.rmdir()
+
+
+def test_spares_are_started_ahead_and_handed_out_as_lab_serve(tmp_path, monkeypatch, lab_env):
+    """`--spares 1 --spare-scenario fresh-cluster`: a lab of that scenario is a spare, already up,
+    given the folder and output of the request; other options get a lab forked for them."""
+    folder = _short_dir("p")
+    host = Host(folder / "host.sock", ("--spares", "1", "--spare-scenario", "fresh-cluster"))
+    try:
+        host.said("spare")
+        monkeypatch.setenv(HOST_ENV, str(host.socket_path))
+        lab = start_lab("fresh-cluster", tmp_path / "claimed", timeout=HANG_GUARD_S)
+        host.said("a spare, claimed (--scenario fresh-cluster --dir")
+        assert lab.directory == tmp_path / "claimed"
+        assert {"kubeconfig", "aws.env", "ca.crt"} <= {p.name for p in lab.directory.iterdir()}
+        assert f"dir: {lab.directory}" in lab.banner and "export KUBECONFIG=" in lab.banner
+        nodes = subprocess.run(["kubectl", "get", "nodes", "-o", "name"], env=lab_env(lab),
+                               capture_output=True, text=True, timeout=HANG_GUARD_S)
+        assert nodes.returncode == 0 and "node/ip-192-168-1-169" in nodes.stdout, nodes.stderr
+        other = start_lab("walkthrough", tmp_path / "other", timeout=HANG_GUARD_S)  # not the spares' options
+        host.said("started (--scenario walkthrough --dir")
+        assert other.process.pid != lab.process.pid
+        # refilled after the claim (said before the next request was taken, so already in the log)
+        spares = [line.split()[3] for line in host.log if " spare " in line and "starting" in line]
+        assert len(spares) == 2
+        assert lab.stop() == 0 and other.stop() == 0
+        assert host.stop() == 0
+        for pid in spares[1:]:  # the spare nobody claimed ends with its host
+            _wait_gone(int(pid))
+    finally:
+        host.stop()
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+

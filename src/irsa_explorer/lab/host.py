@@ -109,15 +109,40 @@ def warm() -> dict[str, float]:
 @dataclass
 class _Lab:
     pid: int
-    connection: socket.socket
+    connection: socket.socket | None  # its client's; None while a spare waits to be claimed
+    spare_end: socket.socket | None = None  # a spare's: where its claim is sent
     started: float = field(default_factory=time.monotonic)
+
+
+def _key(argv: Sequence[str], cwd: str) -> tuple[tuple[str, ...], str]:
+    """What a spare must have been started with to serve a request: its options but --dir."""
+    return tuple(_without_dir(argv)[0]), cwd
+
+
+def _without_dir(argv: Sequence[str]) -> tuple[list[str], str | None]:
+    rest: list[str] = []
+    directory = None
+    items = iter(argv)
+    for item in items:
+        if item == "--dir":
+            directory = next(items, None)
+        elif item.startswith("--dir="):
+            directory = item.removeprefix("--dir=")
+        else:
+            rest.append(item)
+    return rest, directory
 
 
 class LabHost:
     """The host's loop: accept requests, fork labs, relay signals and exits."""
 
-    def __init__(self, socket_path: Path, parse: Callable[[Sequence[str]], object], log: TextIO) -> None:
+    def __init__(self, socket_path: Path, parse: Callable[[Sequence[str]], object], log: TextIO, *,
+                 spares: int = 0, spare_options: Sequence[str] | None = None) -> None:
         self.socket_path = socket_path
+        # Spares: labs started ahead, waiting for a request with the same options (a class that
+        # opens its tabs at once gets labs already up). Their options: given, or the first request's.
+        self.spares_wanted = spares
+        self.spare_key = _key(spare_options, os.getcwd()) if spare_options else None
         self.parse = parse  # `lab serve` options → the argparse Namespace serve.main takes (cli's parser)
         self.log = log
         self.labs: dict[int, _Lab] = {}
@@ -155,8 +180,10 @@ class LabHost:
     def run(self) -> int:
         assert self.listener is not None
         try:
+            self._refill()
             while not self.stopping:
-                watched = [self.listener, self._wake_r, *(lab.connection for lab in self.labs.values())]
+                clients = [lab.connection for lab in self.labs.values() if lab.connection is not None]
+                watched = [self.listener, self._wake_r, *clients]
                 try:
                     readable, _, _ = select.select(watched, [], [], 0.5)
                 except InterruptedError:
@@ -195,7 +222,13 @@ class LabHost:
             cwd = str(request.get("cwd") or "/")
             if len(fds) != 2:
                 raise ValueError("send the lab's stdout and stderr with the request")
-            pid = self._fork_lab(argv, cwd, fds, connection)
+            key = _key(argv, cwd)
+            if self.spares_wanted and self.spare_key is None:
+                self.spare_key = key
+            pid = self._claim(argv, cwd, fds) if key == self.spare_key else None
+            claimed = pid is not None
+            if pid is None:
+                pid = self._fork_lab(argv, cwd, fds, connection)
         except (OSError, ValueError) as problem:
             with contextlib.suppress(OSError):
                 connection.sendall(_message({"error": f"the lab host could not start a lab: {problem}"}))
@@ -204,13 +237,56 @@ class LabHost:
         finally:
             for fd in fds:
                 os.close(fd)  # the lab has its copies
-        connection.settimeout(None)
-        connection.sendall(_message({"pid": pid}))
-        connection.setblocking(False)
-        self.labs[pid] = _Lab(pid, connection)
-        print(f"lab host: lab {pid} started ({' '.join(argv)})", file=self.log, flush=True)
+        if claimed:
+            self.labs[pid].connection = connection
+        else:
+            self.labs[pid] = _Lab(pid, connection)  # reaped whatever happens next
+        try:
+            connection.settimeout(5)
+            connection.sendall(_message({"pid": pid}))
+            connection.setblocking(False)
+        except OSError:  # the client left while its lab was forked: the lab has no one to serve
+            _signal(pid, signal.SIGTERM)
+        said = "a spare, claimed" if claimed else "started"
+        print(f"lab host: lab {pid} {said} ({' '.join(argv)})", file=self.log, flush=True)
+        self._refill()
 
-    def _fork_lab(self, argv: list[str], cwd: str, fds: list[int], connection: socket.socket) -> int:
+    def _claim(self, argv: list[str], cwd: str, fds: list[int]) -> int | None:
+        """Hand a waiting spare this request's folder and output; its pid, or None (no spare)."""
+        directory = _without_dir(argv)[1]
+        for lab in self.labs.values():
+            if lab.spare_end is None:
+                continue
+            end, lab.spare_end = lab.spare_end, None
+            try:
+                socket.send_fds(end, [_message({"dir": directory, "cwd": cwd})], fds)
+                return lab.pid
+            except OSError:
+                _signal(lab.pid, signal.SIGTERM)  # a spare that cannot be reached is no use
+            finally:
+                end.close()
+        return None
+
+    def _refill(self) -> None:
+        """Start spares until `spares_wanted` wait (once their options are known)."""
+        if self.spare_key is None or self.stopping:
+            return
+        waiting = sum(1 for lab in self.labs.values() if lab.spare_end is not None)
+        for _ in range(self.spares_wanted - waiting):
+            host_end, lab_end = socket.socketpair()
+            try:
+                pid = self._fork_lab(list(self.spare_key[0]), self.spare_key[1], None, None, claim=lab_end)
+            except OSError as problem:
+                print(f"lab host: no spare started: {problem}", file=self.log, flush=True)
+                host_end.close()
+                return
+            finally:
+                lab_end.close()
+            self.labs[pid] = _Lab(pid, None, spare_end=host_end)
+            print(f"lab host: spare {pid} starting ({' '.join(self.spare_key[0])})", file=self.log, flush=True)
+
+    def _fork_lab(self, argv: list[str], cwd: str, fds: list[int] | None, connection: socket.socket | None,
+                  claim: socket.socket | None = None) -> int:
         for stream in (sys.stdout, sys.stderr, self.log):
             stream.flush()
         pid = os.fork()
@@ -219,7 +295,7 @@ class LabHost:
         # The lab. Whatever happens here ends in os._exit: it never returns into the host's loop.
         code = 70
         try:
-            code = _run_lab(argv, cwd, fds, self, connection)
+            code = _run_lab(argv, cwd, fds, self, connection, claim)
         except SystemExit as exit_:  # argparse refusing an option: it printed why
             code = exit_.code if isinstance(exit_.code, int) else 2
         except BaseException as error:  # noqa: BLE001 - one line on the lab's stderr, like lab serve's crash
@@ -262,6 +338,11 @@ class LabHost:
             if lab is None:
                 continue
             code = os.waitstatus_to_exitcode(status)
+            if lab.connection is None:  # a spare that ended before anyone asked for it (not restarted)
+                if lab.spare_end is not None:
+                    lab.spare_end.close()
+                print(f"lab host: spare {pid} ended ({code})", file=self.log, flush=True)
+                continue
             with contextlib.suppress(OSError):
                 lab.connection.setblocking(True)
                 lab.connection.settimeout(2)
@@ -286,8 +367,10 @@ class LabHost:
             self._reap()
 
 
-def _run_lab(argv: list[str], cwd: str, fds: list[int], host: LabHost, connection: socket.socket) -> int:
-    """In the forked child: become a lab serve of its own and run it (serve.main)."""
+def _run_lab(argv: list[str], cwd: str, fds: list[int] | None, host: LabHost, connection: socket.socket | None,
+             claim: socket.socket | None = None) -> int:
+    """In the forked child: become a lab serve of its own and run it (serve.main). A spare
+    (`claim`, no `fds`) starts with its output on /dev/null and waits, started, for its claim."""
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
@@ -297,23 +380,56 @@ def _run_lab(argv: list[str], cwd: str, fds: list[int], host: LabHost, connectio
     if os.getppid() != host_pid:  # the host died between the fork and the line above
         return 1
     # Nothing of the host's reaches the lab: its socket, the other labs' connections, its pipe.
-    for other in (host.listener, connection, *(lab.connection for lab in host.labs.values())):
+    for lab in host.labs.values():
+        for other in (lab.connection, lab.spare_end):
+            if other is not None:
+                other.close()
+    for other in (host.listener, connection):
         if other is not None:
             other.close()
     for fd in (host._wake_r, host._wake_w):
         os.close(fd)
-    devnull = os.open(os.devnull, os.O_RDONLY)
+    devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
+    os.dup2(fds[0] if fds else devnull, 1)
+    os.dup2(fds[1] if fds else devnull, 2)
     os.close(devnull)
-    os.dup2(fds[0], 1)
-    os.dup2(fds[1], 2)
     os.chdir(cwd)
     from irsa_explorer.lab.serve import main as serve_main
 
     os.environ[STOP_WITH_PARENT_ENV] = str(host_pid)  # serve's own check: stop once the host is gone
     # The host's objects stay frozen (gc.freeze before the fork): the lab's collections never
     # walk them, so never write to their pages, which stay shared.
-    return serve_main(host.parse(argv))
+    args = host.parse(argv)
+    if claim is not None:
+        args.claim = lambda own_directory: _claimed(claim, own_directory)
+    return serve_main(args)
+
+
+def _claimed(claim: socket.socket, own_directory: Path) -> Path:
+    """In a spare, once started: wait for the host to hand it a request; take its output and
+    folder (the CA certificate copied there, as lab serve leaves it). Its own temporary folder
+    when the request named none (removed when it stops, as lab serve's)."""
+    import shutil
+
+    request, fds = _read_request(claim, timeout=None)
+    if len(fds) != 2:
+        raise SystemExit(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fds[0], 1)
+    os.dup2(fds[1], 2)
+    for fd in fds:
+        os.close(fd)
+    claim.close()
+    os.chdir(str(request.get("cwd") or "/"))
+    if not request.get("dir"):
+        return own_directory
+    folder = Path(str(request["dir"])).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        shutil.copyfile(own_directory / "ca.crt", folder / "ca.crt")
+    return folder
 
 
 def _die_with_parent() -> None:
@@ -334,10 +450,14 @@ def _message(payload: dict) -> bytes:
     return (json.dumps(payload) + "\n").encode()
 
 
-def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
-    """One JSON line and the file descriptors sent with it."""
+def _read_request(connection: socket.socket, timeout: float | None = _REQUEST_TIMEOUT_S) -> tuple[dict, list[int]]:
+    """One JSON line and the file descriptors sent with it (a closed connection: SystemExit in a
+    spare, ValueError in the host)."""
+    connection.settimeout(timeout)
     data, fds, _, _ = socket.recv_fds(connection, _REQUEST_LIMIT, 4)
     fds = list(fds)
+    if not data and timeout is None:
+        raise SystemExit(1)  # a spare's host is gone: stop (the with-blocks clean up on the way)
     while not data.endswith(b"\n"):
         more = connection.recv(_REQUEST_LIMIT)
         if not more or len(data) > _REQUEST_LIMIT:
@@ -359,7 +479,7 @@ def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
 
 
 def main(socket_path: str, parse: Callable[[Sequence[str]], object], out: TextIO = sys.stdout,
-         log: TextIO = sys.stderr) -> int:
+         log: TextIO = sys.stderr, *, spares: int = 0, spare_options: Sequence[str] | None = None) -> int:
     """Entry point of `irsa-explorer lab host` (cli.py passes its `lab serve` parser as `parse`).
 
     Prints a banner and `ready` once the socket accepts requests."""
@@ -367,7 +487,7 @@ def main(socket_path: str, parse: Callable[[Sequence[str]], object], out: TextIO
     gc.disable()  # the warm-up builds a large heap and no garbage (as lab serve's start)
     steps = warm()
     path = Path(socket_path).expanduser().resolve()
-    host = LabHost(path, parse, log)
+    host = LabHost(path, parse, log, spares=spares, spare_options=spare_options)
     try:
         host.listen()
     except OSError as problem:

@@ -453,6 +453,8 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 # seeded: one request at a time, so each node gets the same instance id every run
                 workers = 1 if seed is not None else 8
                 print(generate(scale, kube_server=lab.kube, aws_lab=lab.aws, workers=workers).summary(), file=out)
+            if getattr(args, "claim", None) is not None:  # a lab host's spare (lab/host.py): started, it waits
+                directory = args.claim(directory)  # for a trainee; their folder and output from then on
             kubeconfig, aws_env = lab.write_files(directory)
             print(_usage(lab, directory, kubeconfig, aws_env), file=out)
             serving.set()
