@@ -3,8 +3,6 @@ the wire, no fakes. Waits are on workers and messages, never on sleeps."""
 
 from __future__ import annotations
 
-import time
-
 
 from irsa_explorer.app import IrsaExplorerApp
 from irsa_explorer.sources.connect import Sources
@@ -21,7 +19,7 @@ from irsa_explorer.widgets.panes.role import PolicyLink, RolePane
 from irsa_explorer.widgets.panes.service_account import ServiceAccountPane
 from irsa_explorer.widgets.panes.token import TokenPane
 from irsa_explorer.widgets.panes.trust_policy import TrustPolicyPane
-from ui_pilot_helpers import SIZE, filter_to, make_app, pod_uid, press_confirming, settle
+from ui_pilot_helpers import SIZE, filter_to, make_app, pod_uid, press_confirming, settle, wait_until
 
 def text_of(widget) -> str:
     """All the text a widget and its children show."""
@@ -308,19 +306,14 @@ async def test_watch_shows_new_and_deleted_pods(lab):
             "spec": {"containers": [{"name": "c", "image": "amazon/aws-cli:latest", "command": ["sleep", "3600"]}]},
         }
         api.create_namespaced_pod("default", body)
-        try:
-            deadline = time.monotonic() + 15
-            while name not in {p.name for p in app.state.pods.values()} and time.monotonic() < deadline:
-                await pilot.pause(0.1)
+        try:  # waits on the watch's events landing (wait_until's guard stops a hang only)
+            await wait_until(pilot, lambda: name in {p.name for p in app.state.pods.values()}, "the new pod listed")
             uid = pod_uid(app, name)
             assert str(app.screen.query_one("#pods", PodsTable).row_cells(uid)["pod"]) == name
             assert uid in app.state.chains  # analysed on arrival
         finally:
             api.delete_namespaced_pod(name, "default", grace_period_seconds=0)
-        deadline = time.monotonic() + 15
-        while name in {p.name for p in app.state.pods.values()} and time.monotonic() < deadline:
-            await pilot.pause(0.1)
-        assert name not in {p.name for p in app.state.pods.values()}
+        await wait_until(pilot, lambda: name not in {p.name for p in app.state.pods.values()}, "the deleted pod gone")
 
 
 
