@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -224,6 +225,7 @@ def main() -> int:
             server.kill()
         time.sleep(5)
         left = [pid for pid in started if Path(f"/proc/{pid}").exists()]
+        shutil.rmtree(root, ignore_errors=True)  # the trainees' folders (lab credentials, progress)
 
     ready = [r["lab_ready_seconds"] for r in rows if r.get("lab_ready_seconds") is not None]
     connected = [t.connected_s for t in tabs if t.connected_s is not None]
