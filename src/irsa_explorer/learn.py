@@ -179,7 +179,9 @@ class LessonExplorer(App):
             self.notify(f"Done: {titles}", title="Lesson", timeout=6)
             self.action_refresh()  # the explorer's panes show what the lesson just saw
         if advance.completed:
-            self.notify("Every step is done: lesson complete.", title="Lesson", timeout=10)
+            challenge = self.lesson_run.lesson.kind == "challenge"
+            self.notify("Fixed: challenge complete — the panel says what you learned." if challenge
+                        else "Every step is done: lesson complete.", title="Lesson", timeout=10)
         if advance.wrong_way:
             self.notify(advance.wrong_way, title="Lesson", severity="warning", timeout=12)
         self._lesson_show()
