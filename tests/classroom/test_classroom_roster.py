@@ -38,7 +38,8 @@ def test_a_trainee_reads_where_they_are_from_the_progress_learn_writes(tmp_path:
     assert row["lab"] == "ready" and row["lab_ready_seconds"] == 2.5
 
     trainee.closed = time.time()
-    assert trainee.status()["connected"] is False and trainee.status()["left_at"]
+    left = trainee.status()
+    assert left["connected"] is False and left["left_at"] and left["lab"] == "stopped" and left["lab_ready_seconds"] == 2.5
 
 
 def test_a_garbled_progress_file_is_no_progress_not_a_crash(tmp_path: Path) -> None:

@@ -95,7 +95,8 @@ def test_closing_a_tab_stops_its_app_and_its_lab(classroom: Classroom) -> None:
     tab.close()
     wait_for(lambda: not still_running(processes), "the tab's app and lab to end")
     status = wait_for(lambda: (s := tab.status()) and not s["connected"] and s, "the trainee marked as left")
-    assert status["left_at"] and status["lab"] == "ready"  # the lab's files are left: progress.json is the record
+    assert status["left_at"] and status["lab"] == "stopped" and status["lab_ready_seconds"] is not None
+    assert (tab.directory / "progress.json").is_file()  # the folder is kept: progress.json is the record
 
 
 def test_an_untrusted_name_is_cleaned_and_escaped(classroom: Classroom) -> None:

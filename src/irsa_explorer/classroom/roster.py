@@ -83,7 +83,7 @@ class Trainee:
             "left_at": iso(self.closed) if self.closed is not None else None,
             "directory": str(self.directory),
             "pid": self.pid,
-            "lab": "ready" if ready is not None else ("starting" if self.connected else "stopped"),
+            "lab": "stopped" if not self.connected else "ready" if ready is not None else "starting",
             "lab_ready_seconds": round(ready, 2) if ready is not None else None,
             "lesson": progress.get("lesson"),
             "lesson_title": progress.get("title"),

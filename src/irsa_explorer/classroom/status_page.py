@@ -21,7 +21,8 @@ def status_html(rows: list[dict[str, Any]], lesson: str, root: str) -> str:
     for row in sorted(rows, key=lambda r: (not r.get("connected"), r.get("number", 0))):
         since = row.get("connected_since") if row.get("connected") else f"left {row.get('left_at') or ''}"
         ready = row.get("lab_ready_seconds")
-        lab = f"ready in {ready:.1f} s" if isinstance(ready, (int, float)) else row.get("lab")
+        lab = (f"ready in {ready:.1f} s" if isinstance(ready, (int, float)) and row.get("connected")
+               else row.get("lab"))
         body.append(
             "<tr class=\"{}\">".format("connected" if row.get("connected") else "left")
             + _cell(row.get("number")) + _cell(row.get("label")) + _cell(since) + _cell(lab)
