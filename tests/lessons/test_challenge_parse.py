@@ -40,6 +40,14 @@ def test_the_challenge_checks_are_read_with_their_arguments() -> None:
     assert policy.args == {"role": "node", "policy": "AmazonS3*"}
 
 
+def test_variables_are_substituted_in_a_list_argument_too() -> None:
+    lesson = parse_lesson(CHALLENGE.replace("only: [default/my-sa, payments/my-sa]", "only: [default/my-sa, '${cluster}/x']"),
+                          source="challenge.yaml")
+    assert lesson.wrong_ways[0].checks[0].args["only"] == ["default/my-sa", "eks-oidc-demo/x"]
+    said = problems(CHALLENGE.replace("only: [default/my-sa, payments/my-sa]", "only: [default/my-sa, '${nope}/x']"))
+    assert any("wrong_ways[0].check[0].role_trusts_others.only[1]: undefined variable ${nope}" in p for p in said), said
+
+
 def test_bad_arguments_of_the_new_checks_are_found_with_their_lines() -> None:
     text = CHALLENGE.replace("only: [default/my-sa, payments/my-sa]", "only: [default/my-sa, /x/]") \
                     .replace("role: checkout-s3-reader, only", "onli: [a], only").replace("explain: too open", "")

@@ -279,8 +279,11 @@ def _parse_checks(raw: dict, where: str, source: str, problems: list[Problem], v
                                     (_line_of(args, key) if key else None) or _line_of(item, str(name))))
         if not found:
             plain = {str(k): v for k, v in _plain(args).items()}
-            plain = {k: _substituted(v, f"{at}.{name}.{k}", source, line, variables, problems) if isinstance(v, str) else v
-                     for k, v in plain.items()}
+            def sub(v, where):  # a text, or each text of a list (role_trusts_others' `only`)
+                if isinstance(v, list):
+                    return [sub(item, f"{where}[{i}]") for i, item in enumerate(v)]
+                return _substituted(v, where, source, line, variables, problems) if isinstance(v, str) else v
+            plain = {k: sub(v, f"{at}.{name}.{k}") for k, v in plain.items()}
             checks.append(Check(str(name), plain, _line_of(item, str(name))))
     return checks
 
