@@ -215,6 +215,9 @@ def _add_classroom_parser(sub) -> None:
     room.add_argument("--max-trainees", type=int, metavar="N", help="tabs served at once (default 40)")
     room.add_argument("--json", action="store_true", help="`classroom status`: the roster as JSON")
     room.add_argument("--no-app-zygote", action="store_true", help="start every tab's app from scratch, not forked")
+    room.add_argument("--spare-labs", type=int, metavar="N",
+                      help="labs the lab host starts ahead for tabs that open at once (default 4; the class size "
+                      "for a class arriving together)")
 
 
 def _add_triage_options(report: argparse.ArgumentParser) -> None:

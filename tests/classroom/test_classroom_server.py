@@ -138,11 +138,14 @@ def test_with_a_lab_host_every_tabs_lab_is_forked_by_the_one_host(classroom: Cla
     socket = classroom.status()["lab_host"]
     assert socket and any(f"from one lab host ({socket})" in line for line in classroom.banner)
     host = next(pid for pid, line in descendants(classroom.process.pid).items() if f"lab host --socket {socket}" in line)
+    # the host starts spare labs for the lesson's scenario ahead (--spare-labs, default 4)
+    spares = wait_for(lambda: set(descendants(host)), "the lab host's spare labs")
     tab = classroom.open_tab("hosted")
     try:
         tab.wait_lab_ready()
         (lab_pid,) = tab_lab(tab)
         assert lab_pid in descendants(host), "the tab's lab is not the host's child"
+        assert lab_pid in spares, "the tab's lab was not one of the spares started ahead"
     finally:
         tab.close()
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 STATUS = "status"  # `classroom status`: the roster of a running classroom, not a lesson
 EXTRA_HINT = "pip install 'irsa-explorer[classroom]'"
+DEFAULT_SPARE_LABS = 4  # labs the lab host starts ahead (--spare-labs: the class size for a class arriving at once)
 
 
 def missing_classroom_extra() -> str | None:
@@ -31,7 +32,7 @@ def missing_classroom_extra() -> str | None:
 def run_classroom(args: argparse.Namespace) -> int:
     """`irsa-explorer classroom`. Returns the exit code."""
     if args.lesson == STATUS:
-        if args.dir is not None or args.max_trainees is not None:
+        if args.dir is not None or args.max_trainees is not None or args.spare_labs is not None:
             print("irsa-explorer classroom status: takes --port, --host and --json only", file=sys.stderr)
             return 2
         from .status import run_status
@@ -49,7 +50,7 @@ def run_classroom(args: argparse.Namespace) -> int:
         return 2
     lesson = args.lesson or "walkthrough"
     try:
-        load_lesson(lesson)  # checked once here; every tab's app reads it again
+        loaded = load_lesson(lesson)  # checked once here; every tab's app reads it again
     except LessonError as problem:
         print(f"irsa-explorer classroom: {problem}", file=sys.stderr)
         return 2
@@ -67,7 +68,10 @@ def run_classroom(args: argparse.Namespace) -> int:
     from .lab_host import start_lab_host
     from .server import ClassroomServer, app_environment
 
-    host = start_lab_host(root)
+    spares = args.spare_labs if args.spare_labs is not None else min(max_trainees, DEFAULT_SPARE_LABS)
+    # an embedded scenario is written into each trainee's folder: no spare can match it
+    scenario = str(loaded.scenario_path) if loaded.scenario_path is not None else None
+    host = start_lab_host(root, spares, scenario)
     lab_host = str(host.socket) if host else None
     zygote = None if getattr(args, "no_app_zygote", False) else start_app_zygote(root, app_environment(lab_host))
     server = ClassroomServer(lesson, root, host=args.host, port=args.port, max_trainees=max_trainees,

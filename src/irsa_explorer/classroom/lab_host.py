@@ -43,14 +43,18 @@ class LabHost:
                 self.process.wait(10)
 
 
-def start_lab_host(root: Path) -> LabHost | None:
+def start_lab_host(root: Path, spares: int = 0, scenario: str | None = None) -> LabHost | None:
     """`lab host --socket ROOT/lab-host.sock`, once it says `ready`; None (and why, logged) when
     this version has none or it did not start. Its output is read to the end (a full pipe would
     stall it): what it says of its labs goes to the classroom's log at debug level."""
     if not lab_host_available():
         return None
     socket = root / "lab-host.sock"
-    process = subprocess.Popen([sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket)],
+    # spares: labs started ahead for the lesson's scenario, each handed to a tab as it opens
+    # (learn asks for exactly `--scenario SCENARIO --dir ITS_FOLDER`, which a spare matches)
+    ahead = ["--spares", str(spares), "--spare-scenario", scenario] if spares > 0 and scenario else []
+    process = subprocess.Popen([sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket), *ahead],
+                               cwd=root,  # the apps' working folder too: spares are matched on it
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     said: list[str] = []
     answered = threading.Event()

@@ -5,8 +5,9 @@ speaking Textual's web driver over a pipe) runs one shell command for every webs
 its page, its static files and its protocol (`AppService`), and change what a classroom needs:
 
 - each session runs `learn LESSON --dir ROOT/trainee-NN` of its own (argv, no shell), in its
-  own process group with its folder as working directory, so a tab gets its own app, its own lab
-  (the app starts it; `lab serve` stops with its parent) and its own progress.json;
+  own process group, so a tab gets its own app, its own lab (the app starts it, or the lab host
+  forks it; either stops with the app) and its own progress.json in its folder; the apps work in
+  ROOT, as the lab host does, so its spare labs match their requests;
 - the trainee's environment has none of the instructor's AWS_* or KUBECONFIG, so nothing a
   trainee runs can reach the instructor's cloud account or cluster;
 - closing the tab stops the app (textual-serve's quit), and a process that does not end in
@@ -77,12 +78,15 @@ class TraineeSession(AppService):
         self.trainee = trainee
         self.lab_host = lab_host
         self.zygote = zygote  # the app zygote's socket: the app forked there (app_zygote.py)
+        # the classroom's folder, as the lab host's: a spare lab matches a request by its options
+        # and working folder (the trainee's own files go to --dir: its folder)
+        self.workdir = trainee.directory.parent
 
     async def _open_app_process(self, width: int = 80, height: int = 24):
         env = trainee_environment(self._build_environment(width=width, height=height), self.lab_host)
         if self.zygote:
             try:
-                process = await fork_app(self.zygote, self.argv[3:], env, str(self.trainee.directory))
+                process = await fork_app(self.zygote, self.argv[3:], env, str(self.workdir))
             except OSError as problem:
                 log.warning("trainee %s: %s; its app starts as a process of its own", self.trainee.number, problem)
             else:
@@ -90,7 +94,7 @@ class TraineeSession(AppService):
                 return process
         self._process = process = await asyncio.create_subprocess_exec(
             *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=env, cwd=self.trainee.directory, start_new_session=True,
+            stderr=asyncio.subprocess.PIPE, env=env, cwd=self.workdir, start_new_session=True,
         )
         assert process.stdin is not None
         self._stdin = process.stdin
