@@ -18,7 +18,7 @@ import boto3
 import pytest
 from lesson_drive import ISSUER_THUMBPRINT, Trainee
 
-from irsa_explorer.lab.launcher import LabProcess, start_lab
+from irsa_explorer.lab.launcher import LabProcess
 from irsa_explorer.lessons import Check, Command, LessonRun, builtin_lessons, evaluate, lesson_scenario_file, load_lesson, observe
 from irsa_explorer.lessons import all_checks
 from irsa_explorer.lessons.commands import run_command
@@ -195,13 +195,13 @@ def test_every_failure_scenario_named_by_the_issue_has_a_challenge() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CHALLENGES))
-def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(name: str, tmp_path: Path, monkeypatch) -> None:
+def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(name: str, tmp_path: Path, monkeypatch, lab_for) -> None:
     pod, wrong_ways = CHALLENGES[name]
     # the CLIs as on a trainee's fresh machine: the aws CLI keeps assumed-role credentials in
     # ~/.aws/cli/cache by role ARN, and another lab's (a member profile's) would be taken for this one's
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     lesson = load_lesson(name)
-    with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
+    with lab_for.fresh(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:  # forked by the session's lab host
         run, trainee = LessonRun(lesson, lab.directory), ChallengeTrainee(lab)
         advance, view = looked(run, lab)
         assert not advance and not run.complete and progress(lab)["complete"] is False
