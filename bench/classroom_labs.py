@@ -80,9 +80,48 @@ class Guard:
         return True
 
 
-def start_host(socket_path: Path) -> tuple[subprocess.Popen, float]:
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def cpu_ticks(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total
+
+
+def wait_idle(host: int, count: int) -> float:
+    """Until the host has `count` children and together they use under a tenth of a core for 2 s
+    (the spares have started: an idle lab's servers still wake now and then)."""
     began = time.monotonic()
-    host = subprocess.Popen([sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket_path)],
+    hz = os.sysconf("SC_CLK_TCK")
+    last, still = cpu_ticks(children(host)), 0
+    while still < 2:
+        time.sleep(1)
+        pids = children(host)
+        ticks = cpu_ticks(pids)
+        still = still + 1 if len(pids) >= count and ticks - last < hz / 10 else 0
+        last = ticks
+    return time.monotonic() - began
+
+
+def start_host(socket_path: Path, *options: str) -> tuple[subprocess.Popen, float]:
+    began = time.monotonic()
+    host = subprocess.Popen([sys.executable, "-m", "irsa_explorer", "lab", "host", "--socket", str(socket_path), *options],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in host.stdout:
         if line.strip() == "ready":
@@ -135,6 +174,10 @@ def stop_all(labs: list[LabProcess]) -> dict[str, float]:
     return summary(times)
 
 
+class _Skip(Exception):
+    pass
+
+
 def settle() -> None:
     time.sleep(3)  # a bench, not a test: let the labs' last allocations land before reading PSS
 
@@ -145,6 +188,9 @@ def main() -> int:
     parser.add_argument("--plain", type=int, default=3, help="plain lab serve processes to compare with (0: none)")
     parser.add_argument("--scenario", default="walkthrough")
     parser.add_argument("--no-burst", action="store_true")
+    parser.add_argument("--only-spares", action="store_true", help="only the --spares measure")
+    parser.add_argument("--spares", action="store_true",
+                        help="also: a host with --spares N (N labs started ahead), then N asked at once")
     parser.add_argument("--min-available-mb", type=int, default=2048)
     parser.add_argument("--output", help="write the results as JSON here")
     args = parser.parse_args()
@@ -156,6 +202,8 @@ def main() -> int:
         host, host_ready = start_host(root / "host.sock")
         os.environ[HOST_ENV] = str(root / "host.sock")
         try:
+            if args.only_spares:
+                raise _Skip
             results["host"] = {"ready_s": host_ready, **tree_memory([host.pid])}
             print(f"host ready in {host_ready:.2f}s, PSS {results['host']['pss_mb']:.0f} MB", flush=True)
             labs, times = one_after_another(args.labs, args.scenario, root, guard, "seq")
@@ -175,10 +223,33 @@ def main() -> int:
                 print(f"burst: {len(labs)} labs at once, ready p50 {summary(times).get('p50_s', 0):.2f}s max "
                       f"{summary(times).get('max_s', 0):.2f}s; host + labs PSS {memory['pss_mb']:.0f} MB", flush=True)
                 results["burst"]["stop"] = stop_all(labs)
+        except _Skip:
+            pass
         finally:
             host.terminate()
             host.wait(60)
             os.environ.pop(HOST_ENV, None)
+        if args.spares or args.only_spares:
+            host, host_ready = start_host(root / "spares.sock", "--spares", str(args.labs), "--spare-scenario", args.scenario)
+            os.environ[HOST_ENV] = str(root / "spares.sock")
+            try:
+                warmed = wait_idle(host.pid, args.labs)
+                idle = tree_memory([host.pid, *children(host.pid)])
+                print(f"spares: {args.labs} started ahead in {warmed:.0f}s after the host's ready; PSS {idle['pss_mb']:.0f} MB",
+                      flush=True)
+                labs, times = burst(args.labs, args.scenario, root, guard)
+                wait_idle(host.pid, len(labs))  # the refilled spares started too
+                memory = tree_memory([host.pid, *children(host.pid)])
+                results["spares_burst"] = {"started": len(labs), "ready": summary(times), "times": times,
+                                           "spares_started_s": warmed, "pss_mb_before": idle["pss_mb"], **memory}
+                print(f"burst on spares: {len(labs)} labs at once, ready p50 {summary(times).get('p50_s', 0):.2f}s max "
+                      f"{summary(times).get('max_s', 0):.2f}s; host + labs + refilled spares PSS {memory['pss_mb']:.0f} MB",
+                      flush=True)
+                results["spares_burst"]["stop"] = stop_all(labs)
+            finally:
+                host.terminate()
+                host.wait(60)
+                os.environ.pop(HOST_ENV, None)
         if args.plain:
             labs, times = one_after_another(args.plain, args.scenario, root, guard, "plain")
             settle()

@@ -46,6 +46,7 @@ from typing import TextIO
 
 from irsa_explorer.lab.launcher import HOST_ENV, STOP_WITH_PARENT_ENV
 
+REFILL_SPARES = 2  # once spares are being claimed, at most this many are started again (memory)
 STOP_GRACE_S = 10.0  # SIGTERM, then SIGKILL after this long (the host's own stop)
 _REQUEST_LIMIT = 64 * 1024
 _REQUEST_TIMEOUT_S = 10.0  # a client that connects and says nothing is dropped after this long
@@ -141,11 +142,13 @@ class LabHost:
         self.socket_path = socket_path
         # Spares: labs started ahead, waiting for a request with the same options (a class that
         # opens its tabs at once gets labs already up). Their options: given, or the first request's.
-        self.spares_wanted = spares
+        self.spares_wanted = spares  # started ahead; after the first claim, kept at min(spares, REFILL_SPARES)
         self.spare_key = _key(spare_options, os.getcwd()) if spare_options else None
         self.parse = parse  # `lab serve` options → the argparse Namespace serve.main takes (cli's parser)
         self.log = log
         self.labs: dict[int, _Lab] = {}
+        self.claims = 0
+        self._spare_end_forking: socket.socket | None = None
         self.stopping = False
         self.parent = os.getppid()
         self.pid_of_host = os.getpid()
@@ -227,6 +230,7 @@ class LabHost:
                 self.spare_key = key
             pid = self._claim(argv, cwd, fds) if key == self.spare_key else None
             claimed = pid is not None
+            self.claims += claimed
             if pid is None:
                 pid = self._fork_lab(argv, cwd, fds, connection)
         except (OSError, ValueError) as problem:
@@ -272,8 +276,12 @@ class LabHost:
         if self.spare_key is None or self.stopping:
             return
         waiting = sum(1 for lab in self.labs.values() if lab.spare_end is not None)
-        for _ in range(self.spares_wanted - waiting):
+        # A class claims its spares as its tabs open: they are not all started again (30 claimed
+        # and 30 waiting would double the memory), a couple are, for the late and the reloads.
+        wanted = min(self.spares_wanted, REFILL_SPARES) if self.claims else self.spares_wanted
+        for _ in range(wanted - waiting):
             host_end, lab_end = socket.socketpair()
+            self._spare_end_forking = host_end  # the spare closes it: its claim's EOF is the host's
             try:
                 pid = self._fork_lab(list(self.spare_key[0]), self.spare_key[1], None, None, claim=lab_end)
             except OSError as problem:
@@ -282,6 +290,7 @@ class LabHost:
                 return
             finally:
                 lab_end.close()
+                self._spare_end_forking = None
             self.labs[pid] = _Lab(pid, None, spare_end=host_end)
             print(f"lab host: spare {pid} starting ({' '.join(self.spare_key[0])})", file=self.log, flush=True)
 
@@ -384,7 +393,7 @@ def _run_lab(argv: list[str], cwd: str, fds: list[int] | None, host: LabHost, co
         for other in (lab.connection, lab.spare_end):
             if other is not None:
                 other.close()
-    for other in (host.listener, connection):
+    for other in (host.listener, connection, host._spare_end_forking):
         if other is not None:
             other.close()
     for fd in (host._wake_r, host._wake_w):
