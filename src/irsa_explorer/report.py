@@ -89,7 +89,7 @@ class _Masker:
         return done
 
     def _mask(self, text: str) -> str:
-        from irsa_explorer.sources.livecheck import mask_tokens
+        from irsa_explorer.analysis.tokens import mask_tokens
 
         if "eyJ" in text:  # every JWT starts so (base64 of '{"'): skip the regex otherwise
             text = mask_tokens(text)

@@ -31,6 +31,7 @@ from irsa_explorer.model import (
 )
 
 from .profiles import profile_source
+from .tokens import key_id_masked
 
 _STATIC_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 _CONTAINER_CREDENTIAL_VARS = ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
@@ -154,6 +155,7 @@ def main_container(creds: list[ContainerCredentials]) -> ContainerCredentials | 
 
 
 def mask_key(key: str | None) -> str:
-    if not key:
-        return "static keys"
-    return f"static keys {key[:4]}…{key[-4:]}" if len(key) > 8 else "static keys"
+    """`static keys AKIA…MPLE`: the key ID masked as everywhere else (analysis.tokens.key_id_masked),
+    or `static keys` alone when there is no ID to show."""
+    masked = key_id_masked(key)
+    return "static keys" if masked == key_id_masked(None) else f"static keys {masked}"
