@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import re
+import secrets
 import shlex
 import signal
 import sys
@@ -188,9 +189,14 @@ class RunningLab:
         key, secret = self.aws.admin_credentials
         _write_private(credentials, f"[lab]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
         sections, mapping = [], []
+        # The aws CLI caches an assumed role's keys in ~/.aws/cli/cache by the profile's role
+        # settings: a session name of this lab's own keeps another lab's cached (and, for this
+        # lab, invalid) keys from being used within the hour.
+        session = f"lab-{secrets.token_hex(4)}"
         for account in self.aws.member_accounts:
             sections.append(
                 f"[profile member-{account}]\nrole_arn = arn:aws:iam::{account}:role/{MEMBER_ACCESS_ROLE}\n"
+                f"role_session_name = {session}\n"
                 f"source_profile = lab\nregion = {self.cluster.region}\nendpoint_url = {self.aws.endpoint_url}\n"
             )
             mapping.append(f"{account}=member-{account}")
