@@ -164,12 +164,16 @@ def main() -> int:
     parser.add_argument("--lesson", default="walkthrough")
     parser.add_argument("--min-available-mb", type=float, default=2048)
     parser.add_argument("--hang-guard", type=float, default=600, help="seconds to wait for every lab (default 600)")
+    parser.add_argument("--spare-labs", type=int, help="the classroom's --spare-labs (default: --trainees)")
+    parser.add_argument("--settle", type=float, default=90.0,
+                        help="seconds to wait after the classroom starts, for its spare labs (default 90)")
     parser.add_argument("--output", help="write the results as JSON here")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="classroom-bench-"))
     server = subprocess.Popen([sys.executable, "-m", "irsa_explorer", "classroom", args.lesson, "--port", "0",
-                               "--dir", str(root), "--max-trainees", str(args.trainees)],
+                               "--dir", str(root), "--max-trainees", str(args.trainees),
+                               "--spare-labs", str(args.spare_labs if args.spare_labs is not None else args.trainees)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     port = None
     for line in server.stdout:
@@ -188,6 +192,7 @@ def main() -> int:
             samples.append({"t": time.monotonic(), **memory(server.pid)})
 
     sampler = threading.Thread(target=sample, daemon=True)
+    time.sleep(args.settle)  # as a class arrives after the instructor started the classroom
     idle = memory(server.pid)
     began = time.monotonic()
     sampler.start()
@@ -233,7 +238,8 @@ def main() -> int:
     peak = max(samples, key=lambda s: s["total_mb"]) if samples else settled
     results = {
         "trainees_asked": args.trainees, "trainees_opened": len(tabs), "held_back": held_back,
-        "stagger_s": args.stagger, "lesson": args.lesson,
+        "stagger_s": args.stagger, "lesson": args.lesson, "spare_labs": args.spare_labs,
+        "settle_s": args.settle,
         "lab_ready_s": {"max": max(ready, default=None), "median": statistics.median(ready) if ready else None,
                         "over_bar": sum(1 for r in ready if r >= READY_BAR_S), "each": ready},
         "explorer_connected_s": {"max": max(connected, default=None),
