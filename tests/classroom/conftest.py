@@ -12,7 +12,7 @@ from classroom_drive import Classroom, descendants, still_running, wait_for
 @pytest.fixture(scope="session")
 def classroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Classroom]:
     pytest.importorskip("textual_serve", reason="the [classroom] extra is not installed")
-    room = Classroom(tmp_path_factory.mktemp("classroom"))
+    room = Classroom(tmp_path_factory.mktemp("classroom"), "--spare-labs", "2")  # tabs open one at a time here
     yield room
     started = descendants(room.process.pid)
     assert room.stop() == 0, "".join(room.log)
