@@ -316,8 +316,11 @@ def test_spares_are_started_ahead_and_handed_out_as_lab_serve(tmp_path, monkeypa
     try:
         host.said("spare")
         monkeypatch.setenv(HOST_ENV, str(host.socket_path))
-        lab = start_lab("fresh-cluster", tmp_path / "claimed", timeout=HANG_GUARD_S)
-        host.said("a spare, claimed (--scenario fresh-cluster --dir")
+        from irsa_explorer.lab.scenario.builtin import scenario_path
+
+        as_file = str(scenario_path("fresh-cluster"))  # learn names the file: the same scenario, so the spare
+        lab = start_lab(as_file, tmp_path / "claimed", timeout=HANG_GUARD_S)
+        host.said(f"a spare, claimed (--scenario {as_file} --dir")
         assert lab.directory == tmp_path / "claimed"
         assert {"kubeconfig", "aws.env", "ca.crt"} <= {p.name for p in lab.directory.iterdir()}
         assert f"dir: {lab.directory}" in lab.banner and "export KUBECONFIG=" in lab.banner

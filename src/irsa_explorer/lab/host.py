@@ -24,7 +24,11 @@ Protocol on the Unix socket (one connection per lab, JSON lines):
   host → client  {"pid": N} once forked, or {"error": "..."};
   client → host  {"signal": N}: deliver a signal to that lab (how LabProcess.stop() stops it);
   host → client  {"exit": CODE} when the lab has ended (negative: killed by that signal).
-The client closing the connection (it stopped, or died) ends the lab. The host ends its labs
+The client closing the connection (it stopped, or died) ends the lab.
+Spares (`--spares N`): labs forked ahead with a socketpair instead of a client; started (servers
+up, scenario applied) each waits in lab serve (`args.claim`) for a request with its options: the
+host sends it {"dir": ..., "cwd": ...} and the request's two descriptors, and it carries on as
+that request's lab. The host ends its labs
 when it gets SIGTERM/SIGINT/SIGHUP or its parent dies, and each lab ends when the host dies.
 """
 
@@ -116,8 +120,16 @@ class _Lab:
 
 
 def _key(argv: Sequence[str], cwd: str) -> tuple[tuple[str, ...], str]:
-    """What a spare must have been started with to serve a request: its options but --dir."""
-    return tuple(_without_dir(argv)[0]), cwd
+    """What a spare must have been started with to serve a request: its options but --dir, the
+    scenario as its file (`learn` names the file, an instructor the built-in name)."""
+    options = _without_dir(argv)[0]
+    for index, option in enumerate(options[:-1]):
+        if option == "--scenario":
+            with contextlib.suppress(Exception):
+                from irsa_explorer.lab.scenario.builtin import scenario_path
+
+                options[index + 1] = str(scenario_path(options[index + 1], relative_to=Path(cwd)).resolve())
+    return tuple(options), cwd
 
 
 def _without_dir(argv: Sequence[str]) -> tuple[list[str], str | None]:
