@@ -319,11 +319,12 @@ def test_spares_are_started_ahead_and_handed_out_as_lab_serve(tmp_path, monkeypa
         from irsa_explorer.lab.scenario.builtin import scenario_path
 
         as_file = str(scenario_path("fresh-cluster"))  # learn names the file: the same scenario, so the spare
-        lab = start_lab(as_file, tmp_path / "claimed", timeout=HANG_GUARD_S)
-        host.said(f"a spare, claimed (--scenario {as_file} --dir")
-        assert lab.directory == tmp_path / "claimed"
+        monkeypatch.chdir(tmp_path)  # not the host's folder: a relative --dir is the asker's
+        lab = start_lab(as_file, "claimed", timeout=HANG_GUARD_S)
+        host.said(f"a spare, claimed (--scenario {as_file} --dir claimed)")
+        assert lab.directory.resolve() == tmp_path / "claimed"
         assert {"kubeconfig", "aws.env", "ca.crt"} <= {p.name for p in lab.directory.iterdir()}
-        assert f"dir: {lab.directory}" in lab.banner and "export KUBECONFIG=" in lab.banner
+        assert f"dir: {tmp_path / 'claimed'}" in lab.banner and "export KUBECONFIG=" in lab.banner
         nodes = subprocess.run(["kubectl", "get", "nodes", "-o", "name"], env=lab_env(lab),
                                capture_output=True, text=True, timeout=HANG_GUARD_S)
         assert nodes.returncode == 0 and "node/ip-192-168-1-169" in nodes.stdout, nodes.stderr

@@ -240,7 +240,10 @@ class LabHost:
             key = _key(argv, cwd)
             if self.spares_wanted and self.spare_key is None:
                 self.spare_key = key
-            pid = self._claim(argv, cwd, fds) if key == self.spare_key else None
+            # the options decide (a relative scenario is resolved in the key); the folder is
+            # resolved in the request's cwd when the spare is claimed
+            same = self.spare_key is not None and key[0] == self.spare_key[0]
+            pid = self._claim(argv, cwd, fds) if same else None
             claimed = pid is not None
             self.claims += claimed
             if pid is None:
