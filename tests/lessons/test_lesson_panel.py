@@ -22,7 +22,7 @@ from irsa_explorer.sources.aws import AwsSource
 from irsa_explorer.sources.connect import Sources
 from irsa_explorer.sources.kube import KubeSource
 from irsa_explorer.screens.modals import ConfirmScreen, key_help
-from irsa_explorer.widgets.lesson_panel import LessonPanel
+from irsa_explorer.widgets.lesson_panel import LessonPanel, PasteStrip
 
 SIZE = (160, 48)
 
@@ -126,7 +126,14 @@ async def test_the_panel_fits_at_80x24(fresh_lab: LabProcess) -> None:
         panel = app.screen.query_one(LessonPanel)
         assert panel.region.width >= 34 and panel.region.right <= 80
         assert "Step 1/5" in panel.text and "Start from the cluster as `eksctl create cluster` leaves it" in panel.text
-        panel.focus()
+        strip = app.screen.query_one(PasteStrip)  # the paste lines across the screen: too wide for the panel
+        await until(pilot, lambda: strip.display and strip.region.height == 2, "the paste lines' strip")
+        assert str(strip.content) == f"export KUBECONFIG={fresh_lab.directory / 'kubeconfig'}\nsource {fresh_lab.directory / 'aws.env'}"
+        await until(pilot, lambda: app.focused is app.screen.query_one("#pods"), "the pods table focused")
+        await pilot.press("shift+tab")  # the panel is the last tab stop: one back from the pods table
+        await until(pilot, lambda: app.focused is panel, "the panel focused")
+        await pilot.press("y")  # its two lines to the clipboard
+        await until(pilot, lambda: app.clipboard == str(strip.content), "the lines copied")
         await pilot.press("z")  # the lesson over the whole screen, and back
         await pilot.pause()
         assert app.screen.maximized is panel and panel.region.width == 80

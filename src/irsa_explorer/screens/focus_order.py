@@ -3,7 +3,7 @@ the chain, then the panes in the chain's order — service account, token, role,
 live identity (and CloudTrail after them) — each pane's own links in between, so a link is still
 one tab away. A pane hidden behind the tab bar (below 160 columns only one pane shows) is shown
 as it is reached, where Textual's focus order would skip it; the tab bar is no stop of its own:
-the panes it names are."""
+the panes it names are. Under a lesson (`learn`) its panel is the last stop (its z and y keys)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.widget import Widget
 from irsa_explorer.navigation import PANES
 
 STOPS = ("pods", "chain", *PANES)  # widget ids, in the chain's order
+LESSON = "lesson"  # learn's lesson panel (learn.py mounts it with this id): the last stop, when there
 
 
 def stops_in(screen: Screen, stop: str) -> list[Widget]:
@@ -27,7 +28,7 @@ def stop_of(widget: Widget | None) -> str | None:
     """The stop `widget` is in (itself or one of its ancestors), if any."""
     node = widget
     while node is not None:
-        if node.id in STOPS:
+        if node.id in STOPS or node.id == LESSON:
             return node.id
         node = node.parent if isinstance(node.parent, Widget) else None
     return None
@@ -48,6 +49,7 @@ def next_stop(screen: Screen, step: int, fallback: str = "pods") -> tuple[str, W
         index = inside.index(focused) + step
         if 0 <= index < len(inside):
             return here, inside[index]
-    there = STOPS[(STOPS.index(here) + step) % len(STOPS)]
+    stops = [*STOPS, LESSON] if screen.query(f"#{LESSON}") else STOPS
+    there = stops[(stops.index(here) + step) % len(stops)]
     widgets = stops_in(screen, there)
     return there, widgets[0] if step > 0 else widgets[-1]

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
@@ -23,7 +25,8 @@ from irsa_explorer.navigation import PANE_TITLES
 from irsa_explorer.widgets.format import literal
 
 # The keys the panel offers (learn.py binds them, with these ids, so a keymap can move them).
-KEYS = (("h", "hint"), ("o", "solution"), ("x", "run the step's commands"), ("tab then z", "the lesson full screen"))
+KEYS = (("h", "hint"), ("o", "solution"), ("x", "run the step's commands"), ("tab then z", "the lesson full screen"),
+        ("tab then y", "copy the two lines for the second terminal"))
 PANE_WORDS = {**{p: f"the {t} pane" for p, t in PANE_TITLES.items()}, "chain": "the identity chain", "pods": "the pods table"}
 PANE_KEYS = {"service-account": "1", "token": "2", "role": "3", "trust-policy": "4", "live-identity": "5", "chain": "i"}
 
@@ -41,6 +44,25 @@ class PanelState:
     solution_for: set[str] = field(default_factory=set)  # steps whose solution was asked for
 
 
+def paste_lines(directory: Path) -> str:
+    """The two lines a trainee pastes into a second terminal to reach the lab."""
+    return f"export KUBECONFIG={directory / 'kubeconfig'}\nsource {directory / 'aws.env'}"
+
+
+class PasteStrip(Static):
+    """The two lines to paste, across the whole screen above the explorer, when the panel is too
+    narrow for them (80 columns): each whole on a row of its own — a wrapped line pastes as two
+    broken commands, a row shared with the explorer copies the explorer's text with it. A `split`
+    takes its own rows (the explorer and the panel are laid out below it): it covers nothing."""
+
+    DEFAULT_CSS = """
+    PasteStrip {
+        split: top; width: 1fr; height: auto; display: none;
+        text-wrap: nowrap; text-overflow: clip; padding: 0 1; background: $boost;
+    }
+    """
+
+
 def prose(text: str) -> str:
     """A paragraph as one line per paragraph: a `|` block in the file is wrapped at the file's
     width, the panel wraps at its own (blank lines still part paragraphs)."""
@@ -49,7 +71,13 @@ def prose(text: str) -> str:
 
 
 class LessonPanel(VerticalScroll, can_focus=True):
-    """Beside the explorer, on every view (learn.py mounts one per screen)."""
+    """Beside the explorer, on every view (learn.py mounts one per screen); it mounts its
+    `PasteStrip` beside itself and shows the paste lines there or in itself, as they fit."""
+
+    BINDINGS = [
+        Binding("y", "copy_paste_lines", "Copy the lines", id="learn.copy",
+                tooltip="Copy the two lines for the second terminal (export KUBECONFIG, source aws.env)"),
+    ]
 
     DEFAULT_CSS = """
     LessonPanel {
@@ -62,6 +90,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
         border-title-color: $text-warning;
         padding: 0 1;
         background: $surface;
+        scrollbar-size-vertical: 1;  /* a column more for the paste lines: at 160 columns they fit */
     }
     LessonPanel:focus { border: round $warning; }
     LessonPanel.-maximized { width: 100%; max-width: 100%; }
@@ -72,12 +101,11 @@ class LessonPanel(VerticalScroll, can_focus=True):
     LessonPanel > .lesson-done { color: $text-success; }
     LessonPanel > .lesson-output { color: $text-muted; }
     /* the two lines to paste into a second terminal: never wrapped (a wrapped line pastes as two
-       commands); wider than a narrow panel (80 columns), they are drawn over the explorer beside it */
-    LessonPanel > .lesson-paste {
-        width: auto; min-width: 1fr; text-wrap: nowrap; background: $panel; margin-bottom: 0;
-        overlay: screen; constrain: inside inside;
-    }
-    LessonPanel > .lesson-paste-space { height: 2; }  /* where they stand: an overlay takes no room */
+       commands); wider than the panel (80 columns), they are in the PasteStrip instead */
+    LessonPanel > .lesson-paste { text-wrap: nowrap; text-overflow: clip; padding: 0; }
+    LessonPanel > .lesson-paste-where { display: none; color: $text-muted; }
+    LessonPanel.-paste-outside > .lesson-paste { display: none; }
+    LessonPanel.-paste-outside > .lesson-paste-where { display: block; }
     LessonPanel > .lesson-wrong { color: $text-error; text-style: bold; }
     """
 
@@ -86,11 +114,37 @@ class LessonPanel(VerticalScroll, can_focus=True):
         self.run, self.state = run, state
         self.border_title = "Lesson"
         self._said: list[tuple[str, str]] = []
+        self.strip = PasteStrip(literal(paste_lines(state.directory), lines=True), markup=False)
 
     def compose(self) -> ComposeResult:
         blocks = self._blocks()
         self._said = [(str(b.content), " ".join(sorted(b.classes))) for b in blocks]
         yield from blocks
+
+    def on_mount(self) -> None:
+        if self.parent is not None:
+            self.parent.mount(self.strip)
+
+    def on_unmount(self) -> None:
+        if self.strip.is_attached:
+            self.strip.remove()
+
+    def on_resize(self) -> None:
+        self._place_paste_lines()
+
+    def _place_paste_lines(self) -> None:
+        """In the panel when they fit on its rows whole, else in the strip. The scrollbar's column
+        is counted whether it shows or not, so the lines do not move as the panel's text grows."""
+        room = self.content_region.width - self.styles.scrollbar_size_vertical
+        shown = str(literal(paste_lines(self.state.directory), lines=True))  # as drawn: escapes and all
+        outside = max(cell_len(line) for line in shown.splitlines()) > room
+        self.set_class(outside, "-paste-outside")
+        self.strip.display = outside
+
+    def action_copy_paste_lines(self) -> None:
+        """`y` on the panel: both lines to the clipboard (the terminal's, through OSC 52)."""
+        self.app.copy_to_clipboard(paste_lines(self.state.directory))
+        self.app.notify("Copied the two lines for the second terminal: paste them there.", markup=False)
 
     def show(self) -> None:
         """Draw the run as it is now (the app calls it whenever the run or the state may have
@@ -99,6 +153,9 @@ class LessonPanel(VerticalScroll, can_focus=True):
             return
         blocks = self._blocks()
         said = [(str(b.content), " ".join(sorted(b.classes))) for b in blocks]
+        if str(self.strip.content) != str(lines := literal(paste_lines(self.state.directory), lines=True)):
+            self.strip.update(lines)  # a :learn to another folder
+            self._place_paste_lines()
         if said == self._said:
             return
         self._said = said
@@ -131,8 +188,8 @@ class LessonPanel(VerticalScroll, can_focus=True):
         self.border_subtitle = f"{done}/{len(lesson.steps)} done"
         add("In a second terminal:" + ("" if state.lab_ready else " (the lab is starting: the files appear once it is ready)"),
             "lesson-heading")
-        add(f"export KUBECONFIG={state.directory / 'kubeconfig'}\nsource {state.directory / 'aws.env'}", "lesson-command lesson-paste")
-        add("", "lesson-paste-space")
+        add(paste_lines(state.directory), "lesson-command lesson-paste")
+        add("↑ at the top of the screen, whole (y here copies them)", "lesson-paste-where")
         if lesson.symptom:
             add(f"Reported: {prose(lesson.symptom)}")
         if lesson.goal:
