@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -349,10 +350,13 @@ def run_learn(args: argparse.Namespace) -> int:
         status = run_app(app)  # 1 after a crash (CleanCrash), its one line on stderr
     finally:
         stop()
+        if not args.dir:  # a folder of our own: the dead lab's keys and CA go with it
+            shutil.rmtree(directory, ignore_errors=True)
     if status:
         return status
     run = app.lesson_run
     done = sum(1 for s in run.progress.steps if s.done)
+    kept = f"progress in {directory / 'progress.json'}" if args.dir else "its folder removed (--dir D keeps the progress)"
     print(f"{run.lesson.kind} {run.lesson.name}: {done}/{len(run.progress.steps)} steps done"  # :learn may have picked another
-          + (" — complete" if run.complete else "") + f"; progress in {directory / 'progress.json'}")
+          + (" — complete" if run.complete else "") + f"; {kept}")
     return 0
