@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 
 from irsa_explorer import config as settings
@@ -78,11 +79,15 @@ def run_lab(args: argparse.Namespace) -> int:
     from irsa_explorer.screens.scenario_switch import LabStart, without_scale
 
     lab = LabStart(args.scenario, without_scale(tuple(extra)))
+    app = learn_app_class(app_class)(lesson=None, directory=None, lab_start=lab, connect=connect,
+                                     connect_label=f"starting the lab ({args.scenario})…", **options)
     try:
-        return run_app(learn_app_class(app_class)(lesson=None, directory=None, lab_start=lab, connect=connect,
-                                                  connect_label=f"starting the lab ({args.scenario})…", **options))
+        return run_app(app)
     finally:
         stop()
+        made = getattr(app, "lesson_temp_folder", None)  # `:learn`'s folder: the lab's keys and CA in it
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def run_app(app, **run_options) -> int:

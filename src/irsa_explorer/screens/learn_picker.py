@@ -221,7 +221,9 @@ def start_lesson(app, entry: LessonEntry) -> None:
     except LessonError as error:  # changed since it was listed
         app.notify(str(error), severity="error", markup=False)
         return
-    directory = lesson_folder(app) or lab.directory or Path(tempfile.mkdtemp(prefix="irsa-learn-"))
+    directory = lesson_folder(app) or lab.directory
+    if directory is None:  # plain `lab`: a folder of its own, removed when lab exits (launch.run_lab)
+        directory = app.lesson_temp_folder = Path(tempfile.mkdtemp(prefix="irsa-learn-"))
     running = app.lesson_run.lesson.name if getattr(app, "lesson_run", None) is not None else None
     if running is not None and (directory / "progress.json").is_file():  # the lesson left: its progress kept
         shutil.copyfile(directory / "progress.json", _archived(directory, running))
