@@ -234,3 +234,18 @@ def no_get_role_env(lab: LabProcess, lab_aws_client: Callable[[LabProcess, str],
     )
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return dict(lab.aws_env, AWS_ACCESS_KEY_ID=key["AccessKeyId"], AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+
+
+# IRSA_TEST_RSS_LOG=FILE: each test's id, duration and this process's resident memory after it,
+# one tab-separated line per test and worker — where a worker's memory grows (an xdist worker
+# reached 3.5 GB and was OOM-killed on a busy 24 GB machine).
+if os.environ.get("IRSA_TEST_RSS_LOG"):
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        with open("/proc/self/statm") as statm:
+            rss_mb = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+        with open(os.environ["IRSA_TEST_RSS_LOG"], "a") as log:
+            log.write(f"{os.getpid()}\t{rss_mb}\t{report.nodeid}\n")
