@@ -135,6 +135,7 @@ class LabFactory:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self.host = LabHostForTests(Path(tempfile.mkdtemp(prefix="irsa-test-labhost-")))
+        atexit.register(shutil.rmtree, self.host._folder, True)  # also when the session ends early
 
     def fresh(self, scenario: str, directory: Path, extra_args: list[str] | tuple[str, ...] = (), **kwargs: Any) -> LabProcess:
         """A lab of the caller's own (not shared, not cached): stop it, or use it in `with`."""
