@@ -336,8 +336,6 @@ def offer_cleanup(app: IrsaExplorerApp) -> None:
     """Once per context, when its first load is in: probe pods the inventory holds (left by an
     explorer stopped mid-probe) are named, and deleting them is asked (with --readonly: the
     command that does it)."""
-    from irsa_explorer.sources.probe import is_probe
-
     state, sources = app.state, app.sources
     if sources is None or state.inventory is None or state.stage or state.error:
         return
@@ -345,6 +343,10 @@ def offer_cleanup(app: IrsaExplorerApp) -> None:
     if app.context_name in contexts:
         return
     contexts.add(app.context_name)
+    # imported here, once a load is in: not at the first tick, while pages arrive (the sources'
+    # probe module and the live check it imports cost the event loop ~50 ms, the first key press's wait)
+    from irsa_explorer.sources.probe import is_probe
+
     leftovers = sorted((p for p in state.inventory.pods.values() if is_probe(p)), key=lambda p: (p.namespace, p.name))
     if not leftovers:
         return

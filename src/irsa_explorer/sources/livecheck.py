@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-import jwt
-
 from irsa_explorer.sources.aws import AwsSource, StsResult
 from irsa_explorer.sources.kube import ClusterError, ExecResult, KubeSource
 from irsa_explorer.analysis import arns
@@ -342,6 +340,9 @@ def what_would_sa_get(
     except ClusterError as error:
         said(CheckStep("token-request", False, mask_tokens(str(error))))
         return done({})
+    import jwt  # here, not at the top: PyJWT loads `cryptography` (8 MB), and this module is loaded
+    # by every explorer once its pods are in (probe pods left behind), not only by a check
+
     try:
         raw_claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
