@@ -76,3 +76,37 @@ def test_the_shared_table_stays_bounded_and_right(monkeypatch, limit: int) -> No
             converted = pod_from_dict(_replica(f"d-{round_}-{i}", env)).containers[0]
             assert converted.env == (EnvVar("N", str(i)),)
             assert len(kube_convert._shared_env) <= limit
+
+
+def test_the_strings_pods_repeat_are_one_object_each_with_their_values() -> None:
+    """Each pod's JSON is parsed on its own (json.loads makes new strings for every pod): the
+    namespace, service account, node, image, mount paths, token and label strings come out as
+    one object each, so 10,000 pods (and a pickle of a page of them) hold one copy."""
+    import json
+
+    def parsed(name: str) -> dict:
+        raw = _replica(name, ENV)
+        raw["spec"]["nodeName"] = "ip-10-0-0-1.ec2.internal"
+        raw["metadata"]["labels"] = {"app": "checkout"}
+        raw["spec"]["volumes"] = [{"name": "aws-iam-token", "projected": {"sources": [
+            {"serviceAccountToken": {"audience": "sts.amazonaws.com", "path": "token"}}]}}]
+        return json.loads(json.dumps(raw))  # fresh strings, as each page of a list
+
+    a, b = pod_from_dict(parsed("c-1")), pod_from_dict(parsed("c-2"))
+    assert (a.namespace, a.service_account, a.node_name) == ("default", "my-sa", "ip-10-0-0-1.ec2.internal")
+    for x, y in ((a.namespace, b.namespace), (a.service_account, b.service_account), (a.node_name, b.node_name),
+                 (a.containers[0].image, b.containers[0].image), (a.containers[0].name, b.containers[0].name),
+                 (a.containers[0].volume_mounts[0][1], b.containers[0].volume_mounts[0][1]),
+                 (a.labels["app"], b.labels["app"]), (a.projected_tokens[0].audience, b.projected_tokens[0].audience),
+                 (a.projected_tokens[0].path, b.projected_tokens[0].path), (a.status, b.status)):
+        assert x == y and x is y
+    assert a.name == "c-1" and b.name == "c-2" and a.labels == {"app": "checkout"}
+
+
+def test_values_that_are_not_strings_are_left_as_they_are() -> None:
+    raw = _replica("d-1", [{"name": "N", "value": 5}])
+    raw["metadata"].update(namespace=7, labels={"k": 3}, annotations=None)
+    raw["spec"]["nodeName"] = ["n"]
+    pod = pod_from_dict(raw)
+    assert (pod.namespace, pod.node_name, pod.labels, pod.annotations) == (7, ["n"], {"k": 3}, {})
+    assert pod.containers[0].env == (EnvVar("N", 5),)

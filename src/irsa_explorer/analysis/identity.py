@@ -13,6 +13,7 @@ verdict, UNKNOWN with the reason — never OK.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from irsa_explorer.model import (
@@ -163,9 +164,11 @@ class _Resolver:
         findings.extend(sa_findings)
         findings.extend(self._pod_spec_findings(pod, ref, sa, creds, intended_mechanism, intended, main))
 
+        # The texts every pod of a service account repeats are interned (as findings' are): one copy
+        # each in the loader, the TUI and a report, not one per pod.
         pod_link = ChainLink(
             "pod", f"{pod.namespace}/{pod.name}", LinkStatus.OK,
-            f"runs as service account {pod.service_account} on node {pod.node_name or '(not scheduled)'}; {injected}",
+            sys.intern(f"runs as service account {pod.service_account} on node {pod.node_name or '(not scheduled)'}; {injected}"),
             ref,
         )
         token_link = self._token_link(pod, ref, sa, main, mechanism, intended_mechanism, intended)
@@ -428,7 +431,7 @@ class _Resolver:
             lifetime = f", expires after {token.expiration_seconds}s" if token.expiration_seconds else ""
             iss = token.issuer or "unknown issuer"
             return ChainLink("token", token.path, LinkStatus.OK,
-                             f"iss {iss}, sub {token.subject}, aud {', '.join(token.audiences)}{lifetime}", ref, token)
+                             sys.intern(f"iss {iss}, sub {token.subject}, aud {', '.join(token.audiences)}{lifetime}"), ref, token)
         if mechanism is Mechanism.POD_IDENTITY:
             token = expected_token(pod, sa, self.issuer, POD_IDENTITY_VOLUME)
             if token is None:
@@ -436,7 +439,7 @@ class _Resolver:
                                  "Pod Identity variables set but no eks-pod-identity-token volume", ref)
             token = self._tokens.setdefault(token, token)
             return ChainLink("token", token.path, LinkStatus.OK,
-                             f"sub {token.subject}, aud {', '.join(token.audiences)} (exchanged by the Pod Identity agent)",
+                             sys.intern(f"sub {token.subject}, aud {', '.join(token.audiences)} (exchanged by the Pod Identity agent)"),
                              ref, token)
         if mechanism is Mechanism.PROFILE and main and main.profile is not None:
             if main.pod_identity or intended:
