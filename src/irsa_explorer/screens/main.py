@@ -136,7 +136,7 @@ class PodsScreen(ViewScreen):
     def pods_changed(self, update: KubeUpdate) -> None:
         """Watch events or AWS facts read again: rows added and removed (no pass over every
         pod), the rows on screen redrawn, the selected pod's chain and panes from the state."""
-        if not self.is_mounted:
+        if not self.is_mounted or not self.query(PodsTable):  # closing: the table may be gone already
             return
         moved = update.resolved | update.later  # pods whose verdict or phase changed
         self.table.pods_changed(self.state, update.added, update.removed, moved)
