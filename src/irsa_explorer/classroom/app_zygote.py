@@ -176,15 +176,9 @@ class AppZygote:
         self.socket, self.process = socket_path, process
 
     def stop(self) -> None:
-        import subprocess
+        from irsa_explorer.classroom.lab_host import end_process
 
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        end_process(self.process)
 
 
 def start_app_zygote(root: Path, env: dict[str, str], hang_guard: float = 120.0) -> AppZygote | None:

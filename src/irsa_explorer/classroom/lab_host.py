@@ -34,13 +34,19 @@ class LabHost:
     process: subprocess.Popen
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        end_process(self.process)
+
+
+def end_process(process, grace: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `grace` seconds (the lab host and the app
+    zygote end their children first)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def start_lab_host(root: Path, spares: int = 0, scenario: str | None = None) -> LabHost | None:
