@@ -23,6 +23,15 @@ CLASS_NAMES = ("JSONDecodeError", "ProtocolError", "RemoteDisconnected", "MaxRet
                "ValueError", "KeyError", "TypeError", "ReadTimeoutError", "IncompleteRead")
 
 
+@pytest.fixture(autouse=True)
+def short_page_backoff(monkeypatch):
+    """The same tries, less waiting: a list that keeps failing waited 0.5+1+2+4 s between its
+    five tries, holding a worker 7.5 s per test (what is asked, how often, is what is tested)."""
+    from irsa_explorer.sources import kube_paging
+
+    monkeypatch.setattr(kube_paging, "PAGE_BACKOFF", (0.01, 0.02))
+
+
 @pytest.fixture
 def proxied(lab, tmp_path):
     """`proxied(kube_rules, aws_rules, request_timeout=10)` → (kube, aws, kube proxy, aws proxy)."""
