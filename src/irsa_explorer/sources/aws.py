@@ -19,7 +19,6 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 import boto3
-import botocore.loaders
 import botocore.session
 from botocore import UNSIGNED
 from botocore import exceptions as boto_errors
@@ -47,29 +46,11 @@ from irsa_explorer.sources.aws_errors import (
     NOT_FOUND,
     unavailable_from,
 )
+from irsa_explorer.sources.botocore_data import shared_loader, tidy_search_paths
 
 DESCRIBE_INSTANCES_BATCH = 200  # filter values per DescribeInstances call (the API allows 200)
 DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds to connect, and to wait between bytes (`--request-timeout`)
 CONNECT_ATTEMPTS = 3  # a refused connection is tried this often (with botocore's backoff)
-
-_loaders: dict[Any, Any] = {}  # botocore's data path → the Loader every session of this process shares
-_loaders_lock = threading.Lock()
-
-
-def _shared_loader(core: Any) -> Any:
-    """One botocore data loader per process (per data path) for every session we make.
-
-    Each botocore session parses its own endpoints.json (7 MB of dicts) and service models
-    (IAM's: 2.3 MB) again; the TUI has two sessions (the view's and the FactReader's, made
-    anew every ten minutes) and one per other account. The loader's data is read-only once
-    loaded (botocore caches it per loader, as one session shares it between its clients)."""
-    path = core.get_config_variable("data_path")
-    with _loaders_lock:
-        loader = _loaders.get(path)
-        if loader is None:
-            loader = _loaders[path] = botocore.loaders.create_loader(path)
-        return loader
-
 
 @dataclass(frozen=True)
 class StsResult:
@@ -166,7 +147,7 @@ class AwsSource:
             if self._settings.get(name):
                 core.set_config_variable(name, self._settings[name])
         try:
-            core.register_component("data_loader", _shared_loader(core))
+            core.register_component("data_loader", shared_loader(core))
             self.session = boto3.session.Session(
                 # the profile asked for, not session.profile_name: that says "default" when
                 # none was, and naming a [default] that does not exist is ProfileNotFound
@@ -177,9 +158,7 @@ class AwsSource:
                 aws_session_token=session_token,
                 botocore_session=core,
             )
-            paths = core.get_component("data_loader").search_paths  # boto3 adds its own for each session: once is enough
-            with _loaders_lock:
-                paths[:] = list(dict.fromkeys(paths))
+            tidy_search_paths(core)
             self.region = self.session.region_name
         except Exception as error:  # ProfileNotFound (from --profile or $AWS_PROFILE), a broken config file
             self.session = None
