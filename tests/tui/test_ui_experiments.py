@@ -155,7 +155,9 @@ async def test_a_probe_left_behind_is_offered_for_deletion_on_the_next_start(lab
     try:
         app = make_app(lab, app_class=Told)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
+            # the screen is pushed first, its text composed a moment later: wait for the text
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#confirm-text"),
+                             "the question")
             text = str(app.screen.query_one("#confirm-text", Static).render())
             assert f"default/{name}" in text and f"kubectl delete pod -n default {name}" in text
             await pilot.press("y")
@@ -182,7 +184,8 @@ async def test_the_config_files_probe_image_is_the_one_the_manifest_names(lab, t
         await settle(pilot)
         await open_service_account(pilot, "my-sa")
         await pilot.press("X")
-        assert isinstance(app.screen, ConfirmScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen.query("#confirm-text"),
+                         "the question")
         assert "image: public.ecr.aws/aws-cli/aws-cli:latest" in str(app.screen.query_one("#confirm-text", Static).render())
         await pilot.press("n")
         await pilot.press("question_mark")  # the keys are in the help
