@@ -62,6 +62,9 @@ def test_table_and_page_show_untrusted_values_literally() -> None:
     lines = table.splitlines()
     assert lines[1].startswith("1 ") and "1/5" in lines[1] and lines[2].startswith("2 ") and "left 2026" in lines[2]
     assert "complete" in lines[2]
+    # every cell: the rows come over HTTP from whatever answers on the port
+    forged = status_table([{**row, "number": "\x1b]0;x\x07", "connected_since": "\x1b[31m", "steps_done": "\x1b[1m"}])
+    assert "\x1b" not in forged and "\x07" not in forged and forged.count("\\x1b") == 4  # the three cells and the label
     page = status_html([row], "walkthrough", "/tmp/room")
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page and "walk&lt;i&gt;" in page
     assert "ready in 1.2 s" in page or "ready in 1.3 s" in page

@@ -120,10 +120,11 @@ def status_table(rows: list[dict[str, Any]]) -> str:
         since = str(row.get("connected_since") or "")
         if not row.get("connected"):
             since = f"left {row.get('left_at') or ''}"
-        lines.append((
-            str(row.get("number", "")), visible(row.get("label") or "", limit=NAME_LIMIT), since,
-            visible(row.get("lesson") or "-", limit=40), visible(step_words(row), limit=48),
-            f"{row.get('steps_done', 0)}/{row.get('steps_total', 0)}", "yes" if row.get("complete") else "no",
+        lines.append((  # the rows come over HTTP from whatever answers on that port: every cell untrusted
+            visible(row.get("number", ""), limit=8), visible(row.get("label") or "", limit=NAME_LIMIT),
+            visible(since, limit=40), visible(row.get("lesson") or "-", limit=40), visible(step_words(row), limit=48),
+            visible(f"{row.get('steps_done', 0)}/{row.get('steps_total', 0)}", limit=16),
+            "yes" if row.get("complete") else "no",
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)

@@ -46,7 +46,9 @@ def run_status(host: str, port: int, as_json: bool) -> int:
         return 0
     rows = status.get("trainees") if isinstance(status.get("trainees"), list) else []
     connected = sum(1 for r in rows if isinstance(r, dict) and r.get("connected"))
-    print(f"classroom {status.get('url', '')}: lesson {status.get('lesson', '?')}, {connected} connected, "
-          f"{len(rows)} in all; folders under {status.get('root', '?')}")
+    from irsa_explorer.markdown_safe import visible  # what answers on that port is untrusted
+
+    print(f"classroom {visible(status.get('url', ''), limit=200)}: lesson {visible(status.get('lesson', '?'), limit=80)}, "
+          f"{connected} connected, {len(rows)} in all; folders under {visible(status.get('root', '?'), limit=300)}")
     print(status_table([r for r in rows if isinstance(r, dict)]))
     return 0
