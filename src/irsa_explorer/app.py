@@ -166,7 +166,7 @@ class IrsaExplorerApp(PlainToasts, App):
     def check_facts(self) -> None:
         """Read again the AWS facts that are due (`ExplorerState.facts_due`), in one worker."""
         screen = self.screens_by_view.get(self.history.current.view)
-        shown = screen.shown_facts() if screen is not None and screen.is_mounted else None
+        shown = screen.shown_facts() if screen is not None and screen.live else None
         due = self.state.facts_due(shown) if shown is not None else None
         if due and self.sources is not None:
             self.fetch("facts", "read AWS facts again", partial(
@@ -179,7 +179,7 @@ class IrsaExplorerApp(PlainToasts, App):
             return
         screen = self.screens_by_view.get(self.history.current.view)
         try:
-            if screen is not None and screen.is_mounted and self.screen is screen:
+            if screen is not None and screen.live and self.screen is screen:
                 screen.tick()
                 self._update_crumbs()
         except NoMatches:  # the screen's widgets are being removed: the app is exiting
@@ -240,7 +240,7 @@ class IrsaExplorerApp(PlainToasts, App):
         # The rows paged in already (this load's, the same pods): no table pass on the event
         # loop. The verdicts arriving are a redraw, unless a filter may match on them.
         screen = self.screens_by_view[self.history.current.view]
-        if same_rows and isinstance(screen, PodsScreen) and screen.is_mounted and not (message.final and screen.needle):
+        if same_rows and isinstance(screen, PodsScreen) and screen.live and not (message.final and screen.needle):
             screen.stage_changed(verdicts=message.final)
             self._update_crumbs()
         else:
@@ -265,7 +265,7 @@ class IrsaExplorerApp(PlainToasts, App):
             self.fetch("chains", "work the chains out again", partial(
                 workers.resolve_chains, self.post_message, self.state.generation, self.state.inventory, update.later))
         screen = self.screens_by_view[self.history.current.view]
-        if isinstance(screen, PodsScreen) and screen.is_mounted:
+        if isinstance(screen, PodsScreen) and screen.live:
             screen.pods_changed(update)  # rows added and removed, a redraw: no pass over every pod
             self._update_crumbs()
         else:
@@ -295,7 +295,7 @@ class IrsaExplorerApp(PlainToasts, App):
     def refresh_views(self) -> None:
         """Redraw the visible screen from the state (others redraw when shown)."""
         screen = self.screens_by_view.get(self.history.current.view)
-        if self.is_running and screen is not None and screen.is_mounted:
+        if screen is not None and screen.live:
             with self.batch_update():
                 screen.refresh_data()
                 self._update_crumbs()

@@ -240,7 +240,7 @@ class ListScreen(ViewScreen):
         self.table.focus()
 
     def refresh_data(self) -> None:
-        if not self.is_mounted:
+        if not self.live:
             return
         rows = self.rows()
         if self.needle:

@@ -113,7 +113,7 @@ class PodsScreen(ViewScreen):
 
     def refresh_data(self) -> None:
         """Sync the table by diff and redraw the selected pod's chain and panes."""
-        if not self.is_mounted:
+        if not self.live:
             return
         sources = self.explorer.sources
         self.table.show_namespace(sources is None or sources.namespace is None)  # -n NS: one namespace
@@ -125,7 +125,7 @@ class PodsScreen(ViewScreen):
 
     def pods_added(self, pods: list[Pod]) -> None:
         """A page of pods arrived while loading: add their rows, leave the rest alone."""
-        if not self.is_mounted:
+        if not self.live:
             return
         self.table.add_pods(self.state, pods)
         self._show_table_titles(counts=bool(self.state.chains))
@@ -136,7 +136,7 @@ class PodsScreen(ViewScreen):
     def pods_changed(self, update: KubeUpdate) -> None:
         """Watch events or AWS facts read again: rows added and removed (no pass over every
         pod), the rows on screen redrawn, the selected pod's chain and panes from the state."""
-        if not self.is_mounted or not self.query(PodsTable):  # closing: the table may be gone already
+        if not self.live:
             return
         moved = update.resolved | update.later  # pods whose verdict or phase changed
         self.table.pods_changed(self.state, update.added, update.removed, moved)
@@ -171,7 +171,7 @@ class PodsScreen(ViewScreen):
     def stage_changed(self, verdicts: bool = False) -> None:
         """The loader moved on with the same pods: new progress words, the selected pod's
         panes from the fuller inventory and, with `verdicts`, the rows' verdicts drawn."""
-        if not self.is_mounted:
+        if not self.live:
             return
         if verdicts and self.table.verdict_filter is not None:
             self.table.sync(self.state, self.needle)  # which pods have the verdict shown

@@ -99,7 +99,7 @@ class NodesScreen(ListScreen):
         return ObjectRef("Node", key)
 
     def shown_facts(self) -> FactsWanted:
-        inv, key = self.state.inventory, self.table.selected_key if self.is_mounted else None
+        inv, key = self.state.inventory, self.table.selected_key if self.live else None
         role = inv.node_roles.get(key) if inv is not None and key else None
         return FactsWanted(roles=frozenset({role})) if isinstance(role, str) else FactsWanted()
 

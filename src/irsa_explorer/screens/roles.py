@@ -91,7 +91,7 @@ class RolesScreen(ListScreen):
         return ObjectRef("Role", key)
 
     def shown_facts(self) -> FactsWanted:
-        key = self.table.selected_key if self.is_mounted else None
+        key = self.table.selected_key if self.live else None
         return FactsWanted(roles=frozenset({key})) if key else FactsWanted()
 
     def detail(self, key: str | None) -> None:

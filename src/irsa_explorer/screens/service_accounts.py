@@ -56,7 +56,7 @@ class ServiceAccountsScreen(ListScreen):
 
     def selected_account(self):
         """The service account on the selected row."""
-        return self._account(self.table.selected_key) if self.is_mounted else None
+        return self._account(self.table.selected_key) if self.live else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return experiment_offered(self.explorer, action) and super().check_action(action, parameters)
@@ -78,5 +78,5 @@ class ServiceAccountsScreen(ListScreen):
         return inv.service_accounts.get((ns, name))
 
     def shown_facts(self) -> FactsWanted:
-        sa = self._account(self.table.selected_key) if self.is_mounted else None
+        sa = self._account(self.table.selected_key) if self.live else None
         return facts_of_service_account(sa) if sa is not None else NOTHING

@@ -61,10 +61,17 @@ class ViewScreen(Screen):
     def explorer(self) -> IrsaExplorerApp:
         return cast("IrsaExplorerApp", self.app)
 
+    @property
+    def live(self) -> bool:
+        """Mounted, and the app not closing. A screen still says mounted while its widgets are
+        taken down, and the app may still be handling a worker's message then (Pilot closes the
+        app from the test's task while the app's loop runs): such a message draws nothing."""
+        return self.is_mounted and self.app.is_running
+
     def show_crumbs(self) -> None:
         """Where the user is (the history's last steps), in which context and namespace, and
         how the view stands (loading, failed, limited)."""
-        if self.is_mounted:
+        if self.live:
             app = self.explorer
             namespace = app.sources.namespace if app.sources else None
             self.query_one(Breadcrumbs).show(app.history, app.context_name, self.state.scope(namespace), self.state.status)
