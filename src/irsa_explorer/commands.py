@@ -253,7 +253,7 @@ def who_am_i(app: IrsaExplorerApp) -> None:
     from irsa_explorer.screens.main import PodsScreen  # here: screens.view imports this module
 
     screen = app.screens_by_view["pods"]
-    pod = screen.selected_pod if isinstance(screen, PodsScreen) and screen.is_mounted else None
+    pod = screen.selected_pod if isinstance(screen, PodsScreen) and screen.live else None
     if pod is None:
         app.notify("Select a pod first.", severity="warning")
         return

@@ -196,7 +196,7 @@ class LessonExplorer(App):
         # once complete: the last step's pod (eks-iam-test3 and the role it gets)
         step = self.lesson_run.current or self.lesson_run.lesson.steps[-1]
         screen = self.screens_by_view.get("pods") if hasattr(self, "screens_by_view") else None
-        if screen is None or not screen.is_mounted:
+        if screen is None or not screen.live:
             return
         pane = step.pane
         for widget in screen.query(f".{HIGHLIGHT}"):

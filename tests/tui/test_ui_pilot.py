@@ -372,3 +372,22 @@ def test_run_on_an_unreadable_kubeconfig_says_why_and_fails(tmp_path, capsys):
     args = build_parser().parse_args(["--kubeconfig", str(tmp_path / "missing")])
     assert run(args) == 2
     assert "kubeconfig" in capsys.readouterr().err
+
+
+async def test_what_arrives_while_the_app_closes_draws_nothing(lab):
+    """A worker's message can still be handled while the app closes (Pilot closes it from the
+    test's task, the app's loop still running) when the screens' widgets are already gone: the
+    views draw nothing then, rather than crash on a table that is not there (a CI failure)."""
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screens_by_view["pods"]
+        assert isinstance(screen, PodsScreen) and screen.live
+    assert screen.is_mounted and not screen.query(PodsTable)  # what the late message met
+    with app._context():  # as the app's handlers run: the app active
+        assert not screen.live
+        screen.stage_changed(verdicts=True)
+        screen.pods_added([])
+        screen.refresh_data()
+        screen.show_crumbs()
+        app.refresh_views()

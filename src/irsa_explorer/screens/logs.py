@@ -256,7 +256,7 @@ class LogsScreen(ModalScreen[None]):
 
     def _draw(self, appended: int | None = None) -> None:
         """Draw the current instance; `appended`: only that many new lines at the end (a follow)."""
-        if not self.is_mounted or self.current is None:
+        if not self.is_mounted or not self.app.is_running or self.current is None:
             return
         shown = self.shown[self.current]
         body = self.query_one(LogLines)

@@ -167,5 +167,5 @@ class DocumentScreen(ModalScreen[None]):
     def set_document(self, document: Any) -> None:
         """The document arrived (a dict) or could not be read (Unavailable)."""
         self.document = document
-        if self.is_mounted:
+        if self.is_mounted and self.app.is_running:  # not while the app closes
             self.query_one("#document-text", Static).update(self._renderable())

@@ -250,7 +250,7 @@ class ExperimentScreen(ModalScreen[None]):
             self._redraw()
 
     def _redraw(self) -> None:
-        if self.is_mounted:
+        if self.is_mounted and self.app.is_running:  # not while the app closes
             self.query_one("#experiment-text", Static).update(self._content())
 
     def _content(self) -> Content:
@@ -385,7 +385,7 @@ def selected_service_account(app: Any) -> ServiceAccount | None:
     """The service account of the view shown: the selected row of the service accounts view,
     the selected pod's in the pods view."""
     screen = app.screens_by_view.get(app.history.current.view)
-    if screen is None or not screen.is_mounted:
+    if screen is None or not screen.live:
         return None
     if hasattr(screen, "selected_account"):
         return screen.selected_account()

@@ -127,7 +127,7 @@ class ChainStrip(ScrollableContainer, can_focus=True):
         self._redraw()
 
     def _redraw(self) -> None:
-        if self.is_mounted:
+        if self.is_mounted and self.app.is_running:  # not while the app closes: its widgets go
             self.query_one(ChainText).update(Breakable(self.content()))
 
     def watch_cursor(self) -> None:

@@ -149,7 +149,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
     def show(self) -> None:
         """Draw the run as it is now (the app calls it whenever the run or the state may have
         changed); nothing is redrawn when it would say the same (the scroll position stays)."""
-        if not self.is_mounted:
+        if not self.is_mounted or not self.app.is_running:  # the app closing: its widgets going
             return
         blocks = self._blocks()
         said = [(str(b.content), " ".join(sorted(b.classes))) for b in blocks]
