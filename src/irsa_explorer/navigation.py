@@ -100,7 +100,12 @@ class History:
         return True
 
     def replace(self, location: Location) -> None:
-        """Refine where we are (e.g. the cursor moved to another pod) without a new step."""
+        """Refine where we are (e.g. the cursor moved to another pod) without a new step; one
+        that makes it the step before is that step (back would stay in place otherwise)."""
+        if self._index > 0 and self._entries[self._index - 1] == location:
+            del self._entries[self._index]
+            self._index -= 1
+            return
         self._entries[self._index] = location
 
     def back(self) -> Location | None:

@@ -53,3 +53,14 @@ def test_crumbs_are_short():
     assert Location("roles", ROLE).crumb.startswith("roles:eksctl-eks-oidc-demo-addon")
     assert len(Location("roles", ROLE).crumb) <= 34
     assert Location("sa").crumb == "Service accounts"
+
+
+def test_a_step_refined_into_the_one_before_is_that_step():
+    # the pod on screen deleted: the cursor's new pod is the step before; back must not stay in place
+    history = History(Location("pods", POD))
+    other = Location("pods", ObjectRef("Pod", "billing", "default"), "trust-policy")
+    history.visit(other)
+    history.visit(Location("pods", POD, "trust-policy"))
+    history.replace(other)
+    assert history.trail(10) == [Location("pods", POD), other]
+    assert history.back() == Location("pods", POD)

@@ -135,3 +135,29 @@ def test_short_node_keeps_the_host_part():
     assert short_node("ip-192-168-1-1.us-east-2.compute.internal") == "ip-192-168-1-1"
     assert short_node("fargate-ip-10-0-1-2") == "fargate-ip-10-0-1-2"
     assert short_node(None) == "-"
+
+
+async def test_verdicts_arriving_keep_a_chosen_pod_even_at_the_top():
+    # At the top where the load left it, the cursor stays at the top (the worst pod first); a pod
+    # chosen there (a key, a link) is kept when the verdicts sort it elsewhere.
+    state = state_with(3)
+    app = TableApp(state)
+    async with app.run_test(size=(120, 30)):
+        table = app.query_one(PodsTable)
+        table.sync(state)
+        first, last = table.selected_uid, table._order[-1]
+
+        def verdicts(worst: str) -> None:
+            for uid, pod in state.pods.items():
+                state.chains[uid] = IdentityChain(pod=pod.ref, mechanism=Mechanism.IRSA, intended_role_arn=None,
+                                                  verdict=Verdict.BROKEN if uid == worst else Verdict.OK,
+                                                  effective_identity=None)
+            table.resort()
+
+        verdicts(last)
+        assert table.cursor_row == 0 and table.selected_uid == last, "not chosen: the worst pod first"
+        assert table.select_uid(first) and table.cursor_row == 1
+        table.move_cursor(row=0)  # chosen at the top
+        chosen = table.selected_uid
+        verdicts(first if chosen != first else last)
+        assert table.selected_uid == chosen and table.cursor_row != 0

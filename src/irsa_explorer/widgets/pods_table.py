@@ -290,6 +290,7 @@ class PodsTable(ScrollView, can_focus=True):
         self._layout: tuple[int, list[tuple[int, int]]] | None = None  # (width, [(column, width)])
         self._namespace_shown = True  # False when the view is one namespace (k9s: no NAMESPACE column)
         self._cursor = 0
+        self._chosen = False  # a pod chosen (a key, a click, a link): resort keeps to it, even at the top
         self._highlighted: str | None = None  # the uid last announced by RowHighlighted
         self._empty_message = ""
         self._synced_filter: tuple[str, Verdict | None] = ("", None)
@@ -332,6 +333,7 @@ class PodsTable(ScrollView, can_focus=True):
         shown.sort(key=self._key(), reverse=self.sort_reversed)
         self._order = [pod.uid for pod in shown]
         self._index = None
+        self._chosen = self._chosen and bool(shown)  # none left (a new load): the next load's top again
         self._widths = self._label_widths()
         self._measure(shown)
         self._layout_changed()
@@ -351,7 +353,7 @@ class PodsTable(ScrollView, can_focus=True):
         self._order.sort(key=lambda uid: key(pods[uid]), reverse=self.sort_reversed)
         self._index = None
         self.refresh()
-        row = self.row_index(selected) if selected and self._cursor else 0
+        row = self.row_index(selected) if selected and (self._cursor or self._chosen) else 0
         self._set_cursor(self._cursor if row is None else row, scroll=row is not None)
 
     def sort_by(self, column: str) -> None:
@@ -462,6 +464,7 @@ class PodsTable(ScrollView, can_focus=True):
         return True
 
     def move_cursor(self, *, row: int) -> None:
+        self._chosen = True
         self._set_cursor(row, scroll=True)
 
     def row_cells(self, uid: str) -> dict[str, str]:
@@ -496,22 +499,22 @@ class PodsTable(ScrollView, can_focus=True):
     # -- keys and mouse -----------------------------------------------------------------------
 
     def action_cursor_up(self) -> None:
-        self._set_cursor(self._cursor - 1, scroll=True)
+        self.move_cursor(row=self._cursor - 1)
 
     def action_cursor_down(self) -> None:
-        self._set_cursor(self._cursor + 1, scroll=True)
+        self.move_cursor(row=self._cursor + 1)
 
     def action_page_up(self) -> None:
-        self._set_cursor(self._cursor - self._visible_rows(), scroll=True)
+        self.move_cursor(row=self._cursor - self._visible_rows())
 
     def action_page_down(self) -> None:
-        self._set_cursor(self._cursor + self._visible_rows(), scroll=True)
+        self.move_cursor(row=self._cursor + self._visible_rows())
 
     def action_first(self) -> None:
-        self._set_cursor(0, scroll=True)
+        self.move_cursor(row=0)
 
     def action_last(self) -> None:
-        self._set_cursor(len(self._order) - 1, scroll=True)
+        self.move_cursor(row=len(self._order) - 1)
 
     def action_select_cursor(self) -> None:
         uid = self.selected_uid
@@ -536,7 +539,7 @@ class PodsTable(ScrollView, can_focus=True):
         if row == self._cursor:
             self.action_select_cursor()
         else:
-            self._set_cursor(row, scroll=True)
+            self.move_cursor(row=row)
 
     # -- layout -------------------------------------------------------------------------------
 
