@@ -125,7 +125,7 @@ async def test_the_panel_fits_at_80x24(fresh_lab: LabProcess) -> None:
         await until(pilot, lambda: app.screen.query(LessonPanel) and app.lesson_run.observations > 0, "the panel")
         panel = app.screen.query_one(LessonPanel)
         assert panel.region.width >= 34 and panel.region.right <= 80
-        assert "Step 1/5" in panel.text and "Start from the cluster as `eksctl create cluster` leaves it" in panel.text
+        assert "Step 1/5" in panel.text and "Start from the cluster as eksctl create cluster leaves it" in panel.text
         strip = app.screen.query_one(PasteStrip)  # the paste lines across the screen: too wide for the panel
         await until(pilot, lambda: strip.display and strip.region.height == 2, "the paste lines' strip")
         assert str(strip.content) == f"export KUBECONFIG={fresh_lab.directory / 'kubeconfig'}\nsource {fresh_lab.directory / 'aws.env'}"
@@ -149,3 +149,5 @@ async def test_the_panel_fits_at_80x24(fresh_lab: LabProcess) -> None:
         everywhere = dict(key_help(app))["Everywhere"]
         said = {key: what for key, what in everywhere}
         assert said["q"] == "Leave the explorer" and said["h"].startswith("The lesson's next hint") and "x" in said
+        panel_keys = dict(dict(key_help(app))["Lesson panel (tab reaches it)"])
+        assert panel_keys["y"].startswith("Copy the two lines for the second terminal"), panel_keys

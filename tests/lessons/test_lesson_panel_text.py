@@ -42,3 +42,14 @@ def test_the_step_reads_in_order_and_eksctl_is_shown_beside_what_the_lab_runs(tm
     # the explanation reflowed: one paragraph, not the file's line breaks
     explanation = next(b for b in blocks if b.startswith("STS accepts a web-identity token"))
     assert "\n" not in explanation
+
+
+def test_what_a_lesson_file_puts_in_backticks_is_drawn_as_code_and_the_rest_literally() -> None:
+    from irsa_explorer.widgets.lesson_panel import CODE, prose
+
+    text = prose("A token's `sub` is\n  system:serviceaccount:NS:SA.\n\nRun `kubectl get sa` and `an open one", "Hint 1: ")
+    assert text.plain == "Hint 1: A token's sub is system:serviceaccount:NS:SA.\n\nRun kubectl get sa and `an open one"
+    coded = [text.plain[span.start:span.end] for span in text.spans if span.style == CODE]
+    assert coded == ["sub", "kubectl get sa"]
+    hostile = prose("`[b]x[/b]` \x1b[2J")  # from a trainer's file: never markup, escapes visible
+    assert hostile.plain == "[b]x[/b] \\x1b[2J"

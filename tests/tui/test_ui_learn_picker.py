@@ -64,7 +64,7 @@ async def test_learn_lists_lessons_and_challenges_with_progress_and_starts_one(l
         text = picker.text
         walkthrough = load_lesson("walkthrough")
         assert f"lesson  walkthrough: {walkthrough.title}" in text
-        assert " ".join(walkthrough.description.split()) in text
+        assert " ".join(walkthrough.description.split()).replace("`", "") in text  # backticks: drawn as code
         steps = len(walkthrough.steps)
         assert f"0/{steps} steps done, 1 hints · running now" in text
         challenge = load_lesson("no-oidc-provider")

@@ -33,6 +33,7 @@ from textual.widgets.option_list import Option
 
 from irsa_explorer.screens.scenario_switch import LabStart, lab_of, lab_starting, switch_lab
 from irsa_explorer.widgets.format import literal
+from irsa_explorer.widgets.lesson_panel import prose
 
 LESSONS_ENV = "IRSA_EXPLORER_LESSONS"  # a folder of a trainer's lesson files
 NEEDS_THE_LAB = ("lessons run on a lab of their own, and this explorer reads a real cluster ({context}), which a "
@@ -142,7 +143,7 @@ class LearnPickerScreen(ModalScreen[str | None]):
         now = " · running now" if entry.name == self.current else ""
         return Content("\n").join([
             literal(f"{entry.kind}  {entry.name}: {entry.title}", "b"),
-            literal(f"  {entry.description}", "$text-muted"),
+            prose(entry.description, "  ", "$text-muted"),
             literal(f"  {progress_words(entry, self.directory)}{now}", "$text-accent"),
         ])
 

@@ -40,6 +40,10 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
             out.append((shown, binding.tooltip or binding.description))
         return out
 
+    lesson = []
+    if hasattr(app, "lesson_panels"):  # `learn`: the panel's own keys (its h, o, x are the app's)
+        from irsa_explorer.widgets.lesson_panel import LessonPanel
+        lesson = [("Lesson panel (tab reaches it)", keys(LessonPanel.BINDINGS))]
     return [
         ("Everywhere", keys(app.BINDINGS) + keys([b for b in ViewScreen.BINDINGS if b.id == "view.commands"]) + [("ctrl+p", "command palette: views, pods, roles, themes"), ("tab, shift+tab", "move between table, chain and panes")]),
         ("Pods view", keys(PodsTable.BINDINGS) + keys(PodsScreen.BINDINGS)),
@@ -50,6 +54,7 @@ def key_help(app: App) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Concepts (F1 on a pane; c here in help)", keys([b for b in DetailPane.BINDINGS if b.id == "pane.concept"]) + keys(HelpScreen.BINDINGS[1:2])),
         ("Prompt", keys(PromptBar.BINDINGS) + [("enter", "apply the filter / run the command")]),
         ("Before an exec or a write", keys(ConfirmScreen.BINDINGS) + [("enter", "the focused button: Run, or Cancel")]),
+        *lesson,
         ("Commands (:, ctrl+a lists them)", command_list()),
     ]
 

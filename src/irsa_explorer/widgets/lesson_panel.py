@@ -63,11 +63,18 @@ class PasteStrip(Static):
     """
 
 
-def prose(text: str) -> str:
+def prose(text: str, before: str = "", style: str = "") -> Content:
     """A paragraph as one line per paragraph: a `|` block in the file is wrapped at the file's
-    width, the panel wraps at its own (blank lines still part paragraphs)."""
+    width, the panel wraps at its own (blank lines still part paragraphs). What the file puts
+    in backticks (a field, a command) is drawn as code, without them; all of it literally."""
     paragraphs = [" ".join(line.strip() for line in block.splitlines()) for block in text.strip().split("\n\n")]
-    return "\n\n".join(paragraphs)
+    parts = (before + "\n\n".join(paragraphs)).split("`")
+    if len(parts) % 2 == 0:  # a backtick left open: shown as it is
+        parts = [*parts[:-2], parts[-2] + "`" + parts[-1]]
+    return Content("").join(literal(part, CODE if index % 2 else style, lines=True) for index, part in enumerate(parts))
+
+
+CODE = "bold $text-accent"  # what a lesson file puts in backticks
 
 
 class LessonPanel(VerticalScroll, can_focus=True):
@@ -191,16 +198,16 @@ class LessonPanel(VerticalScroll, can_focus=True):
         add(paste_lines(state.directory), "lesson-command lesson-paste")
         add("↑ at the top of the screen, whole (y here copies them)", "lesson-paste-where")
         if lesson.symptom:
-            add(f"Reported: {prose(lesson.symptom)}")
+            add(prose(lesson.symptom, "Reported: "))
         if lesson.goal:
-            add(f"Goal: {prose(lesson.goal)}")
+            add(prose(lesson.goal, "Goal: "))
         if progress.wrong_way:  # a challenge's wrong fix, in place now: it completes nothing
-            add(f"⚠ {prose(progress.wrong_way)}", "lesson-wrong")
+            add(prose(progress.wrong_way, "⚠ "), "lesson-wrong")
         if not any(s.done for s in progress.steps) and lesson.description:
             add(prose(lesson.description))
         previous = self._just_done()
         if previous is not None and previous.learned and run.current is not None:  # once complete: in the list below
-            add(f"✓ {previous.title}: {prose(previous.learned)}", "lesson-done")
+            add(prose(previous.learned, f"✓ {previous.title}: "), "lesson-done")
         step = run.current
         if step is None:
             add(f"✓ {word} complete", "lesson-heading")
@@ -209,7 +216,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
                 add(f"{'✓' if result.passed else '✗'} {result.why}", "lesson-done" if result.passed else "")
             add("What you learned:" if lesson.kind == "challenge" else "What each step showed:", "lesson-heading")
             for s in lesson.steps:
-                add(f"✓ {s.title}" + (f" — {prose(s.learned)}" if s.learned else ""), "lesson-done")
+                add(prose(s.learned, f"✓ {s.title} — ") if s.learned else literal(f"✓ {s.title}"), "lesson-done")
         else:
             number = [s.id for s in lesson.steps].index(step.id) + 1
             add(f"Step {number}/{len(lesson.steps)}: {step.title}", "lesson-heading")
@@ -232,7 +239,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
                 mark = "✓" if result.passed else ("?" if result.passed is None else "✗")
                 add(f"{mark} {result.why}")
             for index, hint in enumerate(run.hints_shown(step), 1):
-                add(f"Hint {index}: {prose(hint)}")
+                add(prose(hint, f"Hint {index}: "))
             if step.id in state.solution_for and step.solution:
                 add("Solution:", "lesson-heading")
                 add(step.solution, "lesson-command")
