@@ -100,8 +100,10 @@ def open_trust(role: str, how: str, account: str | None = None) -> Callable[[Cha
 
 
 def recreated(trainee: Trainee, pod: str, service_account: str, env: list[dict] | None = None) -> None:
-    """The pod deleted and made again (a pod's spec cannot be edited), as `kubectl replace --force` does."""
+    """The pod deleted and made again (a pod's spec cannot be edited), as `kubectl replace --force`
+    does: on the node it ran on, by the same scheduler (a Fargate pod stays on its Fargate node)."""
     namespace, name = pod.split("/")
+    before = trainee.core.read_namespaced_pod(name, namespace)
     trainee.core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
     give_up = time.monotonic() + 120  # a hang guard
     while any(p.metadata.name == name for p in trainee.core.list_namespaced_pod(namespace).items):
@@ -110,8 +112,10 @@ def recreated(trainee: Trainee, pod: str, service_account: str, env: list[dict] 
     container: dict = {"name": "app", "image": "amazon/aws-cli:latest", "command": ["sleep", "36000"]}
     if env:
         container["env"] = env
-    trainee.core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-                                                   "spec": {"serviceAccountName": service_account, "containers": [container]}})
+    trainee.core.create_namespaced_pod(namespace, {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": before.metadata.labels},
+        "spec": {"serviceAccountName": service_account, "nodeName": before.spec.node_name,
+                 "schedulerName": before.spec.scheduler_name, "containers": [container]}})
 
 
 def keys_of_a_new_user(trainee: Trainee) -> tuple[str, str]:
@@ -163,6 +167,58 @@ def hop_limit_raised(trainee: Trainee) -> Callable[[], None]:
     return lambda: ec2.modify_instance_metadata_options(InstanceId=instance, HttpPutResponseHopLimit=1)
 
 
+def s3_on_role(role: str) -> Callable[[Trainee], Callable[[], None]]:
+    """S3 on a role the pod does not get (the Fargate pod execution role). Returns its undoing."""
+    def wrong(trainee: Trainee) -> Callable[[], None]:
+        trainee.iam.attach_role_policy(RoleName=role, PolicyArn=S3_READ)
+        return lambda: trainee.iam.detach_role_policy(RoleName=role, PolicyArn=S3_READ)
+    return wrong
+
+
+def default_sa_annotated(namespace: str, role: str) -> Callable[[Trainee], Callable[[], None]]:
+    """The namespace's default service account annotated with a role (`kubectl annotate sa default …`)."""
+    def wrong(trainee: Trainee) -> Callable[[], None]:
+        account = trainee.sts.get_caller_identity()["Account"]
+        annotate = lambda value: trainee.core.patch_namespaced_service_account(  # noqa: E731
+            "default", namespace, {"metadata": {"annotations": {"eks.amazonaws.com/role-arn": value}}})
+        annotate(f"arn:aws:iam::{account}:role/{role}")
+        return lambda: annotate(None)
+    return wrong
+
+
+def own_role_trusting_everyone(service_account: str, role: str) -> Callable[[Trainee], Callable[[], None]]:
+    """A service account of its own, annotated with a new role whose trust's sub is
+    `system:serviceaccount:*` (StringLike). Undone: the service account and the role deleted."""
+    def wrong(trainee: Trainee) -> Callable[[], None]:
+        namespace, name = service_account.split("/")
+        account = trainee.sts.get_caller_identity()["Account"]
+        host = trainee.issuer().removeprefix("https://")
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::{account}:oidc-provider/{host}"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringLike": {f"{host}:aud": "sts.amazonaws.com", f"{host}:sub": "system:serviceaccount:*"}}}]}
+        arn = trainee.iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        trainee.core.create_namespaced_service_account(namespace, {
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "annotations": {"eks.amazonaws.com/role-arn": arn}}})
+
+        def undo() -> None:
+            trainee.core.delete_namespaced_service_account(name, namespace)
+            trainee.iam.delete_role(RoleName=role)
+        return undo
+    return wrong
+
+
+def borrowed_service_account(pod: str, service_account: str, own: str) -> Callable[[Trainee], Callable[[], None]]:
+    """The pod made again as another workload's service account; undone: made again as `own`."""
+    def wrong(trainee: Trainee) -> Callable[[], None]:
+        recreated(trainee, pod, service_account)
+        return lambda: recreated(trainee, pod, own)
+    return wrong
+
+
+FARGATE_EXECUTION_ROLE = "eksctl-eks-oidc-demo-cluster-FargatePodExecutionRole-Q3xJ8Tz2"
+
 # challenge: (the pod it is about, the wrong ways tried in turn — each done, looked at, undone
 # when it returns its undoing; one that is not undone comes last, the solution replaces it)
 CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | None]]]] = {
@@ -176,6 +232,11 @@ CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | N
     "pod-identity-no-tag-session": ("default/reporter", [s3_on_node_role]),
     "imds-hop-limit": ("default/hardened-app", [hop_limit_raised, s3_on_node_role]),
     "cross-account-irsa": ("reports/copied-trust", [open_trust("audit-reader", "wildcard-sub", "222233334444")]),
+    "fargate-no-node-role": ("fargate-apps/report-job", [
+        s3_on_role(FARGATE_EXECUTION_ROLE), default_sa_annotated("fargate-apps", "fargate-uploader"),
+        own_role_trusting_everyone("fargate-apps/report-job", "report-job-s3-reader"),
+        borrowed_service_account("fargate-apps/report-job", "uploader", "default"),
+        keys_in_env("fargate-apps/report-job", "default")]),
 }
 
 
