@@ -99,7 +99,13 @@ def open_trust(role: str, how: str, account: str | None = None) -> Callable[[Cha
     return wrong
 
 
-def recreated(trainee: Trainee, pod: str, service_account: str, env: list[dict] | None = None) -> None:
+# nightly-batch's credentials file (credentials-file-secret): the profile variables, the Secret's volume
+BATCH_PROFILE = {"env": [{"name": "AWS_SHARED_CREDENTIALS_FILE", "value": "/etc/aws/credentials"}, {"name": "AWS_PROFILE", "value": "batch"}],
+                 "volumeMounts": [{"name": "aws-credentials", "mountPath": "/etc/aws", "readOnly": True}],
+                 "volumes": [{"name": "aws-credentials", "secret": {"secretName": "batch-aws-credentials"}}]}
+
+
+def recreated(trainee: Trainee, pod: str, service_account: str, env: list[dict] | None = None, files: dict | None = None) -> None:
     """The pod deleted and made again (a pod's spec cannot be edited), as `kubectl replace --force`
     does: on the node it ran on, by the same scheduler (a Fargate pod stays on its Fargate node)."""
     namespace, name = pod.split("/")
@@ -110,12 +116,14 @@ def recreated(trainee: Trainee, pod: str, service_account: str, env: list[dict] 
         assert time.monotonic() < give_up, f"{pod} was never deleted"
         time.sleep(0.2)
     container: dict = {"name": "app", "image": "amazon/aws-cli:latest", "command": ["sleep", "36000"]}
-    if env:
-        container["env"] = env
+    if env or files:
+        container["env"] = [*(env or []), *(files or {}).get("env", [])]
+    spec = {"serviceAccountName": service_account, "nodeName": before.spec.node_name,
+            "schedulerName": before.spec.scheduler_name, "containers": [container]}
+    if files:  # a credentials file a Secret puts in the pod
+        container["volumeMounts"], spec["volumes"] = files["volumeMounts"], files["volumes"]
     trainee.core.create_namespaced_pod(namespace, {
-        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": before.metadata.labels},
-        "spec": {"serviceAccountName": service_account, "nodeName": before.spec.node_name,
-                 "schedulerName": before.spec.scheduler_name, "containers": [container]}})
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": before.metadata.labels}, "spec": spec})
 
 
 def keys_of_a_new_user(trainee: Trainee) -> tuple[str, str]:
@@ -209,11 +217,13 @@ def own_role_trusting_everyone(service_account: str, role: str) -> Callable[[Tra
     return wrong
 
 
-def borrowed_service_account(pod: str, service_account: str, own: str) -> Callable[[Trainee], Callable[[], None]]:
-    """The pod made again as another workload's service account; undone: made again as `own`."""
+def borrowed_service_account(pod: str, service_account: str, own: str, files: dict | None = None,
+                             keep_files: bool = False) -> Callable[[Trainee], Callable[[], None]]:
+    """The pod made again as another workload's service account (with the credentials file it
+    mounted when `keep_files`); undone: made again as `own`, as it was (with `files`)."""
     def wrong(trainee: Trainee) -> Callable[[], None]:
-        recreated(trainee, pod, service_account)
-        return lambda: recreated(trainee, pod, own)
+        recreated(trainee, pod, service_account, files=files if keep_files else None)
+        return lambda: recreated(trainee, pod, own, files=files)
     return wrong
 
 
@@ -232,6 +242,12 @@ CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | N
     "pod-identity-no-tag-session": ("default/reporter", [s3_on_node_role]),
     "imds-hop-limit": ("default/hardened-app", [hop_limit_raised, s3_on_node_role]),
     "cross-account-irsa": ("reports/copied-trust", [open_trust("audit-reader", "wildcard-sub", "222233334444")]),
+    "credentials-file-secret": ("default/nightly-batch", [
+        borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE, keep_files=True),
+        borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE),
+        default_sa_annotated("default", "eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"),
+        own_role_trusting_everyone("default/nightly-batch", "nightly-batch-s3"),
+        keys_in_env("default/nightly-batch", "default")]),
     "fargate-no-node-role": ("fargate-apps/report-job", [
         s3_on_role(FARGATE_EXECUTION_ROLE), default_sa_annotated("fargate-apps", "fargate-uploader"),
         own_role_trusting_everyone("fargate-apps/report-job", "report-job-s3-reader"),
