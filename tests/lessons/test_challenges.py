@@ -227,6 +227,22 @@ def borrowed_service_account(pod: str, service_account: str, own: str, files: di
     return wrong
 
 
+def remade_with(pod: str, service_account: str, env: list[dict], undo_env: list[dict] | None = None,
+                undo_as: str | None = None) -> Callable[[Trainee], Callable[[], None] | None]:
+    """The pod made again as `service_account` with `env`; undone (when `undo_env` is given): made
+    again as `undo_as` with `undo_env`, as it was."""
+    def wrong(trainee: Trainee) -> Callable[[], None] | None:
+        recreated(trainee, pod, service_account, env)
+        if undo_env is None:
+            return None
+        return lambda: recreated(trainee, pod, undo_as or service_account, undo_env)
+    return wrong
+
+
+def sts_endpoints(value: str) -> list[dict]:
+    return [{"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": value}]
+
+
 FARGATE_EXECUTION_ROLE = "eksctl-eks-oidc-demo-cluster-FargatePodExecutionRole-Q3xJ8Tz2"
 
 # challenge: (the pod it is about, the wrong ways tried in turn — each done, looked at, undone
@@ -248,6 +264,9 @@ CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | N
         default_sa_annotated("default", "eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"),
         own_role_trusting_everyone("default/nightly-batch", "nightly-batch-s3"),
         keys_in_env("default/nightly-batch", "default")]),
+    "sts-legacy-endpoint": ("default/legacy-sts", [
+        remade_with("default/legacy-sts", "my-sa", sts_endpoints("true"), undo_env=sts_endpoints("legacy")),
+        remade_with("default/legacy-sts", "default", [])]),
     "fargate-no-node-role": ("fargate-apps/report-job", [
         s3_on_role(FARGATE_EXECUTION_ROLE), default_sa_annotated("fargate-apps", "fargate-uploader"),
         own_role_trusting_everyone("fargate-apps/report-job", "report-job-s3-reader"),
