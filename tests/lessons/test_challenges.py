@@ -183,6 +183,20 @@ def s3_on_role(role: str) -> Callable[[Trainee], Callable[[], None]]:
     return wrong
 
 
+def s3_to_user(user: str, inline: bool = False) -> Callable[[Trainee], Callable[[], None]]:
+    """S3 granted to the IAM user whose keys the pod holds: AmazonS3FullAccess attached, or an
+    inline policy allowing s3:*. Returns its undoing."""
+    def wrong(trainee: Trainee) -> Callable[[], None]:
+        if inline:
+            document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+            trainee.iam.put_user_policy(UserName=user, PolicyName="batch-S3", PolicyDocument=json.dumps(document))
+            return lambda: trainee.iam.delete_user_policy(UserName=user, PolicyName="batch-S3")
+        arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+        trainee.iam.attach_user_policy(UserName=user, PolicyArn=arn)
+        return lambda: trainee.iam.detach_user_policy(UserName=user, PolicyArn=arn)
+    return wrong
+
+
 def default_sa_annotated(namespace: str, role: str) -> Callable[[Trainee], Callable[[], None]]:
     """The namespace's default service account annotated with a role (`kubectl annotate sa default …`)."""
     def wrong(trainee: Trainee) -> Callable[[], None]:
@@ -259,6 +273,7 @@ CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | N
     "imds-hop-limit": ("default/hardened-app", [hop_limit_raised, s3_on_node_role]),
     "cross-account-irsa": ("reports/copied-trust", [open_trust("audit-reader", "wildcard-sub", "222233334444")]),
     "credentials-file-secret": ("default/nightly-batch", [
+        s3_to_user("batch-runner"), s3_to_user("batch-runner", inline=True),
         borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE, keep_files=True),
         borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE),
         default_sa_annotated("default", "eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"),
@@ -331,3 +346,24 @@ def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(nam
             advance, _ = looked(run, lab)
             assert step.id in advance.done, run.step_progress(step.id).checks
         assert advance.completed and progress(lab)["complete"] is True and progress(lab)["wrong_way"] is None
+
+
+def test_a_grant_to_a_user_is_read_from_iam_and_a_user_not_read_is_never_passed(lab_for) -> None:
+    """user_has_policy (the credentials-file-secret challenge's wrong way) asks the lab's IAM:
+    batch-runner's inline policy is there, a user that does not exist has none, and with keys
+    IAM does not know the answer is unknown — never passed."""
+    lab = lab_for("credentials-file-secret")
+    checks = [Check("user_has_policy", {"user": "batch-runner", "policy": "assume-*"}),
+              Check("user_has_policy", {"user": "batch-runner", "policy": "*S3*"}),
+              Check("user_has_policy", {"user": "nobody-7f3a", "policy": "*"})]
+    kube = KubeSource(kubeconfig=str(lab.kubeconfig))
+    try:
+        view = observe(kube, AwsSource.from_env(dict(lab.aws_env)), checks, kube.default_cluster_name())
+        outcomes = [evaluate(c, view) for c in checks]
+        assert [o.passed for o in outcomes] == [True, False, False], outcomes
+        assert "assume-deployer" in outcomes[0].why and "nobody-7f3a" in outcomes[2].why
+        stranger = dict(lab.aws_env, AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY="not-the-lab-s")
+        unread = observe(kube, AwsSource.from_env(stranger), checks[:1], kube.default_cluster_name())
+        assert evaluate(checks[0], unread).passed is None, evaluate(checks[0], unread)
+    finally:
+        kube.close()

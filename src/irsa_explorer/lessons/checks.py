@@ -30,12 +30,15 @@ POD_PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 @dataclass(frozen=True)
 class LabView:
     """What `observe` read of the lab at one moment: the inventory, every pod's chain (the
-    engine's), and the attached policies of the roles a `role_has_policy` check names."""
+    engine's), the attached policies of the roles a `role_has_policy` check names, and of the
+    IAM users a `user_has_policy` check names."""
 
     inventory: Inventory
     chains: dict[str, IdentityChain]  # by pod uid
     role_policies: dict[str, RolePolicies | Unavailable] = field(default_factory=dict)  # by role ARN
     account: str | None = None  # the lab's account (for a role named without its ARN)
+    # by user name; a user's attached and inline policies in RolePolicies' shape (its ARN in role_arn)
+    user_policies: dict[str, RolePolicies | Unavailable] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -293,18 +296,26 @@ def _role_has_policy(args: dict[str, Any], view: LabView) -> CheckResult:
     arn, why = _role_from(view, args)
     if arn is None:
         return CheckResult(False, why or "")
-    policies = view.role_policies.get(arn)
+    return _has_policy(f"role {_role_name(arn)}", view.role_policies.get(arn), str(args["policy"]))
+
+
+def _user_has_policy(args: dict[str, Any], view: LabView) -> CheckResult:
+    name = str(args["user"])
+    return _has_policy(f"user {name}", view.user_policies.get(name), str(args["policy"]))
+
+
+def _has_policy(who: str, policies: RolePolicies | Unavailable | None, wanted: str) -> CheckResult:
+    """Whether a role's or a user's attached or inline policies include `wanted` (`*` matches any text)."""
     if policies is None:
-        return CheckResult(None, f"role {_role_name(arn)}'s policies were not read yet")
+        return CheckResult(None, f"{who}'s policies were not read yet")
     if isinstance(policies, Unavailable):
-        return CheckResult(False if policies.kind == "not-found" else None, f"role {_role_name(arn)}: {policies.reason}")
-    wanted = str(args["policy"])
+        return CheckResult(False if policies.kind == "not-found" else None, f"{who}: {policies.reason}")
     names = [p.arn if wanted.startswith("arn:") else p.name for p in policies.attached]
     found = [n for n in [*names, *policies.inline] if fnmatchcase(n, wanted)]  # `AmazonS3*`: any of them
     if found:
-        return CheckResult(True, f"role {_role_name(arn)} has {', '.join(found)}")
-    have = ", ".join(p.name for p in policies.attached) or "no attached policy"
-    return CheckResult(False, f"role {_role_name(arn)} has {have}, not {wanted}")
+        return CheckResult(True, f"{who} has {', '.join(found)}")
+    have = ", ".join([*(p.name for p in policies.attached), *policies.inline]) or "no policy"
+    return CheckResult(False, f"{who} has {have}, not {wanted}")
 
 
 # Made-up names no cluster has: a trust that accepts a service account of one of them accepts
@@ -374,6 +385,10 @@ CHECKS: dict[str, CheckKind] = {kind.name: kind for kind in (
               _role_trusts, "a role's trust policy accepts a service account's IRSA tokens (analysis.reverse)"),
     CheckKind("role_has_policy", {**_ROLE_ARGS, "policy": Arg("text", True, "a policy name or ARN (`*` matches any text)")},
               _role_has_policy, "a role has a policy attached (or inline) by that name", one_of=("role", "service_account")),
+    CheckKind("user_has_policy", {"user": Arg("text", True, "an IAM user's name, in the lab's account"),
+                                  "policy": Arg("text", True, "a policy name or ARN (`*` matches any text)")},
+              _user_has_policy, "an IAM user has a policy attached (or inline) by that name (a wrong way: a grant to a user "
+                                "whose keys a pod holds)"),
     CheckKind("role_trusts_others", {**_ROLE_ARGS, "only": Arg("texts", help="the namespace/name service accounts it should accept")},
               _role_trusts_others, "a role's trust accepts IRSA tokens of service accounts beyond `only` (a wrong way)",
               one_of=("role", "service_account")),
@@ -398,6 +413,11 @@ def roles_for_policies(checks: list[Check], view: LabView) -> set[str]:
             if arn:
                 arns.add(arn)
     return arns
+
+
+def users_for_policies(checks: list[Check]) -> set[str]:
+    """The IAM user names whose policies `user_has_policy` checks need (read by observe)."""
+    return {str(check.args["user"]) for check in checks if check.name == "user_has_policy"}
 
 
 def roles_named(checks: list[Check], view: LabView) -> set[str]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from irsa_explorer.model import Cluster, Unavailable
+from irsa_explorer.model import AttachedPolicy, Cluster, RolePolicies, Unavailable
 
-from .checks import LabView, roles_for_policies, roles_named
+from .checks import LabView, roles_for_policies, roles_named, users_for_policies
 
 if TYPE_CHECKING:
     from irsa_explorer.sources.aws import AwsSource
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def observe(kube: KubeSource, aws: AwsSource, checks: list[Check], cluster_name: str | None = None) -> LabView:
     """The lab as it is now: inventory, the engine's chains, and what `checks` need besides
-    (roles they name that nothing annotates, the policies of the roles they look into).
+    (roles they name that nothing annotates, the policies of the roles and users they look into).
     Raises as `load_inventory` does when the cluster cannot be asked at all."""
     from irsa_explorer.sources.inventory import load_and_resolve
 
@@ -39,4 +39,25 @@ def observe(kube: KubeSource, aws: AwsSource, checks: list[Check], cluster_name:
     # a role known not to exist has no policies to read
     policies = {arn: inventory.roles[arn] if isinstance(inventory.roles.get(arn), Unavailable) else aws.role_policies(arn)
                 for arn in wanted}
-    return LabView(inventory, chains, policies, account)
+    users = {name: user_policies(aws, name) for name in sorted(users_for_policies(checks))}
+    return LabView(inventory, chains, policies, account, users)
+
+
+def user_policies(aws: AwsSource, name: str) -> RolePolicies | Unavailable:
+    """An IAM user's attached and inline policies, in RolePolicies' shape (only lessons ask: the
+    explorer reads no users; a wrong way may be a grant to the user whose keys a pod holds)."""
+    from irsa_explorer.sources.aws_errors import unavailable_from
+
+    blocked = aws.problem()
+    if blocked is not None:
+        return blocked
+    iam = aws.client("iam")
+    try:
+        attached = tuple(AttachedPolicy(p["PolicyName"], p["PolicyArn"])
+                         for page in iam.get_paginator("list_attached_user_policies").paginate(UserName=name)
+                         for p in page.get("AttachedPolicies") or [])
+        inline = {n: None for page in iam.get_paginator("list_user_policies").paginate(UserName=name)
+                  for n in page.get("PolicyNames") or []}
+    except Exception as error:  # denied, no such user, no answer: unknown (or not-found), never passed
+        return unavailable_from(error, "iam:ListAttachedUserPolicies")
+    return RolePolicies(role_arn=f"user/{name}", attached=attached, inline=inline)
