@@ -124,3 +124,84 @@ def test_an_exec_plugin_runs_once_the_loader_process_uses_its_token(lab, tmp_pat
         kube.close()
     assert len(inventory.pods) >= 3 and len(chains) == len(inventory.pods)
     assert runs.read_text().count("run") == 1
+
+
+PREFORKED = r"""
+import json, os, sys, threading
+from pathlib import Path
+from irsa_explorer.sources import loader
+from irsa_explorer.sources.aws import AwsSource
+from irsa_explorer.sources.inventory import load_and_resolve
+from irsa_explorer.sources.kube import KubeSource
+
+assert loader.prefork() and not loader.prefork()  # one loader forked ahead, and only one
+spawned = loader.spawn()  # takes it: no interpreter started
+forked = spawned.process
+kube = KubeSource(kubeconfig=sys.argv[1])
+aws = AwsSource.from_env(json.loads(sys.argv[2]))
+inventory, chains = loader.load_in_process(kube, aws, None, kube.default_cluster_name(), discover_issuer=False,
+                                           spawned=spawned)
+here, here_chains = load_and_resolve(kube, aws, None, kube.default_cluster_name(), discover_issuer=False)
+again = loader.spawn()  # the next load's loader: a fresh interpreter, as without prefork
+started = Path(f"/proc/{again.process.pid}/cmdline").read_bytes().split(b"\0")
+again.process.stdin.close()
+# prefork with a thread running: refused (a fork would copy locks other threads hold)
+stop = threading.Event()
+threading.Thread(target=stop.wait).start()
+refused = not loader.prefork()
+stop.set()
+print(json.dumps({
+    "forked_pid": forked.pid, "forked_exit": forked.returncode, "is_forked": type(forked).__name__,
+    "same": {"pods": list(inventory.pods) == list(here.pods) and inventory.pods == here.pods,
+             "service_accounts": inventory.service_accounts == here.service_accounts,
+             "roles": inventory.roles == here.roles, "chains": chains == here_chains},
+    "pods": len(inventory.pods), "verdicts": {p.name: chains[u].verdict.value for u, p in inventory.pods.items()},
+    "next_is_fresh": b"irsa_explorer.sources.loader" in started, "next_exit": again.process.wait(60),
+    "refused_with_a_thread": refused,
+}))
+"""
+
+
+def test_a_loader_forked_ahead_loads_as_a_fresh_one_and_is_taken_once(lab, tmp_path):
+    """The classroom's apps (forked by the app zygote) take a loader forked before they run
+    (`prefork`) instead of starting an interpreter: the same inventory and chains; the next
+    load starts a fresh one; no fork while another thread runs. In a process of its own: pytest's
+    has threads, and prefork refuses to fork there."""
+    import json
+    import subprocess
+    import sys
+
+    ran = subprocess.run([sys.executable, "-c", PREFORKED, str(lab.kubeconfig), json.dumps(dict(lab.aws_env))],
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    said = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert said["is_forked"] == "ForkedLoader" and said["forked_exit"] is not None  # waited for, not left a zombie
+    assert all(said["same"].values()), said["same"]
+    assert said["pods"] >= 3
+    assert said["verdicts"]["eks-iam-test3"] == "ok" and said["verdicts"]["eks-iam-test1"] == "broken"
+    assert said["next_is_fresh"] and said["next_exit"] == 0
+    assert said["refused_with_a_thread"]
+
+
+def test_a_loader_forked_ahead_and_never_used_ends_with_its_parent(tmp_path):
+    """An app that ends before its first load (the tab closed while the lab started) leaves no loader."""
+    import subprocess
+    import sys
+
+    script = ("from irsa_explorer.sources import loader; import irsa_explorer.sources.inventory; "
+              "assert loader.prefork(); print(loader._preforked[0][0].pid, flush=True)")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    pid = int(ran.stdout.split()[0])
+
+    def ended() -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        return state == "Z"  # ended, not yet reaped by whoever it was handed to
+
+    give_up = time.monotonic() + 60  # a hang guard
+    while not ended():
+        assert time.monotonic() < give_up, f"the loader forked ahead ({pid}) outlived its parent"
+        time.sleep(0.05)

@@ -32,12 +32,21 @@ import socket
 import sys
 from pathlib import Path
 
-WARM = (  # what `learn` imports on its way to the first screen
+WARM = (  # what `learn` imports on its way to its first load, and its loader (sources/loader.py)
     "irsa_explorer.cli", "irsa_explorer.launch", "irsa_explorer.learn", "irsa_explorer.app",
     "irsa_explorer.sources.inventory", "irsa_explorer.sources.kube", "irsa_explorer.sources.aws",
     "irsa_explorer.sources.loader", "irsa_explorer.analysis.identity", "irsa_explorer.lab.launcher",
-    "textual.drivers.web_driver",
+    "irsa_explorer.sources.kube_watch", "irsa_explorer.sources.livecheck", "irsa_explorer.sources.probe",
+    "irsa_explorer.analysis.prediction", "irsa_explorer.logfile", "irsa_explorer.screens.scenario_switch",
+    "textual.drivers.web_driver", "textual.drivers._writer_thread", "textual.layouts.factory",
+    "textual.layouts.horizontal", "textual.layouts.stream", "textual.scrollbar",
 )
+# What the kubernetes client imports on first use (CoreV1Api: 4.5 MB of source, ~0.45 s of CPU)
+KUBE_CLIENT_NAMES = ("ApiClient", "Configuration", "CoreV1Api", "WellKnownApi", "OpenidApi")
+# The AWS services the explorer and its loader make clients for first: their models, endpoint
+# rules and botocore's endpoints data are parsed once here, into the loader every AwsSource of a
+# process shares (sources/botocore_data.py): ~0.2 s of CPU per app and per loader
+AWS_SERVICES = ("sts", "iam", "eks", "ec2")
 _REQUEST_LIMIT = 256 * 1024
 
 
@@ -78,6 +87,9 @@ def _child(request: dict, fds: list[int]) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        # the app's first load runs in a loader forked now, while this process has one thread
+        # and everything imported, rather than in a fresh interpreter importing it all again
+        importlib.import_module("irsa_explorer.sources.loader").prefork()
         gc.enable()
         cli = importlib.import_module("irsa_explorer.cli")
         code = cli.main(list(request["argv"]))
@@ -131,11 +143,25 @@ def _reap() -> None:
             pass
 
 
+def warm() -> None:
+    """Import what every app and its loader need, and do the first-use work they would each do
+    again (the kubernetes client's lazy imports, botocore's data): once here, shared by every
+    child. Starts no thread: the zygote forks."""
+    for name in WARM:
+        importlib.import_module(name)
+    kube_client = importlib.import_module("kubernetes.client")
+    for name in KUBE_CLIENT_NAMES:
+        getattr(kube_client, name)
+    aws = importlib.import_module("irsa_explorer.sources.aws").AwsSource(
+        region="us-east-1", credentials=("AKIAZYGOTEWARMUP0000", "not-a-secret", None), endpoint_url="http://127.0.0.1:9")
+    for service in AWS_SERVICES:
+        aws.client(service)  # made, never called: no request leaves this process
+
+
 def main(socket_path: str) -> int:
     parent = os.getppid()
     gc.disable()
-    for name in WARM:
-        importlib.import_module(name)
+    warm()
     path = Path(socket_path)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()

@@ -14,6 +14,10 @@ then the rest.
 
 `spawn` starts the process before its job is ready: its interpreter and imports (~0.35 s)
 overlap whatever the caller does meanwhile (the parent resolving the settings it hands over).
+In the classroom, where thirty apps load at once on two cores, even that is too much: each app
+there is forked by the app zygote, which calls `prefork` in the app before it runs — a fork of
+an interpreter that has everything imported already (~1 s of CPU less per app) — and the app's
+first `spawn` takes that process.
 
 No Textual here: the TUI calls `load_in_process` from a worker thread.
 """
@@ -21,15 +25,19 @@ No Textual here: the TUI calls `load_in_process` from a worker thread.
 from __future__ import annotations
 
 import collections
+import contextlib
+import gc
 import os
 import pickle
 import select
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from typing import IO, Any, Callable
 
+from irsa_explorer import logfile
 from irsa_explorer.sources.error_words import in_words
 from irsa_explorer.sources.kube import ClusterError, KubeSource
 from irsa_explorer.sources.aws import AwsSource
@@ -96,9 +104,84 @@ class LoadCancelled(Exception):
 class Spawned:
     """A loader process started ahead of its job (`spawn`), for `load_in_process`."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen | ForkedLoader
     answers: int  # the read end of the pipe it answers on
     said: collections.deque[str]  # the last lines of its stderr, read as they come
+
+
+class ForkedLoader:
+    """A loader forked by `prefork`, seen as `load_in_process` sees a Popen: stdin, stderr,
+    poll(), wait(timeout), kill(), returncode. It is this process's child: waited for here."""
+
+    def __init__(self, pid: int, stdin: IO[bytes], stderr: IO[bytes]) -> None:
+        self.pid, self.stdin, self.stderr = pid, stdin, stderr
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            with contextlib.suppress(ChildProcessError):
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        give_up = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if give_up is not None and time.monotonic() > give_up:
+                raise subprocess.TimeoutExpired(f"loader {self.pid}", timeout or 0)
+            time.sleep(0.01)
+        return self.returncode  # type: ignore[return-value]
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, 9)
+
+
+_preforked: list[tuple[ForkedLoader, int]] = []  # `prefork`'s loader and its answers' pipe, for the first `spawn`
+
+
+def prefork() -> bool:
+    """Fork a loader now, for this process's first `spawn` to take (the classroom's app zygote
+    calls it in each app it forks, before the app runs).
+
+    Only from a single-threaded process that has imported the sources (irsa_explorer.sources.
+    inventory): a fork copies one thread, and a lock another thread held stays held for ever
+    in the child. Returns False (nothing forked) when another thread runs. The loader waits
+    for its job with this process's environment as it is now; one never used ends when its
+    stdin closes (this process ended or did not need it)."""
+    if threading.active_count() > 1 or _preforked:
+        return False
+    job_r, job_w = os.pipe()
+    answers, child_end = os.pipe()
+    said_r, said_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the loader: its job on fd 0, stderr to the parent, nothing of the parent's screen
+        code = 1
+        try:
+            for fd in (job_w, answers, said_r):
+                os.close(fd)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for target, fd in ((0, job_r), (1, devnull), (2, said_w)):
+                os.dup2(fd, target)
+            for fd in (job_r, devnull, said_w):
+                os.close(fd)
+            gc.enable()  # as a fresh interpreter's (the zygote kept it off while importing)
+            code = _serve(os.fdopen(0, "rb", closefd=False), child_end)
+        except BaseException:  # noqa: BLE001 - said on stderr, the parent reads it
+            with contextlib.suppress(Exception):
+                import traceback
+
+                traceback.print_exc()
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            os._exit(code)
+    for fd in (job_r, child_end, said_w):
+        os.close(fd)
+    _preforked.append((ForkedLoader(pid, os.fdopen(job_w, "wb"), os.fdopen(said_r, "rb")), answers))
+    return True
 
 
 def spawn() -> Spawned:
@@ -107,7 +190,14 @@ def spawn() -> Spawned:
     A plain `python -m` child (not multiprocessing, which re-runs the parent's main script in
     the child): the job goes in on stdin, answers come back on a pipe of their own, so nothing
     a library prints can get into them; its stderr is kept for when it fails. Stopped by
-    `load_in_process` in any case; one never used ends when its stdin closes."""
+    `load_in_process` in any case; one never used ends when its stdin closes.
+
+    The loader `prefork` made, when there is one: it is taken once, by the first call."""
+    said: collections.deque[str] = collections.deque(maxlen=20)
+    if _preforked:
+        forked, answers = _preforked.pop()
+        threading.Thread(target=_collect, args=(forked.stderr, said), name="loader-stderr", daemon=True).start()
+        return Spawned(forked, answers, said)
     answers, child_end = os.pipe()
     process = subprocess.Popen(
         [sys.executable, "-m", "irsa_explorer.sources.loader", str(child_end)],
@@ -116,7 +206,6 @@ def spawn() -> Spawned:
     os.close(child_end)
     # what the child says on stderr (warnings, a crash): read as it comes, so a chatty library
     # can never fill the pipe and stall the child; the last lines explain a failure
-    said: collections.deque[str] = collections.deque(maxlen=20)
     threading.Thread(target=_collect, args=(process.stderr, said), name="loader-stderr", daemon=True).start()
     return Spawned(process, answers, said)
 
@@ -152,6 +241,8 @@ def load_in_process(
             "namespace": namespace,
             "cluster_name": cluster_name,
             "discover_issuer": discover_issuer,
+            # where the log goes: a loader forked ahead (`prefork`) has the environment of then
+            "log_env": {name: os.environ[name] for name in (logfile.LOG_ENV, logfile.DEBUG_ENV) if name in os.environ},
         }
         assert process.stdin is not None
         pickle.dump(job, process.stdin)
@@ -254,16 +345,20 @@ def _portable(error: BaseException) -> BaseException:
 
 def main(argv: list[str]) -> int:
     """`python -m irsa_explorer.sources.loader FD`: the job on stdin, the answers on FD."""
-    from irsa_explorer import logfile
-
-    logfile.configure()  # the parent's log file (--debug, IRSA_EXPLORER_LOG), never the terminal
     import irsa_explorer.sources.inventory  # noqa: F401 — ready before the job comes (`spawn`)
 
+    return _serve(sys.stdin.buffer, int(argv[0]))
+
+
+def _serve(jobs: IO[bytes], answers: int) -> int:
+    """The job from `jobs`, the answers on the fd `answers` (a fresh loader's and a forked one's)."""
     try:
-        job = pickle.load(sys.stdin.buffer)
+        job = pickle.load(jobs)
     except EOFError:  # spawned, then not needed: the parent closed our stdin
         return 0
-    with os.fdopen(int(argv[0]), "wb") as out:
+    os.environ.update(job.get("log_env", {}))
+    logfile.configure()  # the parent's log file (--debug, IRSA_EXPLORER_LOG), never the terminal
+    with os.fdopen(answers, "wb") as out:
         _run(job, out)
     return 0
 
