@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -67,10 +68,16 @@ def tree(root: int) -> dict[int, str]:
             line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        # a lab forked by the lab host keeps the host's command line: told apart by its parent
-        hosted = " lab host " in line and parents.get(pid) != root
-        forked_app = "classroom.app_zygote" in line and parents.get(pid) != root
-        lines[pid] = line + (" (forked lab)" if hosted else " (forked app)" if forked_app else "")
+        lines[pid] = line
+    for pid, line in list(lines.items()):
+        # a fork keeps its parent's command line: told apart by where it is in the tree — a lab
+        # forked by the lab host; an app forked by the app zygote, and the loader it forked
+        # (sources/loader.prefork) under it
+        if " lab host " in line and parents.get(pid) != root:
+            lines[pid] = line + " (forked lab)"
+        elif "classroom.app_zygote" in line and parents.get(pid) != root:
+            under_app = "classroom.app_zygote" in lines.get(parents.get(pid, 0), "") and parents.get(parents.get(pid, 0)) != root
+            lines[pid] = line + (" (forked loader)" if under_app else " (forked app)")
     return lines
 
 
@@ -79,6 +86,8 @@ def kind(cmdline: str) -> str:
         return "classroom server"
     if "irsa_explorer.sources.loader" in cmdline:
         return "loaders"
+    if cmdline.endswith(" (forked loader)"):
+        return "loaders (forked in the app)"
     if " lab serve " in cmdline:
         return "labs (lab serve)"
     if cmdline.endswith(" (forked app)"):
@@ -116,8 +125,68 @@ def memory(root: int) -> dict[str, float]:
             **{f"{k} (processes)": n for k, n in counts.items()}}
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_fields(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, own CPU seconds: utime+stime, reaped children's: cutime+cstime)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # after the ")": state ppid … utime(12) stime(13) cutime(14) cstime(15), counted from state = 1
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK, (int(fields[13]) + int(fields[14])) / TICK
+
+
+class CpuByKind:
+    """CPU seconds of every process of the tree, by kind, sampled until each one ends.
+
+    A process's own CPU (utime+stime) is kept as last seen; what it spent after its last sample
+    shows in its parent's cutime+cstime once reaped: a parent's children's time, less what was
+    seen of its children, goes to the kind of the child that ended ("ended between samples" when
+    the parent itself is gone too). The tree's whole CPU, from the bench's own rusage once the
+    classroom is waited for, checks the sum."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.seen: dict[int, dict] = {}  # pid → kind, parent, own, children (last seen)
+        self.lock = threading.Lock()
+
+    def sample(self) -> None:
+        for pid, line in tree(self.root).items():
+            fields = cpu_fields(pid)
+            if fields is None:
+                continue
+            parent, own, children = fields
+            with self.lock:
+                known = self.seen.get(pid)
+                if known is None or known["parent"] != parent and known["own"] > own:  # a pid used again
+                    self.seen[pid] = {"kind": kind(line), "parent": parent, "own": own, "children": children}
+                else:
+                    known.update(own=own, children=children, parent=parent)
+
+    def by_kind(self) -> dict[str, float]:
+        with self.lock:
+            seen = {pid: dict(v) for pid, v in self.seen.items()}
+        alive = {pid for pid in seen if Path(f"/proc/{pid}").exists()}
+        totals: dict[str, float] = {}
+        for pid, row in seen.items():
+            totals[row["kind"]] = totals.get(row["kind"], 0.0) + row["own"]
+        for pid, row in seen.items():  # what the ended children of a parent spent unseen
+            ended = [c for c, r in seen.items() if r["parent"] == pid and c not in alive]
+            if not ended:
+                continue
+            unseen = row["children"] - sum(seen[c]["own"] + seen[c]["children"] for c in ended)
+            if unseen > 0:
+                name = seen[ended[0]]["kind"]
+                totals[name] = totals.get(name, 0.0) + unseen
+        return {k: round(v, 1) for k, v in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
 class Tab:
-    def __init__(self, port: int, name: str) -> None:
+    def __init__(self, port: int, name: str, loaded_marker: str) -> None:
+        self.loaded_marker = loaded_marker
+        self.loaded_s: float | None = None
         self.opened = time.monotonic()
         self.opened_wall = time.time()
         self.socket = websocket.create_connection(f"ws://127.0.0.1:{port}/ws/{name}?width=160&height=48", timeout=600)
@@ -134,14 +203,18 @@ class Tab:
                     return
                 if opcode != websocket.ABNF.OPCODE_BINARY:
                     continue
+                # this frame whole, with the end of the one before (a word split between two frames);
+                # not only the screen's last bytes: a first full screen is larger than any window of it
+                text = (bytes(self.screen[-64:]) + data).decode("utf-8", "replace")
                 self.screen.extend(data)
-                del self.screen[:-200_000]  # the recent screens are enough to look for text
-                text = bytes(self.screen[-20_000:]).decode("utf-8", "replace")
+                del self.screen[:-200_000]
                 now = time.monotonic() - self.opened
                 if self.first_lesson_s is None and "Lesson:" in text:
                     self.first_lesson_s = now
                 if self.connected_s is None and "lab@" in text:
                     self.connected_s = now
+                if self.loaded_s is None and self.loaded_marker in text:
+                    self.loaded_s = now
         except Exception:
             return
 
@@ -167,6 +240,10 @@ def main() -> int:
     parser.add_argument("--spare-labs", type=int, help="the classroom's --spare-labs (default: --trainees)")
     parser.add_argument("--settle", type=float, default=90.0,
                         help="seconds to wait after the classroom starts, for its spare labs (default 90)")
+    parser.add_argument("--cpu-every", type=float, default=0.5, help="seconds between CPU samples (default 0.5)")
+    parser.add_argument("--loaded-marker", default="No pods in any namespace",
+                        help="text the explorer shows once its first load is done (default: the walkthrough's empty "
+                             "cluster, 'No pods in any namespace')")
     parser.add_argument("--output", help="write the results as JSON here")
     args = parser.parse_args()
 
@@ -186,14 +263,21 @@ def main() -> int:
 
     samples: list[dict] = []
     stop_sampling = threading.Event()
+    cpu = CpuByKind(server.pid)
 
     def sample() -> None:
-        while not stop_sampling.wait(1.0):
-            samples.append({"t": time.monotonic(), **memory(server.pid)})
+        next_memory = 0.0
+        while not stop_sampling.wait(args.cpu_every):
+            cpu.sample()
+            if time.monotonic() >= next_memory:
+                samples.append({"t": time.monotonic(), **memory(server.pid)})
+                next_memory = time.monotonic() + 1.0
 
     sampler = threading.Thread(target=sample, daemon=True)
     time.sleep(args.settle)  # as a class arrives after the instructor started the classroom
     idle = memory(server.pid)
+    cpu.sample()
+    cpu_idle = cpu.by_kind()
     began = time.monotonic()
     sampler.start()
     tabs: list[Tab] = []
@@ -205,17 +289,24 @@ def main() -> int:
                 held_back = f"stopped opening tabs at {len(tabs)}: MemAvailable {available:.0f} MB < {args.min_available_mb:.0f} MB"
                 print(held_back, file=sys.stderr)
                 break
-            tabs.append(Tab(port, f"t{number:02d}"))
+            tabs.append(Tab(port, f"t{number:02d}", args.loaded_marker))
             time.sleep(args.stagger)
         give_up = time.monotonic() + args.hang_guard
+        waiting_on: list[str] = []
         while time.monotonic() < give_up:
             rows = status(port)["trainees"]
-            if len(rows) >= len(tabs) and all(r["lab"] == "ready" for r in rows) and all(t.connected_s for t in tabs):
+            waiting_on = ([f"{len(rows)} of {len(tabs)} tabs in the roster"] if len(rows) < len(tabs) else []) + [
+                f"trainee {r['number']}: lab {r['lab']}" for r in rows if r["lab"] != "ready"] + [
+                f"tab {n}: no connected header ('lab@') seen" for n, t in enumerate(tabs, 1) if t.connected_s is None] + [
+                f"tab {n}: {args.loaded_marker!r} not seen" for n, t in enumerate(tabs, 1) if t.loaded_s is None]
+            if not waiting_on:
                 break
             time.sleep(1.0)
         all_ready_s = time.monotonic() - began
         time.sleep(5)  # the apps' first load done: memory as a class sits in the lesson
         settled = memory(server.pid)
+        cpu.sample()
+        cpu_settled = cpu.by_kind()
         rows = status(port)["trainees"]
     finally:
         stop_sampling.set()
@@ -228,6 +319,9 @@ def main() -> int:
             server.wait(300)
         except subprocess.TimeoutExpired:
             server.kill()
+            server.wait()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the whole tree, every level reaped
+        tree_cpu = children.ru_utime + children.ru_stime
         time.sleep(5)
         left = [pid for pid in started if Path(f"/proc/{pid}").exists()]
         shutil.rmtree(root, ignore_errors=True)  # the trainees' folders (lab credentials, progress)
@@ -235,6 +329,7 @@ def main() -> int:
     ready = [r["lab_ready_seconds"] for r in rows if r.get("lab_ready_seconds") is not None]
     connected = [t.connected_s for t in tabs if t.connected_s is not None]
     lesson = [t.first_lesson_s for t in tabs if t.first_lesson_s is not None]
+    loaded = [t.loaded_s for t in tabs if t.loaded_s is not None]
     peak = max(samples, key=lambda s: s["total_mb"]) if samples else settled
     results = {
         "trainees_asked": args.trainees, "trainees_opened": len(tabs), "held_back": held_back,
@@ -246,6 +341,15 @@ def main() -> int:
                                  "median": statistics.median(connected) if connected else None},
         "first_lesson_screen_s": {"max": max(lesson, default=None)},
         "all_ready_after_s": round(all_ready_s, 1),
+        "still_waiting_on_at_hang_guard": waiting_on,
+        "explorer_connected_each_s": [None if t.connected_s is None else round(t.connected_s, 2) for t in tabs],
+        "explorer_loaded_s": {"max": max(loaded, default=None), "median": statistics.median(loaded) if loaded else None,
+                              "seen": len(loaded), "marker": args.loaded_marker,
+                              "each": [None if t.loaded_s is None else round(t.loaded_s, 2) for t in tabs]},
+        "cpu_s_while_tabs_opened_by_kind": {k: round(v - cpu_idle.get(k, 0.0), 1) for k, v in cpu_settled.items()},
+        "cpu_s_before_tabs_by_kind": cpu_idle,
+        "cpu_s_whole_tree_measured": round(sum(cpu_settled.values()), 1),
+        "cpu_s_whole_tree_to_stop_rusage": round(tree_cpu, 1),
         "memory_idle_mb": idle, "memory_settled_mb": settled,
         "memory_peak_mb": {k: v for k, v in peak.items() if k != "t"},
         "per_trainee_settled_mb": round((settled["total_mb"] - idle["total_mb"]) / max(1, len(tabs)), 1),
