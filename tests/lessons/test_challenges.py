@@ -259,9 +259,18 @@ def sts_endpoints(value: str) -> list[dict]:
 
 FARGATE_EXECUTION_ROLE = "eksctl-eks-oidc-demo-cluster-FargatePodExecutionRole-Q3xJ8Tz2"
 
+Wrong = Callable[[Trainee], Callable[[], None] | None]
+
+
+def named(explained: str, wrong: Wrong) -> tuple[str, Wrong]:
+    """A wrong way that must be recognised as the one whose explanation starts `explained` (not
+    merely as some wrong way: a challenge's wrong ways are tried in order, the first holding wins)."""
+    return explained, wrong
+
+
 # challenge: (the pod it is about, the wrong ways tried in turn — each done, looked at, undone
 # when it returns its undoing; one that is not undone comes last, the solution replaces it)
-CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | None]]]] = {
+CHALLENGES: dict[str, tuple[str, list[Wrong | tuple[str, Wrong]]]] = {
     "sub-wrong-namespace": ("payments/checkout", [open_trust("checkout-s3-reader", "wildcard-sub"),
                                                   open_trust("checkout-s3-reader", "no-condition"), s3_on_node_role]),
     "pod-before-annotation": ("default/reports-before", [s3_on_node_role, keys_in_env("default/reports-before", "reports")]),
@@ -273,20 +282,25 @@ CHALLENGES: dict[str, tuple[str, list[Callable[[Trainee], Callable[[], None] | N
     "imds-hop-limit": ("default/hardened-app", [hop_limit_raised, s3_on_node_role]),
     "cross-account-irsa": ("reports/copied-trust", [open_trust("audit-reader", "wildcard-sub", "222233334444")]),
     "credentials-file-secret": ("default/nightly-batch", [
-        s3_to_user("batch-runner"), s3_to_user("batch-runner", inline=True),
-        borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE, keep_files=True),
-        borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE),
-        default_sa_annotated("default", "eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO"),
-        own_role_trusting_everyone("default/nightly-batch", "nightly-batch-s3"),
-        keys_in_env("default/nightly-batch", "default")]),
+        named("S3 for batch-runner", s3_to_user("batch-runner")),
+        named("S3 for batch-runner", s3_to_user("batch-runner", inline=True)),
+        named("nightly-batch has IRSA now, but still mounts",
+              borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE, keep_files=True)),
+        named("nightly-batch borrowed my-sa", borrowed_service_account("default/nightly-batch", "my-sa", "default", BATCH_PROFILE)),
+        named("the namespace's default service account",
+              default_sa_annotated("default", "eksctl-eks-oidc-demo-addon-iamserviceaccount--Role1-4JIbFaEdQaXO")),
+        named("nightly-batch's role trusts", own_role_trusting_everyone("default/nightly-batch", "nightly-batch-s3")),
+        named("the user's keys moved", keys_in_env("default/nightly-batch", "default"))]),
     "sts-legacy-endpoint": ("default/legacy-sts", [
-        remade_with("default/legacy-sts", "my-sa", sts_endpoints("true"), undo_env=sts_endpoints("legacy")),
-        remade_with("default/legacy-sts", "default", [])]),
+        named("AWS_STS_REGIONAL_ENDPOINTS now has a value",
+              remade_with("default/legacy-sts", "my-sa", sts_endpoints("true"), undo_env=sts_endpoints("legacy"))),
+        named("the warning went because IRSA went", remade_with("default/legacy-sts", "default", []))]),
     "fargate-no-node-role": ("fargate-apps/report-job", [
-        s3_on_role(FARGATE_EXECUTION_ROLE), default_sa_annotated("fargate-apps", "fargate-uploader"),
-        own_role_trusting_everyone("fargate-apps/report-job", "report-job-s3-reader"),
-        borrowed_service_account("fargate-apps/report-job", "uploader", "default"),
-        keys_in_env("fargate-apps/report-job", "default")]),
+        named("S3 on the Fargate pod execution role", s3_on_role(FARGATE_EXECUTION_ROLE)),
+        named("the namespace's default service account", default_sa_annotated("fargate-apps", "fargate-uploader")),
+        named("report-job's role trusts", own_role_trusting_everyone("fargate-apps/report-job", "report-job-s3-reader")),
+        named("report-job borrowed uploader's", borrowed_service_account("fargate-apps/report-job", "uploader", "default")),
+        named("an IAM user's access keys in report-job", keys_in_env("fargate-apps/report-job", "default"))]),
 }
 
 
@@ -330,10 +344,12 @@ def test_a_challenge_wrong_ways_are_recognised_and_its_solution_completes_it(nam
                 assert outcome.exit_code is not None and (outcome.exit_code == 0 or asks_the_pod), f"{command.run}\n{outcome.output}"
         assert not looked(run, lab)[0]
 
-        for wrong in wrong_ways:
+        for tried in wrong_ways:
+            explained, wrong = tried if isinstance(tried, tuple) else ("", tried)
             undo = wrong(trainee)
             advance, _ = looked(run, lab)
             assert advance.wrong_way and advance.wrong_way.startswith("Wrong way:"), (wrong, run.progress.wrong_way)
+            assert advance.wrong_way.startswith(f"Wrong way: {explained}"), (explained, advance.wrong_way)
             assert not advance.done and not run.complete
             assert progress(lab)["wrong_way"] == advance.wrong_way and progress(lab)["complete"] is False
             if undo is not None:
