@@ -308,6 +308,10 @@ def test_every_failure_scenario_named_by_the_issue_has_a_challenge() -> None:
     names = set(builtin_lessons())
     named_first = {"pod-before-annotation", "no-oidc-provider", "sub-wrong-namespace", "wrong-audience", "static-keys", "pod-identity"}
     assert named_first <= set(CHALLENGES) <= names
+    # and the failure scenarios after them; pod-identity-agent-missing has none: its fix (the
+    # agent's DaemonSet tolerating the node's taint) needs a DaemonSet controller the lab lacks
+    assert {"credentials-file-secret", "fargate-no-node-role", "sts-legacy-endpoint", "imds-hop-limit",
+            "pod-identity-no-tag-session", "cross-account-irsa"} <= set(CHALLENGES)
     # and every built-in challenge is tried here
     assert {n for n in names if load_lesson(n).kind == "challenge"} == set(CHALLENGES)
     for name in CHALLENGES:
