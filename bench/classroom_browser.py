@@ -193,6 +193,10 @@ class Tab:
         self.screen = bytearray()
         self.first_lesson_s: float | None = None
         self.connected_s: float | None = None
+        self.ended: str | None = None  # why the tab's stream ended: the server closed it, or an error
+        # 'lab@' in a frame but not in the screen's last 20 KB after it: what the bench before
+        # 2026-12-05 09:00 (which looked there only) would never have seen
+        self.missed_by_tail_window = False
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -200,6 +204,7 @@ class Tab:
             while True:
                 opcode, data = self.socket.recv_data()
                 if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    self.ended = "closed by the server"
                     return
                 if opcode != websocket.ABNF.OPCODE_BINARY:
                     continue
@@ -213,9 +218,11 @@ class Tab:
                     self.first_lesson_s = now
                 if self.connected_s is None and "lab@" in text:
                     self.connected_s = now
+                    self.missed_by_tail_window = "lab@" not in bytes(self.screen[-20_000:]).decode("utf-8", "replace")
                 if self.loaded_s is None and self.loaded_marker in text:
                     self.loaded_s = now
-        except Exception:
+        except Exception as error:
+            self.ended = self.ended or f"{type(error).__name__}: {error}"[:200]
             return
 
     def close(self) -> None:
@@ -299,6 +306,9 @@ def main() -> int:
                 f"trainee {r['number']}: lab {r['lab']}" for r in rows if r["lab"] != "ready"] + [
                 f"tab {n}: no connected header ('lab@') seen" for n, t in enumerate(tabs, 1) if t.connected_s is None] + [
                 f"tab {n}: {args.loaded_marker!r} not seen" for n, t in enumerate(tabs, 1) if t.loaded_s is None]
+            # a tab the server closed (its app ended) will show nothing more: said, not waited for
+            waiting_on = [w for w in waiting_on if not w.startswith("tab ") or not tabs[int(w.split()[1].rstrip(":")) - 1].ended]
+            waiting_on = [w for w in waiting_on if not (w.startswith("trainee ") and w.endswith("lab stopped"))]
             if not waiting_on:
                 break
             time.sleep(1.0)
@@ -308,6 +318,7 @@ def main() -> int:
         cpu.sample()
         cpu_settled = cpu.by_kind()
         rows = status(port)["trainees"]
+        ended_early = {n: t.ended for n, t in enumerate(tabs, 1) if t.ended}  # before the bench closes them
     finally:
         stop_sampling.set()
         sampler.join()
@@ -342,6 +353,9 @@ def main() -> int:
         "first_lesson_screen_s": {"max": max(lesson, default=None)},
         "all_ready_after_s": round(all_ready_s, 1),
         "still_waiting_on_at_hang_guard": waiting_on,
+        "tabs_ended_early": ended_early,
+        "trainees_stopped_early": [r["number"] for r in rows if r["lab"] == "stopped"],
+        "connected_header_missed_by_a_20kb_tail_window": sum(t.missed_by_tail_window for t in tabs),
         "explorer_connected_each_s": [None if t.connected_s is None else round(t.connected_s, 2) for t in tabs],
         "explorer_loaded_s": {"max": max(loaded, default=None), "median": statistics.median(loaded) if loaded else None,
                               "seen": len(loaded), "marker": args.loaded_marker,
