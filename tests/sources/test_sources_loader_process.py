@@ -135,6 +135,8 @@ from irsa_explorer.sources.inventory import load_and_resolve
 from irsa_explorer.sources.kube import KubeSource
 
 assert loader.prefork() and not loader.prefork()  # one loader forked ahead, and only one
+# --debug given after the fork (cli sets these for child processes): the job carries them
+os.environ["IRSA_EXPLORER_LOG"], os.environ["IRSA_EXPLORER_DEBUG"] = sys.argv[3], "1"
 spawned = loader.spawn()  # takes it: no interpreter started
 forked = spawned.process
 kube = KubeSource(kubeconfig=sys.argv[1])
@@ -158,6 +160,7 @@ print(json.dumps({
     "pods": len(inventory.pods), "verdicts": {p.name: chains[u].verdict.value for u, p in inventory.pods.items()},
     "next_is_fresh": b"irsa_explorer.sources.loader" in started, "next_exit": again.process.wait(60),
     "refused_with_a_thread": refused,
+    "logged_by_the_forked_loader": f" {forked.pid} " in Path(sys.argv[3]).read_text(),
 }))
 """
 
@@ -171,7 +174,8 @@ def test_a_loader_forked_ahead_loads_as_a_fresh_one_and_is_taken_once(lab, tmp_p
     import subprocess
     import sys
 
-    ran = subprocess.run([sys.executable, "-c", PREFORKED, str(lab.kubeconfig), json.dumps(dict(lab.aws_env))],
+    log = tmp_path / "debug.log"
+    ran = subprocess.run([sys.executable, "-c", PREFORKED, str(lab.kubeconfig), json.dumps(dict(lab.aws_env)), str(log)],
                          capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr[-3000:]
     said = json.loads(ran.stdout.strip().splitlines()[-1])
@@ -181,6 +185,8 @@ def test_a_loader_forked_ahead_loads_as_a_fresh_one_and_is_taken_once(lab, tmp_p
     assert said["verdicts"]["eks-iam-test3"] == "ok" and said["verdicts"]["eks-iam-test1"] == "broken"
     assert said["next_is_fresh"] and said["next_exit"] == 0
     assert said["refused_with_a_thread"]
+    assert said["logged_by_the_forked_loader"]  # to the log named after it was forked
+    assert dict(lab.aws_env)["AWS_SECRET_ACCESS_KEY"] not in log.read_text()
 
 
 def test_a_loader_forked_ahead_and_never_used_ends_with_its_parent(tmp_path):
