@@ -153,10 +153,16 @@ def prefork() -> bool:
     stdin closes (this process ended or did not need it)."""
     if threading.active_count() > 1 or _preforked:
         return False
-    job_r, job_w = os.pipe()
-    answers, child_end = os.pipe()
-    said_r, said_w = os.pipe()
-    pid = os.fork()
+    fds: list[int] = []
+    try:
+        for _ in range(3):
+            fds.extend(os.pipe())
+        pid = os.fork()
+    except OSError:  # no fds or processes left: the first load starts a fresh loader, as elsewhere
+        for fd in fds:
+            os.close(fd)
+        return False
+    job_r, job_w, answers, child_end, said_r, said_w = fds
     if pid == 0:  # the loader: its job on fd 0, stderr to the parent, nothing of the parent's screen
         code = 1
         try:
