@@ -127,7 +127,7 @@ def test_discovery_lists_the_review_groups(kube_lab) -> None:
     with kube_lab.api_client() as api_client:
         groups = {g.name: g.preferred_version.version for g in k8s.ApisApi(api_client).get_api_versions().groups}
         resources = k8s.AuthorizationV1Api(api_client).get_api_resources().resources
-    assert groups == {"authentication.k8s.io": "v1", "authorization.k8s.io": "v1"}
+    assert groups == {"authentication.k8s.io": "v1", "authorization.k8s.io": "v1", "apps": "v1"}  # apps: DaemonSets
     assert {r.name: r.verbs for r in resources} == {"selfsubjectaccessreviews": ["create"],
                                                    "selfsubjectrulesreviews": ["create"]}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .resources import RESOURCES, SUBRESOURCES
+from .resources import RESOURCES, SUBRESOURCES, Resource
 
 
 def version(kube_version: str) -> dict[str, Any]:
@@ -31,12 +31,14 @@ def api_versions() -> dict[str, Any]:
     }
 
 
-# Named groups: only the self reviews that `kubectl auth can-i` / `whoami` need, preferred version first.
+# Named groups: the self reviews that `kubectl auth can-i` / `whoami` need, preferred version first, and
+# apps/v1 (DaemonSets, daemonsets.py).
 GROUPS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     "authentication.k8s.io": {"v1": (("selfsubjectreviews", "SelfSubjectReview"),),
                               "v1beta1": (("selfsubjectreviews", "SelfSubjectReview"),)},
     "authorization.k8s.io": {"v1": (("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
                                     ("selfsubjectrulesreviews", "SelfSubjectRulesReview"))},
+    "apps": {"v1": tuple((r.plural, r.kind) for r in RESOURCES.values() if r.group == "apps")},
 }
 
 
@@ -53,6 +55,9 @@ def api_group(name: str) -> dict[str, Any]:
 
 def group_resources(name: str, version: str) -> dict[str, Any]:
     """`/apis/<group>/<version>`: the review kinds are create-only and cluster-scoped."""
+    if name == "apps":
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{name}/{version}",
+                "resources": [_entry(r) for r in RESOURCES.values() if r.group == name]}
     resources = [{"name": plural, "singularName": "", "namespaced": False, "kind": kind, "verbs": ["create"]}
                  for plural, kind in GROUPS[name][version]]
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{name}/{version}",
@@ -61,19 +66,8 @@ def group_resources(name: str, version: str) -> dict[str, Any]:
 
 def core_v1_resources() -> dict[str, Any]:
     resources: list[dict[str, Any]] = []
-    for res in RESOURCES.values():
-        entry: dict[str, Any] = {
-            "name": res.plural,
-            "singularName": res.singular,
-            "namespaced": res.namespaced,
-            "kind": res.kind,
-            "verbs": list(res.verbs),
-        }
-        if res.short_names:
-            entry["shortNames"] = list(res.short_names)
-        if res.categories:
-            entry["categories"] = list(res.categories)
-        resources.append(entry)
+    for res in (r for r in RESOURCES.values() if not r.group):
+        resources.append(_entry(res))
     for name, kind, verbs in SUBRESOURCES:
         parent = RESOURCES[name.split("/")[0]]
         resources.append({
@@ -81,3 +75,18 @@ def core_v1_resources() -> dict[str, Any]:
             **({"group": "authentication.k8s.io", "version": "v1"} if kind == "TokenRequest" else {}),
         })
     return {"kind": "APIResourceList", "groupVersion": "v1", "resources": resources}
+
+
+def _entry(res: Resource) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "name": res.plural,
+        "singularName": res.singular,
+        "namespaced": res.namespaced,
+        "kind": res.kind,
+        "verbs": list(res.verbs),
+    }
+    if res.short_names:
+        entry["shortNames"] = list(res.short_names)
+    if res.categories:
+        entry["categories"] = list(res.categories)
+    return entry

@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .resources import qualified
+
 
 class ApiError(Exception):
     """Becomes a `Status` response."""
@@ -34,11 +36,11 @@ def raw_json_response(raw: bytes, status: int = 200) -> web.Response:
 
 
 def not_found(resource: str, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{resource} "{name}" not found', {"name": name, "kind": resource})
+    return ApiError(404, "NotFound", f'{qualified(resource)} "{name}" not found', {"name": name, "kind": resource})
 
 
 def conflict(resource: str, name: str) -> ApiError:
     return ApiError(409, "Conflict",
-                    f'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
+                    f'Operation cannot be fulfilled on {qualified(resource)} "{name}": the object has been modified; '
                     "please apply your changes to the latest version and try again",
                     {"name": name, "kind": resource})

@@ -372,7 +372,7 @@ class PodRunner:
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"namespace": meta.get("namespace", "default")},
             "involvedObject": {"kind": obj.get("kind", "Pod"), "namespace": meta.get("namespace"),
-                               "name": meta["name"], "uid": meta.get("uid"), "apiVersion": "v1",
+                               "name": meta["name"], "uid": meta.get("uid"), "apiVersion": obj.get("apiVersion", "v1"),
                                "resourceVersion": meta.get("resourceVersion")},
             "reason": reason, "message": message, "source": source, "type": event_type,
             "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": None,

@@ -39,7 +39,7 @@ def core_v1_document() -> dict[str, Any]:
     dry_run = {"name": "dryRun", "in": "query", "schema": {"type": "string"}}
     field_manager = {"name": "fieldManager", "in": "query", "schema": {"type": "string"}}
     paths: dict[str, Any] = {}
-    for res in RESOURCES.values():
+    for res in (r for r in RESOURCES.values() if not r.group):  # api/v1 only
         base = f"/api/v1/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"/api/v1/{res.plural}"
         paths[base] = {
             "get": _operation(res.kind, "list", f"list{res.kind}", []),
@@ -105,7 +105,7 @@ def core_v1_swagger_protobuf() -> bytes:
     (a gnostic openapi_v2.Document: paths only, no definitions)."""
     params = ("dryRun", "fieldManager", "fieldValidation")
     paths = b""
-    for res in RESOURCES.values():
+    for res in (r for r in RESOURCES.values() if not r.group):  # api/v1 only
         base = f"/api/v1/namespaces/{{namespace}}/{res.plural}" if res.namespaced else f"/api/v1/{res.plural}"
         collection = (message_field(2, _v2_operation(res.kind, f"list{res.kind}", ()))
                       + message_field(4, _v2_operation(res.kind, f"create{res.kind}", params)))

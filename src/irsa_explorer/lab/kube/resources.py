@@ -16,6 +16,11 @@ class Resource:
         "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
     )
     categories: tuple[str, ...] = ()
+    group: str = ""  # "" is the core group (/api/v1); others are served at /apis/<group>/v1
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/v1" if self.group else "v1"
 
 
 RESOURCES: dict[str, Resource] = {
@@ -29,8 +34,18 @@ RESOURCES: dict[str, Resource] = {
         Resource("events", "event", "Event", True, ("ev",)),
         Resource("secrets", "secret", "Secret", True),
         Resource("configmaps", "configmap", "ConfigMap", True, ("cm",)),
+        # apps/v1: the EKS add-ons' DaemonSets (eks-pod-identity-agent), kept by daemonsets.py
+        Resource("daemonsets", "daemonset", "DaemonSet", True, ("ds",), categories=("all",), group="apps"),
     )
 }
+
+
+
+def qualified(resource: str) -> str:
+    """The resource as the API server names it in messages: `pods`, `daemonsets.apps`."""
+    info = RESOURCES.get(resource)
+    return f"{resource}.{info.group}" if info is not None and info.group else resource
+
 
 # Subresources listed in discovery (kubectl and the Python client look some of them up).
 SUBRESOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -13,6 +13,7 @@ import yaml
 from aiohttp import web
 
 from .admission import apply_secret_defaults
+from .daemonsets import daemonset_update
 from .errors import ApiError, conflict, json_response, not_found, raw_json_response, status_body
 from .patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from .protobuf import ProtobufError
@@ -79,7 +80,8 @@ class RestHandlers:
         meta: dict[str, Any] = {"resourceVersion": page.resource_version}
         if page.continue_token:
             meta["continue"] = page.continue_token
-        head = json.dumps({"kind": RESOURCES[resource].kind + "List", "apiVersion": "v1", "metadata": meta},
+        head = json.dumps({"kind": RESOURCES[resource].kind + "List", "apiVersion": RESOURCES[resource].api_version,
+                           "metadata": meta},
                           separators=(",", ":")).encode()
         body = head[:-1] + b',"items":[' + b",".join(s.raw for s in page.items) + b"]}"
         return raw_json_response(body)
@@ -222,7 +224,7 @@ class RestHandlers:
                 deleted.append(self.delete_object(resource, meta.get("namespace"), meta["name"]))
             except StoreError:
                 continue
-        return json_response({"kind": RESOURCES[resource].kind + "List", "apiVersion": "v1",
+        return json_response({"kind": RESOURCES[resource].kind + "List", "apiVersion": RESOURCES[resource].api_version,
                               "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
 
     def _store_update(self, resource: str, current: dict[str, Any], updated: dict[str, Any],
@@ -237,8 +239,10 @@ class RestHandlers:
                 if key == "namespace" and not RESOURCES[resource].namespaced and not meta.get(key):
                     continue
                 raise ApiError(400, "BadRequest", f"metadata.{key} may not be changed")
-        if resource in ("pods", "nodes", "namespaces") and "status" in current:
+        if resource in ("pods", "nodes", "namespaces", "daemonsets") and "status" in current:
             updated["status"] = current["status"]  # status is a subresource
+        if resource == "daemonsets":
+            daemonset_update(current, updated)
         if resource == "pods":
             validate_pod_update(current, updated)
         if resource == "secrets":

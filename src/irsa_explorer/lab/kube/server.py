@@ -33,10 +33,11 @@ from .authz import (ADMIN, ALL_VERBS, NO_VERBS, READ_VERBS, Grant, forbidden_mes
 from .admission import (AdmissionError, PodIdentityLookup, PodIdentityWebhook, admit_service_account,
                         apply_pod_defaults, apply_secret_defaults, random_suffix)
 from .certs import make_serving_certificate
+from .daemonsets import DaemonSetController, apply_daemonset_defaults
 from .errors import ApiError, json_response, not_found, raw_json_response, status_body
 from .lifecycle import PodRunner, RuntimeLike
 from .nodes import apply_node_defaults
-from .resources import RESOURCES
+from .resources import RESOURCES, qualified
 from .rest import WARNINGS, RestHandlers, truthy
 from .reviews import ReviewHandlers
 from .store import Store, StoreError, clone, now_rfc3339
@@ -105,6 +106,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
         self.ca_pem: bytes = self._certs.ca_pem
         self.webhook = PodIdentityWebhook(cluster, pod_identity_lookup)
         self.runner = PodRunner(self.store, runtime, signer, self.ca_pem, start_delay_s=pod_start_delay_s)
+        self.daemonsets = DaemonSetController(self)
         self._counters: Counter[str] = Counter()
         self._counter_lock = threading.Lock()
         self._node_cursor = 0
@@ -174,6 +176,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
         self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
+        self.daemonsets.stop()
         self.runner.shutdown()
         if self._app_runner is not None:
             await self._app_runner.cleanup()
@@ -224,7 +227,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
         and returns the object without storing it (`?dryRun=All`).
         """
         obj = clone(obj)
-        obj.setdefault("apiVersion", "v1")
+        obj.setdefault("apiVersion", RESOURCES[resource].api_version)
         obj.setdefault("kind", RESOURCES[resource].kind)
         meta = obj.setdefault("metadata", {})
         if RESOURCES[resource].namespaced:
@@ -261,6 +264,8 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
             apply_node_defaults(obj, self.cluster)
         if resource == "secrets":
             apply_secret_defaults(obj)
+        if resource == "daemonsets":
+            apply_daemonset_defaults(obj)
         if dry_run:
             return self._dry_run_create(resource, obj)
         return self.store.create(resource, obj, owned=True)
@@ -271,7 +276,7 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
         if not meta.get("name"):
             raise StoreError(422, "Invalid", f"{RESOURCES[resource].kind} \"\" is invalid: metadata.name: Required value")
         if self.store.get(resource, meta.get("namespace"), meta["name"]) is not None:
-            raise StoreError(409, "AlreadyExists", f'{resource} "{meta["name"]}" already exists', resource, meta["name"])
+            raise StoreError(409, "AlreadyExists", f'{qualified(resource)} "{meta["name"]}" already exists', resource, meta["name"])
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())
         meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
         return obj
@@ -471,17 +476,19 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
             if len(parts) == 2 and parts[1] in discovery.GROUPS[group]:
                 self._count("discovery")
                 return json_response(discovery.group_resources(group, parts[1]))
+        if group == "apps" and len(parts) > 2 and parts[1] == "v1":
+            return await self._core(request, parts[2:], group)
         if len(parts) == 3:
             return await self._review(request, request.get(IDENTITY, ADMIN), *parts)
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
-    async def _core(self, request: web.Request, parts: list[str]) -> web.StreamResponse:
+    async def _core(self, request: web.Request, parts: list[str], group: str = "") -> web.StreamResponse:
         ns: str | None = None
         if parts[0] == "namespaces" and len(parts) >= 3 and parts[2] in RESOURCES:
             ns, parts = parts[1], parts[2:]
         resource = parts[0]
         info = RESOURCES.get(resource)
-        if info is None or (ns is not None and not info.namespaced) or len(parts) > 3:
+        if info is None or info.group != group or (ns is not None and not info.namespaced) or len(parts) > 3:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         name = parts[1] if len(parts) > 1 else None
         sub = parts[2] if len(parts) > 2 else None

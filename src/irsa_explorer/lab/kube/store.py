@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .resources import RESOURCES
+from .resources import RESOURCES, qualified
 
 Key = tuple[str, str]  # (namespace or "", name)
 
@@ -221,7 +221,7 @@ class Store:
             table = self._tables[resource]
             if key in table.objects:
                 raise StoreError(
-                    409, "AlreadyExists", f'{resource} "{name}" already exists', resource, name
+                    409, "AlreadyExists", f'{qualified(resource)} "{name}" already exists', resource, name
                 )
             # Clients send `creationTimestamp: null` (kubectl run does); the server owns these fields.
             meta["uid"] = meta.get("uid") or str(uuid.uuid4())
@@ -244,7 +244,7 @@ class Store:
             table = self._tables[resource]
             old = table.objects.get(key)
             if old is None:
-                raise StoreError(404, "NotFound", f'{resource} "{meta["name"]}" not found', resource, meta["name"])
+                raise StoreError(404, "NotFound", f'{qualified(resource)} "{meta["name"]}" not found', resource, meta["name"])
             meta["uid"] = old.obj["metadata"]["uid"]
             meta["creationTimestamp"] = old.obj["metadata"].get("creationTimestamp")
             rv = self._next_rv()
@@ -261,7 +261,7 @@ class Store:
         with self.lock:
             current = self.get(resource, namespace, name)
             if current is None:
-                raise StoreError(404, "NotFound", f'{resource} "{name}" not found', resource, name)
+                raise StoreError(404, "NotFound", f'{qualified(resource)} "{name}" not found', resource, name)
             updated = clone(current)
             change(updated)
             return self.replace(resource, updated)
@@ -272,7 +272,7 @@ class Store:
             table = self._tables[resource]
             old = table.objects.pop(key, None)
             if old is None:
-                raise StoreError(404, "NotFound", f'{resource} "{name}" not found', resource, name)
+                raise StoreError(404, "NotFound", f'{qualified(resource)} "{name}" not found', resource, name)
             del table.keys[bisect.bisect_left(table.keys, key)]
             rv = self._next_rv()
             # The DELETED event carries the final state with a new resourceVersion, as upstream.

@@ -1,7 +1,7 @@
 """Server-side printing: the `meta.k8s.io/v1 Table` that kubectl asks for and shows as columns.
 
 Column names, cell values and the STATUS logic follow kubectl's printers for pods, service
-accounts, nodes and namespaces, so `kubectl get` looks as it does against EKS.
+accounts, nodes, namespaces and DaemonSets, so `kubectl get` looks as it does against EKS.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
+
+from .daemonsets import DAEMONSET_COLUMNS, daemonset_cells
 
 Column = tuple[str, str, int, str]  # name, type, priority (1 = only with -o wide), format
 
@@ -184,6 +186,7 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict[str, Any], datetime], lis
         lambda e, now: [_since(e.get("lastTimestamp"), now), e.get("type", ""), e.get("reason", ""),
                         _event_object(e), e.get("message", "")],
     ),
+    "daemonsets": (DAEMONSET_COLUMNS, lambda ds, now: daemonset_cells(ds, age(ds, now))),
 }
 
 

@@ -24,6 +24,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "secrets": models.V1Secret,
     "configmaps": models.V1ConfigMap,
     "events": models.CoreV1Event,
+    "daemonsets": models.V1DaemonSet,
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from irsa_explorer.lab.scenario.errors import ScenarioApplyError
-from irsa_explorer.lab.scenario.format import KUBE_KINDS, AwsStep, KubeStep, Scenario, Step, WaitStep, substitute
+from irsa_explorer.lab.scenario.format import KUBE_API_VERSIONS, KUBE_KINDS, AwsStep, KubeStep, Scenario, Step, WaitStep, substitute
 
 
 def apply_scenario(
@@ -30,9 +30,10 @@ def apply_scenario(
     account of the lab, for steps with `account:` (serve.py assumes the account's
     OrganizationAccountAccessRole). Raises ScenarioApplyError on the first refused step.
     """
-    from kubernetes.client import CoreV1Api
+    from kubernetes.client import AppsV1Api, CoreV1Api
 
     core = CoreV1Api(api_client)
+    apps = AppsV1Api(api_client)
     variables = dict(scenario.variables())
     clients: dict[tuple[str | None, str], Any] = {}
     sessions: dict[str, Any] = {}
@@ -44,7 +45,7 @@ def apply_scenario(
             if isinstance(step, KubeStep):
                 manifest = substitute(step.manifest, variables)
                 what = replace(step, manifest=manifest).describe()
-                _apply_kube(core, manifest)
+                _apply_kube(apps if KUBE_API_VERSIONS.get(manifest["kind"]) == "apps/v1" else core, manifest)
             elif isinstance(step, AwsStep):
                 account = step.account if step.account != scenario.cluster.account else None
                 if (account, step.service) not in clients:

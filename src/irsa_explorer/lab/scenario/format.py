@@ -22,7 +22,9 @@ KUBE_KINDS: dict[str, tuple[bool, str]] = {
     "Pod": (True, "namespaced_pod"),
     "Secret": (True, "namespaced_secret"),
     "ConfigMap": (True, "namespaced_config_map"),
+    "DaemonSet": (True, "namespaced_daemon_set"),
 }
+KUBE_API_VERSIONS = {"DaemonSet": "apps/v1"}  # every other kind is core v1
 
 # ${name} is a variable; $${…} stays a literal ${…} (e.g. a shell command in a container's args).
 VARIABLE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")

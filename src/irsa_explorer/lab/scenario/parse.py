@@ -22,6 +22,7 @@ from irsa_explorer.lab.scenario.builtin import DEFAULT_SCENARIO, scenario_path
 from irsa_explorer.lab.scenario.errors import Problem, ScenarioError, model_error
 from irsa_explorer.lab.scenario.format import (
     ANY_DOLLAR_BRACE,
+    KUBE_API_VERSIONS,
     KUBE_KINDS,
     AwsStep,
     KubeStep,
@@ -368,8 +369,8 @@ def _valid_manifest(manifest: Any, at: str, source: str, line: int | None, probl
                 Problem(source, f"{at}.kind", f"the lab does not serve kind {kind!r} (it serves {', '.join(KUBE_KINDS)})", _line_of(manifest, "kind"))
             )
             ok = False
-        elif manifest.get("apiVersion") not in (None, "v1"):
-            problems.append(Problem(source, f"{at}.apiVersion", f"{kind} is apiVersion v1, not {manifest.get('apiVersion')!r}", _line_of(manifest, "apiVersion")))
+        elif manifest.get("apiVersion") not in (None, KUBE_API_VERSIONS.get(kind, "v1")):
+            problems.append(Problem(source, f"{at}.apiVersion", f"{kind} is apiVersion {KUBE_API_VERSIONS.get(kind, 'v1')}, not {manifest.get('apiVersion')!r}", _line_of(manifest, "apiVersion")))
             ok = False
         elif not KUBE_KINDS[kind][0] and isinstance(meta, dict) and meta.get("namespace"):
             problems.append(Problem(source, f"{at}.metadata.namespace", f"{kind} is cluster-scoped: no namespace", line))
