@@ -247,6 +247,8 @@ def main() -> int:
     parser.add_argument("--spare-labs", type=int, help="the classroom's --spare-labs (default: --trainees)")
     parser.add_argument("--settle", type=float, default=90.0,
                         help="seconds to wait after the classroom starts, for its spare labs (default 90)")
+    parser.add_argument("--idle", type=float, default=20.0,
+                        help="seconds the class then sits with nothing typed, for its CPU while idle (default 20)")
     parser.add_argument("--cpu-every", type=float, default=0.5, help="seconds between CPU samples (default 0.5)")
     parser.add_argument("--loaded-marker", default="No pods in any namespace",
                         help="text the explorer shows once its first load is done (default: the walkthrough's empty "
@@ -319,6 +321,9 @@ def main() -> int:
         cpu_settled = cpu.by_kind()
         rows = status(port)["trainees"]
         ended_early = {n: t.ended for n, t in enumerate(tabs, 1) if t.ended}  # before the bench closes them
+        time.sleep(args.idle)  # the class sitting in the lesson: what the tree costs doing nothing asked
+        cpu.sample()
+        cpu_idle_after = cpu.by_kind()
     finally:
         stop_sampling.set()
         sampler.join()
@@ -362,6 +367,8 @@ def main() -> int:
                               "each": [None if t.loaded_s is None else round(t.loaded_s, 2) for t in tabs]},
         "cpu_s_while_tabs_opened_by_kind": {k: round(v - cpu_idle.get(k, 0.0), 1) for k, v in cpu_settled.items()},
         "cpu_s_before_tabs_by_kind": cpu_idle,
+        "cpu_share_of_a_core_sitting_by_kind": {k: round((v - cpu_settled.get(k, 0.0)) / args.idle, 3)
+                                                for k, v in cpu_idle_after.items()} if args.idle else None,
         "cpu_s_whole_tree_measured": round(sum(cpu_settled.values()), 1),
         "cpu_s_whole_tree_to_stop_rusage": round(tree_cpu, 1),
         "memory_idle_mb": idle, "memory_settled_mb": settled,

@@ -7,6 +7,11 @@ share those pages copy-on-write and start without importing. The child is exactl
 `irsa-explorer learn …` (cli.main), run with the tab's pipes as its stdin/stdout/stderr, its
 environment and folder, in a session of its own.
 
+`warm` also does what each app and its loader would do on first use (the kubernetes client's
+lazy imports, botocore's models, the lessons' scenario checks), and each child forks its first
+loader (sources/loader.prefork) before it runs: 30 tabs cost ~1.7 s of CPU each instead of ~5
+(bench/README.md, "Where each tab's CPU goes").
+
 It runs as `python -m irsa_explorer.classroom.app_zygote SOCKET`, started by the classroom with
 the environment textual-serve gives an app (Textual reads its TEXTUAL_* settings at import).
 Protocol on the Unix socket, one connection per app: the classroom sends one JSON line
@@ -38,9 +43,12 @@ WARM = (  # what `learn` imports on its way to its first load, and its loader (s
     "irsa_explorer.sources.loader", "irsa_explorer.analysis.identity", "irsa_explorer.lab.launcher",
     "irsa_explorer.sources.kube_watch", "irsa_explorer.sources.livecheck", "irsa_explorer.sources.probe",
     "irsa_explorer.analysis.prediction", "irsa_explorer.logfile", "irsa_explorer.screens.scenario_switch",
-    "textual.drivers.web_driver", "textual.drivers._writer_thread", "textual.layouts.factory",
-    "textual.layouts.horizontal", "textual.layouts.stream", "textual.scrollbar",
+    "textual.drivers.web_driver",
 )
+# Textual's own modules an app imports as it runs, some private: imported when there (another
+# Textual version may have others), never a reason for the zygote not to start
+WARM_IF_THERE = ("textual.drivers._writer_thread", "textual.layouts.factory", "textual.layouts.horizontal",
+                 "textual.layouts.stream", "textual.scrollbar")
 # What the kubernetes client imports on first use (CoreV1Api: 4.5 MB of source, ~0.45 s of CPU)
 KUBE_CLIENT_NAMES = ("ApiClient", "Configuration", "CoreV1Api", "WellKnownApi", "OpenidApi")
 # The AWS services the explorer and its loader make clients for first: their models, endpoint
@@ -149,6 +157,9 @@ def warm() -> None:
     child. Starts no thread: the zygote forks."""
     for name in WARM:
         importlib.import_module(name)
+    for name in WARM_IF_THERE:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     kube_client = importlib.import_module("kubernetes.client")
     for name in KUBE_CLIENT_NAMES:
         getattr(kube_client, name)
