@@ -259,6 +259,54 @@ def sts_endpoints(value: str) -> list[dict]:
 
 FARGATE_EXECUTION_ROLE = "eksctl-eks-oidc-demo-cluster-FargatePodExecutionRole-Q3xJ8Tz2"
 
+# pod-identity-agent-missing: the node with the agent, and the tainted batch node without one
+AGENT_NODE, BATCH_NODE = "ip-192-168-1-169.us-east-2.compute.internal", "ip-192-168-53-243.us-east-2.compute.internal"
+BATCH_TOLERATION = {"key": "dedicated", "operator": "Equal", "value": "batch", "effect": "NoSchedule"}
+
+
+def until(what: str, holds: Callable[[], bool]) -> None:
+    give_up = time.monotonic() + 120  # a hang guard
+    while not holds():
+        assert time.monotonic() < give_up, f"never {what}"
+        time.sleep(0.2)
+
+
+def placed(trainee: Trainee, pod: str, service_account: str, node: str) -> None:
+    """The pod deleted and made again on `node` (nodeName), tolerating the batch node's taint, Running."""
+    namespace, name = pod.split("/")
+    trainee.core.delete_namespaced_pod(name, namespace, grace_period_seconds=0)
+    until(f"{pod} deleted", lambda: all(p.metadata.name != name for p in trainee.core.list_namespaced_pod(namespace).items))
+    trainee.core.create_namespaced_pod(namespace, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "serviceAccountName": service_account, "nodeName": node, "tolerations": [BATCH_TOLERATION],
+        "containers": [{"name": "app", "image": "amazon/aws-cli:latest", "command": ["sleep", "36000"]}]}})
+    until(f"{pod} Running", lambda: trainee.core.read_namespaced_pod(name, namespace).status.phase == "Running")
+
+
+def moved_off_the_node(trainee: Trainee) -> Callable[[], None]:
+    """batch-uploader made again on the node that has an agent; undone: back on the batch node."""
+    placed(trainee, "default/batch-uploader", "uploader", AGENT_NODE)
+    return lambda: placed(trainee, "default/batch-uploader", "uploader", BATCH_NODE)
+
+
+def agent_by_hand(trainee: Trainee) -> Callable[[], None]:
+    """An agent pod made by hand on the batch node (the add-on's labels, image and command): the
+    DaemonSet adopts it (its selector matches) but has no pod of its own there. Undone: deleted."""
+    agent = trainee.core.read_namespaced_pod("eks-pod-identity-agent-4xk2p", "kube-system")
+    container = agent.spec.containers[0]
+    trainee.core.create_namespaced_pod("kube-system", {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "pod-identity-agent-batch", "labels": {k: v for k, v in agent.metadata.labels.items() if k.startswith("app.")}},
+        "spec": {"nodeName": BATCH_NODE, "hostNetwork": True, "tolerations": [{"operator": "Exists"}],
+                 "containers": [{"name": container.name, "image": container.image, "command": container.command,
+                                 "args": container.args}]}})
+    until("the hand-made agent Running",
+          lambda: trainee.core.read_namespaced_pod("pod-identity-agent-batch", "kube-system").status.phase == "Running")
+
+    def undo() -> None:
+        trainee.core.delete_namespaced_pod("pod-identity-agent-batch", "kube-system", grace_period_seconds=0)
+        until("the hand-made agent deleted", lambda: all(
+            p.metadata.name != "pod-identity-agent-batch" for p in trainee.core.list_namespaced_pod("kube-system").items))
+    return undo
+
 Wrong = Callable[[Trainee], Callable[[], None] | None]
 
 
@@ -301,6 +349,10 @@ CHALLENGES: dict[str, tuple[str, list[Wrong | tuple[str, Wrong]]]] = {
         named("report-job's role trusts", own_role_trusting_everyone("fargate-apps/report-job", "report-job-s3-reader")),
         named("report-job borrowed uploader's", borrowed_service_account("fargate-apps/report-job", "uploader", "default")),
         named("an IAM user's access keys in report-job", keys_in_env("fargate-apps/report-job", "default"))]),
+    "pod-identity-agent-missing": ("default/batch-uploader", [
+        named("S3 on the node role changes nothing", s3_on_node_role),
+        named("batch-uploader gets its role, but", agent_by_hand),
+        named("batch-uploader gets its role, but", moved_off_the_node)]),
 }
 
 
@@ -308,10 +360,9 @@ def test_every_failure_scenario_named_by_the_issue_has_a_challenge() -> None:
     names = set(builtin_lessons())
     named_first = {"pod-before-annotation", "no-oidc-provider", "sub-wrong-namespace", "wrong-audience", "static-keys", "pod-identity"}
     assert named_first <= set(CHALLENGES) <= names
-    # and the failure scenarios after them; pod-identity-agent-missing has none: its fix (the
-    # agent's DaemonSet tolerating the node's taint) needs a DaemonSet controller the lab lacks
+    # and the failure scenarios after them
     assert {"credentials-file-secret", "fargate-no-node-role", "sts-legacy-endpoint", "imds-hop-limit",
-            "pod-identity-no-tag-session", "cross-account-irsa"} <= set(CHALLENGES)
+            "pod-identity-no-tag-session", "cross-account-irsa", "pod-identity-agent-missing"} <= set(CHALLENGES)
     # and every built-in challenge is tried here
     assert {n for n in names if load_lesson(n).kind == "challenge"} == set(CHALLENGES)
     for name in CHALLENGES:
