@@ -156,7 +156,7 @@ def test_discovery_and_table_columns(lab: Lab, ns: str) -> None:
     assert row.split()[:7] == ["agent", "2", "2", "2", "2", "2", f"pool={ns}"]
     assert row.split()[-3:] == ["agent", AGENT_IMAGE, "app.kubernetes.io/name=agent"]
     # `all` category, across namespaces, the short name, and the Python client's list
-    assert f"daemonset.apps/agent" in lab.kubectl("-n", ns, "get", "all").stdout
+    assert "daemonset.apps/agent" in lab.kubectl("-n", ns, "get", "all").stdout
     assert any(line.split()[:2] == [ns, "agent"] for line in lab.kubectl("get", "ds", "-A").stdout.splitlines())
     listed = lab.apps.list_daemon_set_for_all_namespaces()
     assert [(d.metadata.namespace, d.metadata.name) for d in listed.items if d.metadata.namespace == ns] == [
@@ -313,3 +313,22 @@ def test_kubectl_1_32(lab: Lab, ns: str) -> None:
     assert rows[:6] == ["agent", "2", "2", "2", "2", "2"]
     for node in (plain, batch):
         lab.core.delete_node(node)
+
+
+def test_a_namespace_reader_reads_its_daemonsets_only(lab: Lab, ns: str, tmp_path: Path) -> None:
+    token = lab.server.add_user("ds-reader", namespaces=[ns])
+    config = tmp_path / "reader.kubeconfig"
+    config.write_text(yaml.safe_dump(lab.server.kubeconfig("lab", "ds-reader", token=token)))
+    lab.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(daemonset("agent", ns)))
+    reader = Lab.__new__(Lab)
+    reader.kubeconfig, reader.cache_dir = config, tmp_path / "cache"
+    assert lab.kubectl("-n", ns, "get", "ds", "-o", "name").stdout.split() == ["daemonset.apps/agent"]
+    assert reader.kubectl("-n", ns, "get", "ds", "-o", "name").stdout.split() == ["daemonset.apps/agent"]
+    denied = reader.kubectl("get", "ds", "-A", check=False)
+    assert denied.returncode == 1 and (
+        'daemonsets.apps is forbidden: User "ds-reader" cannot list resource "daemonsets" in API group "apps" '
+        "at the cluster scope") in denied.stderr
+    denied = reader.kubectl("-n", ns, "patch", "ds", "agent", "-p", '{"metadata":{"labels":{"x":"y"}}}', check=False)
+    assert denied.returncode == 1 and (
+        f'daemonsets.apps "agent" is forbidden: User "ds-reader" cannot patch resource "daemonsets" in API group '
+        f'"apps" in the namespace "{ns}"') in denied.stderr

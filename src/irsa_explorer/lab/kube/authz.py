@@ -98,10 +98,11 @@ def request_verb(method: str, has_name: bool, watch: bool, subresource: str | No
 
 
 def forbidden_message(user: str, verb: str, resource: str, subresource: str | None, name: str | None,
-                      namespace: str | None) -> str:
+                      namespace: str | None, group: str = "") -> str:
     """kube-apiserver's wording, e.g. `pods is forbidden: User "x" cannot list resource "pods"
     in API group "" at the cluster scope`."""
-    target = f'{resource} "{name}"' if name else resource
+    qualified = f"{resource}.{group}" if group else resource
+    target = f'{qualified} "{name}"' if name else qualified
     full = f"{resource}/{subresource}" if subresource else resource
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    return f'{target} is forbidden: User "{user}" cannot {verb} resource "{full}" in API group "" {scope}'
+    return f'{target} is forbidden: User "{user}" cannot {verb} resource "{full}" in API group "{group}" {scope}'

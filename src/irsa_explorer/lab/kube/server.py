@@ -422,7 +422,8 @@ class KubeApiServer(RestHandlers, SubresourceHandlers, ReviewHandlers):
                    namespace: str | None) -> None:
         grant = request.get(IDENTITY, ADMIN)
         if not grant_allows(grant, verb, resource, name, namespace, RESOURCES[resource].namespaced):
-            raise ApiError(403, "Forbidden", forbidden_message(grant.user, verb, resource, sub, name, namespace),
+            raise ApiError(403, "Forbidden", forbidden_message(grant.user, verb, resource, sub, name, namespace,
+                                                                   RESOURCES[resource].group),
                            {"name": name, "kind": resource} if name else {"kind": resource})
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
