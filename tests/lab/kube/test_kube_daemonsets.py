@@ -220,6 +220,16 @@ def test_toleration_added_by_patch_reaches_the_tainted_node_and_rolls_the_rest(l
     assert ds["metadata"]["annotations"]["deprecated.daemonset.template.generation"] == "2"
 
 
+def test_a_strategic_patch_replaces_the_tolerations_whole(lab: Lab, ns: str) -> None:
+    """core/v1 tolerations are an atomic list (no patch merge key): kubectl patch replaces them."""
+    lab.kubectl("apply", "-n", ns, "-f", "-",
+                input=json.dumps(daemonset("agent", ns, [{"key": "dedicated", "operator": "Exists"}])))
+    lab.kubectl("-n", ns, "patch", "ds", "agent", "-p",
+                '{"spec":{"template":{"spec":{"tolerations":[{"operator":"Exists"}]}}}}')
+    out = lab.kubectl("-n", ns, "get", "ds", "agent", "-o", "jsonpath={.spec.template.spec.tolerations}").stdout
+    assert json.loads(out) == [{"operator": "Exists"}]
+
+
 def test_nodes_coming_going_and_changing(lab: Lab, ns: str) -> None:
     first, second = make_nodes(lab, ns, 2)
     lab.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(daemonset("agent", ns)))

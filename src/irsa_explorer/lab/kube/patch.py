@@ -18,7 +18,7 @@ MERGE_KEYS: dict[str, str] = {
     "imagePullSecrets": "name",
     "secrets": "name",
     "conditions": "type",
-    "tolerations": "key",
+    # not tolerations: core/v1 declares them `listType=atomic` (no patchMergeKey), replaced whole
     "hostAliases": "ip",
     "ownerReferences": "uid",
 }
