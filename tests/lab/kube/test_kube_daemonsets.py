@@ -342,3 +342,29 @@ def test_a_namespace_reader_reads_its_daemonsets_only(lab: Lab, ns: str, tmp_pat
     assert denied.returncode == 1 and (
         f'daemonsets.apps "agent" is forbidden: User "ds-reader" cannot patch resource "daemonsets" in API group '
         f'"apps" in the namespace "{ns}"') in denied.stderr
+
+
+def test_replace_and_watch(lab: Lab, ns: str) -> None:
+    """`kubectl replace` (PUT) is an update like a patch; a watch sees the controller's status as it goes."""
+    from kubernetes import watch
+
+    (node,) = make_nodes(lab, ns, 1, taints={0: [{"key": "dedicated", "value": "batch", "effect": "NoSchedule"}]})
+    lab.kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(daemonset("agent", ns)))
+    # read once the controller has written its status: else replace's resourceVersion is stale (409)
+    wait_for("observed", lambda: ds_status(lab, ns, "agent").get("observedGeneration") == 1)
+    current = json.loads(lab.kubectl("-n", ns, "get", "ds", "agent", "-o", "json").stdout)
+    assert current["status"]["desiredNumberScheduled"] == 0
+    current["spec"]["template"]["spec"]["tolerations"] = [{"key": "dedicated", "operator": "Exists"}]
+    seen: list[tuple[str, int, int]] = []
+    stream = watch.Watch()
+    events = stream.stream(lab.apps.list_namespaced_daemon_set, ns, resource_version=current["metadata"]["resourceVersion"],
+                           timeout_seconds=int(HANG_GUARD_S))
+    assert lab.kubectl("replace", "-f", "-", input=json.dumps(current)).stdout.strip() == "daemonset.apps/agent replaced"
+    for event in events:
+        ds = event["object"]
+        seen.append((event["type"], ds.metadata.generation, ds.status.number_ready or 0))
+        if ds.status.observed_generation == 2 and ds.status.number_ready == 1:
+            stream.stop()
+    assert seen[0] == ("MODIFIED", 2, 0) and seen[-1] == ("MODIFIED", 2, 1), seen
+    assert list(pods_by_node(lab, ns)) == [node]
+    lab.core.delete_node(node)
