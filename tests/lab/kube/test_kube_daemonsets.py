@@ -368,3 +368,31 @@ def test_replace_and_watch(lab: Lab, ns: str) -> None:
     assert seen[0] == ("MODIFIED", 2, 0) and seen[-1] == ("MODIFIED", 2, 1), seen
     assert list(pods_by_node(lab, ns)) == [node]
     lab.core.delete_node(node)
+
+
+@pytest.mark.parametrize(("scenario", "agents"), [
+    ("pod-identity", {"ip-192-168-1-169.us-east-2.compute.internal": "eks-pod-identity-agent-4xk2p",
+                      "ip-192-168-53-243.us-east-2.compute.internal": "eks-pod-identity-agent-9mzqd"}),
+    ("pod-identity-agent-missing", {"ip-192-168-1-169.us-east-2.compute.internal": "eks-pod-identity-agent-4xk2p"}),
+])
+def test_the_agent_scenarios_declare_the_add_on_daemonset_which_adopts_their_recorded_pods(
+        lab_for, scenario: str, agents: dict[str, str]) -> None:
+    """The recorded pods keep their names (snapshots, seeded runs) and are the DaemonSet's: no duplicates."""
+    lab = lab_for(scenario)
+
+    def kubectl(*args: str) -> str:
+        return subprocess.run(["kubectl", "--kubeconfig", str(lab.kubeconfig), "-n", "kube-system", *args],
+                              capture_output=True, text=True, timeout=HANG_GUARD_S, check=True).stdout
+
+    def status() -> dict[str, Any] | None:
+        ds = json.loads(kubectl("get", "ds", "eks-pod-identity-agent", "-o", "json"))
+        return ds if ds["status"].get("observedGeneration") == 1 else None
+
+    ds = wait_for("the DaemonSet observed", status)
+    assert {k: ds["status"].get(k) for k in ("desiredNumberScheduled", "currentNumberScheduled", "numberReady",
+                                               "numberMisscheduled")} == {
+        "desiredNumberScheduled": len(agents), "currentNumberScheduled": len(agents), "numberReady": len(agents),
+        "numberMisscheduled": 0}
+    pods = json.loads(kubectl("get", "pods", "-l", "app.kubernetes.io/name=eks-pod-identity-agent", "-o", "json"))["items"]
+    assert {p["spec"]["nodeName"]: p["metadata"]["name"] for p in pods} == agents and len(pods) == len(agents)
+    assert all(p["metadata"]["ownerReferences"][0]["uid"] == ds["metadata"]["uid"] for p in pods)
