@@ -371,6 +371,8 @@ def main() -> int:
                                                 for k, v in cpu_idle_after.items()} if args.idle else None,
         "cpu_s_whole_tree_measured": round(sum(cpu_settled.values()), 1),
         "cpu_s_whole_tree_to_stop_rusage": round(tree_cpu, 1),
+        # the bench itself (its /proc sampling, the 30 websocket readers): on the same two cores
+        "cpu_s_the_bench_itself": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
         "memory_idle_mb": idle, "memory_settled_mb": settled,
         "memory_peak_mb": {k: v for k, v in peak.items() if k != "t"},
         "per_trainee_settled_mb": round((settled["total_mb"] - idle["total_mb"]) / max(1, len(tabs)), 1),
