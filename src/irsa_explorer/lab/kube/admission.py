@@ -76,13 +76,18 @@ def apply_pod_defaults(pod: dict[str, Any]) -> None:
                 {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
             )
     for container in _all_containers(spec):
-        image = container.get("image", "")
-        tag = image.rsplit("/", 1)[-1]
-        latest = ":" not in tag or tag.endswith(":latest")
-        container.setdefault("imagePullPolicy", "Always" if latest and "@" not in image else "IfNotPresent")
-        container.setdefault("resources", {})
-        container.setdefault("terminationMessagePath", "/dev/termination-log")
-        container.setdefault("terminationMessagePolicy", "File")
+        default_container(container)
+
+
+def default_container(container: dict[str, Any]) -> None:
+    """A container's defaults as the API server fills them in (a pod's, a pod template's)."""
+    image = container.get("image", "")
+    tag = image.rsplit("/", 1)[-1]
+    latest = ":" not in tag or tag.endswith(":latest")
+    container.setdefault("imagePullPolicy", "Always" if latest and "@" not in image else "IfNotPresent")
+    container.setdefault("resources", {})
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
 
 
 def admit_service_account(pod: dict[str, Any], sa: dict[str, Any] | None) -> None:

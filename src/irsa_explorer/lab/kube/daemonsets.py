@@ -32,6 +32,7 @@ import math
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .admission import default_container
 from .errors import ApiError
 from .store import StoreError, WatchEvent, clone
 
@@ -145,13 +146,7 @@ def _default_spec(spec: dict[str, Any]) -> None:
                        ("dnsPolicy", "ClusterFirst"), ("securityContext", {}), ("schedulerName", "default-scheduler")):
         pod_spec.setdefault(key, value)
     for container in pod_spec["containers"]:
-        image = container.get("image", "")
-        tag = image.rsplit("/", 1)[-1]
-        latest = ":" not in tag or tag.endswith(":latest")
-        container.setdefault("imagePullPolicy", "Always" if latest and "@" not in image else "IfNotPresent")
-        container.setdefault("resources", {})
-        container.setdefault("terminationMessagePath", "/dev/termination-log")
-        container.setdefault("terminationMessagePolicy", "File")
+        default_container(container)
 
 
 def _go_map(value: dict[str, Any]) -> str:
