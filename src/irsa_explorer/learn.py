@@ -6,11 +6,14 @@ its kubeconfig and aws.env written into D for a second terminal, and the explore
 a `LessonPanel` on every view (`LessonExplorer`, a mixin over the configured App class).
 
 The lesson advances by itself: whenever the explorer's data changes (a watch event, a load,
-facts read again) and every couple of seconds besides — the AWS side is not watched, and a
-trainee's `aws iam …` must show within seconds — a worker reads the lab afresh through the
-same sources and engine (`lessons.observe`) and `LessonRun.observed` decides the checks;
-progress.json in D follows. A step that completes reloads the explorer's view, so the panes
-show what the lesson saw.
+facts read again) a worker reads the lab afresh through the same sources and engine
+(`lessons.observe`) and `LessonRun.observed` decides the checks; progress.json in D follows.
+The AWS side is not watched, and a trainee's `aws iam …` must show within seconds: every
+couple of seconds a poll asks the lab's event history for the newest write of each account
+(`lessons.observe.last_writes`, one call each) and reads the lab whole only when it moved —
+or when the history cannot be read, and every FULL_EVERY polls as a safety net for a change
+no write event tells (an idle class of 30 read its labs whole every 2 s: most of its CPU).
+A step that completes reloads the explorer's view, so the panes show what the lesson saw.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import sys
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,7 @@ from irsa_explorer.commands import Ask, ask_before
 from irsa_explorer.lessons import Lesson, LessonError, LessonRun, all_checks, lesson_scenario_file, load_lesson, observe
 from irsa_explorer.lessons.checks import LabView, split_name
 from irsa_explorer.lessons.commands import CommandOutcome, run_command
+from irsa_explorer.lessons.observe import last_writes
 from irsa_explorer.messages import ChainsResolved, Connected, FactsReread, InventoryStaged, KubeChanged
 from irsa_explorer.model import ObjectRef
 from irsa_explorer.navigation import PANES, Location
@@ -40,7 +45,8 @@ from irsa_explorer.screens.view import ViewScreen
 from irsa_explorer.sources.connect import Sources
 from irsa_explorer.widgets.lesson_panel import LessonPanel, PanelState
 
-POLL_SECONDS = 2.0  # how often the lab is read for the checks when nothing else said it changed
+POLL_SECONDS = 2.0  # how often the lesson asks the lab's event history whether AWS changed
+FULL_EVERY = 10  # every this many polls the lab is read whole regardless (~20 s: a safety net)
 HIGHLIGHT = "lesson-pointed"  # the class of the pane the current step talks about
 
 
@@ -51,6 +57,8 @@ class LessonObserved(Message):
     view: LabView | None
     error: str | None = None
     run: object = None  # the LessonRun it was read for: another lesson's (picked meanwhile) is dropped
+    why: str = "change"  # LessonExplorer.lesson_reads' key
+    marks: tuple[str, ...] | None = None  # last_writes as of (just before) this read
 
 
 @dataclass
@@ -83,6 +91,14 @@ class LessonExplorer(App):
         self._lesson_checking = False
         self._lesson_dirty = True
         self._lesson_pointed: str | None = None  # the step whose pod and pane were shown
+        # polls: the history asked first, the lab read whole only if a write came since `_lesson_marks`
+        self._lesson_polled: str | None = None  # "poll", or "fallback" (read whole regardless)
+        self._lesson_polls, self._lesson_marks = 0, None
+        self.lesson_full_every: int | None = FULL_EVERY
+        # how each look went: "history" (no write since: not read), "write", "unread" (no history),
+        # "fallback" (the FULL_EVERY-th poll), "change" (data changed, commands ran, another lesson)
+        self.lesson_reads: Counter[str] = Counter()
+        self.lesson_advanced_by: str | None = None  # the `why` of the look that last completed a step
 
     # -- start ---------------------------------------------------------------------------------------
 
@@ -141,33 +157,51 @@ class LessonExplorer(App):
     def _lesson_poll(self) -> None:
         if self.lesson_run is None or self.lesson_run.complete:  # what the last step confirmed is still followed on data changes
             return
-        self._lesson_dirty = True
+        self._lesson_polls += 1
+        every = self.lesson_full_every
+        self._lesson_polled = "fallback" if every and self._lesson_polls % every == 0 else self._lesson_polled or "poll"
         self._lesson_check()
 
     def _lesson_check(self) -> None:
         sources = getattr(self, "sources", None)
-        if sources is None or self.lesson_run is None or self._lesson_checking or not self._lesson_dirty:
+        if sources is None or self.lesson_run is None or self._lesson_checking:
             return
-        self._lesson_checking, self._lesson_dirty = True, False
+        if not self._lesson_dirty and self._lesson_polled is None:
+            return
+        why = "change" if self._lesson_dirty else self._lesson_polled
+        self._lesson_checking, self._lesson_dirty, self._lesson_polled = True, False, None
         checks = all_checks(self.lesson_run.lesson)
-        run = self.lesson_run
-        self.run_worker(lambda: self._lesson_observe(sources, checks, run), name="lesson-check", group="lesson",
-                        description="read the lab for the lesson's checks", thread=True, exit_on_error=False)
+        run, known = self.lesson_run, self._lesson_marks
+        self.run_worker(lambda: self._lesson_observe(sources, checks, run, why, known), name="lesson-check",
+                        group="lesson", description="read the lab for the lesson's checks", thread=True,
+                        exit_on_error=False)
 
-    def _lesson_observe(self, sources: Sources, checks, run=None) -> None:
+    def _lesson_observe(self, sources: Sources, checks, run=None, why: str = "change", known=None) -> None:
+        marks = last_writes(sources.aws)  # before the read: a write after this is the next poll's
+        if why == "poll":
+            if marks is not None and marks == known:  # nothing written since the last read
+                self.post_message(LessonObserved(None, run=run, why="history", marks=marks))
+                return
+            why = "write" if marks is not None else "unread"
         try:
             view = observe(sources.kube, sources.aws, checks, sources.cluster_name)
         except Exception as error:  # one line in the panel; tried again at the next change or poll
-            self.post_message(LessonObserved(None, f"could not read the lab: {type(error).__name__}: {error}", run))
+            self.post_message(LessonObserved(None, f"could not read the lab: {type(error).__name__}: {error}", run, why))
             return
-        self.post_message(LessonObserved(view, run=run))
+        self.post_message(LessonObserved(view, run=run, why=why, marks=marks))
 
     @on(LessonObserved)
     def _lesson_observed(self, message: LessonObserved) -> None:
         if message.run is not self.lesson_run:  # read for the lesson before `:learn` picked another
             return
         self._lesson_checking = False
+        self.lesson_reads[message.why] += 1
+        if message.why != "history":  # a read (or a failed one: the next poll reads again)
+            self._lesson_marks = message.marks if message.view is not None else None
         if self.lesson_run is None:
+            return
+        if message.view is None and message.why == "history":
+            self._lesson_check()  # something may have changed meanwhile
             return
         if message.view is None:
             self.lesson_state.note = message.error or ""
@@ -176,6 +210,7 @@ class LessonExplorer(App):
         self.lesson_state.note = ""
         advance = self.lesson_run.observed(message.view)
         if advance.done:
+            self.lesson_advanced_by = message.why
             titles = ", ".join(s.title for s in self.lesson_run.lesson.steps if s.id in advance.done)
             self.notify(f"Done: {titles}", title="Lesson", timeout=6)
             self.action_refresh()  # the explorer's panes show what the lesson just saw
@@ -225,6 +260,7 @@ class LessonExplorer(App):
         self.lesson_run = LessonRun(lesson, directory)
         self.lesson_state = PanelState(directory, note="starting the lab…")
         self._lesson_pointed, self._lesson_checking, self._lesson_dirty = None, False, True
+        self._lesson_polled, self._lesson_marks = None, None  # another lab: its own history
         for panel in self.lesson_panels():
             panel.run, panel.state = self.lesson_run, self.lesson_state
         if isinstance(self.screen, ViewScreen):

@@ -4,6 +4,13 @@ A lesson reads the whole lab afresh each time it looks (`load_and_resolve`, as `
 rather than the explorer's store: the explorer reads IAM facts again only for what is on
 screen and only once they are 30 s old, and a trainee's `aws iam create-…` must advance the
 lesson within seconds. On a lab that is a few dozen requests.
+
+Read every 2 s by every tab of a class, that whole read was most of an idle classroom's CPU
+(bench/README.md, classroom). Kubernetes changes arrive by the explorer's watch; an AWS change
+is a write call, and the lab records every call it answers in its CloudTrail event history at
+once. So a quiet poll asks only `last_writes` — the newest write event of each account read,
+one LookupEvents each — and reads the lab whole only when that changed (learn.py). Real
+CloudTrail delivers events minutes late: this is for the lab, which lessons always run on.
 """
 
 from __future__ import annotations
@@ -41,6 +48,29 @@ def observe(kube: KubeSource, aws: AwsSource, checks: list[Check], cluster_name:
                 for arn in wanted}
     users = {name: user_policies(aws, name) for name in sorted(users_for_policies(checks))}
     return LabView(inventory, chains, policies, account, users)
+
+
+def last_writes(aws: AwsSource) -> tuple[str, ...] | None:
+    """The event id of the newest write in the event history of each account the lab is read
+    in — the source's own, then each account a profile names (a member account's writes are in
+    its own history, not the admin's) — "" for an account with none yet; None when any history
+    cannot be read (refused, failing, a member profile that does not work): the caller then
+    reads the lab whole. One LookupEvents (ReadOnly=false, MaxResults 1) per account."""
+    if aws.problem() is not None:
+        return None
+    marks: list[str] = []
+    try:
+        for account in [None, *sorted(aws.other_accounts.profiles)]:
+            reader = aws if account is None else aws.other_accounts.reader(account)
+            if isinstance(reader, Unavailable):  # that account's writes cannot be seen
+                return None
+            answer = reader.client("cloudtrail").lookup_events(
+                LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "false"}], MaxResults=1)
+            events = answer.get("Events") or []
+            marks.append(str(events[0].get("EventId", "")) if events else "")
+    except Exception:  # denied, not answered, not the lab: no history to go by
+        return None
+    return tuple(marks)
 
 
 def user_policies(aws: AwsSource, name: str) -> RolePolicies | Unavailable:
