@@ -38,10 +38,10 @@ def fresh_lab(tmp_path: Path) -> Iterator[LabProcess]:
         yield lab
 
 
-def learn_app(lab: LabProcess, aws_env: dict[str, str] | None = None):
+def learn_app(lab: LabProcess, aws_env: dict[str, str] | None = None, lesson: str = "walkthrough"):
     kube = KubeSource(kubeconfig=str(lab.kubeconfig))
     sources = Sources(kube, AwsSource.from_env(dict(aws_env or lab.aws_env)), None, kube.default_cluster_name(), kube.close)
-    app = learn_app_class(IrsaExplorerApp)(sources=sources, lesson=load_lesson("walkthrough"), directory=lab.directory,
+    app = learn_app_class(IrsaExplorerApp)(sources=sources, lesson=load_lesson(lesson), directory=lab.directory,
                                            stale_after=None)
     app.lesson_full_every = None  # no safety-net read: only the poll's path sees AWS
     return app
@@ -136,3 +136,41 @@ async def test_without_the_history_every_poll_reads_the_lab_whole(fresh_lab: Lab
         await asyncio.to_thread(Trainee(lab).oidc_provider)
         await until(pilot, lambda: oidc_step_done(app), "the OIDC provider step done")
         assert app.lesson_advanced_by == "unread"
+
+
+async def test_a_write_in_a_member_account_advances_the_challenge(tmp_path: Path) -> None:
+    """The cross-account-irsa challenge is fixed in member account 222233334444 (as its
+    OrganizationAccountAccessRole, what the lab's member profile does): that write is in the
+    member account's history, not the cluster account's — the poll asks both."""
+    lesson = load_lesson("cross-account-irsa")
+    with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
+        app = learn_app(lab, lesson="cross-account-irsa")
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.lesson_run.observations > 0 and app.lesson_reads["history"] >= 2,
+                        "a first read, then polls answered by the history alone")
+            assert not app.lesson_run.complete
+            source = AwsSource.from_env(dict(lab.aws_env))
+            before = await asyncio.to_thread(last_writes, source)
+            assert before is not None and len(before) == 2  # the cluster account's, then the member's
+
+            def fix() -> None:
+                trainee = Trainee(lab)
+                env = lab.aws_env
+                creds = trainee.sts.assume_role(RoleArn="arn:aws:iam::222233334444:role/OrganizationAccountAccessRole",
+                                                RoleSessionName="trainee")["Credentials"]
+                member = boto3.client("iam", endpoint_url=lab.aws_endpoint, region_name=env["AWS_REGION"],
+                                      aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                                      aws_session_token=creds["SessionToken"])
+                host = trainee.issuer().removeprefix("https://")
+                member.update_assume_role_policy(RoleName="audit-reader", PolicyDocument=json.dumps({
+                    "Version": "2012-10-17", "Statement": [{
+                        "Effect": "Allow", "Principal": {"Federated": f"arn:aws:iam::222233334444:oidc-provider/{host}"},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {"StringEquals": {f"{host}:aud": "sts.amazonaws.com",
+                                                       f"{host}:sub": "system:serviceaccount:reports:auditor"}}}]}))
+
+            await asyncio.to_thread(fix)
+            after = await asyncio.to_thread(last_writes, source)
+            assert after is not None and after[0] == before[0] and after[1] != before[1]  # only the member's moved
+            await until(pilot, lambda: app.lesson_run.complete, "the challenge complete")
+            assert app.lesson_advanced_by == "write"
