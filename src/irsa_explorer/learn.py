@@ -159,7 +159,8 @@ class LessonExplorer(App):
             return
         self._lesson_polls += 1
         every = self.lesson_full_every
-        self._lesson_polled = "fallback" if every and self._lesson_polls % every == 0 else self._lesson_polled or "poll"
+        whole = every and self._lesson_polls % every == 0 or not getattr(self, "_watch_enabled", True)  # unwatched: as before
+        self._lesson_polled = "fallback" if whole else self._lesson_polled or "poll"
         self._lesson_check()
 
     def _lesson_check(self) -> None:
