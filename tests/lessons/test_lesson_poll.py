@@ -4,8 +4,9 @@ whole only when that moved. Over the wire against a lab of its own: a trainee's 
 through boto3 advances the step by that poll; with nothing written the polls ask the history
 and nothing else (counted in the lab's own event history: no full read went out); with keys
 that may not read the history, every poll reads the lab whole, as before, and the lesson still
-advances. The safety net (a full read every FULL_EVERY polls) is off here
-(`lesson_full_every = None`), so nothing but the poll's own path can see an AWS change."""
+advances; a write in a member account is seen in that account's history. The safety net (a
+full read every FULL_EVERY polls) is off (`lesson_full_every = None`) but where it is tested,
+so nothing but the poll's own path can see an AWS change."""
 
 from __future__ import annotations
 
@@ -113,6 +114,10 @@ async def test_with_nothing_written_the_poll_asks_the_history_only(fresh_lab: La
         # on the wire: the polls asked the lab's history, and no full read went out
         assert polls_asked(lab) >= polled + 5
         assert calls(lab, FULL_READ_CALL) == full_calls, "a full read of the lab while nothing was written"
+
+        app.lesson_full_every = 2  # the safety net on: every other poll reads the lab whole regardless
+        await until(pilot, lambda: app.lesson_reads["fallback"] >= 2, "two safety-net reads")
+        assert calls(lab, FULL_READ_CALL) >= full_calls + 2
 
 
 async def test_without_the_history_every_poll_reads_the_lab_whole(fresh_lab: LabProcess) -> None:
