@@ -90,7 +90,13 @@ def watch(post: Post, sources: Sources, resource: str, generation: int, inventor
                                         known=list(known.values()) if version else ()):
         if stop.is_set():
             return
+        if not version and kind == "ADDED" and _unchanged(known.get(obj.name), obj):
+            continue  # a node the load has, as it was: no change to tell (a lesson would read its lab again)
         post(KubeChanged(generation, [(resource, kind, obj)]))
+
+
+def _unchanged(before, now) -> bool:
+    return before is not None and before == now and before.labels == now.labels
 
 
 _readers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # AwsSource → its FactReader
