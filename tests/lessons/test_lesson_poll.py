@@ -83,6 +83,15 @@ def explorer_loaded(app) -> bool:
         w for w in app.workers if w.group not in ("watch", "lesson", "lesson-run") and not w.is_finished]
 
 
+async def quiet(pilot, app) -> None:
+    """Until the explorer's own load is in (it reads the OIDC providers too, and its last stages
+    make the lesson look again, a change — on a busy machine after the first polls) and a poll
+    after it was answered by the history alone: from then on only a write makes the lesson read."""
+    await until(pilot, lambda: app.lesson_run.observations > 0 and explorer_loaded(app), "the first reads")
+    seen = app.lesson_reads["history"]
+    await until(pilot, lambda: app.lesson_reads["history"] > seen, "a poll answered by the history after them")
+
+
 def oidc_step_done(app) -> bool:
     return app.lesson_run.step_progress("oidc-provider").done
 
@@ -91,8 +100,7 @@ async def test_an_iam_write_advances_the_step_by_the_quiet_poll(fresh_lab: LabPr
     lab = fresh_lab
     app = learn_app(lab)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.lesson_run.observations > 0 and app.lesson_reads["history"] >= 2,
-                    "a first read, then polls answered by the history alone")
+        await quiet(pilot, app)
         assert not oidc_step_done(app)
         full_reads = app.lesson_run.observations
 
@@ -107,11 +115,7 @@ async def test_with_nothing_written_the_poll_asks_the_history_only(fresh_lab: La
     lab = fresh_lab
     app = learn_app(lab)
     async with app.run_test(size=SIZE) as pilot:
-        # the explorer's own load done first: it reads the OIDC providers too, and its last
-        # stages make the lesson look again (a change) — on a busy machine after the first polls
-        await until(pilot, lambda: app.lesson_run.observations > 0 and explorer_loaded(app), "the first reads")
-        seen = app.lesson_reads["history"]
-        await until(pilot, lambda: app.lesson_reads["history"] > seen, "a poll answered by the history after them")
+        await quiet(pilot, app)
         reads = dict(app.lesson_reads)
         observations = app.lesson_run.observations
         full_calls, polled = calls(lab, FULL_READ_CALL), polls_asked(lab)
@@ -160,8 +164,7 @@ async def test_a_write_in_a_member_account_advances_the_challenge(tmp_path: Path
     with start_lab(lesson_scenario_file(lesson, tmp_path), tmp_path) as lab:
         app = learn_app(lab, lesson="cross-account-irsa")
         async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, lambda: app.lesson_run.observations > 0 and app.lesson_reads["history"] >= 2,
-                        "a first read, then polls answered by the history alone")
+            await quiet(pilot, app)
             assert not app.lesson_run.complete
             source = AwsSource.from_env(dict(lab.aws_env))
             before = await asyncio.to_thread(last_writes, source)
