@@ -33,6 +33,7 @@ from irsa_explorer.model import IdentityChain, ObjectRef, Pod, Unavailable
 from irsa_explorer.navigation import Location
 from irsa_explorer.sources.logs import TAIL_LINES, ContainerLog, LogFollow, LogTarget, follows, log_targets, read_log
 from irsa_explorer.widgets.format import shown as shown_text
+from irsa_explorer.widgets import live
 from irsa_explorer.widgets.prompt_bar import PromptBar
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ class LogsScreen(ModalScreen[None]):
 
     def _draw(self, appended: int | None = None) -> None:
         """Draw the current instance; `appended`: only that many new lines at the end (a follow)."""
-        if not self.is_mounted or not self.app.is_running or self.current is None:
+        if not live(self) or self.current is None:
             return
         shown = self.shown[self.current]
         body = self.query_one(LogLines)

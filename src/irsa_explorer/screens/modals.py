@@ -14,6 +14,7 @@ from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from irsa_explorer.model import Unavailable
+from irsa_explorer.widgets import live
 from irsa_explorer.widgets.format import document_text, line, literal
 
 
@@ -172,5 +173,5 @@ class DocumentScreen(ModalScreen[None]):
     def set_document(self, document: Any) -> None:
         """The document arrived (a dict) or could not be read (Unavailable)."""
         self.document = document
-        if self.is_mounted and self.app.is_running:  # not while the app closes
+        if live(self):
             self.query_one("#document-text", Static).update(self._renderable())

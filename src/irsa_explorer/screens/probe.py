@@ -33,6 +33,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from irsa_explorer.commands import Ask, ask_before
+from irsa_explorer.widgets import live
 from irsa_explorer.model import Cluster, LinkStatus, Mechanism, ServiceAccount
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ class ExperimentScreen(ModalScreen[None]):
             self._redraw()
 
     def _redraw(self) -> None:
-        if self.is_mounted and self.app.is_running:  # not while the app closes
+        if live(self):
             self.query_one("#experiment-text", Static).update(self._content())
 
     def _content(self) -> Content:

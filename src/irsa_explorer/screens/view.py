@@ -25,6 +25,7 @@ from irsa_explorer.model import Pod, Unavailable
 from irsa_explorer.screens import probe
 from irsa_explorer.screens.modals import DocumentScreen
 from irsa_explorer.state import ExplorerState
+from irsa_explorer.widgets import live
 from irsa_explorer.sources.reread import FactsWanted
 from irsa_explorer.widgets.breadcrumbs import Breadcrumbs
 from irsa_explorer.widgets.panes.cloudtrail import CloudTrailPane
@@ -63,10 +64,8 @@ class ViewScreen(Screen):
 
     @property
     def live(self) -> bool:
-        """Mounted, and the app not closing. A screen still says mounted while its widgets are
-        taken down, and the app may still be handling a worker's message then (Pilot closes the
-        app from the test's task while the app's loop runs): such a message draws nothing."""
-        return self.is_mounted and self.app.is_running
+        """Mounted, and the app not closing (`widgets.live`)."""
+        return live(self)
 
     def show_crumbs(self) -> None:
         """Where the user is (the history's last steps), in which context and namespace, and

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from irsa_explorer.messages import post_up
 from irsa_explorer.model import ChainLink, IdentityChain, LinkStatus
 from irsa_explorer.navigation import Navigate
+from irsa_explorer.widgets import live
 from irsa_explorer.widgets.format import (
     LINK_STYLE,
     MECHANISM_WORDS,
@@ -127,7 +128,7 @@ class ChainStrip(ScrollableContainer, can_focus=True):
         self._redraw()
 
     def _redraw(self) -> None:
-        if self.is_mounted and self.app.is_running:  # not while the app closes: its widgets go
+        if live(self):
             self.query_one(ChainText).update(Breakable(self.content()))
 
     def watch_cursor(self) -> None:

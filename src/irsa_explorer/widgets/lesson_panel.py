@@ -22,6 +22,7 @@ from textual.widgets import Static
 from irsa_explorer.lessons import LessonRun
 from irsa_explorer.lessons.commands import CommandOutcome
 from irsa_explorer.navigation import PANE_TITLES
+from irsa_explorer.widgets import live
 from irsa_explorer.widgets.format import literal
 
 # The keys the panel offers (learn.py binds them, with these ids, so a keymap can move them).
@@ -47,6 +48,11 @@ class PanelState:
 def paste_lines(directory: Path) -> str:
     """The two lines a trainee pastes into a second terminal to reach the lab."""
     return f"export KUBECONFIG={directory / 'kubeconfig'}\nsource {directory / 'aws.env'}"
+
+
+def paste_content(directory: Path) -> Content:
+    """The two lines as drawn: literally (a folder's name may hold anything), escapes and all."""
+    return literal(paste_lines(directory), lines=True)
 
 
 class PasteStrip(Static):
@@ -121,7 +127,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
         self.run, self.state = run, state
         self.border_title = "Lesson"
         self._said: list[tuple[str, str]] = []
-        self.strip = PasteStrip(literal(paste_lines(state.directory), lines=True), markup=False)
+        self.strip = PasteStrip(paste_content(state.directory), markup=False)
 
     def compose(self) -> ComposeResult:
         blocks = self._blocks()
@@ -143,7 +149,7 @@ class LessonPanel(VerticalScroll, can_focus=True):
         """In the panel when they fit on its rows whole, else in the strip. The scrollbar's column
         is counted whether it shows or not, so the lines do not move as the panel's text grows."""
         room = self.content_region.width - self.styles.scrollbar_size_vertical
-        shown = str(literal(paste_lines(self.state.directory), lines=True))  # as drawn: escapes and all
+        shown = str(paste_content(self.state.directory))  # as drawn: escapes and all
         outside = max(cell_len(line) for line in shown.splitlines()) > room
         self.set_class(outside, "-paste-outside")
         self.strip.display = outside
@@ -156,11 +162,11 @@ class LessonPanel(VerticalScroll, can_focus=True):
     def show(self) -> None:
         """Draw the run as it is now (the app calls it whenever the run or the state may have
         changed); nothing is redrawn when it would say the same (the scroll position stays)."""
-        if not self.is_mounted or not self.app.is_running:  # the app closing: its widgets going
+        if not live(self):
             return
         blocks = self._blocks()
         said = [(str(b.content), " ".join(sorted(b.classes))) for b in blocks]
-        if str(self.strip.content) != str(lines := literal(paste_lines(self.state.directory), lines=True)):
+        if str(self.strip.content) != str(lines := paste_content(self.state.directory)):
             self.strip.update(lines)  # a :learn to another folder
             self._place_paste_lines()
         if said == self._said:
