@@ -52,6 +52,7 @@ DESCRIBE_INSTANCES_BATCH = 200  # filter values per DescribeInstances call (the 
 DEFAULT_REQUEST_TIMEOUT = 10.0  # seconds to connect, and to wait between bytes (`--request-timeout`)
 CONNECT_ATTEMPTS = 3  # a refused connection is tried this often (with botocore's backoff)
 
+
 @dataclass(frozen=True)
 class StsResult:
     """The answer of one STS call made for the opt-in check. Credentials never show in reprs."""

@@ -337,8 +337,9 @@ def _make(code: str, title: str | None = None, explanation: str | None = None,
     spec = CATALOGUE[code]
     # Interned: a finding's explanation and fix repeat for every pod of a kind (2,200 node-role
     # fallbacks at 10,000 pods held 3 MB of equal texts); one copy each, in every process.
+    fix = spec.fix if fix is None else fix
     return Finding(code, spec.severity, title or spec.title, sys.intern(explanation) if explanation else spec.explanation,
-                   tuple(evidence), sys.intern(fix) if fix else fix if fix is not None else spec.fix)
+                   tuple(evidence), sys.intern(fix) if fix else fix)
 
 
 def _annotation(ref: ObjectRef, key: str, value: str | None) -> Evidence:
